@@ -1,0 +1,87 @@
+// Starts a real etcd (Debian package etcd-server) on 127.0.0.1 with ports
+// chosen per run, in a temporary data directory; stops it by PID.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./ports.js";
+
+export const ETCD_BIN = process.env.ETCD_BIN ?? "/usr/bin/etcd";
+
+/** Fails loudly when etcd is missing: CI installs it (.ci/run). */
+export function requireEtcd(): void {
+  const r = spawnSync(ETCD_BIN, ["--version"]);
+  if (r.status !== 0) {
+    throw new Error(`etcd not found at ${ETCD_BIN}: apt-get install -y etcd-server (see .ci/run)`);
+  }
+}
+
+export class EtcdServer {
+  private proc: ChildProcess | null = null;
+  readonly dataDir: string;
+  clientPort = 0;
+  peerPort = 0;
+
+  constructor(dataDir?: string) {
+    this.dataDir = dataDir ?? mkdtempSync(join(tmpdir(), "etcd-test-"));
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.clientPort}`;
+  }
+
+  /** Start (or restart on the same ports and data) and wait until healthy. */
+  async start(): Promise<void> {
+    requireEtcd();
+    if (this.clientPort === 0) {
+      this.clientPort = await freePort();
+      this.peerPort = await freePort();
+    }
+    const args = [
+      "--name=test",
+      `--data-dir=${this.dataDir}`,
+      `--listen-client-urls=${this.endpoint}`,
+      `--advertise-client-urls=${this.endpoint}`,
+      `--listen-peer-urls=http://127.0.0.1:${this.peerPort}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${this.peerPort}`,
+      `--initial-cluster=test=http://127.0.0.1:${this.peerPort}`,
+      "--log-level=error",
+      "--logger=zap",
+    ];
+    this.proc = spawn(ETCD_BIN, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    this.proc.stderr?.on("data", (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      if (this.proc.exitCode !== null) throw new Error(`etcd exited: ${stderr}`);
+      try {
+        const res = await fetch(`${this.endpoint}/health`);
+        if (res.ok) return;
+      } catch {
+        // not up yet
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`etcd did not become healthy in 15s: ${stderr}`);
+  }
+
+  /** Stop by PID (SIGTERM, then SIGKILL) and wait for the exit. */
+  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    const p = this.proc;
+    this.proc = null;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise<void>((r) => p.once("exit", () => r()));
+    p.kill(signal);
+    const t = setTimeout(() => p.kill("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(t);
+  }
+
+  /** Stop and delete the data directory. */
+  async destroy(): Promise<void> {
+    await this.stop();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
