@@ -128,3 +128,14 @@ export function compareBytes(a: string, b: string): number {
   }
   return a.length - b.length;
 }
+
+/**
+ * Go complex128 (only template constants such as `1+2i` produce one).
+ * fmt prints it as `(1+2i)`; %T is "complex128".
+ */
+export class GoComplex {
+  constructor(
+    readonly re: number,
+    readonly im: number,
+  ) {}
+}
