@@ -1,0 +1,118 @@
+// The Kubernetes v1 Pod object the runtime keeps in the store for each
+// replica (/registry/pods/{ns}/{name}): the layout the seed's confd template
+// and the server's agent API read. Only the fields a standalone host uses.
+import type { PodPhase, RuntimeDeployment } from "./types.js";
+
+export interface ContainerState {
+  running?: { startedAt: string };
+  waiting?: { reason: string; message?: string };
+  terminated?: { exitCode: number; signal?: number; reason: string; finishedAt: string };
+}
+
+export interface PodObject {
+  apiVersion: "v1";
+  kind: "Pod";
+  metadata: {
+    name: string;
+    namespace: string;
+    uid: string;
+    creationTimestamp: string;
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+  };
+  spec: {
+    hostNetwork: boolean;
+    restartPolicy: "Always";
+    nodeName: string;
+    containers: {
+      name: string;
+      command: string[];
+      env: { name: string; value: string }[];
+      workingDir: string;
+    }[];
+  };
+  status: {
+    phase: PodPhase;
+    hostIP: string;
+    podIP?: string;
+    startTime?: string;
+    containerStatuses: {
+      name: string;
+      ready: boolean;
+      restartCount: number;
+      state: ContainerState;
+      lastState?: ContainerState;
+    }[];
+  };
+}
+
+export const CONTAINER_NAME = "app";
+
+export interface NewPodInput {
+  deployment: RuntimeDeployment;
+  name: string;
+  uid: string;
+  nodeName: string;
+  hostIP: string;
+  argv: string[];
+  env: Record<string, string>;
+  workingDir: string;
+}
+
+/** A freshly scheduled pod: Pending, no IP until its process is up. */
+export function newPodObject(input: NewPodInput): PodObject {
+  const d = input.deployment;
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: input.name,
+      namespace: d.namespace,
+      uid: input.uid,
+      creationTimestamp: new Date().toISOString(),
+      labels: { deployName: d.name, app: d.name },
+      annotations: { deployName: d.name, accessType: d.accessType },
+    },
+    spec: {
+      hostNetwork: d.networkMode === "HOST",
+      restartPolicy: "Always",
+      nodeName: input.nodeName,
+      containers: [
+        {
+          name: CONTAINER_NAME,
+          command: input.argv,
+          env: Object.entries(input.env).map(([name, value]) => ({ name, value })),
+          workingDir: input.workingDir,
+        },
+      ],
+    },
+    status: {
+      phase: "Pending",
+      hostIP: input.hostIP,
+      containerStatuses: [
+        {
+          name: CONTAINER_NAME,
+          ready: false,
+          restartCount: 0,
+          state: { waiting: { reason: "ContainerCreating" } },
+        },
+      ],
+    },
+  };
+}
+
+/** The deployment a stored pod belongs to (its deployName annotation or label). */
+export function podDeployName(pod: PodObject): string | undefined {
+  return pod.metadata?.annotations?.deployName ?? pod.metadata?.labels?.deployName;
+}
+
+/** AUTO_PORTn annotations in index order. */
+export function podAutoPorts(pod: PodObject): number[] {
+  const ann = pod.metadata?.annotations ?? {};
+  const ports: number[] = [];
+  for (let i = 0; ; i++) {
+    const v = ann[`AUTO_PORT${i}`];
+    if (v === undefined) return ports;
+    ports.push(Number(v));
+  }
+}

@@ -1,0 +1,213 @@
+// The standalone runtime: runs host-mode deployments as local processes
+// (each replica through domeize, with a pod's environment), keeps one pod
+// object per replica in the store, scales, deletes, stops cleanly and, when
+// started again, adopts the pods it finds in the store (same names, so the
+// server's ledger hands each replica its previous ports).
+import { randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { podKey, type Store } from "../store/store.js";
+import { type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.js";
+import { podArgv, podEnv } from "./pod-env.js";
+import { newPodObject, type PodObject, podDeployName } from "./pod-object.js";
+import { createPod, listPods } from "./pod-writer.js";
+import { Replica } from "./replica.js";
+import type { PodRuntimeLike, RuntimeDeployment } from "./types.js";
+
+export interface StandaloneRuntimeOptions {
+  store: Store;
+  /** Pods' working dirs and logs go under `<dataDir>/pods/<ns>/<pod>/`. */
+  dataDir: string;
+  /** DOMEOS_SERVER_ADDR given to pods (a getter: the server's port may be known late). */
+  serverAddr: string | (() => string);
+  clusterName: string;
+  /** The pod credential (DOMEOS_AGENT_TOKEN) for a pod. */
+  mintToken: (cluster: string, namespace: string, pod: string) => string;
+  /** Absolute path of the domeize executable. */
+  domeizeBin: string;
+  /** The host's address: status.hostIP and podIP (default 127.0.0.1). */
+  hostIP?: string;
+  nodeName?: string;
+  backoff?: BackoffOptions;
+  /** SIGTERM-to-SIGKILL grace period (default 5 s). */
+  graceMs?: number;
+  readinessTimeoutMs?: number;
+  log?: (msg: string) => void;
+}
+
+export interface PodPaths {
+  dir: string;
+  workDir: string;
+  stdout: string;
+  stderr: string;
+}
+
+export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
+  private readonly replicas = new Map<string, Replica>();
+  /** Serialises operations per deployment (ensure/remove may race otherwise). */
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private stopped = false;
+  readonly hostIP: string;
+  readonly nodeName: string;
+
+  constructor(private readonly o: StandaloneRuntimeOptions) {
+    super();
+    this.hostIP = o.hostIP ?? "127.0.0.1";
+    this.nodeName = o.nodeName ?? "standalone";
+  }
+
+  /** Make the deployment's replicas exist and run: adopt, create, or scale down. */
+  ensure(d: RuntimeDeployment): Promise<void> {
+    return this.serial(d.namespace, d.name, () => this.reconcile(d));
+  }
+
+  /** Stop and delete every replica of a deployment. */
+  remove(namespace: string, name: string): Promise<void> {
+    return this.serial(namespace, name, async () => {
+      for (const pod of await this.storedPods(namespace, name)) {
+        await this.deletePod(pod.metadata.namespace, pod.metadata.name);
+      }
+    });
+  }
+
+  /** Stop every process (pods stay in the store, marked not running). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.allSettled([...this.queues.values()]);
+    const all = [...this.replicas.values()];
+    this.replicas.clear();
+    await Promise.all(all.map((r) => r.stop()));
+  }
+
+  /** Paths of a pod's working dir and logs. */
+  paths(namespace: string, pod: string): PodPaths {
+    const dir = join(this.o.dataDir, "pods", namespace, pod);
+    return {
+      dir,
+      workDir: join(dir, "work"),
+      stdout: join(dir, "stdout.log"),
+      stderr: join(dir, "stderr.log"),
+    };
+  }
+
+  /** The running replica of a pod (pid, in-memory status), if this runtime runs it. */
+  replica(namespace: string, pod: string): Replica | undefined {
+    return this.replicas.get(podKey(namespace, pod));
+  }
+
+  private async reconcile(d: RuntimeDeployment): Promise<void> {
+    if (this.stopped) return;
+    const pods = await this.storedPods(d.namespace, d.name);
+    // oldest first: scale-down removes the newest, like a ReplicaSet would by default
+    pods.sort((a, b) =>
+      (a.metadata.creationTimestamp + a.metadata.name).localeCompare(
+        b.metadata.creationTimestamp + b.metadata.name,
+      ),
+    );
+    const keep = pods.slice(0, d.replicas);
+    for (const pod of pods.slice(d.replicas)) {
+      await this.deletePod(pod.metadata.namespace, pod.metadata.name);
+    }
+    for (const pod of keep) this.run(d, pod);
+    for (let i = keep.length; i < d.replicas; i++) {
+      const pod = this.newPod(d);
+      if (await createPod(this.o.store, pod)) this.run(d, pod);
+    }
+  }
+
+  private newPod(d: RuntimeDeployment): PodObject {
+    const name = `${d.name}-${randomSuffix()}`;
+    const p = this.paths(d.namespace, name);
+    return newPodObject({
+      deployment: d,
+      name,
+      uid: randomUUID(),
+      nodeName: this.nodeName,
+      hostIP: this.hostIP,
+      argv: podArgv(this.o.domeizeBin, d.command),
+      env: this.env(d, name, p.workDir),
+      workingDir: p.workDir,
+    });
+  }
+
+  private env(d: RuntimeDeployment, pod: string, home: string): Record<string, string> {
+    const addr = typeof this.o.serverAddr === "function" ? this.o.serverAddr() : this.o.serverAddr;
+    return podEnv({
+      deployment: d,
+      podName: pod,
+      serverAddr: addr,
+      clusterName: this.o.clusterName,
+      token: this.o.mintToken(this.o.clusterName, d.namespace, pod),
+      path: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+      home,
+    });
+  }
+
+  /** Start a replica for a stored pod unless it already runs here. */
+  private run(d: RuntimeDeployment, pod: PodObject): void {
+    const { namespace, name } = pod.metadata;
+    const key = podKey(namespace, name);
+    if (this.replicas.has(key)) return;
+    const p = this.paths(namespace, name);
+    mkdirSync(p.workDir, { recursive: true });
+    const replica = new Replica({
+      store: this.o.store,
+      namespace,
+      name,
+      hostIP: this.hostIP,
+      // fresh env on each (re)start of the server: the address or token may have changed
+      argv: podArgv(this.o.domeizeBin, d.command),
+      env: this.env(d, name, p.workDir),
+      cwd: p.workDir,
+      stdoutPath: p.stdout,
+      stderrPath: p.stderr,
+      ports: d.ports,
+      backoff: this.o.backoff ?? DEFAULT_BACKOFF,
+      graceMs: this.o.graceMs ?? 5000,
+      readinessTimeoutMs: this.o.readinessTimeoutMs ?? 10_000,
+      restartCount: pod.status?.containerStatuses?.[0]?.restartCount ?? 0,
+      log: this.o.log ?? (() => {}),
+      onChange: () => this.emit("change", namespace, name),
+    });
+    this.replicas.set(key, replica);
+    replica.start();
+    this.emit("change", namespace, name);
+  }
+
+  private async deletePod(namespace: string, name: string): Promise<void> {
+    const key = podKey(namespace, name);
+    const replica = this.replicas.get(key);
+    this.replicas.delete(key);
+    await replica?.kill();
+    await this.o.store.delete(key);
+    rmSync(this.paths(namespace, name).dir, { recursive: true, force: true });
+    this.emit("change", namespace, name);
+  }
+
+  private async storedPods(namespace: string, deployName: string): Promise<PodObject[]> {
+    const pods = await listPods(this.o.store, namespace);
+    return pods.filter((p) => podDeployName(p) === deployName);
+  }
+
+  private serial<T>(namespace: string, name: string, fn: () => Promise<T>): Promise<T> {
+    const k = `${namespace}/${name}`;
+    const prev = this.queues.get(k) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const settled = next.catch(() => {});
+    this.queues.set(k, settled);
+    void settled.then(() => {
+      if (this.queues.get(k) === settled) this.queues.delete(k);
+    });
+    return next;
+  }
+}
+
+const SUFFIX_CHARS = "bcdfghjklmnpqrstvwxz2456789";
+
+/** Kubernetes-style 5-character pod name suffix. */
+function randomSuffix(): string {
+  let s = "";
+  for (let i = 0; i < 5; i++) s += SUFFIX_CHARS[Math.floor(Math.random() * SUFFIX_CHARS.length)];
+  return s;
+}

@@ -1,0 +1,30 @@
+// What the standalone runtime needs to know about a host-mode deployment.
+// The server's deployment model is adapted to this shape (see
+// server-adapter.ts) so the supervisor does not depend on the admin API's
+// evolving fields.
+
+export type NetworkMode = "HOST" | "DEFAULT";
+
+export interface RuntimeDeployment {
+  name: string;
+  namespace: string;
+  replicas: number;
+  /** argv (run directly) or a shell command line (run through /bin/sh -c). */
+  command: string[] | string;
+  networkMode: NetworkMode;
+  /** Number of exposed ports (NEED_PORTS); 0 means none. */
+  ports: number;
+  /** `src:dest` pairs for DOMEIZE_TEMPLATES (dest relative to the pod's working dir). */
+  templates: string[];
+  accessType: "DIY" | "K8S_SERVICE";
+  /** Extra environment given to every replica. */
+  env?: Record<string, string>;
+}
+
+/** The runtime as the server drives it (the server's `PodRuntime` seam). */
+export interface PodRuntimeLike {
+  ensure(deployment: RuntimeDeployment): Promise<void>;
+  remove(namespace: string, name: string): Promise<void>;
+}
+
+export type PodPhase = "Pending" | "Running" | "Succeeded" | "Failed" | "Unknown";
