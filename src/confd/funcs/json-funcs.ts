@@ -1,0 +1,79 @@
+// confd's json / jsonArray: decode a value into map[string]interface{} /
+// []interface{} (numbers are float64, as Go's encoding/json decodes them).
+//
+// Decoding is the expensive part of the DomeOS template (one JSON pod per
+// key, every render). Templates cannot modify what they decode, so results
+// are cached by input text: an unchanged pod is decoded once, not on every
+// render. Entries not used by the last render are swept afterwards.
+
+import { FuncError, type FuncMap, goFunc } from "../../gotemplate/value.js";
+import { goJsonSyntaxError } from "./go-json-error.js";
+import type { RenderTrace } from "./trace.js";
+
+export class JsonCache {
+  private current = new Map<string, unknown>();
+  private previous = new Map<string, unknown>();
+
+  decode(text: string): unknown {
+    let v = this.current.get(text);
+    if (v !== undefined) return v;
+    v = this.previous.get(text);
+    if (v === undefined) v = parseGo(text);
+    this.current.set(text, v);
+    return v;
+  }
+
+  /** Call after a render: drops decodes the render did not use. */
+  sweep(): void {
+    this.previous = this.current;
+    this.current = new Map();
+  }
+
+  get size(): number {
+    return this.current.size + this.previous.size;
+  }
+}
+
+/** Parses like Go's json.Unmarshal into interface{}; throws FuncError with Go's message. */
+function parseGo(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new FuncError(goJsonSyntaxError(text));
+  }
+}
+
+function kindOf(v: unknown): string {
+  if (Array.isArray(v)) return "array";
+  if (typeof v === "string") return "string";
+  if (typeof v === "number") return "number";
+  if (typeof v === "boolean") return "bool";
+  return "object";
+}
+
+export function jsonFuncs(cache: JsonCache, trace: RenderTrace): FuncMap {
+  return {
+    json: goFunc(["string"], (text: string) => {
+      trace.jsonInput = text;
+      const v = cache.decode(text);
+      if (v === null) return {};
+      if (typeof v !== "object" || Array.isArray(v)) {
+        throw new FuncError(
+          `json: cannot unmarshal ${kindOf(v)} into Go value of type map[string]interface {}`,
+        );
+      }
+      return v;
+    }),
+    jsonArray: goFunc(["string"], (text: string) => {
+      trace.jsonInput = text;
+      const v = cache.decode(text);
+      if (v === null) return [];
+      if (!Array.isArray(v)) {
+        throw new FuncError(
+          `json: cannot unmarshal ${kindOf(v)} into Go value of type []interface {}`,
+        );
+      }
+      return v;
+    }),
+  };
+}

@@ -1,0 +1,12 @@
+// What the template was looking at when a render failed: the last key read
+// with get/getv and the last value decoded with json/jsonArray. Used to name
+// the key (pod) that broke a render instead of a bare template error.
+
+export interface RenderTrace {
+  key?: string;
+  jsonInput?: string;
+}
+
+export function newTrace(): RenderTrace {
+  return {};
+}

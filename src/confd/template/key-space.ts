@@ -1,0 +1,159 @@
+// The key space one resource's template sees, as confd presents it: only the
+// keys selected by the resource's `keys` (exact key or below it, never a
+// sibling like /registry/pods/default2), with the resource prefix stripped and
+// the path cleaned (`path.Join("/", TrimPrefix(k, prefix))`).
+//
+// Unlike confd, which purges and rebuilds this map from a full backend read on
+// every render, the key space is updated incrementally from the backend's
+// changed keys, and keeps a sorted key array so `gets` needs no sort.
+
+import { compareBytes } from "../../gotemplate/value.js";
+import type { KVView } from "../backends/backend.js";
+import { join } from "./go-path.js";
+
+/** One visible entry; `raw` is the backend key it came from (for error messages). */
+export interface KeyEntry {
+  value: string;
+  raw: string;
+}
+
+export class KeySpace {
+  private readonly entries = new Map<string, KeyEntry>();
+  private sorted: string[] | null = [];
+  /** Bumped on every change; lets function caches know the data moved. */
+  version = 0;
+
+  /**
+   * @param selectors backend keys (already joined with the prefix), e.g. ["/registry/pods/default"]
+   * @param prefix    the resource prefix ("/" when empty), stripped from keys
+   */
+  constructor(
+    readonly selectors: readonly string[],
+    readonly prefix: string,
+  ) {}
+
+  /** Does this backend key belong to the resource? (exact key or below it) */
+  selects(rawKey: string): boolean {
+    for (const sel of this.selectors) {
+      if (rawKey === sel) return true;
+      const dirPrefix = sel.endsWith("/") ? sel : `${sel}/`;
+      if (rawKey.startsWith(dirPrefix)) return true;
+    }
+    return false;
+  }
+
+  /** Template-visible key of a backend key. */
+  visibleKey(rawKey: string): string {
+    const rest = rawKey.startsWith(this.prefix) ? rawKey.slice(this.prefix.length) : rawKey;
+    return join("/", rest);
+  }
+
+  /** Rebuild from the whole view (start, or after a re-list). */
+  rebuild(view: KVView): void {
+    this.entries.clear();
+    for (const sel of this.selectors) {
+      for (const raw of view.prefixed(sel)) {
+        if (!this.selects(raw)) continue;
+        const value = view.get(raw);
+        if (value !== undefined) this.entries.set(this.visibleKey(raw), { value, raw });
+      }
+    }
+    this.sorted = null;
+    this.version++;
+  }
+
+  /** Apply changed backend keys; returns true when a selected key changed. */
+  update(view: KVView, changedKeys: readonly string[]): boolean {
+    let touched = false;
+    for (const raw of changedKeys) {
+      if (!this.selects(raw)) continue;
+      touched = true;
+      const key = this.visibleKey(raw);
+      const value = view.get(raw);
+      if (value === undefined) {
+        const cur = this.entries.get(key);
+        // Only the key that produced the entry may delete it (cleaned-path collisions).
+        if (cur && cur.raw === raw && this.entries.delete(key) && this.sorted)
+          removeSorted(this.sorted, key);
+      } else {
+        const isNew = !this.entries.has(key);
+        this.entries.set(key, { value, raw });
+        if (isNew && this.sorted) insertSorted(this.sorted, key);
+      }
+    }
+    if (touched) this.version++;
+    return touched;
+  }
+
+  /** Set a visible key directly, without prefix handling. */
+  setExact(key: string, value: string): void {
+    if (!this.entries.has(key)) this.sorted = null;
+    this.entries.set(key, { value, raw: key });
+    this.version++;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string): KeyEntry | undefined {
+    return this.entries.get(key);
+  }
+
+  /** All visible keys, sorted byte-wise. Do not mutate. */
+  sortedKeys(): readonly string[] {
+    if (!this.sorted) this.sorted = [...this.entries.keys()].sort(compareBytes);
+    return this.sorted;
+  }
+
+  /** Sorted keys starting with `prefix` (binary search on the sorted array). */
+  keysWithPrefix(prefix: string): readonly string[] {
+    const keys = this.sortedKeys();
+    if (prefix === "") return keys;
+    let i = lowerBound(keys, prefix);
+    const start = i;
+    while (i < keys.length && keys[i].startsWith(prefix)) i++;
+    return keys.slice(start, i);
+  }
+
+  /** A plain key -> value snapshot (tests, debugging). */
+  toObject(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const k of this.sortedKeys()) out[k] = this.entries.get(k)?.value ?? "";
+    return out;
+  }
+
+  /** Backend keys whose value is exactly `value` (to name the pod that broke a render). */
+  rawKeysWithValue(value: string): string[] {
+    const out: string[] = [];
+    for (const e of this.entries.values()) if (e.value === value) out.push(e.raw);
+    return out.sort(compareBytes);
+  }
+}
+
+function lowerBound(keys: readonly string[], k: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareBytes(keys[mid], k) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function insertSorted(keys: string[], k: string): void {
+  keys.splice(lowerBound(keys, k), 0, k);
+}
+
+function removeSorted(keys: string[], k: string): void {
+  const i = lowerBound(keys, k);
+  if (keys[i] === k) keys.splice(i, 1);
+}
+
+/** A KeySpace over a plain object, keys used exactly as given (tests, `tools/gotmpl-cases`). */
+export function keySpaceFromObject(kv: Record<string, string>): KeySpace {
+  const ks = new KeySpace([], "");
+  for (const [k, v] of Object.entries(kv)) ks.setExact(k, v);
+  return ks;
+}
