@@ -1,0 +1,51 @@
+// Go type names of template values, as %T and the %!verb(TYPE=value) error forms print them.
+import { GO_TYPE, GoStruct } from "../value.js";
+
+export const IFACE = "interface {}";
+export const SLICE_IFACE = "[]interface {}";
+export const MAP_IFACE = "map[string]interface {}";
+
+/** Go's reflect.TypeOf(v).String() for a template value; "<nil>" for nil. */
+export function goTypeName(v: unknown): string {
+  switch (typeof v) {
+    case "string":
+      return "string";
+    case "number":
+      return "float64";
+    case "bigint":
+      return "int";
+    case "boolean":
+      return "bool";
+    case "function":
+      return "func()";
+    case "undefined":
+      return "<nil>";
+  }
+  if (v === null) return "<nil>";
+  if (v instanceof GoStruct) return v.goType;
+  const tagged = (v as { [GO_TYPE]?: string })[GO_TYPE];
+  if (tagged !== undefined) return tagged;
+  return Array.isArray(v) ? SLICE_IFACE : MAP_IFACE;
+}
+
+/** Element type of a slice type name ("[]string" -> "string"). */
+export function sliceElemType(t: string): string {
+  return t.startsWith("[]") ? t.slice(2) : IFACE;
+}
+
+/** Value type of a map type name ("map[string]int" -> "int"), bracket-aware. */
+export function mapElemType(t: string): string {
+  if (!t.startsWith("map[")) return IFACE;
+  let depth = 0;
+  for (let i = 3; i < t.length; i++) {
+    const c = t[i];
+    if (c === "[") depth++;
+    else if (c === "]" && --depth === 0) return t.slice(i + 1);
+  }
+  return IFACE;
+}
+
+/** True when a container element of this static type is an interface (prints nil as <nil>). */
+export function isInterfaceType(t: string): boolean {
+  return t === IFACE || t === "any" || t.startsWith("interface");
+}
