@@ -13,17 +13,17 @@ import { podArgv, podEnv } from "./pod-env.js";
 import { newPodObject, type PodObject, podDeployName } from "./pod-object.js";
 import { createPod, listPods } from "./pod-writer.js";
 import { Replica } from "./replica.js";
-import type { PodRuntimeLike, RuntimeDeployment } from "./types.js";
+import type { PodContext, PodRuntimeLike, RuntimeDeployment } from "./types.js";
 
 export interface StandaloneRuntimeOptions {
   store: Store;
   /** Pods' working dirs and logs go under `<dataDir>/pods/<ns>/<pod>/`. */
   dataDir: string;
-  /** DOMEOS_SERVER_ADDR given to pods (a getter: the server's port may be known late). */
-  serverAddr: string | (() => string);
+  /** DOMEOS_SERVER_ADDR given to pods when ensure() gets no context. */
+  serverAddr?: string;
   clusterName: string;
-  /** The pod credential (DOMEOS_AGENT_TOKEN) for a pod. */
-  mintToken: (cluster: string, namespace: string, pod: string) => string;
+  /** The pod credential (DOMEOS_AGENT_TOKEN) when ensure() gets no context. */
+  mintToken?: (cluster: string, namespace: string, pod: string) => string;
   /** Absolute path of the domeize executable. */
   domeizeBin: string;
   /** The host's address: status.hostIP and podIP (default 127.0.0.1). */
@@ -47,6 +47,8 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
   private readonly replicas = new Map<string, Replica>();
   /** Serialises operations per deployment (ensure/remove may race otherwise). */
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** The last context the server gave for each deployment (address, credentials). */
+  private readonly contexts = new Map<string, PodContext>();
   private stopped = false;
   readonly hostIP: string;
   readonly nodeName: string;
@@ -58,12 +60,14 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
   }
 
   /** Make the deployment's replicas exist and run: adopt, create, or scale down. */
-  ensure(d: RuntimeDeployment): Promise<void> {
+  ensure(d: RuntimeDeployment, ctx?: PodContext): Promise<void> {
+    if (ctx) this.contexts.set(`${d.namespace}/${d.name}`, ctx);
     return this.serial(d.namespace, d.name, () => this.reconcile(d));
   }
 
   /** Stop and delete every replica of a deployment. */
   remove(namespace: string, name: string): Promise<void> {
+    this.contexts.delete(`${namespace}/${name}`);
     return this.serial(namespace, name, async () => {
       for (const pod of await this.storedPods(namespace, name)) {
         await this.deletePod(pod.metadata.namespace, pod.metadata.name);
@@ -132,13 +136,14 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
   }
 
   private env(d: RuntimeDeployment, pod: string, home: string): Record<string, string> {
-    const addr = typeof this.o.serverAddr === "function" ? this.o.serverAddr() : this.o.serverAddr;
+    const ctx = this.contexts.get(`${d.namespace}/${d.name}`);
+    const cluster = d.cluster ?? this.o.clusterName;
     return podEnv({
       deployment: d,
       podName: pod,
-      serverAddr: addr,
-      clusterName: this.o.clusterName,
-      token: this.o.mintToken(this.o.clusterName, d.namespace, pod),
+      serverAddr: ctx?.serverAddr ?? this.o.serverAddr ?? "",
+      clusterName: cluster,
+      token: ctx?.podToken(pod) ?? this.o.mintToken?.(cluster, d.namespace, pod) ?? "",
       path: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
       home,
     });

@@ -19,11 +19,19 @@ export interface RuntimeDeployment {
   accessType: "DIY" | "K8S_SERVICE";
   /** Extra environment given to every replica. */
   env?: Record<string, string>;
+  /** CLUSTER_NAME (default: the runtime's cluster name). */
+  cluster?: string;
+}
+
+/** Per-deployment facts the server knows: its address and the pods' credentials. */
+export interface PodContext {
+  serverAddr: string;
+  podToken(podName: string): string;
 }
 
 /** The runtime as the server drives it (the server's `PodRuntime` seam). */
 export interface PodRuntimeLike {
-  ensure(deployment: RuntimeDeployment): Promise<void>;
+  ensure(deployment: RuntimeDeployment, ctx?: PodContext): Promise<void>;
   remove(namespace: string, name: string): Promise<void>;
 }
 
