@@ -1,0 +1,408 @@
+// etcd v3 store through the `etcd3` client's raw gRPC clients (KV, Lease,
+// Watch). Compare-and-swap is a transaction on the key's mod revision
+// (create-if-absent: create revision == 0); lists read page by page at the
+// revision of the first page; watches are one gRPC stream each, mapping
+// put/delete events with their previous value.
+//
+// Failure model: every unary call has a deadline (`callTimeoutMs`, default
+// 3 s) and is tried once per endpoint, so when etcd is down an operation
+// rejects with StoreUnavailableError within a few seconds and an HTTP handler
+// can answer 503. A watch whose stream breaks ends with StoreUnavailableError
+// through onError (callers re-list and watch again); it never silently
+// resumes with a gap.
+
+import { readFileSync } from "node:fs";
+import {
+  Etcd3,
+  type IDuplexStream,
+  type IKeyValue,
+  type IOptions,
+  type IWatchRequest,
+  type IWatchResponse,
+} from "etcd3";
+import { retryPolicy, toStoreError, withTimeout } from "./etcd-errors.js";
+import { validateExpect, validateKey, validateTtl, validateValue } from "./keyrange.js";
+import {
+  CompactedError,
+  type KeyValue,
+  type Lease,
+  type ListResult,
+  type PutOptions,
+  type Store,
+  StoreUnavailableError,
+  type Watch,
+  type WatchEvent,
+  type WatchHandlers,
+  type WriteResult,
+} from "./store.js";
+
+export interface EtcdOptions {
+  /** "http://127.0.0.1:2379" style URLs (https for TLS). */
+  endpoints: string[];
+  /** PEM file paths (or contents) for TLS. */
+  tls?: { ca?: string; cert?: string; key?: string };
+  username?: string;
+  password?: string;
+  /** Connection establishment timeout (ms). Default 3000. */
+  dialTimeoutMs?: number;
+  /** Deadline of each unary call (ms). Default 3000. */
+  callTimeoutMs?: number;
+  /** Keys per page when listing a prefix. Default 1000. */
+  pageSize?: number;
+}
+
+const NO_LEASE = "0";
+
+export class EtcdStore implements Store {
+  readonly description: string;
+  readonly client: Etcd3;
+  private readonly callTimeoutMs: number;
+  private readonly pageSize: number;
+  private readonly watches = new Set<() => void>();
+
+  constructor(opts: EtcdOptions) {
+    if (opts.endpoints.length === 0) throw new Error("etcd store: no endpoints given");
+    this.description = `etcd ${opts.endpoints.join(",")}`;
+    this.callTimeoutMs = opts.callTimeoutMs ?? 3000;
+    this.pageSize = opts.pageSize ?? 1000;
+    this.client = new Etcd3(this.clientOptions(opts));
+  }
+
+  private clientOptions(opts: EtcdOptions): IOptions {
+    const deadline = this.callTimeoutMs;
+    const o: IOptions = {
+      hosts: opts.endpoints,
+      dialTimeout: opts.dialTimeoutMs ?? 3000,
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + deadline }),
+      faultHandling: {
+        host: () => retryPolicy(0),
+        global: retryPolicy(opts.endpoints.length - 1),
+      },
+      // Pods are a few KB; a page of 1000 can exceed gRPC's 4 MB default.
+      grpcOptions: { "grpc.max_receive_message_length": 64 * 1024 * 1024 },
+    };
+    if (opts.tls?.ca || opts.tls?.cert || opts.tls?.key) {
+      o.credentials = {
+        rootCertificate: pem(opts.tls.ca, "ca") ?? Buffer.alloc(0),
+        privateKey: pem(opts.tls.key, "key"),
+        certChain: pem(opts.tls.cert, "cert"),
+      };
+    }
+    if (opts.username !== undefined) {
+      o.auth = { username: opts.username, password: opts.password ?? "" };
+    }
+    return o;
+  }
+
+  async get(key: string): Promise<KeyValue | null> {
+    validateKey(key, "get");
+    const res = await this.call(`get ${key}`, () =>
+      this.client.kv.range({ key: Buffer.from(key) }),
+    );
+    return res.kvs.length > 0 ? toKv(res.kvs[0]) : null;
+  }
+
+  async list(prefix: string): Promise<ListResult> {
+    if (typeof prefix !== "string") throw new TypeError("list: prefix must be a string");
+    const { key, end } = prefixRange(prefix);
+    const kvs: KeyValue[] = [];
+    let revision = 0;
+    let from = key;
+    for (;;) {
+      const page = await this.call(`list ${prefix}`, () =>
+        this.client.kv.range({
+          key: from,
+          range_end: end,
+          limit: this.pageSize,
+          // Later pages read at the first page's revision: one consistent snapshot.
+          revision: revision || undefined,
+        }),
+      );
+      if (revision === 0) revision = Number(page.header.revision);
+      for (const kv of page.kvs) kvs.push(toKv(kv));
+      if (!page.more || page.kvs.length === 0) break;
+      from = Buffer.concat([page.kvs[page.kvs.length - 1].key, Buffer.from([0])]);
+    }
+    return { kvs, revision };
+  }
+
+  async put(key: string, value: string, opts: PutOptions = {}): Promise<WriteResult> {
+    validateKey(key, "put");
+    validateValue(value, `put ${key}`);
+    const expect = validateExpect(opts.expectModRevision, `put ${key}`);
+    const put = { key: Buffer.from(key), value: Buffer.from(value), lease: opts.lease ?? NO_LEASE };
+    if (expect === undefined) {
+      const res = await this.call(`put ${key}`, () => this.client.kv.put(put));
+      return { ok: true, revision: Number(res.header.revision) };
+    }
+    return this.casTxn(key, expect, { request_put: put }, `put ${key}`);
+  }
+
+  async delete(key: string, opts: { expectModRevision?: number } = {}): Promise<WriteResult> {
+    validateKey(key, "delete");
+    const expect = validateExpect(opts.expectModRevision, `delete ${key}`);
+    const del = { key: Buffer.from(key) };
+    if (expect === undefined) {
+      const res = await this.call(`delete ${key}`, () => this.client.kv.deleteRange(del));
+      return { ok: true, revision: Number(res.header.revision) };
+    }
+    return this.casTxn(key, expect, { request_delete_range: del }, `delete ${key}`);
+  }
+
+  /** One transaction: if the key's revision matches, do `op`; otherwise read the current value. */
+  private async casTxn(
+    key: string,
+    expect: number,
+    op: { request_put?: object; request_delete_range?: object },
+    what: string,
+  ): Promise<WriteResult> {
+    const k = Buffer.from(key);
+    const compare =
+      expect === 0
+        ? { key: k, target: "Create" as const, result: "Equal" as const, create_revision: 0 }
+        : { key: k, target: "Mod" as const, result: "Equal" as const, mod_revision: expect };
+    const res = await this.call(what, () =>
+      this.client.kv.txn({
+        compare: [compare],
+        success: [op],
+        failure: [{ request_range: { key: k } }],
+      }),
+    );
+    const revision = Number(res.header.revision);
+    if (res.succeeded) return { ok: true, revision };
+    const cur = res.responses[0]?.response_range?.kvs?.[0];
+    return { ok: false, revision, current: cur ? toKv(cur) : undefined };
+  }
+
+  async grantLease(ttlSeconds: number): Promise<Lease> {
+    validateTtl(ttlSeconds, "grantLease");
+    const res = await this.call("grant lease", () =>
+      this.client.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: 0 }),
+    );
+    if (res.error) throw new Error(`${this.description}: grant lease: ${res.error}`);
+    const id = String(res.ID);
+    return {
+      id,
+      ttlSeconds: Number(res.TTL),
+      keepAlive: () => this.keepAliveOnce(id),
+      revoke: async () => {
+        await this.call(`revoke lease ${id}`, () =>
+          this.client.leaseClient.leaseRevoke({ ID: id }),
+        );
+      },
+    };
+  }
+
+  private async keepAliveOnce(id: string): Promise<void> {
+    const what = `keepAlive lease ${id}`;
+    const run = async () => {
+      const stream = await this.client.leaseClient.leaseKeepAlive();
+      try {
+        const res = await new Promise<{ TTL: string }>((resolve, reject) => {
+          stream.on("data", resolve);
+          stream.on("error", reject);
+          stream.write({ ID: id });
+        });
+        if (Number(res.TTL) <= 0) throw new Error(`${what}: lease not found (expired or revoked)`);
+      } finally {
+        stream.cancel();
+      }
+    };
+    try {
+      await withTimeout(run(), this.callTimeoutMs, `${this.description}: ${what}`);
+    } catch (err) {
+      throw toStoreError(err, what, this.endpoints());
+    }
+  }
+
+  async revision(): Promise<number> {
+    // A linearizable read of one absent key: cheapest way to the current revision.
+    const res = await this.call("revision", () =>
+      this.client.kv.range({ key: Buffer.from([0]), count_only: true }),
+    );
+    return Number(res.header.revision);
+  }
+
+  /** Compact history before `revision` (watches from older revisions get CompactedError). */
+  async compact(revision: number): Promise<void> {
+    await this.call(`compact ${revision}`, () =>
+      this.client.kv.compact({ revision, physical: true }),
+    );
+  }
+
+  async watch(prefix: string, fromRevision: number, handlers: WatchHandlers): Promise<Watch> {
+    if (typeof prefix !== "string") throw new TypeError("watch: prefix must be a string");
+    const { key, end } = prefixRange(prefix);
+    const what = `watch ${prefix}`;
+    let stream: IDuplexStream<IWatchRequest, IWatchResponse>;
+    try {
+      stream = await withTimeout(this.client.watchClient.watch(), this.callTimeoutMs, what);
+    } catch (err) {
+      throw toStoreError(err, what, this.endpoints());
+    }
+    const w = new EtcdWatch(stream, handlers, this.endpoints(), what);
+    this.watches.add(w.stop);
+    w.onEnd = () => this.watches.delete(w.stop);
+    stream.write({
+      create_request: {
+        key,
+        range_end: end,
+        start_revision: fromRevision > 0 ? fromRevision : undefined,
+        prev_kv: true,
+      },
+    });
+    try {
+      await withTimeout(w.created, this.callTimeoutMs, `${this.description}: ${what}`);
+    } catch (err) {
+      w.stop();
+      throw toStoreError(err, what, this.endpoints());
+    }
+    return { close: async () => w.stop() };
+  }
+
+  async close(): Promise<void> {
+    for (const stop of [...this.watches]) stop();
+    this.client.close();
+  }
+
+  private endpoints(): string {
+    return this.description.slice("etcd ".length);
+  }
+
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toStoreError(err, what, this.endpoints());
+    }
+  }
+}
+
+/** One watch stream: created handshake, revision batches, and how it ends. */
+class EtcdWatch {
+  readonly created: Promise<void>;
+  onEnd: () => void = () => {};
+  private ended = false;
+  private resolveCreated!: () => void;
+
+  constructor(
+    private readonly stream: IDuplexStream<IWatchRequest, IWatchResponse>,
+    private readonly handlers: WatchHandlers,
+    private readonly endpoints: string,
+    private readonly what: string,
+  ) {
+    this.created = new Promise((resolve, reject) => {
+      this.resolveCreated = resolve;
+      stream.on("error", (err) => {
+        reject(err);
+        this.fail(toStoreError(err, what, endpoints));
+      });
+    });
+    stream.on("data", (res) => this.onResponse(res));
+    stream.on("end", () =>
+      this.fail(new StoreUnavailableError(`etcd ${endpoints}: ${what}: stream ended`)),
+    );
+  }
+
+  readonly stop = (): void => {
+    if (this.ended) return;
+    this.ended = true;
+    this.stream.cancel();
+    this.onEnd();
+  };
+
+  private onResponse(res: IWatchResponse): void {
+    if (this.ended) return;
+    if (res.created) this.resolveCreated();
+    if (res.canceled) {
+      const compactRev = Number(res.compact_revision);
+      this.fail(
+        compactRev > 0
+          ? new CompactedError(compactRev)
+          : new Error(`etcd ${this.endpoints}: ${this.what}: canceled: ${res.cancel_reason}`),
+      );
+      return;
+    }
+    // One response may span several revisions: deliver one batch per revision.
+    let batch: WatchEvent[] = [];
+    let rev = 0;
+    const flush = () => {
+      if (batch.length > 0) this.deliver(batch, rev);
+      batch = [];
+    };
+    for (const ev of res.events ?? []) {
+      const r = Number(ev.kv.mod_revision);
+      if (r !== rev) flush();
+      rev = r;
+      batch.push(toEvent(ev.type, ev.kv, ev.prev_kv));
+    }
+    flush();
+  }
+
+  private deliver(events: WatchEvent[], revision: number): void {
+    if (this.ended) return;
+    try {
+      this.handlers.onEvents(events, revision);
+    } catch (err) {
+      this.fail(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private fail(err: Error): void {
+    if (this.ended) return;
+    this.stop();
+    this.handlers.onError(err);
+  }
+}
+
+function toKv(kv: IKeyValue): KeyValue {
+  const out: KeyValue = {
+    key: kv.key.toString(),
+    value: kv.value.toString(),
+    createRevision: Number(kv.create_revision),
+    modRevision: Number(kv.mod_revision),
+    version: Number(kv.version),
+  };
+  if (kv.lease && kv.lease !== NO_LEASE) out.lease = String(kv.lease);
+  return out;
+}
+
+function toEvent(type: string, kv: IKeyValue, prevKv?: IKeyValue | null): WatchEvent {
+  const prev = prevKv ? toKv(prevKv) : undefined;
+  if (type === "Delete") {
+    const ev: WatchEvent = {
+      type: "delete",
+      key: kv.key.toString(),
+      modRevision: Number(kv.mod_revision),
+    };
+    if (prev) ev.prev = prev;
+    return ev;
+  }
+  const ev: WatchEvent = { type: "put", kv: toKv(kv) };
+  if (prev) ev.prev = prev;
+  return ev;
+}
+
+/** etcd's prefix range: [prefix, prefix with its last byte below 0xff incremented). */
+function prefixRange(prefix: string): { key: Buffer; end: Buffer } {
+  if (prefix === "") return { key: Buffer.from([0]), end: Buffer.from([0]) };
+  const key = Buffer.from(prefix);
+  const end = Buffer.from(key);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i] < 0xff) {
+      end[i]++;
+      return { key, end: end.subarray(0, i + 1) };
+    }
+  }
+  return { key, end: Buffer.from([0]) };
+}
+
+function pem(value: string | undefined, what: string): Buffer | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (value.includes("-----BEGIN")) return Buffer.from(value);
+  try {
+    return readFileSync(value);
+  } catch (err) {
+    throw new Error(`etcd TLS ${what} ${value}: cannot read: ${(err as Error).message}`);
+  }
+}
