@@ -1,0 +1,56 @@
+// etcd stopped: operations reject with StoreUnavailableError within a few
+// seconds (so the server can answer 503), watches end with it, and the same
+// store object works again once etcd is back.
+
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import { EtcdStore } from "../../src/store/etcd.js";
+import { StoreUnavailableError } from "../../src/store/store.js";
+import { EtcdServer } from "../support/etcd.js";
+import { eventually, recorder } from "./contract.js";
+
+const etcd = new EtcdServer();
+after(async () => {
+  await etcd.destroy();
+});
+
+async function rejectsFast(what: string, p: Promise<unknown>, limitMs: number): Promise<void> {
+  const t0 = Date.now();
+  await assert.rejects(p, (err: Error) => {
+    assert.ok(err instanceof StoreUnavailableError, `${what}: got ${err.name}: ${err.message}`);
+    assert.match(err.message, /etcd http:\/\/127\.0\.0\.1:\d+/, "message names the endpoint");
+    return true;
+  });
+  const ms = Date.now() - t0;
+  assert.ok(ms < limitMs, `${what} took ${ms} ms`);
+}
+
+test("etcd down: StoreUnavailableError fast; recovery when it returns", async () => {
+  await etcd.start();
+  const store = new EtcdStore({ endpoints: [etcd.endpoint], callTimeoutMs: 2000 });
+  try {
+    await store.put("/outage/a", "before");
+    const rec = recorder();
+    await store.watch("/outage/", 0, rec.handlers);
+    await etcd.stop();
+
+    await rejectsFast("put", store.put("/outage/b", "during"), 5000);
+    await rejectsFast("get", store.get("/outage/a"), 5000);
+    await rejectsFast("list", store.list("/outage/"), 5000);
+    await rejectsFast("revision", store.revision(), 5000);
+    await rejectsFast("watch", store.watch("/outage/", 0, recorder().handlers), 5000);
+    await eventually(() => rec.errors.length === 1, "watch onError");
+    assert.ok(rec.errors[0] instanceof StoreUnavailableError, String(rec.errors[0]));
+
+    await etcd.start();
+    await eventually(
+      async () => (await store.put("/outage/b", "after").catch(() => null))?.ok === true,
+      "writes work again",
+      30_000,
+    );
+    assert.equal((await store.get("/outage/a"))?.value, "before");
+    assert.equal((await store.get("/outage/b"))?.value, "after");
+  } finally {
+    await store.close();
+  }
+});
