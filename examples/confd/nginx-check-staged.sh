@@ -7,7 +7,8 @@
 # about to replace it (a classic confd mistake: confd issues #104, #275). This
 # copies NGINX_CONF next to itself with the line INCLUDE_LINE (e.g.
 # "include /etc/nginx/conf.d/*.conf;") replaced by "include STAGED;", runs
-# `nginx -t` on the copy and removes it.
+# `nginx -t` on the copy and removes it. NGINX_BIN picks the nginx binary
+# (not NGINX: nginx itself reads that variable for inherited sockets).
 set -eu
 conf=$1 line=$2 staged=$3
 shift 3

@@ -43,6 +43,12 @@ export interface MirrorOptions {
   requestTimeoutMs?: number;
   /** Close the store when the backend is closed (the backend created it). */
   ownsStore?: boolean;
+  /**
+   * Read a key as of a past revision (etcd can); throws CompactedError when
+   * that revision is gone. Makes the reset check exact: the store we return
+   * to must agree with the view at the view's own revision.
+   */
+  readAt?: (key: string, revision: number) => Promise<KeyValue | null>;
 }
 
 /** What the mirror reports beyond BackendStatus (for metrics and health). */
@@ -59,14 +65,18 @@ export interface MirrorStatus extends BackendStatus {
   batches: number;
 }
 
-/** The key the reset check compares with the store after a reconnect. */
+/** The last key written (as the view saw it): the reset check compares it with the store. */
 interface Probe {
   key: string;
   modRevision: number;
   createRevision: number;
+  /** The view's last event for the key was its delete (modRevision = the delete's). */
+  deleted: boolean;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+type Verdict = "same" | "differs" | "unknown";
 
 /** The store is not the one the view came from (wiped, restored, replaced): re-list. */
 class RevisionResetError extends Error {
@@ -75,7 +85,8 @@ class RevisionResetError extends Error {
 
 export class StoreMirror implements Backend {
   readonly name: string;
-  private readonly opts: Required<Omit<MirrorOptions, "log">> & Pick<MirrorOptions, "log">;
+  private readonly opts: Required<Omit<MirrorOptions, "log" | "readAt">> &
+    Pick<MirrorOptions, "log" | "readAt">;
   private readonly mirror = new MirrorView();
   private prefixes: string[] = [];
   /** Per-prefix revision the view reflects (lists of several prefixes may differ). */
@@ -224,8 +235,10 @@ export class StoreMirror implements Backend {
       if (ev.type === "put") {
         if (this.mirror.set(key, ev.kv.value)) changed.push(key);
         this.probe = probeOf(ev.kv);
-      } else if (this.mirror.delete(key)) {
-        changed.push(key);
+      } else {
+        if (this.mirror.delete(key)) changed.push(key);
+        if (this.probe?.key === key)
+          this.probe = { ...this.probe, modRevision: rev, deleted: true };
       }
     }
     this.revs.set(prefix, Math.max(seen, revision));
@@ -356,21 +369,49 @@ export class StoreMirror implements Backend {
     }
     const probe = this.probe;
     if (probe === null) return false;
-    const kv = await this.timed(this.store.get(probe.key), "get");
-    if (kv === null) {
-      // Deleted meanwhile, or a different store: a re-list settles both.
-      this.log("info", "cannot verify the store's history (probe key gone): re-listing", {
-        key: probe.key,
-      });
-      return true;
+    const verdict = this.opts.readAt
+      ? await this.compareAt(probe, viewRev, this.opts.readAt)
+      : await this.compareNow(probe, viewRev);
+    if (verdict === "differs") {
+      this.noteReset(`key ${probe.key} has a different history than the view`);
+    } else if (verdict === "unknown") {
+      this.log("info", "cannot verify the store against the view: re-listing", { key: probe.key });
     }
+    return verdict !== "same";
+  }
+
+  /** Exact: at the view's revision the store must hold what the view holds. */
+  private async compareAt(
+    probe: Probe,
+    viewRev: number,
+    readAt: (key: string, revision: number) => Promise<KeyValue | null>,
+  ): Promise<Verdict> {
+    let kv: KeyValue | null;
+    try {
+      kv = await this.timed(readAt(probe.key, viewRev), "read at revision");
+    } catch (err) {
+      if (err instanceof CompactedError) return "unknown"; // the watch could not resume either
+      throw err;
+    }
+    if (probe.deleted) return kv === null ? "same" : "differs";
+    const same =
+      kv !== null &&
+      kv.modRevision === probe.modRevision &&
+      kv.createRevision === probe.createRevision;
+    return same ? "same" : "differs";
+  }
+
+  /** For stores without history reads: compare the key's current state. */
+  private async compareNow(probe: Probe, viewRev: number): Promise<Verdict> {
+    const kv = await this.timed(this.store.get(probe.key), "get");
+    if (kv === null) return probe.deleted ? "same" : "unknown"; // deleted meanwhile, or another store
     // Writes after our revision are legitimate (the watch will deliver them);
     // a different history at or below it is not.
-    const rewritten =
+    if (probe.deleted) return kv.modRevision <= viewRev ? "differs" : "same";
+    const differs =
       (kv.modRevision <= viewRev && kv.modRevision !== probe.modRevision) ||
       (kv.createRevision <= viewRev && kv.createRevision !== probe.createRevision);
-    if (rewritten) this.noteReset(`key ${probe.key} has a different history than the view`);
-    return rewritten;
+    return differs ? "differs" : "same";
   }
 
   private noteReset(why: string): void {
@@ -450,7 +491,12 @@ function forcesRelist(err: Error | null): boolean {
 }
 
 function probeOf(kv: KeyValue): Probe {
-  return { key: kv.key, modRevision: kv.modRevision, createRevision: kv.createRevision };
+  return {
+    key: kv.key,
+    modRevision: kv.modRevision,
+    createRevision: kv.createRevision,
+    deleted: false,
+  };
 }
 
 function errText(err: unknown): string {
