@@ -1,0 +1,43 @@
+// Backends over the server's own stores: `embedded` (the SQLite store a
+// domeos-server keeps in its data directory, read from another process) and
+// `kubernetes` (pods from a Kubernetes API server, as JSON under
+// /registry/pods/<namespace>/<name>, the keys the seed template reads).
+// Both are mirrored exactly like etcd: snapshot, then watch.
+
+import { existsSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { EmbeddedStore } from "../../store/embedded.js";
+import type { BackendOptions } from "./backend.js";
+import { StoreMirror } from "./store-mirror.js";
+
+const STORE_FILE = "store.db";
+
+/**
+ * `-backend embedded -node DIR`: DIR is the store directory (holding
+ * store.db) or a domeos-server --data-dir (holding store/store.db). Default
+ * ./.data, the server's default. A missing store is an error, never a fresh
+ * empty one: an empty view would render an upstream without servers.
+ */
+export function createEmbeddedBackend(opts: BackendOptions): StoreMirror {
+  if (opts.nodes.length > 1) {
+    throw new Error(`embedded backend: one -node (the store directory), got ${opts.nodes.length}`);
+  }
+  const dir = findStoreDir(opts.nodes[0] ?? "./.data");
+  return new StoreMirror(new EmbeddedStore(dir), {
+    name: "embedded",
+    watch: opts.watch ?? true,
+    log: opts.log,
+    ownsStore: true,
+  });
+}
+
+function findStoreDir(node: string): string {
+  const given = resolve(node);
+  for (const dir of [given, join(given, "store")]) {
+    const file = join(dir, STORE_FILE);
+    if (existsSync(file) && statSync(file).isFile()) return dir;
+  }
+  throw new Error(
+    `embedded backend: -node ${JSON.stringify(node)}: no ${STORE_FILE} in ${given} or ${join(given, "store")} (give the store directory or the server's --data-dir)`,
+  );
+}
