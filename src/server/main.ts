@@ -1,3 +1,95 @@
-// Placeholder until its issue lands.
-process.stderr.write("not implemented yet\n");
-process.exit(1);
+// domeos-server entry point: `serve` (default), `deploy ...`, `token ...`.
+import { parseArgs } from "node:util";
+import { mintDeploymentToken, mintPodToken } from "./auth/pod-token.js";
+import { loadOrCreateSecret } from "./auth/secret.js";
+import { completeConfig } from "./config/config.js";
+import { SERVE_HELP, TOKEN_HELP } from "./config/help.js";
+import { fromEnv, loadConfig } from "./config/load.js";
+import { deployCli } from "./deploy/cli.js";
+import { startServer } from "./server.js";
+
+async function main(argv: string[]): Promise<number> {
+  const io = {
+    out: (s: string) => process.stdout.write(s),
+    err: (s: string) => process.stderr.write(s),
+    env: process.env,
+  };
+  if (argv[0] === "deploy") return deployCli(argv.slice(1), io);
+  if (argv[0] === "token") return tokenCommand(argv.slice(1));
+  if (argv[0] === "serve") argv = argv.slice(1);
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(SERVE_HELP);
+    return 0;
+  }
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(argv, process.env);
+  } catch (err) {
+    process.stderr.write(`domeos-server: ${(err as Error).message}\n(see domeos-server --help)\n`);
+    return 2;
+  }
+  const server = await startServer(config);
+  if (config.adminToken === undefined)
+    process.stderr.write(`domeos-server: admin token: ${server.adminToken}\n`);
+  const stop = (sig: string) => {
+    process.stderr.write(`domeos-server: ${sig}: shutting down\n`);
+    void server.close().then(() => process.exit(0));
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+  return -1; // keep running
+}
+
+function tokenCommand(argv: string[]): number {
+  let v: Record<string, string | boolean | undefined>;
+  try {
+    v = parseArgs({
+      args: argv,
+      options: {
+        pod: { type: "string" },
+        deployment: { type: "string" },
+        cluster: { type: "string" },
+        secret: { type: "string" },
+        "data-dir": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    process.stderr.write(`domeos-server token: ${(err as Error).message}\n\n${TOKEN_HELP}`);
+    return 2;
+  }
+  const target = (v.pod ?? v.deployment) as string | undefined;
+  if (v.help || !target) {
+    process.stdout.write(TOKEN_HELP);
+    return v.help ? 0 : 2;
+  }
+  const [ns, name] = target.split("/");
+  if (!ns || !name) {
+    process.stderr.write(`domeos-server token: ${JSON.stringify(target)} must be NAMESPACE/NAME\n`);
+    return 2;
+  }
+  const env = fromEnv(process.env);
+  const secret =
+    (v.secret as string | undefined) ??
+    env.secret ??
+    loadOrCreateSecret(
+      completeConfig({ dataDir: (v["data-dir"] as string | undefined) ?? env.dataDir }).dataDir,
+    ).secret;
+  const cluster = (v.cluster as string | undefined) ?? "default";
+  const token = v.pod
+    ? mintPodToken(secret, cluster, ns, name)
+    : mintDeploymentToken(secret, cluster, ns, name);
+  process.stdout.write(`${token}\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`domeos-server: ${(err as Error).message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,97 @@
+// The agent API: what domeize (and the original agents) call.
+//   PUT  /api/agent/pod/{cluster}/{ns}/{pod}/annotation   compatible report
+//   POST /api/agent/pod/{cluster}/{ns}/{pod}/ports        port ledger
+
+import { podKey } from "../../store/store.js";
+import { type AgentIdentity, authorizeAgent } from "../auth/agent-auth.js";
+import type { Cluster, ClusterRegistry } from "../cluster/registry.js";
+import { parseJsonObject, readBody } from "../http/body.js";
+import { badRequest, conflict } from "../http/errors.js";
+import { requireLabel, requirePodName } from "../http/names.js";
+import { sendOk } from "../http/respond.js";
+import type { RequestContext, Router } from "../http/router.js";
+import type { Logger } from "../log/logger.js";
+import { type AnnotationPolicy, validateAnnotationPatch } from "./annotation-policy.js";
+import { podFacts, readPodFacts } from "./pod-object.js";
+import { parsePortsRequest } from "./ports-request.js";
+
+export interface AgentDeps {
+  clusters: ClusterRegistry;
+  secret: string;
+  allowUnauthenticated: boolean;
+  policy: AnnotationPolicy;
+  bodyLimit: number;
+  log: Logger;
+}
+
+const BASE = "/api/agent/pod/:cluster/:ns/:pod";
+
+export function addAgentRoutes(router: Router, deps: AgentDeps): void {
+  router.add("PUT", `${BASE}/annotation`, "agent_annotation", (ctx) => putAnnotation(ctx, deps));
+  router.add("POST", `${BASE}/ports`, "agent_ports", (ctx) => postPorts(ctx, deps));
+}
+
+interface Target {
+  cluster: Cluster;
+  ns: string;
+  pod: string;
+  identity: AgentIdentity;
+}
+
+/** Names, cluster and credential, checked before the body is read. */
+async function target(ctx: RequestContext, deps: AgentDeps): Promise<Target> {
+  const { params } = ctx;
+  requireLabel("cluster name", params.cluster!);
+  const ns = requireLabel("namespace", params.ns!);
+  const pod = requirePodName("pod name", params.pod!);
+  const cluster = deps.clusters.get(params.cluster!);
+  const identity = await authorizeAgent(
+    ctx.req,
+    { cluster: cluster.name, namespace: ns, pod },
+    {
+      secret: deps.secret,
+      allowUnauthenticated: deps.allowUnauthenticated,
+      log: deps.log,
+      deployNameOf: async () => {
+        const kv = await cluster.store.get(podKey(ns, pod));
+        return kv ? (podFacts(kv.value).deployName ?? null) : null;
+      },
+    },
+  );
+  return { cluster, ns, pod, identity };
+}
+
+async function putAnnotation(ctx: RequestContext, deps: AgentDeps): Promise<void> {
+  const t = await target(ctx, deps);
+  const body = parseJsonObject(await readBody(ctx.req, deps.bodyLimit));
+  const patch = validateAnnotationPatch(body, deps.policy);
+  if (Object.keys(patch).length > 0) await t.cluster.annotator.merge(t.ns, t.pod, patch);
+  sendOk(ctx.res);
+}
+
+async function postPorts(ctx: RequestContext, deps: AgentDeps): Promise<void> {
+  const t = await target(ctx, deps);
+  const body = parseJsonObject(await readBody(ctx.req, deps.bodyLimit));
+  const req = parsePortsRequest(body, deps.policy.portRange);
+  const facts = await readPodFacts(t.cluster.store, t.cluster.name, t.ns, t.pod);
+  let host = facts.hostIP;
+  if (host && req.host && req.host !== host) {
+    throw badRequest(`host ${req.host} does not match the pod's status.hostIP ${host}`);
+  }
+  host ??= req.host;
+  if (!host) {
+    throw conflict(`pod ${t.ns}/${t.pod} has no status.hostIP yet and the request names no host`);
+  }
+  const ports = await t.cluster.ledger.allocate({
+    cluster: t.cluster.name,
+    namespace: t.ns,
+    pod: t.pod,
+    container: req.container,
+    host,
+    podUid: facts.uid,
+    count: req.count,
+    busy: req.busy,
+    preferred: req.preferred,
+  });
+  sendOk(ctx.res, { ports, host });
+}

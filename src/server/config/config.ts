@@ -1,0 +1,101 @@
+// The server's configuration: one typed object, with defaults. Loading it
+// from flags, environment and a file is config/load.ts.
+import type { Store } from "../../store/store.js";
+import type { PortRange } from "../agent/annotation-policy.js";
+import type { PodRuntime } from "../deploy/runtime.js";
+import type { Logger, LogLevel } from "../log/logger.js";
+
+export interface ServerConfig {
+  /** host:port to listen on; port 0 picks a free one. */
+  listen: string;
+  /** Directory of the embedded store and the generated agent secret. */
+  dataDir: string;
+  /** Cluster name -> store URL (see docs/server.md) or an open Store. */
+  clusters: Record<string, string | Store>;
+  /** HMAC secret for pod credentials; read/created in dataDir when unset. */
+  secret?: string;
+  /** Bearer token for admin endpoints; generated and printed when unset. */
+  adminToken?: string;
+  /** Accept agent writes without a credential (migration of old images). */
+  allowUnauthenticatedAgents: boolean;
+  /** Range of AUTO_PORT values and of the port ledger (inclusive). */
+  portRange: PortRange;
+  /** Annotation keys agents may write in addition to AUTO_PORT*. */
+  extraAnnotationKeys: string[];
+  /** Address pods use to reach the server (DOMEOS_SERVER_ADDR); default http://<listen>. */
+  publicUrl?: string;
+  /** Request body limit in bytes (413 above). */
+  bodyLimit: number;
+  /** Whole-request timeout (ms). */
+  requestTimeoutMs: number;
+  /** Sweep period of the port ledger (ms). */
+  sweepIntervalMs: number;
+  /** How long a port reported busy by an agent stays out of circulation (ms). */
+  externalHoldMs: number;
+  logLevel: LogLevel;
+  /** Where deployments run (default: none; the server only stores them and renders manifests). */
+  runtime?: PodRuntime;
+  /** Logger override (tests). */
+  logger?: Logger;
+}
+
+export const DEFAULT_CLUSTER = "default";
+
+export function defaultConfig(): ServerConfig {
+  return {
+    listen: "127.0.0.1:8080",
+    dataDir: "./.data",
+    clusters: {},
+    allowUnauthenticatedAgents: false,
+    portRange: { min: 20000, max: 20999 },
+    extraAnnotationKeys: [],
+    bodyLimit: 64 * 1024,
+    requestTimeoutMs: 30_000,
+    sweepIntervalMs: 60_000,
+    externalHoldMs: 10 * 60_000,
+    logLevel: "info",
+  };
+}
+
+/** A config with every field filled: defaults under `partial`. */
+export function completeConfig(partial: Partial<ServerConfig>): ServerConfig {
+  return { ...defaultConfig(), ...stripUndefined(partial) };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Parse "20000-20999" into a checked range. */
+export function parsePortRange(s: string, where: string): PortRange {
+  const m = /^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$/.exec(s);
+  if (!m) throw new Error(`${where}: port range ${JSON.stringify(s)} must look like 20000-20999`);
+  const range = { min: Number(m[1]), max: Number(m[2]) };
+  checkPortRange(range, where);
+  return range;
+}
+
+export function checkPortRange(r: PortRange, where: string): void {
+  if (
+    !Number.isInteger(r.min) ||
+    !Number.isInteger(r.max) ||
+    r.min < 1024 ||
+    r.max > 65535 ||
+    r.min > r.max
+  ) {
+    throw new Error(
+      `${where}: port range ${r.min}-${r.max} must be within 1024-65535 with min <= max`,
+    );
+  }
+}
+
+/** Split "127.0.0.1:8080" / "[::1]:8080" / ":8080". */
+export function parseListen(s: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(s);
+  if (!m)
+    throw new Error(`listen address ${JSON.stringify(s)} must be host:port, e.g. 127.0.0.1:8080`);
+  const port = Number(m[3]);
+  if (port > 65535)
+    throw new Error(`listen address ${JSON.stringify(s)}: port ${port} is out of range`);
+  return { host: m[1] ?? (m[2] || "0.0.0.0"), port };
+}

@@ -1,0 +1,101 @@
+// --help texts: what each setting does, its env variable, and examples.
+
+export const SERVE_HELP = `domeos-server: the DomeOS control API for host-network pods.
+
+Agents (domeize) report their ports here; the server writes them into the
+pod's metadata.annotations (compare-and-swap, no lost update), hands out
+conflict-free host ports from a per-host ledger, and manages host-mode
+deployments.
+
+Usage:
+  domeos-server [flags]                  run the server
+  domeos-server deploy <command> ...     manage deployments (see: domeos-server deploy --help)
+  domeos-server token --pod NS/POD ...   print a pod credential (see: domeos-server token --help)
+
+Flags (flag > environment > config file > default):
+  --config FILE               JSON or TOML (.toml) file with the settings below   DOMEOS_CONFIG
+  --listen HOST:PORT          address to serve on [127.0.0.1:8080]                 DOMEOS_LISTEN
+  --data-dir DIR              embedded store and agent secret [./.data]             DOMEOS_DATA_DIR
+  --cluster NAME=STORE        a cluster and its pod store (repeatable)              DOMEOS_CLUSTERS ("a=URL b=URL")
+                              STORE: embedded | embedded:/dir | etcd://h:2379[,h2:2379] | http://h:2379
+                              default: cluster "default" on the embedded store in --data-dir
+  --etcd HOST:PORT            shorthand for --cluster default=etcd://HOST:PORT      DOMEOS_ETCD
+  --secret S / --secret-file F  HMAC secret of pod credentials; replicas must share it
+                              [generated once into DATA_DIR/agent-secret]          DOMEOS_SECRET
+  --admin-token T             bearer token of the admin API [generated, printed]   DOMEOS_ADMIN_TOKEN
+  --allow-unauthenticated-agents  accept reports without a credential, for old
+                              images during migration (logged; keys and values
+                              are still checked) [off]                              DOMEOS_ALLOW_UNAUTHENTICATED_AGENTS
+  --port-range MIN-MAX        AUTO_PORT values and ledger range [20000-20999]       DOMEOS_PORT_RANGE
+  --allow-annotation KEY      extra annotation key agents may write (repeatable,
+                              comma lists ok; never deployName/accessType)          DOMEOS_ALLOW_ANNOTATIONS
+  --public-url URL            DOMEOS_SERVER_ADDR given to pods [http://LISTEN]      DOMEOS_PUBLIC_URL
+  --sweep-interval D          ledger sweep period [60s]                             DOMEOS_SWEEP_INTERVAL
+  --external-hold D           how long a port reported busy stays out [10m]         DOMEOS_EXTERNAL_HOLD
+  --request-timeout D         whole-request timeout [30s]                           DOMEOS_REQUEST_TIMEOUT
+  --log-level L               debug | info | warn | error [info]                    DOMEOS_LOG_LEVEL
+  -h, --help                  this text
+Durations: 500ms, 30s, 10m, 1h (a bare number is seconds).
+
+Config file (JSON, or TOML when the name ends in .toml), e.g.:
+  listen = "0.0.0.0:8080"
+  portRange = "20000-20999"
+  allowAnnotations = ["VERSION"]
+  [clusters]
+  default = "etcd://10.0.0.5:2379"
+
+Endpoints:
+  PUT  /api/agent/pod/{cluster}/{ns}/{pod}/annotation   agent report (compatible with DomeOS)
+  POST /api/agent/pod/{cluster}/{ns}/{pod}/ports        port ledger (docs/ports-ledger.md)
+  /api/deployments...                                   admin API (docs/server.md)
+  GET  /healthz  /readyz  /metrics
+
+Examples:
+  domeos-server                                        # embedded store in ./.data, port 8080
+  domeos-server --etcd 127.0.0.1:2379 --listen 0.0.0.0:8080 --public-url http://10.0.0.2:8080
+  DOMEOS_ADMIN_TOKEN=s3cret domeos-server --config /etc/domeos/server.toml
+`;
+
+export const DEPLOY_HELP = `domeos-server deploy: manage host-mode deployments through the admin API.
+
+Usage:
+  domeos-server deploy create NAME --image IMG [options]
+  domeos-server deploy list [--namespace NS]
+  domeos-server deploy get NAME
+  domeos-server deploy scale NAME REPLICAS
+  domeos-server deploy delete NAME
+  domeos-server deploy manifest NAME [--format yaml|json]   # pipe into: kubectl apply -f -
+
+Connection (every command):
+  --server URL         the server [http://127.0.0.1:8080]          DOMEOS_SERVER
+  --admin-token T      admin bearer token (printed at server start)  DOMEOS_ADMIN_TOKEN
+  --namespace NS       [default]    --cluster NAME   [default]
+
+create options:
+  --image IMG          container image (Kubernetes)
+  --command CMD        command line (standalone runtime; run through /bin/sh -c)
+  --replicas N         [1]
+  --network HOST|DEFAULT   [HOST]: hostNetwork pods with AUTO_PORTn ports
+  --ports N            AUTO_PORT0..N-1 ports per pod (NEED_PORTS) [0]
+  --template SRC:DEST  config template rendered by domeize (repeatable)
+  --access DIY|K8S_SERVICE  accessType annotation read by load balancers [DIY]
+  --env NAME=VALUE     extra environment (repeatable)
+
+Example:
+  domeos-server deploy create web --image registry/web:1 --replicas 3 --ports 2 \\
+      --template /app/nginx.tmpl:/etc/nginx/nginx.conf --access DIY
+  domeos-server deploy scale web 5
+  domeos-server deploy manifest web | kubectl apply -f -
+`;
+
+export const TOKEN_HELP = `domeos-server token: print the credential of a pod (DOMEOS_AGENT_TOKEN).
+
+Usage:
+  domeos-server token --pod NS/POD [--cluster NAME]
+  domeos-server token --deployment NS/NAME [--cluster NAME]
+
+The token is an HMAC of cluster/namespace/pod under the server secret
+(--secret, --secret-file, DOMEOS_SECRET, or DATA_DIR/agent-secret with --data-dir).
+A deployment token is accepted for every pod whose deployName annotation
+names that deployment (Kubernetes pods are named only after they start).
+`;

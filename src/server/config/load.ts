@@ -1,0 +1,259 @@
+// Configuration from three layers, highest first: command-line flags,
+// DOMEOS_* environment variables, a JSON or TOML file (--config). Every bad
+// value names its layer and setting.
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { parse as parseToml } from "smol-toml";
+import { isLogLevel } from "../log/logger.js";
+import { parsePortRange, type ServerConfig } from "./config.js";
+
+export type Layer = Partial<ServerConfig> & { configFile?: string };
+
+export const SERVE_OPTIONS = {
+  config: { type: "string" },
+  listen: { type: "string" },
+  "data-dir": { type: "string" },
+  cluster: { type: "string", multiple: true },
+  etcd: { type: "string" },
+  secret: { type: "string" },
+  "secret-file": { type: "string" },
+  "admin-token": { type: "string" },
+  "allow-unauthenticated-agents": { type: "boolean" },
+  "port-range": { type: "string" },
+  "allow-annotation": { type: "string", multiple: true },
+  "public-url": { type: "string" },
+  "sweep-interval": { type: "string" },
+  "external-hold": { type: "string" },
+  "request-timeout": { type: "string" },
+  "log-level": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** The layers merged: flags > env > file. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Partial<ServerConfig> {
+  const flags = fromFlags(argv);
+  const fromEnvLayer = fromEnv(env);
+  const file = flags.configFile ?? fromEnvLayer.configFile;
+  const fileLayer = file ? fromFile(file) : {};
+  const merged: Layer = { ...fileLayer, ...defined(fromEnvLayer), ...defined(flags) };
+  delete merged.configFile;
+  return merged;
+}
+
+export function fromFlags(argv: string[]): Layer {
+  const { values: v, positionals } = parseArgs({
+    args: argv,
+    options: SERVE_OPTIONS,
+    strict: true,
+    allowPositionals: true,
+  });
+  if (positionals.length > 0)
+    throw new Error(`unexpected argument ${JSON.stringify(positionals[0])} (see --help)`);
+  const w = (f: string) => `flag --${f}`;
+  const out: Layer = {
+    configFile: v.config,
+    listen: v.listen,
+    dataDir: v["data-dir"],
+    secret:
+      v.secret ?? (v["secret-file"] ? readSecret(v["secret-file"], w("secret-file")) : undefined),
+    adminToken: v["admin-token"],
+    allowUnauthenticatedAgents: v["allow-unauthenticated-agents"],
+    publicUrl: v["public-url"],
+    extraAnnotationKeys: v["allow-annotation"]?.flatMap(splitList),
+  };
+  if (v.cluster || v.etcd) out.clusters = clusters(v.cluster ?? [], v.etcd, w("cluster"));
+  if (v["port-range"]) out.portRange = parsePortRange(v["port-range"], w("port-range"));
+  if (v["sweep-interval"]) out.sweepIntervalMs = duration(v["sweep-interval"], w("sweep-interval"));
+  if (v["external-hold"]) out.externalHoldMs = duration(v["external-hold"], w("external-hold"));
+  if (v["request-timeout"])
+    out.requestTimeoutMs = duration(v["request-timeout"], w("request-timeout"));
+  if (v["log-level"]) out.logLevel = level(v["log-level"], w("log-level"));
+  return out;
+}
+
+export function fromEnv(env: NodeJS.ProcessEnv): Layer {
+  const e = (k: string) => (env[k] === undefined || env[k] === "" ? undefined : env[k]);
+  const w = (k: string) => `environment ${k}`;
+  const out: Layer = {
+    configFile: e("DOMEOS_CONFIG"),
+    listen: e("DOMEOS_LISTEN"),
+    dataDir: e("DOMEOS_DATA_DIR"),
+    secret: e("DOMEOS_SECRET"),
+    adminToken: e("DOMEOS_ADMIN_TOKEN"),
+    publicUrl: e("DOMEOS_PUBLIC_URL"),
+  };
+  const unauth = e("DOMEOS_ALLOW_UNAUTHENTICATED_AGENTS");
+  if (unauth !== undefined)
+    out.allowUnauthenticatedAgents = bool(unauth, w("DOMEOS_ALLOW_UNAUTHENTICATED_AGENTS"));
+  const cl = e("DOMEOS_CLUSTERS");
+  const etcd = e("DOMEOS_ETCD");
+  if (cl || etcd)
+    out.clusters = clusters(
+      cl ? cl.split(/[\s;]+/).filter(Boolean) : [],
+      etcd,
+      w("DOMEOS_CLUSTERS"),
+    );
+  const pr = e("DOMEOS_PORT_RANGE");
+  if (pr) out.portRange = parsePortRange(pr, w("DOMEOS_PORT_RANGE"));
+  const keys = e("DOMEOS_ALLOW_ANNOTATIONS");
+  if (keys) out.extraAnnotationKeys = splitList(keys);
+  const si = e("DOMEOS_SWEEP_INTERVAL");
+  if (si) out.sweepIntervalMs = duration(si, w("DOMEOS_SWEEP_INTERVAL"));
+  const eh = e("DOMEOS_EXTERNAL_HOLD");
+  if (eh) out.externalHoldMs = duration(eh, w("DOMEOS_EXTERNAL_HOLD"));
+  const rt = e("DOMEOS_REQUEST_TIMEOUT");
+  if (rt) out.requestTimeoutMs = duration(rt, w("DOMEOS_REQUEST_TIMEOUT"));
+  const ll = e("DOMEOS_LOG_LEVEL");
+  if (ll) out.logLevel = level(ll, w("DOMEOS_LOG_LEVEL"));
+  return out;
+}
+
+const FILE_KEYS = new Set([
+  "listen",
+  "dataDir",
+  "clusters",
+  "secret",
+  "adminToken",
+  "allowUnauthenticatedAgents",
+  "portRange",
+  "allowAnnotations",
+  "publicUrl",
+  "sweepInterval",
+  "externalHold",
+  "requestTimeout",
+  "logLevel",
+]);
+
+export function fromFile(path: string): Layer {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new Error(`config file ${path}: ${(err as Error).message}`);
+  }
+  let o: Record<string, unknown>;
+  try {
+    o = (path.endsWith(".toml") ? parseToml(text) : JSON.parse(text)) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(
+      `config file ${path}: not valid ${path.endsWith(".toml") ? "TOML" : "JSON"}: ${(err as Error).message}`,
+    );
+  }
+  const w = (k: string) => `config file ${path}: ${k}`;
+  for (const k of Object.keys(o)) {
+    if (!FILE_KEYS.has(k))
+      throw new Error(`${w(k)} is not a known setting (known: ${[...FILE_KEYS].join(", ")})`);
+  }
+  const str = (k: string) => {
+    if (o[k] === undefined) return undefined;
+    if (typeof o[k] !== "string") throw new Error(`${w(k)} must be a string`);
+    return o[k] as string;
+  };
+  const out: Layer = {
+    listen: str("listen"),
+    dataDir: str("dataDir"),
+    secret: str("secret"),
+    adminToken: str("adminToken"),
+    publicUrl: str("publicUrl"),
+  };
+  if (o.allowUnauthenticatedAgents !== undefined) {
+    if (typeof o.allowUnauthenticatedAgents !== "boolean")
+      throw new Error(`${w("allowUnauthenticatedAgents")} must be true or false`);
+    out.allowUnauthenticatedAgents = o.allowUnauthenticatedAgents;
+  }
+  if (o.clusters !== undefined) {
+    const c = o.clusters;
+    if (
+      !c ||
+      typeof c !== "object" ||
+      Array.isArray(c) ||
+      !Object.values(c).every((u) => typeof u === "string")
+    ) {
+      throw new Error(`${w("clusters")} must map cluster names to store URLs`);
+    }
+    out.clusters = clusters(
+      Object.entries(c).map(([k, u]) => `${k}=${u}`),
+      undefined,
+      w("clusters"),
+    );
+  }
+  const pr = str("portRange");
+  if (pr) out.portRange = parsePortRange(pr, w("portRange"));
+  if (o.allowAnnotations !== undefined) {
+    if (
+      !Array.isArray(o.allowAnnotations) ||
+      !o.allowAnnotations.every((x) => typeof x === "string")
+    ) {
+      throw new Error(`${w("allowAnnotations")} must be a list of strings`);
+    }
+    out.extraAnnotationKeys = o.allowAnnotations as string[];
+  }
+  for (const [k, f] of [
+    ["sweepInterval", "sweepIntervalMs"],
+    ["externalHold", "externalHoldMs"],
+    ["requestTimeout", "requestTimeoutMs"],
+  ] as const) {
+    const s = str(k);
+    if (s) out[f] = duration(s, w(k));
+  }
+  const ll = str("logLevel");
+  if (ll) out.logLevel = level(ll, w("logLevel"));
+  return out;
+}
+
+function clusters(
+  entries: string[],
+  etcd: string | undefined,
+  where: string,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (etcd) out.default = etcd.includes("://") ? etcd : `etcd://${etcd}`;
+  for (const e of entries) {
+    const i = e.indexOf("=");
+    if (i <= 0 || i === e.length - 1)
+      throw new Error(
+        `${where}: ${JSON.stringify(e)} must be NAME=STORE_URL, e.g. default=etcd://127.0.0.1:2379`,
+      );
+    out[e.slice(0, i)] = e.slice(i + 1);
+  }
+  return out;
+}
+
+function readSecret(path: string, where: string): string {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch (err) {
+    throw new Error(`${where}: ${(err as Error).message}`);
+  }
+}
+
+/** "500ms", "30s", "10m", "1h" or a bare number of seconds. */
+export function duration(s: string, where: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s.trim());
+  if (!m)
+    throw new Error(`${where}: duration ${JSON.stringify(s)} must look like 500ms, 30s, 10m or 1h`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? "s"]!;
+  return Math.round(Number(m[1]) * unit);
+}
+
+function bool(s: string, where: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(s)) return true;
+  if (/^(0|false|no|off)$/i.test(s)) return false;
+  throw new Error(`${where}: ${JSON.stringify(s)} must be true or false`);
+}
+
+function level(s: string, where: string) {
+  if (!isLogLevel(s))
+    throw new Error(`${where}: log level ${JSON.stringify(s)} must be debug, info, warn or error`);
+  return s;
+}
+
+const splitList = (s: string) =>
+  s
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

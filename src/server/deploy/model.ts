@@ -1,0 +1,233 @@
+// The host-mode deployment model and its validation. Every problem names the
+// field and the bad value; all problems are reported at once.
+import { isDnsLabel } from "../http/names.js";
+
+export type NetworkMode = "HOST" | "DEFAULT";
+export type AccessType = "DIY" | "K8S_SERVICE";
+
+export interface TemplateSpec {
+  /** Template path inside the image. */
+  src: string;
+  /** Where the rendered file goes. */
+  dest: string;
+}
+
+export interface Deployment {
+  name: string;
+  namespace: string;
+  cluster: string;
+  /** Container image (Kubernetes runtime). */
+  image?: string;
+  /** Command and arguments (standalone runtime; on Kubernetes it overrides the image's entrypoint). */
+  command?: string[];
+  replicas: number;
+  networkMode: NetworkMode;
+  /** Number of AUTO_PORTn ports each pod needs (NEED_PORTS). */
+  ports: number;
+  templates: TemplateSpec[];
+  accessType: AccessType;
+  env: Record<string, string>;
+  createdAt?: string;
+  updatedAt?: string;
+}
+
+/** Environment variables the server sets itself; user env may not override them. */
+export const RESERVED_ENV = [
+  "NETWORK_MODE",
+  "NEED_PORTS",
+  "DOMEOS_SERVER_ADDR",
+  "CLUSTER_NAME",
+  "MY_POD_NAME",
+  "MY_POD_NAMESPACE",
+  "DOMEIZE_TEMPLATES",
+  "DOMEOS_AGENT_TOKEN",
+];
+
+export const MAX_REPLICAS = 1000;
+export const MAX_PORTS = 100;
+
+export class DeploymentError extends Error {
+  override name = "DeploymentError";
+  constructor(readonly problems: string[]) {
+    super(`invalid deployment: ${problems.join("; ")}`);
+  }
+}
+
+const FIELDS = new Set([
+  "name",
+  "namespace",
+  "cluster",
+  "image",
+  "command",
+  "replicas",
+  "networkMode",
+  "ports",
+  "templates",
+  "accessType",
+  "env",
+  "createdAt",
+  "updatedAt",
+]);
+
+/** Validate user input into a Deployment (defaults: namespace/cluster "default", 1 replica, HOST, DIY). */
+export function parseDeployment(input: unknown): Deployment {
+  const p: string[] = [];
+  if (input === null || typeof input !== "object" || Array.isArray(input)) {
+    throw new DeploymentError(["the deployment must be a JSON object"]);
+  }
+  const o = input as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!FIELDS.has(k)) p.push(`unknown field ${JSON.stringify(k)}`);
+  const d: Deployment = {
+    name: label(o, "name", undefined, p),
+    namespace: label(o, "namespace", "default", p),
+    cluster: label(o, "cluster", "default", p),
+    replicas: int(o, "replicas", 1, 0, MAX_REPLICAS, p),
+    networkMode: oneOf(o, "networkMode", ["HOST", "DEFAULT"] as const, "HOST", p),
+    ports: int(o, "ports", 0, 0, MAX_PORTS, p),
+    templates: templates(o.templates, p),
+    accessType: oneOf(o, "accessType", ["DIY", "K8S_SERVICE"] as const, "DIY", p),
+    env: env(o.env, p),
+  };
+  if (o.image !== undefined) d.image = image(o.image, p);
+  if (o.command !== undefined) d.command = command(o.command, p);
+  if (d.image === undefined && d.command === undefined)
+    p.push("give an image (Kubernetes) or a command (standalone)");
+  if (d.networkMode !== "HOST" && d.ports > 0) {
+    p.push(
+      `ports=${d.ports} needs networkMode HOST (in DEFAULT mode the pod has its own network and needs no host ports)`,
+    );
+  }
+  for (const k of ["createdAt", "updatedAt"] as const)
+    if (typeof o[k] === "string") d[k] = o[k] as string;
+  if (p.length > 0) throw new DeploymentError(p);
+  return d;
+}
+
+function label(
+  o: Record<string, unknown>,
+  f: string,
+  dflt: string | undefined,
+  p: string[],
+): string {
+  const v = o[f] ?? dflt;
+  if (v === undefined) {
+    p.push(`${f} is required`);
+    return "";
+  }
+  if (typeof v !== "string" || !isDnsLabel(v)) {
+    p.push(
+      `${f} ${JSON.stringify(v)} is not a DNS-1123 label (lower-case letters, digits, '-', at most 63)`,
+    );
+    return "";
+  }
+  return v;
+}
+
+function int(
+  o: Record<string, unknown>,
+  f: string,
+  dflt: number,
+  min: number,
+  max: number,
+  p: string[],
+): number {
+  const v = o[f] ?? dflt;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    p.push(`${f} ${JSON.stringify(v)} must be an integer from ${min} to ${max}`);
+    return dflt;
+  }
+  return v;
+}
+
+function oneOf<T extends string>(
+  o: Record<string, unknown>,
+  f: string,
+  allowed: readonly T[],
+  dflt: T,
+  p: string[],
+): T {
+  const v = o[f] ?? dflt;
+  if (typeof v !== "string" || !(allowed as readonly string[]).includes(v)) {
+    p.push(`${f} ${JSON.stringify(v)} must be one of ${allowed.join(", ")}`);
+    return dflt;
+  }
+  return v as T;
+}
+
+function image(v: unknown, p: string[]): string | undefined {
+  if (typeof v !== "string" || v.length > 255 || !/^[a-z0-9][A-Za-z0-9._\-/:@]*$/.test(v)) {
+    p.push(`image ${JSON.stringify(v)} is not a valid image reference`);
+    return undefined;
+  }
+  return v;
+}
+
+function command(v: unknown, p: string[]): string[] | undefined {
+  if (
+    !Array.isArray(v) ||
+    v.length === 0 ||
+    !v.every((s) => typeof s === "string") ||
+    v[0] === ""
+  ) {
+    p.push("command must be a non-empty array of strings, program first");
+    return undefined;
+  }
+  return v as string[];
+}
+
+/** Templates as ["src:dest", ...] or [{src, dest}, ...]. */
+function templates(v: unknown, p: string[]): TemplateSpec[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) {
+    p.push('templates must be an array of "src:dest" strings');
+    return [];
+  }
+  const out: TemplateSpec[] = [];
+  v.forEach((t, i) => {
+    let spec: TemplateSpec | null = null;
+    if (typeof t === "string") {
+      const parts = t.split(":");
+      if (parts.length === 2) spec = { src: parts[0]!, dest: parts[1]! };
+    } else if (
+      t &&
+      typeof t === "object" &&
+      typeof t.src === "string" &&
+      typeof t.dest === "string"
+    ) {
+      spec = { src: t.src, dest: t.dest };
+    }
+    const bad = (s: string) => s === "" || /[:,\s]/.test(s) || s.length > 1024;
+    if (!spec || bad(spec.src) || bad(spec.dest)) {
+      p.push(
+        `templates[${i}] ${JSON.stringify(t)} must be "src:dest" with two non-empty paths without ':', ',' or spaces`,
+      );
+      return;
+    }
+    out.push(spec);
+  });
+  return out;
+}
+
+function env(v: unknown, p: string[]): Record<string, string> {
+  if (v === undefined) return {};
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    p.push("env must be an object of NAME: value strings");
+    return {};
+  }
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+      p.push(`env name ${JSON.stringify(k)} is not a valid variable name`);
+    else if (RESERVED_ENV.includes(k) || /^AUTO_PORT/.test(k))
+      p.push(`env ${k} is set by the server and cannot be overridden`);
+    else if (typeof val !== "string")
+      p.push(`env ${k} must be a string, got ${JSON.stringify(val)}`);
+    else out[k] = val;
+  }
+  return out;
+}
+
+/** The DOMEIZE_TEMPLATES value: "src:dest,src:dest". */
+export function templatesEnv(d: Deployment): string {
+  return d.templates.map((t) => `${t.src}:${t.dest}`).join(",");
+}

@@ -1,0 +1,33 @@
+// The seam between deployments (what should run) and a runtime (what makes
+// it run): Kubernetes, or local processes (standalone). The server calls
+// ensure() after every create/scale and remove() after delete.
+import type { Deployment } from "./model.js";
+
+export interface DeployContext {
+  /** DOMEOS_SERVER_ADDR for the pods. */
+  serverAddr: string;
+  /** The per-pod credential for a pod name (standalone runtimes know names in advance). */
+  podToken(podName: string): string;
+  /** The per-deployment credential (runtimes that name pods later, like Kubernetes). */
+  deploymentToken: string;
+}
+
+export interface PodRuntime {
+  /** Human-readable name for logs ("none", "kubernetes", "process"). */
+  readonly name: string;
+  /**
+   * Make `deployment.replicas` pods of the deployment run (create, scale up
+   * or down). `ctx` carries the server address and credentials for runtimes
+   * that do not mint them themselves.
+   */
+  ensure(deployment: Deployment, ctx?: DeployContext): Promise<void>;
+  /** Stop and remove all pods of the deployment. */
+  remove(namespace: string, name: string): Promise<void>;
+}
+
+/** The default: deployments are stored and rendered as manifests; nothing runs here. */
+export const recordOnlyRuntime: PodRuntime = {
+  name: "none",
+  ensure: async () => {},
+  remove: async () => {},
+};

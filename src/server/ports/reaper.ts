@@ -1,0 +1,153 @@
+// Gives ports back: on every pod deletion seen by a watch, and in a periodic
+// sweep that catches what the watch missed (server down, watch compacted,
+// allocations interrupted halfway, expired "external" records).
+import { podKey, type Store, type Watch, type WatchEvent } from "../../store/store.js";
+import type { Logger } from "../log/logger.js";
+import {
+  ASSIGNMENT_PREFIX,
+  assignmentKey,
+  hostOfKey,
+  LEDGER_PREFIX,
+  parseAssignment,
+  parseRecord,
+  portOfKey,
+} from "./keys.js";
+import type { PortLedger } from "./ledger.js";
+
+const PODS_PREFIX = "/registry/pods/";
+
+export interface ReaperOptions {
+  sweepIntervalMs: number;
+  /** Records younger than this are never swept (an allocation may be in flight). */
+  graceMs: number;
+  log: Logger;
+  cluster: string;
+  onFreed?: (n: number) => void;
+}
+
+export class PortReaper {
+  private watch: Watch | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly ledger: PortLedger,
+    private readonly opts: ReaperOptions,
+  ) {}
+
+  start(): void {
+    void this.startWatch();
+    this.timer = setInterval(() => void this.sweepLogged(), this.opts.sweepIntervalMs);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.watch?.close().catch(() => {});
+  }
+
+  private async startWatch(): Promise<void> {
+    while (!this.closed) {
+      try {
+        const rev = await this.store.revision();
+        this.watch = await this.store.watch(PODS_PREFIX, rev + 1, {
+          onEvents: (events) => void this.onEvents(events),
+          onError: (err) => {
+            this.opts.log.warn("pod watch ended; restarting and sweeping", {
+              cluster: this.opts.cluster,
+              err,
+            });
+            this.watch = null;
+            if (!this.closed) setTimeout(() => void this.restart(), 1000).unref();
+          },
+        });
+        return;
+      } catch (err) {
+        this.opts.log.warn("cannot watch pods yet; retrying", { cluster: this.opts.cluster, err });
+        await new Promise((r) => setTimeout(r, 2000).unref());
+      }
+    }
+  }
+
+  private async restart(): Promise<void> {
+    await this.sweepLogged();
+    await this.startWatch();
+  }
+
+  private async onEvents(events: WatchEvent[]): Promise<void> {
+    for (const ev of events) {
+      if (ev.type !== "delete") continue;
+      const rest = ev.key.slice(PODS_PREFIX.length).split("/");
+      if (rest.length !== 2) continue;
+      const [ns, pod] = rest as [string, string];
+      try {
+        // A pod re-created under the same name keeps its ports (sticky).
+        if (await this.store.get(podKey(ns, pod))) continue;
+        const n = await this.ledger.freePod(ns, pod);
+        if (n > 0) {
+          this.opts.log.info("freed ports of deleted pod", {
+            cluster: this.opts.cluster,
+            pod: `${ns}/${pod}`,
+            ports: n,
+          });
+          this.opts.onFreed?.(n);
+        }
+      } catch (err) {
+        this.opts.log.warn("freeing ports of a deleted pod failed; the sweep will retry", {
+          pod: `${ns}/${pod}`,
+          err,
+        });
+      }
+    }
+  }
+
+  private async sweepLogged(): Promise<void> {
+    try {
+      const n = await this.sweep();
+      if (n > 0) this.opts.log.info("sweep freed ports", { cluster: this.opts.cluster, ports: n });
+    } catch (err) {
+      this.opts.log.warn("port sweep failed", { cluster: this.opts.cluster, err });
+    }
+  }
+
+  /** One pass: free ports of pods that no longer exist and expired external records. */
+  async sweep(now = Date.now()): Promise<number> {
+    let freed = 0;
+    const exists = new Map<string, boolean>();
+    const podExists = async (ns: string, pod: string) => {
+      const k = podKey(ns, pod);
+      let e = exists.get(k);
+      if (e === undefined) {
+        e = (await this.store.get(k)) !== null;
+        exists.set(k, e);
+      }
+      return e;
+    };
+    for (const kv of (await this.store.list(ASSIGNMENT_PREFIX)).kvs) {
+      const [ns, pod] = kv.key.slice(ASSIGNMENT_PREFIX.length).split("/") as [string, string];
+      const a = parseAssignment(kv.value);
+      if (a && now - Date.parse(a.allocatedAt) < this.opts.graceMs) continue;
+      if (!(await podExists(ns, pod))) freed += await this.ledger.freePod(ns, pod);
+    }
+    for (const kv of (await this.store.list(LEDGER_PREFIX)).kvs) {
+      const r = parseRecord(kv.value);
+      let stale = false;
+      if (!r) stale = true;
+      else if (r.kind === "external") stale = Date.parse(r.until) <= now;
+      else if (now - Date.parse(r.allocatedAt) >= this.opts.graceMs) {
+        // An orphan: its pod is gone, or no assignment lists this port.
+        const a = await this.store.get(assignmentKey(r.namespace, r.pod, r.container));
+        const as = a ? parseAssignment(a.value) : null;
+        stale = !as || as.host !== hostOfKey(kv.key) || !as.ports.includes(portOfKey(kv.key));
+      }
+      if (stale) {
+        const d = await this.store.delete(kv.key, { expectModRevision: kv.modRevision });
+        if (d.ok) freed++;
+      }
+    }
+    if (freed > 0) this.opts.onFreed?.(freed);
+    return freed;
+  }
+}

@@ -1,0 +1,205 @@
+// startServer(config): the HTTP server with its routes, clusters, metrics
+// and background reapers. Used by main.ts, tests and the standalone demo.
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { checkExtraKeys } from "./agent/annotation-policy.js";
+import { addAgentRoutes } from "./agent/routes.js";
+import { loadOrCreateSecret, randomToken } from "./auth/secret.js";
+import { ClusterRegistry } from "./cluster/registry.js";
+import {
+  checkPortRange,
+  completeConfig,
+  DEFAULT_CLUSTER,
+  parseListen,
+  type ServerConfig,
+} from "./config/config.js";
+import { addDeployRoutes } from "./deploy/routes.js";
+import { recordOnlyRuntime } from "./deploy/runtime.js";
+import { toHttpError } from "./http/error-map.js";
+import { sendEnvelope, sendText } from "./http/respond.js";
+import { type Match, Router } from "./http/router.js";
+import { jsonLogger, type Logger } from "./log/logger.js";
+import { ServerMetrics } from "./metrics/metrics.js";
+
+export interface RunningServer {
+  /** http://host:port the server listens on. */
+  url: string;
+  /** The admin token in force (generated when not configured). */
+  adminToken: string;
+  /** The HMAC secret for pod credentials (mintPodToken). */
+  secret: string;
+  clusters: ClusterRegistry;
+  close(): Promise<void>;
+}
+
+export async function startServer(partial: Partial<ServerConfig>): Promise<RunningServer> {
+  const cfg = completeConfig(partial);
+  if (Object.keys(cfg.clusters).length === 0) cfg.clusters = { [DEFAULT_CLUSTER]: "embedded" };
+  checkPortRange(cfg.portRange, "portRange");
+  checkExtraKeys(cfg.extraAnnotationKeys);
+  const log = cfg.logger ?? jsonLogger(cfg.logLevel);
+  const secret = cfg.secret ?? loadOrCreateSecret(cfg.dataDir).secret;
+  const adminToken = cfg.adminToken ?? randomToken();
+  const { host, port } = parseListen(cfg.listen);
+
+  let url = "";
+  const serverAddr = () => cfg.publicUrl ?? url;
+  let clusters: ClusterRegistry | null = null;
+  const metrics = new ServerMetrics(
+    () => clusters?.usage() ?? Promise.resolve([]),
+    cfg.portRange.max - cfg.portRange.min + 1,
+  );
+  clusters = new ClusterRegistry(cfg, metrics, log);
+  const router = buildRouter(cfg, clusters, metrics, { secret, adminToken, serverAddr, log });
+
+  const server = createServer((req, res) => void handle(req, res, router, metrics, log));
+  server.requestTimeout = cfg.requestTimeoutMs;
+  server.headersTimeout = Math.min(10_000, cfg.requestTimeoutMs);
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  url = `http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  clusters.startReapers();
+
+  log.info(`domeos-server listening on ${url}`, {
+    listen: url,
+    stores: Object.fromEntries(clusters.all().map((c) => [c.name, c.store.description])),
+    portRange: `${cfg.portRange.min}-${cfg.portRange.max}`,
+    runtime: (cfg.runtime ?? recordOnlyRuntime).name,
+  });
+  if (cfg.allowUnauthenticatedAgents) {
+    log.warn(
+      "--allow-unauthenticated-agents is on: agents may report without a credential (keys and values are still checked)",
+    );
+  }
+  if (cfg.adminToken === undefined)
+    log.info("generated admin token (set --admin-token to choose one)", { adminToken });
+
+  let closing: Promise<void> | null = null;
+  const reg = clusters;
+  return {
+    url,
+    adminToken,
+    secret,
+    clusters: reg,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((r) => {
+          server.close(() => r());
+          server.closeAllConnections();
+        });
+        await reg.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+interface Ids {
+  secret: string;
+  adminToken: string;
+  serverAddr: () => string;
+  log: Logger;
+}
+
+function buildRouter(
+  cfg: ServerConfig,
+  clusters: ClusterRegistry,
+  metrics: ServerMetrics,
+  ids: Ids,
+): Router {
+  const router = new Router();
+  router.add("GET", "/healthz", "healthz", async ({ res }) => sendText(res, 200, "ok\n"));
+  router.add("GET", "/readyz", "readyz", async ({ res }) => {
+    const problems: string[] = [];
+    await Promise.all(
+      clusters.all().map(async (c) => {
+        try {
+          await withTimeout(c.store.revision(), 3000, `store of cluster ${c.name}`);
+        } catch (err) {
+          problems.push(`cluster ${c.name} (${c.store.description}): ${(err as Error).message}`);
+        }
+      }),
+    );
+    if (problems.length > 0) sendText(res, 503, `not ready: ${problems.join("; ")}\n`);
+    else sendText(res, 200, "ready\n");
+  });
+  router.add("GET", "/metrics", "metrics", async ({ res }) => {
+    sendText(res, 200, await metrics.registry.metrics(), metrics.registry.contentType);
+  });
+  addAgentRoutes(router, {
+    clusters,
+    secret: ids.secret,
+    allowUnauthenticated: cfg.allowUnauthenticatedAgents,
+    policy: { portRange: cfg.portRange, extraKeys: cfg.extraAnnotationKeys },
+    bodyLimit: cfg.bodyLimit,
+    log: ids.log,
+  });
+  addDeployRoutes(router, {
+    clusters,
+    adminToken: ids.adminToken,
+    secret: ids.secret,
+    serverAddr: ids.serverAddr,
+    runtime: cfg.runtime ?? recordOnlyRuntime,
+    bodyLimit: cfg.bodyLimit,
+    log: ids.log,
+  });
+  return router;
+}
+
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  router: Router,
+  metrics: ServerMetrics,
+  log: Logger,
+): Promise<void> {
+  const start = process.hrtime.bigint();
+  let routeName = "unmatched";
+  res.once("finish", () => {
+    const labels = { route: routeName, method: req.method ?? "", code: String(res.statusCode) };
+    metrics.requests.inc(labels);
+    metrics.latency.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
+  });
+  try {
+    const url = new URL(req.url ?? "/", "http://x");
+    const m: Match = router.match(req.method ?? "GET", url.pathname);
+    routeName = m.route.name;
+    await m.route.handler({ req, res, params: m.params, query: url.searchParams });
+  } catch (err) {
+    const h = toHttpError(err);
+    if (h.status >= 500)
+      log.error("request failed", {
+        route: routeName,
+        method: req.method,
+        url: req.url,
+        status: h.status,
+        err,
+      });
+    else
+      log.debug("request rejected", {
+        route: routeName,
+        url: req.url,
+        status: h.status,
+        msg: h.message,
+      });
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendEnvelope(res, h.status, h.message, null, h.headers);
+    // Unread request data (e.g. a 413 body) must not be parsed as the next request.
+    if (!req.complete) req.resume();
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    t = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
+}

@@ -1,0 +1,185 @@
+// Shared fixtures of the server tests: real stores (embedded SQLite in a
+// temp dir, real etcd), pod objects shaped like Kubernetes v1 pods, and a
+// small HTTP client for the agent API.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ServerConfig } from "../../src/server/config/config.js";
+import { silentLogger } from "../../src/server/log/logger.js";
+import { type RunningServer, startServer } from "../../src/server/server.js";
+import { EmbeddedStore } from "../../src/store/embedded.js";
+import { EtcdStore } from "../../src/store/etcd.js";
+import { podKey, type Store } from "../../src/store/store.js";
+import { EtcdServer } from "../support/etcd.js";
+
+export const SECRET = "test-secret-0123456789abcdef0123456789";
+export const ADMIN = "admin-token-for-tests";
+
+export interface StoreFixture {
+  kind: "embedded" | "etcd";
+  store: Store;
+  etcd?: EtcdServer;
+  /** Open another client on the same data (a second server replica). */
+  reopen(): Store;
+  destroy(): Promise<void>;
+}
+
+export async function makeStore(kind: "embedded" | "etcd"): Promise<StoreFixture> {
+  if (kind === "embedded") {
+    const dir = mkdtempSync(join(tmpdir(), "server-embedded-"));
+    const opened: Store[] = [];
+    const open = () => {
+      const s = new EmbeddedStore(dir);
+      opened.push(s);
+      return s;
+    };
+    return {
+      kind,
+      store: open(),
+      reopen: open,
+      async destroy() {
+        for (const s of opened) await s.close().catch(() => {});
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const etcd = new EtcdServer();
+  await etcd.start();
+  const opened: Store[] = [];
+  const open = () => {
+    const s = new EtcdStore({ endpoints: [etcd.endpoint] });
+    opened.push(s);
+    return s;
+  };
+  return {
+    kind,
+    etcd,
+    store: open(),
+    reopen: open,
+    async destroy() {
+      for (const s of opened) await s.close().catch(() => {});
+      await etcd.destroy();
+    },
+  };
+}
+
+export const STORE_KINDS = ["embedded", "etcd"] as const;
+
+export async function startTestServer(
+  store: Store,
+  extra: Partial<ServerConfig> = {},
+): Promise<RunningServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), "server-data-"));
+  return startServer({
+    listen: "127.0.0.1:0",
+    dataDir,
+    clusters: { default: store },
+    secret: SECRET,
+    adminToken: ADMIN,
+    logger: silentLogger,
+    ...extra,
+  });
+}
+
+export interface PodOptions {
+  hostIP?: string;
+  deployName?: string;
+  annotations?: Record<string, string>;
+  /** Pad the object to about this many bytes (3-5 KB like real pods). */
+  size?: number;
+}
+
+/** A Kubernetes v1 Pod object as stored by the apiserver (JSON media type). */
+export function podObject(ns: string, name: string, o: PodOptions = {}): Record<string, unknown> {
+  const annotations: Record<string, string> = { ...(o.annotations ?? {}) };
+  if (o.deployName) {
+    annotations.deployName = o.deployName;
+    annotations.accessType = "DIY";
+  }
+  const pod = {
+    kind: "Pod",
+    apiVersion: "v1",
+    metadata: {
+      name,
+      namespace: ns,
+      uid: `uid-${ns}-${name}`,
+      labels: o.deployName ? { deployName: o.deployName } : {},
+      annotations,
+    },
+    spec: {
+      hostNetwork: true,
+      containers: [
+        {
+          name: "app",
+          image: "registry.example/app:1",
+          env: [] as { name: string; value: string }[],
+        },
+      ],
+    },
+    status: { phase: "Running", hostIP: o.hostIP ?? "10.0.0.1", podIP: o.hostIP ?? "10.0.0.1" },
+  };
+  const target = o.size ?? 0;
+  let i = 0;
+  while (JSON.stringify(pod).length < target) {
+    pod.spec.containers[0]!.env.push({ name: `PADDING_VARIABLE_${i++}`, value: "x".repeat(40) });
+  }
+  return pod;
+}
+
+export async function putPod(
+  store: Store,
+  ns: string,
+  name: string,
+  o: PodOptions = {},
+): Promise<void> {
+  await store.put(podKey(ns, name), JSON.stringify(podObject(ns, name, o)));
+}
+
+export async function annotationsOf(
+  store: Store,
+  ns: string,
+  name: string,
+): Promise<Record<string, string>> {
+  const kv = await store.get(podKey(ns, name));
+  if (!kv) throw new Error(`pod ${ns}/${name} missing`);
+  return JSON.parse(kv.value).metadata.annotations ?? {};
+}
+
+export interface Reply {
+  status: number;
+  body: { resultCode?: number; resultMsg?: string; result?: unknown } & Record<string, unknown>;
+  text: string;
+}
+
+export async function request(
+  method: string,
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
+  const res = await fetch(url, {
+    method,
+    headers: { "content-type": "application/json", ...headers },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: Reply["body"] = {};
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // non-JSON answer (text endpoints)
+  }
+  return { status: res.status, body: parsed, text };
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+export function agentUrl(
+  base: string,
+  ns: string,
+  pod: string,
+  what: "annotation" | "ports",
+  cluster = "default",
+) {
+  return `${base}/api/agent/pod/${cluster}/${ns}/${pod}/${what}`;
+}
