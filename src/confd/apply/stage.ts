@@ -1,0 +1,210 @@
+// Applies one rendered output to its destination, safely:
+//   compare (content, mode, owner) -> unchanged: nothing at all
+//   line-loss guard -> refuse a sudden large shrink
+//   -noop -> unified diff only
+//   stage `.<dest><random>` in the dest directory -> check_cmd on it ({{.src}})
+//   -> atomic rename -> reload_cmd (with a timeout).
+// A failed check leaves the destination untouched (the caller retries).
+
+import { randomInt } from "node:crypto";
+import { chmod, chown, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { formatMode } from "../resource/mode.js";
+import type { ResourceConfig } from "../resource/resource-config.js";
+import { exceedsLoss, type LineLoss, lineLoss } from "./line-guard.js";
+import { describeExit, runShell } from "./shell.js";
+import { unifiedDiff } from "./unified-diff.js";
+
+export interface ApplyOptions {
+  noop: boolean;
+  syncOnly: boolean;
+  keepStageFile: boolean;
+  commandTimeoutMs: number;
+  /** 0..1; 1 disables the guard. */
+  maxLineLoss: number;
+  /** Skip the guard once (an operator-confirmed or persistent shrink). */
+  acceptLoss?: boolean;
+  log: (level: "debug" | "info" | "warning" | "error", msg: string) => void;
+}
+
+export type ApplyResult =
+  | { status: "unchanged" }
+  | { status: "noop"; diff: string }
+  | { status: "updated"; reloaded: boolean; reasons: string[] }
+  | { status: "guard-refused"; loss: LineLoss }
+  | { status: "check-failed"; message: string; output: string }
+  | { status: "reload-failed"; message: string; output: string }
+  | { status: "write-failed"; message: string };
+
+interface DestState {
+  content: Buffer;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+async function readDest(dest: string): Promise<DestState | null> {
+  try {
+    const [content, st] = await Promise.all([readFile(dest), stat(dest)]);
+    return { content, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+}
+
+/** confd substitutes {{.src}} in check_cmd with the staged file's path. */
+export function checkCommand(template: string, stagedPath: string): string {
+  return template.replace(/\{\{\s*\.src\s*\}\}/g, stagedPath);
+}
+
+export async function applyOutput(
+  res: ResourceConfig,
+  output: string,
+  opts: ApplyOptions,
+): Promise<ApplyResult> {
+  const next = Buffer.from(output, "utf8");
+  let cur: DestState | null;
+  try {
+    cur = await readDest(res.dest);
+  } catch (err) {
+    return {
+      status: "write-failed",
+      message: `cannot read ${res.dest}: ${(err as Error).message}`,
+    };
+  }
+  const mode = res.mode ?? cur?.mode ?? 0o644;
+  const reasons = differences(res, cur, next, mode);
+  if (reasons.length === 0) {
+    opts.log("debug", `Target config ${res.dest} in sync`);
+    return { status: "unchanged" };
+  }
+  for (const r of reasons) opts.log("info", r);
+  if (cur && !opts.acceptLoss) {
+    const loss = lineLoss(cur.content.toString("utf8"), output);
+    if (exceedsLoss(loss, opts.maxLineLoss)) return { status: "guard-refused", loss };
+  }
+  if (opts.noop) {
+    const diff = unifiedDiff(
+      cur?.content.toString("utf8") ?? "",
+      output,
+      res.dest,
+      `${res.dest} (new)`,
+    );
+    opts.log("warning", `Noop mode enabled. ${res.dest} will not be modified`);
+    return { status: "noop", diff };
+  }
+  return stageCheckReplace(res, next, mode, cur, reasons, opts);
+}
+
+function differences(
+  res: ResourceConfig,
+  cur: DestState | null,
+  next: Buffer,
+  mode: number,
+): string[] {
+  if (!cur) return [`Target config ${res.dest} out of sync (missing)`];
+  const out: string[] = [];
+  if (!cur.content.equals(next)) out.push(`Target config ${res.dest} out of sync (content)`);
+  if (cur.mode !== mode)
+    out.push(`${res.dest} has mode ${formatMode(cur.mode)} should be ${formatMode(mode)}`);
+  if (res.uid !== undefined && cur.uid !== res.uid)
+    out.push(`${res.dest} has UID ${cur.uid} should be ${res.uid}`);
+  if (res.gid !== undefined && cur.gid !== res.gid)
+    out.push(`${res.dest} has GID ${cur.gid} should be ${res.gid}`);
+  return out;
+}
+
+async function stageCheckReplace(
+  res: ResourceConfig,
+  next: Buffer,
+  mode: number,
+  cur: DestState | null,
+  reasons: string[],
+  opts: ApplyOptions,
+): Promise<ApplyResult> {
+  const staged = join(dirname(res.dest), `.${basename(res.dest)}${randomInt(0, 2 ** 32 - 1)}`);
+  let renamed = false;
+  try {
+    try {
+      await writeStaged(staged, next, mode, res);
+    } catch (err) {
+      return {
+        status: "write-failed",
+        message: `cannot stage ${staged}: ${(err as Error).message}`,
+      };
+    }
+    if (!opts.syncOnly && res.checkCmd !== "") {
+      const r = await runShell(checkCommand(res.checkCmd, staged), opts.commandTimeoutMs);
+      if (!r.ok) {
+        const message = `Config check failed: ${describeExit(r, opts.commandTimeoutMs)}`;
+        return { status: "check-failed", message, output: r.output };
+      }
+    }
+    try {
+      await replace(staged, res.dest, next, mode, res);
+      renamed = true;
+    } catch (err) {
+      return {
+        status: "write-failed",
+        message: `cannot replace ${res.dest}: ${(err as Error).message}`,
+      };
+    }
+    if (!opts.syncOnly && res.reloadCmd !== "") {
+      const r = await runShell(res.reloadCmd, opts.commandTimeoutMs);
+      if (!r.ok) {
+        return {
+          status: "reload-failed",
+          message: `Reload failed: ${describeExit(r, opts.commandTimeoutMs)}`,
+          output: r.output,
+        };
+      }
+      return { status: "updated", reloaded: true, reasons };
+    }
+    return { status: "updated", reloaded: false, reasons };
+  } finally {
+    if (!renamed) {
+      if (opts.keepStageFile) opts.log("info", `Keeping staged file: ${staged}`);
+      else await rm(staged, { force: true });
+    }
+  }
+}
+
+async function writeStaged(
+  path: string,
+  content: Buffer,
+  mode: number,
+  res: ResourceConfig,
+): Promise<void> {
+  // "wx": never follow or clobber something already there.
+  const fh = await open(path, "wx", mode);
+  try {
+    await fh.writeFile(content);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await chmod(path, mode);
+  if (res.uid !== undefined || res.gid !== undefined)
+    await chown(path, res.uid ?? -1, res.gid ?? -1);
+}
+
+async function replace(
+  staged: string,
+  dest: string,
+  content: Buffer,
+  mode: number,
+  res: ResourceConfig,
+): Promise<void> {
+  try {
+    await rename(staged, dest);
+  } catch (err) {
+    // A bind-mounted destination cannot be renamed over (confd's fallback): write in place.
+    if ((err as NodeJS.ErrnoException).code !== "EBUSY") throw err;
+    await writeFile(dest, content);
+    await chmod(dest, mode);
+    if (res.uid !== undefined || res.gid !== undefined)
+      await chown(dest, res.uid ?? -1, res.gid ?? -1);
+    await rm(staged, { force: true });
+  }
+}
