@@ -2,7 +2,7 @@
 // template value model of ../value.ts. The structure follows Go's closely
 // (pp = argument dispatch and verbs, fmt = padding and number formatting) so
 // that flags, widths and the %!verb(TYPE=value) error forms behave the same.
-import { GoStruct, sortedKeys } from "../value.js";
+import { GoComplex, GoStruct, sortedKeys } from "../value.js";
 import { formatFloat } from "./float.js";
 import { isPrint } from "./isprint.js";
 import { canBackquote, quote, quoteRune, quoteToASCII } from "./quote.js";
@@ -389,6 +389,32 @@ export class Printer {
     this.badVerb(verb, v, true);
   }
 
+  /** A complex128 as (r+ji); the imaginary part always has a sign. */
+  fmtComplex(v: GoComplex, verb: string): void {
+    switch (verb) {
+      case "v":
+      case "b":
+      case "g":
+      case "G":
+      case "x":
+      case "X":
+      case "f":
+      case "F":
+      case "e":
+      case "E": {
+        const oldPlus = this.plus;
+        this.buf += "(";
+        this.fmtFloatVerb(v.re, verb);
+        this.plus = true;
+        this.fmtFloatVerb(v.im, verb);
+        this.buf += "i)";
+        this.plus = oldPlus;
+        return;
+      }
+    }
+    this.badVerb(verb, v, true);
+  }
+
   fmtString(v: string, verb: string): void {
     switch (verb) {
       case "v":
@@ -604,6 +630,10 @@ export class Printer {
     }
     if (v instanceof GoStruct) {
       this.printStruct(v, verb, depth);
+      return;
+    }
+    if (v instanceof GoComplex) {
+      this.fmtComplex(v, verb);
       return;
     }
     const t = goTypeName(v);

@@ -1,5 +1,5 @@
 // Go type names of template values, as %T and the %!verb(TYPE=value) error forms print them.
-import { GO_TYPE, GoStruct } from "../value.js";
+import { GO_TYPE, GoComplex, GoStruct } from "../value.js";
 
 export const IFACE = "interface {}";
 export const SLICE_IFACE = "[]interface {}";
@@ -23,6 +23,7 @@ export function goTypeName(v: unknown): string {
   }
   if (v === null) return "<nil>";
   if (v instanceof GoStruct) return v.goType;
+  if (v instanceof GoComplex) return "complex128";
   const tagged = (v as { [GO_TYPE]?: string })[GO_TYPE];
   if (tagged !== undefined) return tagged;
   return Array.isArray(v) ? SLICE_IFACE : MAP_IFACE;

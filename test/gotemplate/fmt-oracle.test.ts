@@ -1,0 +1,53 @@
+// Go fmt conformance: every row of fmt-cases/cases.json is a printf call whose
+// expected output Go 1.19 produced (see fmt-cases/generate.mjs). sprintf must
+// reproduce it byte for byte.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import { sprintf } from "../../src/gotemplate/fmt/index.js";
+import { GoComplex } from "../../src/gotemplate/value.js";
+
+interface Row {
+  format: string;
+  args?: unknown[];
+  repeat?: number;
+  arg?: unknown;
+  expected: string;
+}
+
+const casesFile = new URL("../../../test/gotemplate/fmt-cases/cases.json", import.meta.url);
+
+/** Decode the table's argument encoding into template values. */
+function decode(v: unknown): unknown {
+  if (v === null || typeof v !== "object") return v;
+  const o = v as Record<string, unknown>;
+  if ("int" in o) return BigInt(o.int as string);
+  if ("float" in o) return Number(o.float);
+  if ("complex" in o) {
+    const [re, im] = o.complex as [number, number];
+    return new GoComplex(re, im);
+  }
+  if ("data" in o) return o.data;
+  throw new Error(`bad argument encoding ${JSON.stringify(v)}`);
+}
+
+test("sprintf matches Go 1.19 on the oracle table", () => {
+  const rows = JSON.parse(readFileSync(casesFile, "utf8")) as Row[];
+  assert.ok(rows.length > 2000, "the table is complete");
+  const failures: string[] = [];
+  for (const row of rows) {
+    const args = row.args ? row.args.map(decode) : Array(row.repeat).fill(decode(row.arg));
+    const got = sprintf(row.format, args);
+    if (got !== row.expected) {
+      failures.push(
+        `format ${JSON.stringify(row.format)} args ${JSON.stringify(row.args ?? row.arg)}\n` +
+          `  want ${JSON.stringify(row.expected)}\n  got  ${JSON.stringify(got)}`,
+      );
+    }
+  }
+  assert.equal(
+    failures.length,
+    0,
+    `${failures.length} mismatches:\n${failures.slice(0, 15).join("\n")}`,
+  );
+});
