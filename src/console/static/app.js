@@ -1,0 +1,300 @@
+// The console page: one live snapshot from /console/api/events (server-sent
+// events) rendered into tables, and the admin API for create/scale/delete.
+import { colourOf, h, phaseClass } from "./view.js";
+
+const $ = (sel) => document.querySelector(sel);
+let token = takeToken();
+let source = null;
+let lastState = null;
+
+/** The admin token: from #token=... (then removed from the address bar) or this tab's storage. */
+function takeToken() {
+  const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  if (m) {
+    sessionStorage.setItem("domeos-admin-token", decodeURIComponent(m[1]));
+    history.replaceState(null, "", location.pathname);
+  }
+  return sessionStorage.getItem("domeos-admin-token");
+}
+
+function connect() {
+  if (!token) {
+    $("#token-panel").hidden = false;
+    return;
+  }
+  $("#token-panel").hidden = true;
+  source?.close();
+  source = new EventSource(`api/events?token=${encodeURIComponent(token)}`);
+  source.addEventListener("state", (ev) => {
+    lastState = JSON.parse(ev.data);
+    setLive(true);
+    render(lastState);
+  });
+  source.addEventListener("error", async () => {
+    setLive(false);
+    // a wrong token answers 401 and EventSource gives up: ask for another
+    const res = await fetch(`api/state?token=${encodeURIComponent(token)}`).catch(() => null);
+    if (res && res.status === 401) {
+      source.close();
+      token = null;
+      sessionStorage.removeItem("domeos-admin-token");
+      $("#token-panel").hidden = false;
+    }
+  });
+}
+
+function setLive(on) {
+  const b = $("#live");
+  b.textContent = on ? "live" : "reconnecting…";
+  b.className = `badge ${on ? "on" : "off"}`;
+}
+
+function render(s) {
+  document.body.dataset.revision = String(s.revision);
+  renderInfo(s.info);
+  renderDeployments(s);
+  renderPods(s);
+  renderPorts(s);
+  renderConfd(s.confd);
+}
+
+function renderInfo(info) {
+  $("#info").replaceChildren(
+    ...Object.entries(info).flatMap(([k, v]) => [
+      h("dt", {}, k),
+      h("dd", {}, /^https?:\/\//.test(v) ? h("a", { href: v, target: "_blank" }, v) : v),
+    ]),
+  );
+}
+
+function renderDeployments(s) {
+  const rows = s.deployments.map((d) => {
+    const running = s.pods.filter((p) => p.deployName === d.name && p.namespace === d.namespace);
+    const ready = running.filter((p) => p.ready).length;
+    const input = h("input", {
+      type: "number",
+      min: "0",
+      value: String(d.replicas),
+      "aria-label": `replicas of ${d.name}`,
+    });
+    return h(
+      "tr",
+      { dataset: { deployment: `${d.namespace}/${d.name}` } },
+      h("td", {}, h("strong", {}, d.name), h("div", { class: "muted" }, d.namespace)),
+      h("td", {}, d.networkMode === "HOST" ? "host" : "default"),
+      h("td", { class: "replicas" }, `${ready}/${d.replicas} ready`),
+      h("td", {}, String(d.ports)),
+      h("td", {}, h("code", {}, d.command.join(" "))),
+      h(
+        "td",
+        {},
+        d.templates.map((t) => h("div", {}, h("code", {}, `${t.src}:${t.dest}`))),
+      ),
+      h(
+        "td",
+        {},
+        input,
+        " ",
+        h("button", { class: "scale", onclick: () => scale(d, Number(input.value)) }, "Scale"),
+      ),
+      h("td", {}, h("button", { class: "delete danger", onclick: () => remove(d) }, "Delete")),
+    );
+  });
+  $("#deployments tbody").replaceChildren(...rows);
+  $("#no-deployments").hidden = rows.length > 0;
+}
+
+function renderPods(s) {
+  if (s.pods.length === 0) {
+    $("#pods").replaceChildren(h("p", { class: "muted" }, "No pods."));
+    return;
+  }
+  const cards = s.pods.map((p) =>
+    h(
+      "article",
+      { class: `pod ${phaseClass(p)}`, dataset: { pod: `${p.namespace}/${p.name}` } },
+      h(
+        "header",
+        {},
+        h("span", { class: "swatch", style: null }, ""),
+        h("strong", {}, p.name),
+        h("span", { class: "phase" }, p.phase + (p.ready ? "" : ` (${p.state || "not ready"})`)),
+      ),
+      h(
+        "dl",
+        {},
+        h("dt", {}, "host"),
+        h("dd", {}, p.host || "–"),
+        h("dt", {}, "podIP"),
+        h("dd", {}, p.podIP ?? "– (not in the load balancer)"),
+        h("dt", {}, "ports"),
+        h(
+          "dd",
+          { class: "auto-ports" },
+          Object.entries(p.ports)
+            .map(([k, v]) => `${k}=${v}`)
+            .join("  ") || "–",
+        ),
+        h("dt", {}, "restarts"),
+        h("dd", { class: "restarts" }, String(p.restarts)),
+      ),
+      h("pre", { class: "logs" }, p.logs.length ? p.logs.join("\n") : "(no output yet)"),
+    ),
+  );
+  for (const c of cards) c.querySelector(".swatch").style.backgroundColor = colourOf(c.dataset.pod);
+  $("#pods").replaceChildren(...cards);
+}
+
+function renderPorts(s) {
+  const { min, max } = s.portRange;
+  const hosts = Object.entries(s.hosts);
+  if (hosts.length === 0) {
+    $("#ports").replaceChildren(h("p", { class: "muted" }, `No ports taken in ${min}-${max}.`));
+    return;
+  }
+  const blocks = hosts.map(([host, owners]) => {
+    const byPort = new Map(owners.map((o) => [o.port, o]));
+    const grid = h("div", {
+      class: "grid",
+      role: "img",
+      "aria-label": `ports ${min}-${max} on ${host}`,
+    });
+    for (let port = min; port <= max; port++) {
+      const o = byPort.get(port);
+      const cell = h("span", {
+        class: o ? "cell taken" : "cell",
+        title: o ? `${port}: ${o.pod ?? o.kind}` : String(port),
+      });
+      if (o) cell.style.backgroundColor = o.pod ? colourOf(o.pod) : "#888";
+      grid.append(cell);
+    }
+    return h(
+      "div",
+      { class: "host", dataset: { host } },
+      h("h3", {}, `${host}: ${owners.length} of ${max - min + 1} ports taken`),
+      grid,
+      h(
+        "table",
+        { class: "taken" },
+        h(
+          "tbody",
+          {},
+          owners.map((o) => h("tr", {}, h("td", {}, String(o.port)), h("td", {}, o.pod ?? o.kind))),
+        ),
+      ),
+    );
+  });
+  $("#ports").replaceChildren(...blocks);
+}
+
+function renderConfd(list) {
+  if (list.length === 0) {
+    $("#confd").replaceChildren(
+      h("p", { class: "muted" }, "No domeos-confd resources configured for this console."),
+    );
+    return;
+  }
+  $("#confd").replaceChildren(
+    ...list.map((r) =>
+      h(
+        "div",
+        { class: "confd" },
+        h("h3", {}, r.name, " ", h("code", {}, r.dest)),
+        h("div", { class: "health" }, healthText(r.health)),
+        h("pre", {}, r.content ?? "(not rendered yet)"),
+      ),
+    ),
+  );
+}
+
+function healthText(health) {
+  if (!health) return "no health endpoint";
+  if (health.error) return health.error;
+  const { status, ...rest } = health;
+  return `health ${status}: ${JSON.stringify(rest)}`;
+}
+
+async function api(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  let msg = `${res.status} ${res.statusText}`;
+  try {
+    const j = await res.json();
+    msg = j.resultMsg ?? msg;
+  } catch {}
+  if (!res.ok) throw new Error(msg);
+}
+
+function showError(sel, err) {
+  const box = $(sel);
+  box.textContent = err ? err.message : "";
+  box.hidden = !err;
+}
+
+async function scale(d, replicas) {
+  try {
+    await api("PATCH", `/api/deployments/${d.namespace}/${d.name}`, { replicas });
+    showError("#action-error", null);
+  } catch (err) {
+    showError("#action-error", new Error(`scale ${d.name}: ${err.message}`));
+  }
+}
+
+async function remove(d) {
+  try {
+    await api("DELETE", `/api/deployments/${d.namespace}/${d.name}`);
+    showError("#action-error", null);
+  } catch (err) {
+    showError("#action-error", new Error(`delete ${d.name}: ${err.message}`));
+  }
+}
+
+/** The command field: a JSON array, or words separated by spaces. */
+function parseCommand(text) {
+  const t = text.trim();
+  if (t.startsWith("[")) {
+    try {
+      return JSON.parse(t);
+    } catch {
+      throw new Error('command: not a valid JSON array (write ["prog","arg"] or plain words)');
+    }
+  }
+  return t.split(/\s+/).filter(Boolean);
+}
+
+$("#create").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  try {
+    const body = {
+      name: String(f.get("name")).trim(),
+      namespace: String(f.get("namespace")).trim() || "default",
+      command: parseCommand(String(f.get("command"))),
+      networkMode: f.get("networkMode"),
+      ports: Number(f.get("ports")),
+      replicas: Number(f.get("replicas")),
+      accessType: f.get("accessType"),
+      templates: String(f.get("templates"))
+        .split("\n")
+        .map((l) => l.trim())
+        .filter(Boolean),
+    };
+    await api("POST", "/api/deployments", body);
+    showError("#create-error", null);
+    ev.target.reset();
+  } catch (err) {
+    showError("#create-error", err);
+  }
+});
+
+$("#token-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  token = $("#token-input").value.trim();
+  sessionStorage.setItem("domeos-admin-token", token);
+  connect();
+});
+
+connect();

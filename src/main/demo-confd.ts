@@ -1,0 +1,95 @@
+// domeos-confd for the demo: the seed's nginx.toml and upstream template
+// (examples/confd-demo, minus the three `check` lines stock nginx lacks)
+// with this run's paths, watching the server's embedded store.
+import { type ChildProcess, spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { repoRoot } from "./repo-root.js";
+
+export interface DemoConfdOptions {
+  /** Where conf.d/ and templates/ are written. */
+  confdir: string;
+  /** The server's data dir (the embedded backend finds store/store.db there). */
+  storeDir: string;
+  dest: string;
+  checkCmd?: string;
+  reloadCmd?: string;
+  metricsPort: number;
+  logPath: string;
+}
+
+export class DemoConfd {
+  private proc: ChildProcess | null = null;
+  private exitNote = "";
+
+  constructor(readonly o: DemoConfdOptions) {}
+
+  get healthUrl(): string {
+    return `http://127.0.0.1:${this.o.metricsPort}/healthz`;
+  }
+
+  /** The command line, for printing. */
+  argv(): string[] {
+    return [
+      join(repoRoot(), "bin", "domeos-confd"),
+      "-confdir",
+      this.o.confdir,
+      "-backend",
+      "embedded",
+      "-node",
+      this.o.storeDir,
+      "-watch",
+      "-metrics-addr",
+      `127.0.0.1:${this.o.metricsPort}`,
+    ];
+  }
+
+  writeConfig(): void {
+    const src = join(repoRoot(), "examples", "confd-demo");
+    mkdirSync(join(this.o.confdir, "conf.d"), { recursive: true });
+    mkdirSync(join(this.o.confdir, "templates"), { recursive: true });
+    copyFileSync(
+      join(src, "templates", "upstream.tmpl"),
+      join(this.o.confdir, "templates", "upstream.tmpl"),
+    );
+    const lines = readFileSync(join(src, "conf.d", "nginx.toml"), "utf8")
+      .split("\n")
+      .filter((l) => !l.startsWith("#"))
+      .flatMap((l) => {
+        if (l.startsWith("dest =")) return [`dest = ${JSON.stringify(this.o.dest)}`];
+        if (l.startsWith("check_cmd ="))
+          return this.o.checkCmd ? [`check_cmd = ${JSON.stringify(this.o.checkCmd)}`] : [];
+        if (l.startsWith("reload_cmd ="))
+          return this.o.reloadCmd ? [`reload_cmd = ${JSON.stringify(this.o.reloadCmd)}`] : [];
+        // owner = "root" works only as root; otherwise the file keeps its runner as owner
+        if (l.startsWith("owner =") && process.getuid?.() !== 0) return [];
+        return [l];
+      });
+    writeFileSync(join(this.o.confdir, "conf.d", "nginx.toml"), lines.join("\n"));
+  }
+
+  start(): void {
+    const [cmd, ...args] = this.argv();
+    const out = openSync(this.o.logPath, "a");
+    this.proc = spawn(cmd, args, { stdio: ["ignore", out, out] });
+    this.proc.once("exit", (code, sig) => {
+      this.exitNote = `domeos-confd exited (${sig ?? `code ${code}`}); see ${this.o.logPath}`;
+    });
+  }
+
+  /** Why confd is not running, or "" while it runs. */
+  get problem(): string {
+    return this.exitNote;
+  }
+
+  async stop(): Promise<void> {
+    const p = this.proc;
+    this.proc = null;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise<void>((r) => p.once("exit", () => r()));
+    p.kill("SIGTERM");
+    const t = setTimeout(() => p.kill("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(t);
+  }
+}

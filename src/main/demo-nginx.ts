@@ -1,0 +1,119 @@
+// nginx for the demo: a private prefix directory, one server on a free
+// loopback port proxying to the upstream domeos-confd renders. Started only
+// when nginx is installed.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, openSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+export const NGINX_BIN = process.env.NGINX_BIN ?? "/usr/sbin/nginx";
+export const UPSTREAM_NAME = "img_cs_group";
+
+export function nginxInstalled(): boolean {
+  return existsSync(NGINX_BIN) && spawnSync(NGINX_BIN, ["-v"]).status === 0;
+}
+
+export class DemoNginx {
+  readonly confPath: string;
+  readonly upstreamPath: string;
+  private proc: ChildProcess | null = null;
+
+  constructor(
+    readonly prefix: string,
+    readonly port: number,
+  ) {
+    this.confPath = join(prefix, "nginx.conf");
+    this.upstreamPath = join(prefix, "conf.d", "upstream.conf");
+  }
+
+  /** Command lines for the confd resource (the seed's check and reload, with our paths). */
+  checkCmd(): string {
+    return `${NGINX_BIN} -t ${this.flags()}`;
+  }
+
+  reloadCmd(): string {
+    return `${NGINX_BIN} -s reload ${this.flags()}`;
+  }
+
+  private flags(): string {
+    return `-p ${this.prefix} -e ${join(this.prefix, "logs/error.log")} -c ${this.confPath}`;
+  }
+
+  /**
+   * Write nginx.conf and a first upstream (one placeholder server marked
+   * down: nginx refuses an upstream without servers) that domeos-confd
+   * replaces as soon as pods are up.
+   */
+  configure(): void {
+    mkdirSync(join(this.prefix, "conf.d"), { recursive: true });
+    mkdirSync(join(this.prefix, "logs"), { recursive: true });
+    const p = this.prefix;
+    writeFileSync(
+      this.confPath,
+      `daemon off;
+master_process on;
+worker_processes 1;
+pid ${join(p, "nginx.pid")};
+error_log ${join(p, "logs/error.log")} warn;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path ${p}/body;
+  proxy_temp_path ${p}/proxy;
+  fastcgi_temp_path ${p}/fastcgi;
+  uwsgi_temp_path ${p}/uwsgi;
+  scgi_temp_path ${p}/scgi;
+  include ${join(p, "conf.d")}/*.conf;
+  server {
+    listen 127.0.0.1:${this.port};
+    location / {
+      proxy_pass http://${UPSTREAM_NAME};
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_next_upstream error timeout http_502;
+      proxy_connect_timeout 1s;
+    }
+  }
+}
+`,
+    );
+    writeFileSync(this.upstreamPath, `upstream ${UPSTREAM_NAME} { server 127.0.0.1:1 down; }\n`);
+  }
+
+  async start(): Promise<void> {
+    const err = openSync(join(this.prefix, "logs/stderr.log"), "a");
+    this.proc = spawn(
+      NGINX_BIN,
+      ["-p", this.prefix, "-e", join(this.prefix, "logs/error.log"), "-c", this.confPath],
+      {
+        stdio: ["ignore", "ignore", err],
+      },
+    );
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (this.proc.exitCode !== null) {
+        throw new Error(
+          `nginx exited with code ${this.proc.exitCode} (see ${join(this.prefix, "logs")})`,
+        );
+      }
+      try {
+        await fetch(`http://127.0.0.1:${this.port}/`, { signal: AbortSignal.timeout(1000) });
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    throw new Error(`nginx did not answer on port ${this.port} within 10 s`);
+  }
+
+  /** Graceful stop (SIGQUIT), SIGKILL after 5 s. */
+  async stop(): Promise<void> {
+    const p = this.proc;
+    this.proc = null;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise<void>((r) => p.once("exit", () => r()));
+    p.kill("SIGQUIT");
+    const t = setTimeout(() => p.kill("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(t);
+  }
+}
