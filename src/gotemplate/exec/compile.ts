@@ -1,0 +1,813 @@
+// Compiles a parse tree ONCE into JavaScript closures with Go's exec
+// semantics (text/template/exec.go). No template text is ever evaluated as
+// code. Each closure mirrors one of Go's eval functions, including where Go
+// records the current node (s.node), so errors carry Go's location and
+// expression.
+
+import { BUILTINS } from "../builtins/index.js";
+import { printValue } from "../fmt/index.js";
+import { quote } from "../fmt/quote.js";
+import type {
+  BranchNode,
+  ChainNode,
+  CommandNode,
+  FieldNode,
+  IdentifierNode,
+  ListNode,
+  Node,
+  NumberNode,
+  PipeNode,
+  TemplateNode,
+  VariableNode,
+} from "../parse/ast.js";
+import { nodeString } from "../parse/ast.js";
+import type { Tree } from "../parse/parser.js";
+import { GoComplex } from "../value.js";
+import { type Common, MissingKey } from "./common.js";
+import { evalField } from "./field.js";
+import type { FuncEntry } from "./func-entry.js";
+import { MAX_EXEC_DEPTH, type State } from "./state.js";
+import {
+  assignable,
+  canBeNil,
+  hasInterfaceElems,
+  isFunc,
+  isMap,
+  MISSING,
+  REFLECT,
+  truth,
+  typeName,
+  UNSET,
+  zeroOf,
+} from "./values.js";
+
+/** Runs a statement; returns 0, or BREAK/CONTINUE travelling up to the enclosing range. */
+export type Exec = (s: State, dot: unknown, vars: unknown[]) => number;
+/** Evaluates to a value. */
+export type Eval = (s: State, dot: unknown, vars: unknown[]) => unknown;
+/** Evaluates a command given the previous stage's value (or MISSING). */
+type Cmd = (s: State, dot: unknown, vars: unknown[], final: unknown) => unknown;
+
+const BREAK = 1;
+const CONTINUE = 2;
+
+export interface Compiled {
+  /** Executes the tree with dot (and $) set to `dot`. */
+  run(s: State, dot: unknown): void;
+}
+
+/** Lexical variable scope: Go's dynamic variable stack resolved at compile time to slots. */
+class Scope {
+  names: string[] = ["$"];
+  slots: number[] = [0];
+  nSlots = 1;
+
+  declare(name: string): number {
+    const slot = this.nSlots++;
+    this.names.push(name);
+    this.slots.push(slot);
+    return slot;
+  }
+
+  resolve(name: string): number {
+    for (let i = this.names.length - 1; i >= 0; i--)
+      if (this.names[i] === name) return this.slots[i] as number;
+    return -1;
+  }
+
+  mark(): number {
+    return this.names.length;
+  }
+
+  pop(mark: number): void {
+    this.names.length = mark;
+    this.slots.length = mark;
+  }
+}
+
+export function compileTree(tree: Tree, common: Common): Compiled {
+  const c = new Compiler(common);
+  const body = tree.root ? c.list(tree.root) : null;
+  const nSlots = c.scope.nSlots;
+  return {
+    run(s: State, dot: unknown): void {
+      if (body === null) return;
+      const vars: unknown[] = new Array(nSlots);
+      vars[0] = dot;
+      for (let i = 1; i < nSlots; i++) vars[i] = UNSET;
+      body(s, dot, vars);
+    },
+  };
+}
+
+function resetSlots(vars: unknown[], from: number, to: number): void {
+  for (let i = from; i < to; i++) vars[i] = UNSET;
+}
+
+/** printableValue + fmt.Fprint for an action's value. */
+function printAction(s: State, node: Node, v: unknown): string {
+  if (typeof v === "string") return v;
+  if (v === undefined) return "<no value>";
+  if (isFunc(v)) s.errorf(`can't print ${nodeString(node)} of type ${typeName(v)}`);
+  return printValue(v);
+}
+
+/** Go's idealConstant: the value of a number literal used as a value. */
+function idealConstant(s: State, n: NumberNode): unknown {
+  s.node = n;
+  if (n.isComplex) return new GoComplex(n.re, n.im);
+  const isHexInt =
+    n.text.length > 2 &&
+    n.text[0] === "0" &&
+    (n.text[1] === "x" || n.text[1] === "X") &&
+    !/[pP]/.test(n.text);
+  if (n.isFloat && !isHexInt && n.text[0] !== "'" && /[.eEpP]/.test(n.text)) return n.float64;
+  if (n.isInt) return n.int64;
+  if (n.isUint) s.errorf(`${n.text} overflows int`);
+  return undefined;
+}
+
+class Compiler {
+  readonly scope = new Scope();
+
+  constructor(readonly common: Common) {}
+
+  findFunction(name: string): FuncEntry | undefined {
+    return this.common.funcs.get(name) ?? BUILTINS.get(name);
+  }
+
+  // ---- statements ----
+
+  list(list: ListNode): Exec {
+    const fns: Exec[] = [];
+    for (const n of list.nodes) {
+      const f = this.node(n);
+      if (f !== null) fns.push(f);
+    }
+    if (fns.length === 0) return () => 0;
+    if (fns.length === 1) return fns[0] as Exec;
+    const n = fns.length;
+    return (s, dot, vars) => {
+      for (let i = 0; i < n; i++) {
+        const rc = (fns[i] as Exec)(s, dot, vars);
+        if (rc !== 0) return rc;
+      }
+      return 0;
+    };
+  }
+
+  node(n: Node): Exec | null {
+    switch (n.type) {
+      case "text": {
+        const text = n.text;
+        return (s) => {
+          s.out += text;
+          return 0;
+        };
+      }
+      case "comment":
+        return null;
+      case "action": {
+        const pipe = this.pipeline(n.pipe);
+        if (n.pipe.decl.length > 0) {
+          return (s, dot, vars) => {
+            s.node = n;
+            pipe(s, dot, vars);
+            return 0;
+          };
+        }
+        return (s, dot, vars) => {
+          s.node = n;
+          const v = pipe(s, dot, vars);
+          s.node = n;
+          s.out += printAction(s, n, v);
+          return 0;
+        };
+      }
+      case "if":
+      case "with":
+        return this.ifOrWith(n);
+      case "range":
+        return this.range(n);
+      case "template":
+        return this.template(n);
+      case "break":
+        return () => BREAK;
+      case "continue":
+        return () => CONTINUE;
+      case "list":
+        return this.list(n);
+      default:
+        return (s) => {
+          s.node = n;
+          return s.errorf(`unknown node: ${nodeString(n)}`);
+        };
+    }
+  }
+
+  ifOrWith(n: BranchNode): Exec {
+    const mark = this.scope.mark();
+    const slotStart = this.scope.nSlots;
+    const pipe = this.pipeline(n.pipe);
+    const list = this.list(n.list);
+    const elseList = n.elseList ? this.list(n.elseList) : null;
+    this.scope.pop(mark);
+    const slotEnd = this.scope.nSlots;
+    const isWith = n.type === "with";
+    return (s, dot, vars) => {
+      s.node = n;
+      const val = pipe(s, dot, vars);
+      let rc = 0;
+      if (truth(val)) {
+        if (isWith) {
+          const saved = s.dotIface;
+          s.dotIface = false;
+          rc = list(s, val, vars);
+          s.dotIface = saved;
+        } else {
+          rc = list(s, dot, vars);
+        }
+      } else if (elseList !== null) {
+        rc = elseList(s, dot, vars);
+      }
+      if (slotEnd > slotStart) resetSlots(vars, slotStart, slotEnd);
+      return rc;
+    };
+  }
+
+  range(n: BranchNode): Exec {
+    const mark = this.scope.mark();
+    const slotStart = this.scope.nSlots;
+    const pipe = this.pipeline(n.pipe);
+    const decl = n.pipe.decl;
+    // Go sets the top variable to the element and the one below to the index.
+    const elemSlot =
+      decl.length > 0
+        ? this.scope.resolve((decl[decl.length - 1] as VariableNode).ident[0] as string)
+        : -1;
+    const indexSlot =
+      decl.length > 1 ? this.scope.resolve((decl[0] as VariableNode).ident[0] as string) : -1;
+    const bodyStart = this.scope.nSlots;
+    const bodyMark = this.scope.mark();
+    const body = this.list(n.list);
+    this.scope.pop(bodyMark);
+    const bodyEnd = this.scope.nSlots;
+    const elseList = n.elseList ? this.list(n.elseList) : null;
+    this.scope.pop(mark);
+    const slotEnd = this.scope.nSlots;
+    const resetBody = bodyEnd > bodyStart;
+
+    const iteration = (s: State, vars: unknown[], index: unknown, elem: unknown): number => {
+      if (elemSlot >= 0) vars[elemSlot] = elem;
+      if (indexSlot >= 0) vars[indexSlot] = index;
+      const rc = body(s, elem, vars);
+      if (resetBody) resetSlots(vars, bodyStart, bodyEnd);
+      return rc;
+    };
+
+    return (s, dot, vars) => {
+      s.node = n;
+      const val = pipe(s, dot, vars);
+      let rc = 0;
+      let iterated = false;
+      if (Array.isArray(val)) {
+        const len = val.length;
+        if (len > 0) {
+          iterated = true;
+          const saved = s.dotIface;
+          const iface = hasInterfaceElems(val);
+          for (let i = 0; i < len; i++) {
+            const e: unknown = val[i];
+            s.dotIface = iface;
+            if (
+              iteration(
+                s,
+                vars,
+                indexSlot >= 0 ? BigInt(i) : undefined,
+                e === undefined ? null : e,
+              ) === BREAK
+            )
+              break;
+          }
+          s.dotIface = saved;
+        }
+      } else if (isMap(val)) {
+        const keys = Object.keys(val);
+        if (keys.length > 0) {
+          iterated = true;
+          keys.sort(compareKeys);
+          const saved = s.dotIface;
+          const iface = hasInterfaceElems(val);
+          for (const k of keys) {
+            const e = val[k];
+            s.dotIface = iface;
+            if (iteration(s, vars, k, e === undefined ? null : e) === BREAK) break;
+          }
+          s.dotIface = saved;
+        }
+      } else if (val !== undefined) {
+        s.errorf(`range can't iterate over ${printValue(val)}`);
+      }
+      if (!iterated && elseList !== null) rc = elseList(s, dot, vars);
+      if (slotEnd > slotStart) resetSlots(vars, slotStart, slotEnd);
+      return rc;
+    };
+  }
+
+  template(n: TemplateNode): Exec {
+    const pipe = n.pipe ? this.pipeline(n.pipe) : null;
+    const name = n.name;
+    const common = this.common;
+    return (s, dot, vars) => {
+      s.node = n;
+      const t = common.tmpl.get(name);
+      if (t === undefined || t.tree === null)
+        return s.errorf(`template ${quote(name)} not defined`);
+      if (s.depth >= MAX_EXEC_DEPTH)
+        s.errorf(`exceeded maximum template depth (${MAX_EXEC_DEPTH})`);
+      const newDot = pipe === null ? undefined : pipe(s, dot, vars);
+      const compiled = compiledFor(t.tree, common);
+      const savedName = s.name;
+      const savedIface = s.dotIface;
+      s.name = t.name;
+      s.dotIface = false;
+      s.depth++;
+      compiled.run(s, newDot);
+      s.depth--;
+      s.name = savedName;
+      s.dotIface = savedIface;
+      return 0;
+    };
+  }
+
+  // ---- pipelines and commands ----
+
+  pipeline(pipe: PipeNode): Eval {
+    const cmds = pipe.cmds.map((c) => this.command(c));
+    // Declarations come into scope after the commands are compiled: at run
+    // time Go pushes them only once the pipeline has a value.
+    const decls = pipe.decl.map((v) => {
+      const name = v.ident[0] as string;
+      if (pipe.isAssign) return this.scope.resolve(name);
+      return this.scope.declare(name);
+    });
+    const declNames = pipe.decl.map((v) => v.ident[0] as string);
+    const isAssign = pipe.isAssign;
+    if (cmds.length === 1 && decls.length === 0) {
+      const cmd = cmds[0] as Cmd;
+      return (s, dot, vars) => {
+        s.node = pipe;
+        const v = cmd(s, dot, vars, MISSING);
+        return v === null ? undefined : v;
+      };
+    }
+    const n = cmds.length;
+    return (s, dot, vars) => {
+      s.node = pipe;
+      let v: unknown = MISSING;
+      for (let i = 0; i < n; i++) {
+        v = (cmds[i] as Cmd)(s, dot, vars, v);
+        if (v === null) v = undefined;
+      }
+      for (let i = 0; i < decls.length; i++) {
+        const slot = decls[i] as number;
+        if (isAssign && (slot < 0 || vars[slot] === UNSET))
+          s.errorf(`undefined variable: ${declNames[i]}`);
+        vars[slot] = v;
+      }
+      return v;
+    };
+  }
+
+  command(cmd: CommandNode): Cmd {
+    const first = cmd.args[0] as Node;
+    switch (first.type) {
+      case "field":
+        return this.fieldNode(first, cmd.args);
+      case "chain":
+        return this.chainNode(first, cmd.args);
+      case "identifier":
+        return this.functionCall(first, cmd, cmd.args);
+      case "pipe": {
+        const inner = this.pipeline(first);
+        const extra = cmd.args.length > 1;
+        return (s, dot, vars, final) => {
+          if (extra || final !== MISSING) notAFunction(s, first);
+          return inner(s, dot, vars);
+        };
+      }
+      case "variable":
+        return this.variableNode(first, cmd.args);
+    }
+    const extra = cmd.args.length > 1;
+    const constant = (s: State, dot: unknown): unknown => {
+      switch (first.type) {
+        case "bool":
+          return first.value;
+        case "dot":
+          return dot;
+        case "nil":
+          return s.errorf("nil is not a command");
+        case "number":
+          return idealConstant(s, first);
+        case "string":
+          return first.text;
+      }
+      return s.errorf(`can't evaluate command ${quote(nodeString(first))}`);
+    };
+    return (s, dot, _vars, final) => {
+      s.node = first;
+      if (extra || final !== MISSING) notAFunction(s, first);
+      return constant(s, dot);
+    };
+  }
+
+  /** .a.b.c with the arguments of its command (args[0] is the field itself). */
+  fieldNode(field: FieldNode, args: Node[]): Cmd {
+    const chain = this.fieldChain(field, field.ident, args);
+    return (s, dot, vars, final) => {
+      s.node = field;
+      return chain(s, dot, vars, final, dot, s.dotIface);
+    };
+  }
+
+  chainNode(chain: ChainNode, args: Node[]): Cmd {
+    const head = chain.node.type === "nil" ? null : this.arg(chain.node, null);
+    const fields = this.fieldChain(chain, chain.field, args);
+    return (s, dot, vars, final) => {
+      s.node = chain;
+      if (head === null)
+        return s.errorf(`indirection through explicit nil in ${nodeString(chain)}`);
+      const recv = head(s, dot, vars);
+      return fields(s, dot, vars, final, recv, false);
+    };
+  }
+
+  variableNode(v: VariableNode, args: Node[]): Cmd {
+    const name = v.ident[0] as string;
+    const slot = this.scope.resolve(name);
+    const read = (s: State, vars: unknown[]): unknown => {
+      const val = slot < 0 ? UNSET : vars[slot];
+      if (val === UNSET) s.errorf(`undefined variable: ${name}`);
+      return val;
+    };
+    if (v.ident.length === 1) {
+      const extra = args.length > 1;
+      return (s, _dot, vars, final) => {
+        s.node = v;
+        const val = read(s, vars);
+        if (extra || final !== MISSING) notAFunction(s, v);
+        return val;
+      };
+    }
+    const chain = this.fieldChain(v, v.ident.slice(1), args);
+    return (s, dot, vars, final) => {
+      s.node = v;
+      return chain(s, dot, vars, final, read(s, vars), false);
+    };
+  }
+
+  /** Go's evalFieldChain: every field but the last without arguments, the last with them. */
+  fieldChain(
+    node: Node,
+    idents: string[],
+    args: Node[],
+  ): (
+    s: State,
+    dot: unknown,
+    vars: unknown[],
+    final: unknown,
+    recv: unknown,
+    recvIface: boolean,
+  ) => unknown {
+    const n = idents.length;
+    const lastName = idents[n - 1] as string;
+    const argNodes = args.slice(1);
+    const hasArgNodes = argNodes.length > 0;
+    const call = this.methodCaller(node, lastName, argNodes);
+    // Names that exist on Object.prototype need an own-property check.
+    const safe = idents.map((id) => !(id in Object.prototype));
+    return (s, dot, vars, final, recv, recvIface) => {
+      let r = recv;
+      let iface = recvIface;
+      for (let i = 0; i < n; i++) {
+        const name = idents[i] as string;
+        const last = i === n - 1;
+        const hasArgs = last && (hasArgNodes || final !== MISSING);
+        // Fast path: a map without arguments.
+        if (!hasArgs && typeof r === "object" && r !== null && !Array.isArray(r)) {
+          const proto = Object.getPrototypeOf(r);
+          if (proto === Object.prototype || proto === null) {
+            const m = r as Record<string, unknown>;
+            const v = safe[i] ? m[name] : Object.hasOwn(m, name) ? m[name] : undefined;
+            if (v !== undefined && !isFunc(r)) {
+              iface = hasInterfaceElems(m);
+              r = v;
+              continue;
+            }
+          }
+        }
+        r = evalField(s, name, r, iface, hasArgs, last ? call : null, dot, vars, final);
+        iface = false;
+      }
+      return r;
+    };
+  }
+
+  /** Calls a method found on a host struct, with the command's arguments. */
+  methodCaller(node: Node, name: string, argNodes: Node[]): MethodCall {
+    const cache = new Map<string, Eval>();
+    const argFor = (argNode: Node, idx: number, typ: string): Eval => {
+      const key = `${idx}:${typ}`;
+      let f = cache.get(key);
+      if (f === undefined) {
+        f = this.arg(argNode, typ);
+        cache.set(key, f);
+      }
+      return f;
+    };
+    return (s, dot, vars, final, entry) => {
+      const argEvals = argNodes.map((a, i) => argFor(a, i, paramType(entry, i)));
+      return evalCall(s, dot, vars, entry, node, name, argEvals, final);
+    };
+  }
+
+  functionCall(ident: IdentifierNode, cmd: Node, args: Node[]): Cmd {
+    const name = ident.ident;
+    const entry = this.findFunction(name);
+    if (entry === undefined) {
+      return (s) => {
+        s.node = ident;
+        s.errorf(`${quote(name)} is not a defined function`);
+      };
+    }
+    const argNodes = args.slice(1);
+    if (entry.builtin && (name === "and" || name === "or"))
+      return this.andOr(ident, name === "or", argNodes);
+    const argEvals = argNodes.map((a, i) => this.arg(a, paramType(entry, i)));
+    return (s, dot, vars, final) => {
+      s.node = ident;
+      return evalCall(s, dot, vars, entry, cmd, name, argEvals, final);
+    };
+  }
+
+  andOr(ident: IdentifierNode, isOr: boolean, argNodes: Node[]): Cmd {
+    const argEvals = argNodes.map((a) => this.arg(a, REFLECT));
+    const n = argEvals.length;
+    const name = ident.ident;
+    return (s, dot, vars, final) => {
+      s.node = ident;
+      if (n + (final !== MISSING ? 1 : 0) < 1)
+        s.errorf(`wrong number of args for ${name}: want at least 1 got ${n}`);
+      let v: unknown;
+      for (let i = 0; i < n; i++) {
+        v = (argEvals[i] as Eval)(s, dot, vars);
+        if (truth(v) === isOr) return v;
+      }
+      if (final !== MISSING) v = final;
+      return v;
+    };
+  }
+
+  // ---- arguments ----
+
+  /** Go's evalArg: an argument evaluated for a parameter of type `typ` (null: no type, for chains). */
+  arg(n: Node, typ: string | null): Eval {
+    switch (n.type) {
+      case "dot":
+        return (s, dot) => {
+          s.node = n;
+          return validateType(s, dot, typ);
+        };
+      case "nil":
+        if (typ !== null && canBeNil(typ)) {
+          const z = typ === REFLECT ? undefined : null;
+          return (s) => {
+            s.node = n;
+            return z;
+          };
+        }
+        return (s) => {
+          s.node = n;
+          s.errorf(`cannot assign nil to ${typ}`);
+        };
+      case "field": {
+        const f = this.fieldNode(n, [n]);
+        return (s, dot, vars) => {
+          s.node = n;
+          return validateType(s, f(s, dot, vars, MISSING), typ);
+        };
+      }
+      case "variable": {
+        const f = this.variableNode(n, []);
+        return (s, dot, vars) => {
+          s.node = n;
+          return validateType(s, f(s, dot, vars, MISSING), typ);
+        };
+      }
+      case "pipe": {
+        const f = this.pipeline(n);
+        return (s, dot, vars) => {
+          s.node = n;
+          return validateType(s, f(s, dot, vars), typ);
+        };
+      }
+      case "identifier": {
+        const f = this.functionCall(n, n, [n]);
+        return (s, dot, vars) => {
+          s.node = n;
+          return validateType(s, f(s, dot, vars, MISSING), typ);
+        };
+      }
+      case "chain": {
+        const f = this.chainNode(n, []);
+        return (s, dot, vars) => {
+          s.node = n;
+          return validateType(s, f(s, dot, vars, MISSING), typ);
+        };
+      }
+    }
+    return this.constantArg(n, typ ?? REFLECT);
+  }
+
+  /** A literal argument: its Go type follows the parameter (evalBool, evalInteger, ...). */
+  constantArg(n: Node, typ: string): Eval {
+    const fail =
+      (msg: string): Eval =>
+      (s) => {
+        s.node = n;
+        s.errorf(msg);
+      };
+    const value =
+      (v: unknown): Eval =>
+      (s) => {
+        s.node = n;
+        return v;
+      };
+    const found = nodeString(n);
+    switch (typ) {
+      case "bool":
+        return n.type === "bool" ? value(n.value) : fail(`expected bool; found ${found}`);
+      case "float64":
+      case "float32":
+        return n.type === "number" && n.isFloat
+          ? value(n.float64)
+          : fail(`expected float; found ${found}`);
+      case "int":
+      case "int8":
+      case "int16":
+      case "int32":
+      case "int64":
+        return n.type === "number" && n.isInt
+          ? value(n.int64)
+          : fail(`expected integer; found ${found}`);
+      case "uint":
+      case "uint8":
+      case "uint16":
+      case "uint32":
+      case "uint64":
+        return n.type === "number" && n.isUint
+          ? value(n.uint64)
+          : fail(`expected unsigned integer; found ${found}`);
+      case "string":
+        return n.type === "string" ? value(n.text) : fail(`expected string; found ${found}`);
+      case "complex128":
+        return n.type === "number" && n.isComplex
+          ? value(new GoComplex(n.re, n.im))
+          : fail(`expected complex; found ${found}`);
+    }
+    if (typ === REFLECT || typ === "any" || typ === "interface {}") {
+      switch (n.type) {
+        case "bool":
+          return value(n.value);
+        case "string":
+          return value(n.text);
+        case "number":
+          return (s) => idealConstant(s, n);
+      }
+      return fail(`can't handle assignment of ${found} to empty interface argument`);
+    }
+    return fail(`can't handle ${found} for arg of type ${typ}`);
+  }
+}
+
+type MethodCall = (
+  s: State,
+  dot: unknown,
+  vars: unknown[],
+  final: unknown,
+  entry: FuncEntry,
+) => unknown;
+
+export type { MethodCall };
+
+function paramType(entry: FuncEntry, i: number): string {
+  if (i < entry.params.length && (entry.variadic === null || i < entry.params.length))
+    return entry.params[i] as string;
+  return entry.variadic ?? "any";
+}
+
+function notAFunction(s: State, first: Node): never {
+  return s.errorf(`can't give argument to non-function ${nodeString(first)}`);
+}
+
+/** Go's validateType: checks (and for nil, converts) a value for a parameter type. */
+function validateType(s: State, value: unknown, typ: string | null): unknown {
+  if (value === undefined) {
+    if (typ === null || typ === REFLECT) return undefined;
+    if (canBeNil(typ)) return typ === "any" || typ.startsWith("interface") ? null : zeroNil(typ);
+    s.errorf(`invalid value; expected ${typ}`);
+  }
+  if (typ === null || typ === REFLECT || typ === "any") return value;
+  const vt = typeName(value);
+  if (!assignable(vt, typ)) s.errorf(`wrong type for value; expected ${typ}; got ${vt}`);
+  return value;
+}
+
+function zeroNil(_typ: string): unknown {
+  return null;
+}
+
+/** Go's evalCall for a function or method with its (compiled) argument nodes. */
+function evalCall(
+  s: State,
+  dot: unknown,
+  vars: unknown[],
+  entry: FuncEntry,
+  node: Node,
+  name: string,
+  argEvals: Eval[],
+  final: unknown,
+): unknown {
+  const nargs = argEvals.length;
+  const hasFinal = final !== MISSING;
+  const numIn = nargs + (hasFinal ? 1 : 0);
+  const nparams = entry.params.length;
+  let numFixed = nargs;
+  if (entry.variadic !== null) {
+    numFixed = nparams;
+    if (numIn < numFixed)
+      s.errorf(`wrong number of args for ${name}: want at least ${nparams} got ${nargs}`);
+  } else if (numIn !== nparams) {
+    s.errorf(`wrong number of args for ${name}: want ${nparams} got ${numIn}`);
+  }
+  const argv: unknown[] = new Array(numIn);
+  let i = 0;
+  for (; i < nargs; i++) argv[i] = (argEvals[i] as Eval)(s, dot, vars);
+  if (hasFinal) {
+    let t: string;
+    if (entry.variadic !== null)
+      t = numIn - 1 < numFixed ? (entry.params[numIn - 1] as string) : entry.variadic;
+    else t = entry.params[nparams - 1] as string;
+    argv[i] = validateType(s, final, t);
+  }
+  try {
+    return entry.call(argv);
+  } catch (e) {
+    s.node = node;
+    const msg = e instanceof Error ? e.message : String(e);
+    return s.errorf(`error calling ${name}: ${msg}`);
+  }
+}
+
+export { evalCall };
+
+/** Map keys in Go's order (byte-wise). */
+function compareKeys(a: string, b: string): number {
+  if (a === b) return 0;
+  // Fast path for ASCII keys; compareBytes handles the rest.
+  return a < b
+    ? isAsciiPair(a, b)
+      ? -1
+      : byteCompare(a, b)
+    : isAsciiPair(a, b)
+      ? 1
+      : byteCompare(a, b);
+}
+
+import { compareBytes } from "../value.js";
+
+function byteCompare(a: string, b: string): number {
+  return compareBytes(a, b);
+}
+
+function isAsciiPair(a: string, b: string): boolean {
+  for (let i = 0; i < a.length; i++) if (a.charCodeAt(i) >= 0xd800) return false;
+  for (let i = 0; i < b.length; i++) if (b.charCodeAt(i) >= 0xd800) return false;
+  return true;
+}
+
+// ---- per-tree compile cache ----
+
+const cache = new WeakMap<Tree, { version: number; compiled: Compiled }>();
+
+/** The compiled form of a tree, compiled on first use and again after the function map changes. */
+export function compiledFor(tree: Tree, common: Common): Compiled {
+  const hit = cache.get(tree);
+  if (hit !== undefined && hit.version === common.version) return hit.compiled;
+  const compiled = compileTree(tree, common);
+  cache.set(tree, { version: common.version, compiled });
+  return compiled;
+}
+
+export { MissingKey, zeroOf };
