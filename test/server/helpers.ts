@@ -28,8 +28,10 @@ export async function makeStore(kind: "embedded" | "etcd"): Promise<StoreFixture
   if (kind === "embedded") {
     const dir = mkdtempSync(join(tmpdir(), "server-embedded-"));
     const opened: Store[] = [];
+    // synchronous "normal": commits survive SIGKILL (not power loss) and the
+    // suite does not spend minutes in fsync on a loaded CI machine.
     const open = () => {
-      const s = new EmbeddedStore(dir);
+      const s = new EmbeddedStore(dir, { synchronous: "normal" });
       opened.push(s);
       return s;
     };

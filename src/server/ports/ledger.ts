@@ -41,6 +41,7 @@ export interface LedgerOptions {
 export class PortLedger {
   /** Serialises requests for the same pod container within this process. */
   private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly snapshots = new Map<string, Promise<Set<number>>>();
 
   constructor(
     private readonly store: Store,
@@ -120,13 +121,12 @@ export class PortLedger {
   ): Promise<number[]> {
     if (need <= 0) return [];
     const { min, max } = this.opts.range;
-    const taken = new Set<number>(exclude);
-    for (const kv of (await this.store.list(hostPrefix(req.host))).kvs)
-      taken.add(portOfKey(kv.key));
-    for (const p of req.busy) taken.add(p);
+    const taken = await this.snapshot(req.host);
+    const busy = new Set(req.busy);
+    const usable = (p: number) => !taken.has(p) && !exclude.has(p) && !busy.has(p);
     const candidates = [
-      ...req.preferred.filter((p) => p >= min && p <= max && !taken.has(p)),
-      ...shuffledFree(min, max, taken),
+      ...req.preferred.filter((p) => p >= min && p <= max),
+      ...shuffled(min, max),
     ];
     const record: PodPortRecord = {
       kind: "pod",
@@ -138,21 +138,42 @@ export class PortLedger {
     };
     const value = JSON.stringify(record);
     const got: number[] = [];
-    const tried = new Set<number>();
     for (const port of candidates) {
       if (got.length === need) break;
-      if (tried.has(port)) continue;
-      tried.add(port);
+      if (!usable(port)) continue;
+      // Claim it in the shared snapshot first so concurrent callers skip it;
+      // the create-if-absent write is what actually decides.
+      taken.add(port);
       const r = await this.store.put(ledgerKey(req.host, port), value, { expectModRevision: 0 });
       if (r.ok) got.push(port);
     }
     if (got.length < need) {
       await this.releasePorts(req.host, got, req, null);
       throw conflict(
-        `no free port on host ${req.host}: ${need} needed, range ${min}-${max} exhausted (${taken.size} taken)`,
+        `no free port on host ${req.host}: ${need} needed, range ${min}-${max} exhausted`,
       );
     }
     return got;
+  }
+
+  /**
+   * Taken ports of a host. Callers arriving while a list is in flight share
+   * it (one list per burst instead of one per request); the set is mutable
+   * and shared, so their claims are visible to each other.
+   */
+  private snapshot(host: string): Promise<Set<number>> {
+    let p = this.snapshots.get(host);
+    if (!p) {
+      p = this.store
+        .list(hostPrefix(host))
+        .then((r) => new Set(r.kvs.map((kv) => portOfKey(kv.key))));
+      this.snapshots.set(host, p);
+      const drop = () => {
+        if (this.snapshots.get(host) === p) this.snapshots.delete(host);
+      };
+      p.then(drop, drop);
+    }
+    return p;
   }
 
   /** Record busy ports as external (replacing this pod's own record if it held them). */
@@ -228,10 +249,10 @@ function mergePorts(kept: number[], busy: Set<number>, fresh: number[], count: n
   return out;
 }
 
-/** Free ports of [min, max] in random order (random spreads concurrent allocators apart). */
-function shuffledFree(min: number, max: number, taken: Set<number>): number[] {
+/** The ports of [min, max] in random order (random spreads concurrent allocators apart). */
+function shuffled(min: number, max: number): number[] {
   const free: number[] = [];
-  for (let p = min; p <= max; p++) if (!taken.has(p)) free.push(p);
+  for (let p = min; p <= max; p++) free.push(p);
   for (let i = free.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
     [free[i], free[j]] = [free[j]!, free[i]!];
