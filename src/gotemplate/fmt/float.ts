@@ -32,6 +32,35 @@ function decompose(x: number): { neg: boolean; mant: bigint; exp: number } {
   return { neg, mant, exp: e - 1023 - 52 };
 }
 
+function ctz32(x: number): number {
+  return 31 - Math.clz32(x & -x);
+}
+
+/** Number of binary digits after the point in finite |x| (0 for integers). */
+function fractionalBits(x: number): number {
+  if (Number.isInteger(x)) return 0;
+  f64[0] = x;
+  const hi = u32[HI];
+  const lo = u32[LO];
+  const e = (hi >>> 20) & 0x7ff;
+  const mantHi = (hi & 0xfffff) | (e === 0 ? 0 : 0x100000);
+  const tz = lo !== 0 ? ctz32(lo) : 32 + ctz32(mantHi);
+  return 1075 - (e === 0 ? 1 : e) - tz;
+}
+
+/**
+ * %.Nf through Number#toFixed when that is exact: toFixed rounds the exact
+ * value correctly except on an exact tie, which it breaks away from zero where
+ * Go breaks it to even. A tie at precision p needs exactly p+1 fractional bits
+ * (k fractional bits give exactly k fractional decimal digits, the last a 5).
+ */
+function fixedFast(x: number, prec: number): string | undefined {
+  const a = Math.abs(x);
+  if (!(a < 1e21) || prec > 100 || fractionalBits(a) === prec + 1) return undefined;
+  const s = a.toFixed(prec);
+  return x < 0 || Object.is(x, -0) ? `-${s}` : s;
+}
+
 /** The exact decimal expansion of |x| (finite). */
 function exactDecimal(x: number): Decimal {
   const { mant, exp } = decompose(x);
@@ -194,6 +223,14 @@ export function formatFloat(x: number, fmt: string, prec: number): string {
   if (x === -Infinity) return "-Inf";
   if (fmt === "b") return fmtB(x);
   if (fmt === "x" || fmt === "X") return fmtX(x, prec, fmt);
+  if (prec < 0 && (fmt === "g" || fmt === "G")) {
+    const v = formatFloatV(x);
+    return fmt === "g" ? v : v.replace("e", "E");
+  }
+  if (fmt === "f" && prec >= 0) {
+    const fast = fixedFast(x, prec);
+    if (fast !== undefined) return fast;
+  }
   const neg = x < 0 || Object.is(x, -0);
   const shortest = prec < 0;
   let d: Decimal;

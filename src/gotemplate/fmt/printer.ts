@@ -3,7 +3,7 @@
 // (pp = argument dispatch and verbs, fmt = padding and number formatting) so
 // that flags, widths and the %!verb(TYPE=value) error forms behave the same.
 import { GoComplex, GoStruct, sortedKeys } from "../value.js";
-import { formatFloat } from "./float.js";
+import { formatFloat, formatFloatV } from "./float.js";
 import { isPrint } from "./isprint.js";
 import { canBackquote, quote, quoteRune, quoteToASCII } from "./quote.js";
 import { goTypeName, isInterfaceType, mapElemType, sliceElemType } from "./types.js";
@@ -13,6 +13,16 @@ const LDIGITS = "0123456789abcdefx";
 const UDIGITS = "0123456789ABCDEFX";
 const MAX_RUNE = 0x10ffffn;
 const U64 = (1n << 64n) - 1n;
+
+const PAD_CACHE = 64;
+const SPACES = Array.from({ length: PAD_CACHE }, (_, n) => " ".repeat(n));
+const ZEROS = Array.from({ length: PAD_CACHE }, (_, n) => "0".repeat(n));
+const SAFE = 9007199254740991n;
+
+/** Digits of |v| in a base; small values go through Number (faster than BigInt#toString). */
+function digitsOf(u: bigint, base: number): string {
+  return u <= SAFE ? Number(u).toString(base) : u.toString(base);
+}
 
 /** Fake but stable "addresses" for functions and containers (%p, %v of a func). */
 const addresses = new WeakMap<object, bigint>();
@@ -93,7 +103,8 @@ export class Printer {
 
   writePadding(n: number): void {
     if (n <= 0) return;
-    this.buf += (this.zero ? "0" : " ").repeat(n);
+    if (n < PAD_CACHE) this.buf += this.zero ? ZEROS[n] : SPACES[n];
+    else this.buf += (this.zero ? "0" : " ").repeat(n);
   }
 
   /** Append s padded to the width (left unless minus); width counts runes. */
@@ -135,6 +146,12 @@ export class Printer {
   /** Integers in base 2, 8, 10 or 16 with sign, precision, zero padding and prefixes. */
   fmtInteger(v: bigint, base: number, isSigned: boolean, verb: string, digits: string): void {
     if (!isSigned && v < 0n) v = BigInt.asUintN(64, v);
+    if (!this.widPresent && !this.precPresent && !this.sharp && !this.plus && !this.space && v >= 0n) {
+      // Common case: plain digits.
+      const s = digitsOf(v, base);
+      this.buf += verb === "O" ? `0o${s}` : digits === UDIGITS ? s.toUpperCase() : s;
+      return;
+    }
     const negative = isSigned && v < 0n;
     const u = negative ? -v : v;
     let prec = 0;
@@ -152,7 +169,7 @@ export class Printer {
       prec = this.wid;
       if (negative || this.plus || this.space) prec--; // leave room for sign
     }
-    let s = u.toString(base);
+    let s = digitsOf(u, base);
     if (digits === UDIGITS && base === 16) s = s.toUpperCase();
     if (prec > s.length) s = "0".repeat(prec - s.length) + s;
     if (this.sharp) {
@@ -368,7 +385,11 @@ export class Printer {
   fmtFloatVerb(v: number, verb: string): void {
     switch (verb) {
       case "v":
-        this.fmtFloat(v, "g", -1);
+        if (!this.precPresent && !this.plus && !this.space && !this.zero && !this.sharp) {
+          this.pad(formatFloatV(v)); // the common {{printf "%v" .x}}: no sign or digit flags
+        } else {
+          this.fmtFloat(v, "g", -1);
+        }
         return;
       case "b":
       case "g":
@@ -736,6 +757,32 @@ export class Printer {
     return [num, isInt, newArgNum];
   }
 
+  /** Result of parsenum: the number and whether digits were present. */
+  private num = 0;
+  private isnum = false;
+
+  /** Go's parsenum on format[start:end]: sets num/isnum, returns the new index. */
+  private parsenum(s: string, start: number, end: number): number {
+    let num = 0;
+    let isnum = false;
+    let i = start;
+    for (; i < end; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) break;
+      if (num > 1e6) {
+        // Overflow (tooLarge): a crazy long number swallows the rest of the format.
+        this.num = 0;
+        this.isnum = false;
+        return end;
+      }
+      num = num * 10 + (c - 0x30);
+      isnum = true;
+    }
+    this.num = num;
+    this.isnum = isnum;
+    return i;
+  }
+
   /** Go's argNumber: an explicit [n] index at format[i]. */
   private argNumber(
     argNum: number,
@@ -803,7 +850,11 @@ export class Printer {
       }
 
       // Explicit argument index?
-      [argNum, i, afterIndex] = this.argNumber(argNum, format, i, a.length);
+      if (i < end && format.charCodeAt(i) === 0x5b) {
+        [argNum, i, afterIndex] = this.argNumber(argNum, format, i, a.length);
+      } else {
+        afterIndex = false;
+      }
 
       // Width.
       if (i < end && format.charCodeAt(i) === 0x2a) {
@@ -817,7 +868,9 @@ export class Printer {
         }
         afterIndex = false;
       } else {
-        [this.wid, this.widPresent, i] = parsenum(format, i, end);
+        i = this.parsenum(format, i, end);
+        this.wid = this.num;
+        this.widPresent = this.isnum;
         if (afterIndex && this.widPresent) this.goodArgNum = false; // "%[3]2d"
       }
 
@@ -825,7 +878,11 @@ export class Printer {
       if (i + 1 < end && format.charCodeAt(i) === 0x2e) {
         i++;
         if (afterIndex) this.goodArgNum = false; // "%[3].2d"
-        [argNum, i, afterIndex] = this.argNumber(argNum, format, i, a.length);
+        if (i < end && format.charCodeAt(i) === 0x5b) {
+          [argNum, i, afterIndex] = this.argNumber(argNum, format, i, a.length);
+        } else {
+          afterIndex = false;
+        }
         if (i < end && format.charCodeAt(i) === 0x2a) {
           i++;
           [this.prec, this.precPresent, argNum] = this.intFromArg(a, argNum);
@@ -836,15 +893,15 @@ export class Printer {
           if (!this.precPresent) this.buf += "%!(BADPREC)";
           afterIndex = false;
         } else {
-          [this.prec, this.precPresent, i] = parsenum(format, i, end);
-          if (!this.precPresent) {
-            this.prec = 0;
-            this.precPresent = true;
-          }
+          i = this.parsenum(format, i, end);
+          this.prec = this.num;
+          this.precPresent = true; // "%.d" means precision 0
         }
       }
 
-      if (!afterIndex) [argNum, i, afterIndex] = this.argNumber(argNum, format, i, a.length);
+      if (!afterIndex && i < end && format.charCodeAt(i) === 0x5b) {
+        [argNum, i, afterIndex] = this.argNumber(argNum, format, i, a.length);
+      }
 
       if (i >= end) {
         this.buf += "%!(NOVERB)";
