@@ -63,6 +63,21 @@ describe("MirrorView", () => {
     assert.deepEqual([...v.keys()], ["/p/B", "/p/a-9", "/p/b", "/q"]);
     assert.equal(v.get("/p/a-9"), "5");
   });
+
+  test("byte order, not UTF-16 order, once a key has a supplementary character", () => {
+    const v = new MirrorView();
+    v.replace(new Map([["/p/\uFFFD", "1"]]));
+    v.set("/p/\u{1F600}", "2"); // UTF-8 F0..: after EF BF BD (U+FFFD)
+    v.set("/p/a", "3");
+    assert.deepEqual(v.prefixed("/p/"), ["/p/a", "/p/\uFFFD", "/p/\u{1F600}"]);
+    v.replace(
+      new Map([
+        ["/p/\u{1F600}", "2"],
+        ["/p/\uFFFD", "1"],
+      ]),
+    );
+    assert.deepEqual(v.prefixed("/p/"), ["/p/\uFFFD", "/p/\u{1F600}"]);
+  });
 });
 
 describe("StoreMirror over the embedded store", () => {

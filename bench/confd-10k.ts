@@ -1,0 +1,315 @@
+// domeos-confd at 10,000 pods (3-5 KB each, about half rendered) in a real
+// etcd, with the seed's upstream template, against confd's numbers measured
+// in ../shared/reference/confd.md §11 (no confd binary here):
+//   1. -onetime wall time and peak RSS (dest missing);
+//   2. watch: one pod's AUTO_PORT0 changed -> file updated, median / p95;
+//      peak RSS of the watching process;
+//   3. 1,000 changes in 1 s with -wait 100ms:1s: reloads and final file.
+// Every rendered file is compared byte for byte with the expected upstream.
+//
+//   npm run build && node dist/bench/confd-10k.js [--pods N] [--samples N] [--onetime-runs N]
+
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import {
+  watch as fsWatch,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { EtcdStore } from "../src/store/etcd.js";
+import { EtcdServer } from "../test/support/etcd.js";
+import {
+  expectedUpstream,
+  type GeneratedPod,
+  generatePods,
+  podJson,
+  rendered,
+  rng,
+  templateHeader,
+} from "./confd-pods.js";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const GOLDEN = resolve(ROOT, "../shared/reference/confd-golden");
+const CONFD = join(ROOT, "bin/domeos-confd");
+
+/** confd 0.17 at 10k pods, reference §11 (shared 2-core VM). */
+const CONFD_REF = {
+  onetimeMs: 1090,
+  onetimeRssMiB: 299,
+  watchMedianMs: 1211,
+  watchP95Ms: 1428,
+  watchRssMiB: 347,
+};
+
+const { values: args } = parseArgs({
+  options: {
+    pods: { type: "string", default: "10000" },
+    samples: { type: "string", default: "40" },
+    "onetime-runs": { type: "string", default: "5" },
+    burst: { type: "string", default: "1000" },
+  },
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]) => quantile(xs, 0.5);
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
+}
+function shuffle<T>(xs: T[], r: () => number): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [xs[i], xs[j]] = [xs[j], xs[i]];
+  }
+  return xs;
+}
+const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
+
+/** Bulk load in transactions of 100 puts (one fsync each instead of one per pod). */
+async function load(store: EtcdStore, pods: GeneratedPod[]): Promise<void> {
+  for (let i = 0; i < pods.length; i += 100) {
+    const success = pods.slice(i, i + 100).map((p) => ({
+      request_put: { key: Buffer.from(p.key), value: Buffer.from(p.value) },
+    }));
+    await store.client.kv.txn({ success });
+  }
+}
+
+interface Setup {
+  confdir: string;
+  dest: string;
+  reloads: string;
+}
+
+function makeConfdir(): Setup {
+  const confdir = mkdtempSync(join(tmpdir(), "confd-bench-"));
+  mkdirSync(join(confdir, "conf.d"));
+  mkdirSync(join(confdir, "templates"));
+  mkdirSync(join(confdir, "out"));
+  writeFileSync(
+    join(confdir, "templates/upstream.tmpl"),
+    readFileSync(join(GOLDEN, "upstream.tmpl")),
+  );
+  const dest = join(confdir, "out/upstream.conf");
+  const reloads = join(confdir, "reloads");
+  writeFileSync(
+    join(confdir, "conf.d/nginx.toml"),
+    `[template]
+src = "upstream.tmpl"
+dest = ${JSON.stringify(dest)}
+keys = ["/registry/pods/default"]
+mode = "0644"
+check_cmd = "true"
+reload_cmd = ${JSON.stringify(`echo r >> ${reloads}`)}
+`,
+  );
+  return { confdir, dest, reloads };
+}
+
+const confdArgs = (s: Setup, etcd: EtcdServer, extra: string[]) => [
+  "-confdir",
+  s.confdir,
+  "-config-file",
+  "/nonexistent",
+  "-backend",
+  "etcdv3",
+  "-node",
+  etcd.endpoint,
+  "-log-level",
+  "warning",
+  ...extra,
+];
+
+const readText = (p: string) => {
+  try {
+    return readFileSync(p, "utf8");
+  } catch {
+    return "";
+  }
+};
+const countReloads = (s: Setup) => readText(s.reloads).split("\n").filter(Boolean).length;
+
+/** 1. -onetime: wall time and peak RSS (GNU time), dest missing each run. */
+function onetime(s: Setup, etcd: EtcdServer, expected: string, runs: number) {
+  const walls: number[] = [];
+  const rss: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    rmSync(s.dest, { force: true });
+    const t0 = performance.now();
+    const r = spawnSync(
+      "/usr/bin/time",
+      ["-f", "%M", process.execPath, CONFD, ...confdArgs(s, etcd, ["-onetime"])],
+      { encoding: "utf8" },
+    );
+    walls.push(performance.now() - t0);
+    if (r.status !== 0) throw new Error(`onetime failed (${r.status}): ${r.stderr}`);
+    rss.push(Number(r.stderr.trim().split("\n").pop()) / 1024);
+    if (readText(s.dest) !== expected) throw new Error("onetime: wrong output");
+  }
+  return { wallMs: median(walls), walls, rssMiB: Math.max(...rss) };
+}
+
+function startConfd(s: Setup, etcd: EtcdServer, extra: string[]): ChildProcess {
+  const p = spawn(process.execPath, [CONFD, ...confdArgs(s, etcd, ["-watch", ...extra])], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  p.stderr?.on("data", (d: Buffer) => process.stderr.write(`[confd] ${d}`));
+  return p;
+}
+
+async function stopConfd(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null) return;
+  const done = new Promise((r) => p.once("exit", r));
+  p.kill("SIGTERM");
+  await done;
+}
+
+function peakRssMiB(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+/** Resolve when `dest` satisfies `ok`, watching its directory (renames) and polling as a fallback. */
+function waitFile(dest: string, ok: (text: string) => boolean, timeoutMs: number): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    let done = false;
+    const check = () => {
+      if (done || !ok(readText(dest))) return;
+      done = true;
+      const t = performance.now();
+      w.close();
+      clearInterval(poll);
+      clearTimeout(timer);
+      resolvePromise(t);
+    };
+    const w = fsWatch(dirname(dest), check);
+    const poll = setInterval(check, 20);
+    const timer = setTimeout(() => {
+      done = true;
+      w.close();
+      clearInterval(poll);
+      reject(new Error(`file not updated within ${timeoutMs} ms`));
+    }, timeoutMs);
+    check();
+  });
+}
+
+/** One pod's AUTO_PORT0 changed: the pod's new JSON and the server line to wait for. */
+function changePort(p: GeneratedPod, port: number, r: () => number): string {
+  p.spec.port = String(port);
+  p.value = podJson(p.spec, r);
+  return `  server ${p.spec.podIP}:${port};\n`;
+}
+
+async function main(): Promise<void> {
+  const n = Number(args.pods);
+  const header = templateHeader(readFileSync(join(GOLDEN, "upstream.tmpl"), "utf8"));
+  const etcd = new EtcdServer();
+  await etcd.start();
+  const store = new EtcdStore({ endpoints: [etcd.endpoint] });
+  const s = makeConfdir();
+  try {
+    const tg = performance.now();
+    const pods = generatePods(n);
+    const bytes = pods.reduce((a, p) => a + p.value.length, 0);
+    await load(store, pods);
+    const matching = pods.filter((p) => rendered(p.spec));
+    const expected = () => expectedUpstream(pods, header);
+    console.log(
+      `# ${n} pods, ${(bytes / 1e6).toFixed(1)} MB, ${matching.length} rendered; loaded in ${fmt((performance.now() - tg) / 1000)} s`,
+    );
+
+    // 1. onetime
+    const one = onetime(s, etcd, expected(), Number(args["onetime-runs"]));
+    console.log(
+      `onetime: wall median ${fmt(one.wallMs)} ms (runs ${one.walls.map(fmt).join(", ")}), peak RSS ${fmt(one.rssMiB)} MiB`,
+    );
+
+    // 2. watch latency
+    rmSync(s.dest, { force: true });
+    const proc = startConfd(s, etcd, []);
+    const t0 = performance.now();
+    await waitFile(s.dest, (t) => t === expected(), 60_000);
+    const startMs = performance.now() - t0;
+    const r = rng(7);
+    const lat: number[] = [];
+    for (let i = 0; i < Number(args.samples); i++) {
+      const p = matching[Math.floor(r() * matching.length)];
+      const line = changePort(p, 30000 + i, r);
+      const want = expected();
+      const tPut = performance.now();
+      const seen = waitFile(s.dest, (t) => t.includes(line), 10_000);
+      await store.put(p.key, p.value);
+      lat.push((await seen) - tPut);
+      if (readText(s.dest) !== want) throw new Error(`watch sample ${i}: wrong output`);
+      await sleep(100 + Math.floor(r() * 100));
+    }
+    const watchRss = peakRssMiB(proc.pid!);
+    await stopConfd(proc);
+    const med = median(lat);
+    const p95 = quantile(lat, 0.95);
+    console.log(
+      `watch: start->first file ${fmt(startMs)} ms; change->file median ${fmt(med)} ms, p95 ${fmt(p95)} ms, max ${fmt(Math.max(...lat))} ms (${lat.length} samples); peak RSS ${fmt(watchRss)} MiB`,
+    );
+
+    // 3. burst with -wait 100ms:1s
+    const burst = Number(args.burst);
+    const proc2 = startConfd(s, etcd, ["-wait", "100ms:1s"]);
+    await waitFile(s.dest, (t) => t === expected(), 60_000);
+    await sleep(1500); // any start-up reload is done
+    const reloads0 = countReloads(s);
+    // Distinct pods: concurrent puts to one key could land in either order.
+    const targets = shuffle([...matching], r).slice(0, burst);
+    const puts: Promise<unknown>[] = [];
+    const tb = performance.now();
+    for (let i = 0; i < targets.length; i++) {
+      const p = targets[i];
+      changePort(p, 40000 + i, r);
+      puts.push(store.put(p.key, p.value));
+      // Paced: the i-th change goes out at i/burst seconds.
+      const ahead = tb + ((i + 1) * 1000) / burst - performance.now();
+      if (ahead > 1) await sleep(ahead);
+    }
+    await Promise.all(puts);
+    const burstMs = performance.now() - tb;
+    const final = expected();
+    const tConv = await waitFile(s.dest, (t) => t === final, 10_000);
+    await sleep(1500); // let a late extra reload show up
+    const reloads = countReloads(s) - reloads0;
+    const burstRss = peakRssMiB(proc2.pid!);
+    await stopConfd(proc2);
+    console.log(
+      `burst: ${burst} changes in ${fmt(burstMs)} ms with -wait 100ms:1s -> ${reloads} reloads, converged ${fmt(tConv - tb)} ms after the first change; final file correct; peak RSS ${fmt(burstRss)} MiB`,
+    );
+
+    console.log("\n| measurement | domeos-confd | confd 0.17 (reference) | ratio |");
+    console.log("|---|---|---|---|");
+    const row = (m: string, ours: number, theirs: number, unit: string) =>
+      console.log(
+        `| ${m} | ${fmt(ours)} ${unit} | ${fmt(theirs)} ${unit} | ${(theirs / ours).toFixed(1)}x |`,
+      );
+    row("change -> file, median", med, CONFD_REF.watchMedianMs, "ms");
+    row("change -> file, p95", p95, CONFD_REF.watchP95Ms, "ms");
+    row("watch peak RSS", Math.max(watchRss, burstRss), CONFD_REF.watchRssMiB, "MiB");
+    row("-onetime wall (median)", one.wallMs, CONFD_REF.onetimeMs, "ms");
+    row("-onetime peak RSS", one.rssMiB, CONFD_REF.onetimeRssMiB, "MiB");
+    console.log(
+      `| burst reloads (1,000 changes / 1 s, -wait 100ms:1s) | ${reloads} | 2 renders per 100 changes/s (no wait) | |`,
+    );
+  } finally {
+    await store.close();
+    await etcd.destroy();
+    rmSync(s.confdir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
