@@ -1,0 +1,176 @@
+// Failure behaviour: the store going away (503, then recovery) and the
+// server process being SIGKILLed under load (no acknowledged write lost).
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { mintPodToken } from "../../src/server/auth/pod-token.js";
+import { EmbeddedStore } from "../../src/store/embedded.js";
+import { EtcdStore } from "../../src/store/etcd.js";
+import type { Store } from "../../src/store/store.js";
+import { EtcdServer } from "../support/etcd.js";
+import { freePort } from "../support/ports.js";
+import {
+  agentUrl,
+  annotationsOf,
+  bearer,
+  putPod,
+  request,
+  SECRET,
+  startTestServer,
+} from "./helpers.js";
+
+const tok = (pod: string) => bearer(mintPodToken(SECRET, "default", "default", pod));
+
+async function eventually<T>(
+  what: string,
+  f: () => Promise<T | undefined>,
+  ms = 30_000,
+): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await f();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}: ${last}`);
+}
+
+describe("etcd outage", () => {
+  test("503 with a clear message while etcd is down, recovery when it returns", async () => {
+    const etcd = new EtcdServer();
+    await etcd.start();
+    const store = new EtcdStore({
+      endpoints: [etcd.endpoint],
+      callTimeoutMs: 1000,
+      dialTimeoutMs: 1000,
+    });
+    const srv = await startTestServer(store);
+    try {
+      await putPod(store, "default", "p1");
+      const url = agentUrl(srv.url, "default", "p1", "annotation");
+      assert.equal((await request("PUT", url, { AUTO_PORT0: "20001" }, tok("p1"))).status, 200);
+      await etcd.stop();
+      const down = await request("PUT", url, { AUTO_PORT0: "20002" }, tok("p1"));
+      assert.equal(down.status, 503, down.text);
+      assert.equal(down.body.resultCode, 503);
+      assert.match(String(down.body.resultMsg), /pod store is unavailable.*retry later/);
+      const ready = await request("GET", `${srv.url}/readyz`);
+      assert.equal(ready.status, 503);
+      assert.match(ready.text, /not ready: cluster default/);
+      const health = await request("GET", `${srv.url}/healthz`);
+      assert.equal(health.status, 200, "liveness stays up: restarting the server would not help");
+      await etcd.start();
+      await eventually("a successful PUT after etcd returned", async () => {
+        const r = await request("PUT", url, { AUTO_PORT0: "20003" }, tok("p1"));
+        return r.status === 200 ? r : undefined;
+      });
+      assert.equal((await annotationsOf(store, "default", "p1")).AUTO_PORT0, "20003");
+      assert.equal((await request("GET", `${srv.url}/readyz`)).status, 200);
+    } finally {
+      await srv.close();
+      await store.close();
+      await etcd.destroy();
+    }
+  });
+});
+
+/** Start bin/domeos-server as a child process and wait for /healthz. */
+async function spawnServer(storeUrl: string): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), "server-child-"));
+  const child = spawn(
+    process.execPath,
+    [
+      "dist/src/server/main.js",
+      `--listen=127.0.0.1:${port}`,
+      `--cluster=default=${storeUrl}`,
+      `--data-dir=${dataDir}`,
+      `--secret=${SECRET}`,
+      "--admin-token=admin",
+      "--log-level=warn",
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await eventually(`server child to answer (stderr: ${stderr})`, async () => {
+    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${stderr}`);
+    const r = await fetch(`${url}/healthz`);
+    return r.ok ? true : undefined;
+  });
+  return { child, url };
+}
+
+async function killDuringLoad(storeUrl: string, store: Store): Promise<void> {
+  const pods = Array.from({ length: 10 }, (_, i) => `crash-${i}`);
+  for (const p of pods) await putPod(store, "default", p, { size: 4000 });
+  const { child, url } = await spawnServer(storeUrl);
+  const acked: [string, string, string][] = [];
+  let stop = false;
+  const worker = async (pod: string, lane: number) => {
+    for (let i = lane; !stop && i < 9000; i += 4) {
+      const key = `AUTO_PORT${i}`;
+      const value = String(20000 + (i % 1000));
+      try {
+        const r = await fetch(agentUrl(url, "default", pod, "annotation"), {
+          method: "PUT",
+          headers: { "content-type": "application/json", ...tok(pod) },
+          body: JSON.stringify({ [key]: value }),
+        });
+        const body = (await r.json()) as { resultCode: number };
+        if (r.status === 200 && body.resultCode === 200) acked.push([pod, key, value]);
+      } catch {
+        return; // the server is gone
+      }
+    }
+  };
+  const load = pods.flatMap((p) => [0, 1, 2, 3].map((lane) => worker(p, lane)));
+  await eventually("some acknowledged writes", async () =>
+    acked.length >= 200 ? true : undefined,
+  );
+  child.kill("SIGKILL");
+  stop = true;
+  await Promise.all(load);
+  assert.ok(acked.length >= 200, `load ran (${acked.length} acknowledged)`);
+  for (const p of pods) {
+    const ann = await annotationsOf(store, "default", p);
+    for (const [pod, key, value] of acked)
+      if (pod === p) assert.equal(ann[key], value, `${p} ${key}`);
+  }
+}
+
+describe("server SIGKILLed during load", () => {
+  test("on etcd: every acknowledged write is in the store", async () => {
+    const etcd = new EtcdServer();
+    await etcd.start();
+    const store = new EtcdStore({ endpoints: [etcd.endpoint] });
+    try {
+      await killDuringLoad(etcd.endpoint, store);
+    } finally {
+      await store.close();
+      await etcd.destroy();
+    }
+  });
+
+  test("on the embedded store: every acknowledged write is in the store", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "server-crash-embedded-"));
+    const store = new EmbeddedStore(dir);
+    try {
+      await killDuringLoad(`embedded:${dir}`, store);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
