@@ -146,7 +146,14 @@ export class Printer {
   /** Integers in base 2, 8, 10 or 16 with sign, precision, zero padding and prefixes. */
   fmtInteger(v: bigint, base: number, isSigned: boolean, verb: string, digits: string): void {
     if (!isSigned && v < 0n) v = BigInt.asUintN(64, v);
-    if (!this.widPresent && !this.precPresent && !this.sharp && !this.plus && !this.space && v >= 0n) {
+    if (
+      !this.widPresent &&
+      !this.precPresent &&
+      !this.sharp &&
+      !this.plus &&
+      !this.space &&
+      v >= 0n
+    ) {
       // Common case: plain digits.
       const s = digitsOf(v, base);
       this.buf += verb === "O" ? `0o${s}` : digits === UDIGITS ? s.toUpperCase() : s;
