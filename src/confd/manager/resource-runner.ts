@@ -1,0 +1,336 @@
+// Drives one resource: when to render, and what to do with the result.
+//
+// Scheduling (consul-template's model, not confd's):
+// - no wait: a change renders at once; changes that arrive during a render
+//   are merged into exactly one follow-up render;
+// - wait min:max: render once the data has been still for `min`, but never
+//   later than `max` after the first change (quiescence);
+// - a minimum interval between two reloads delays the next render;
+// - a failed render, check or reload is retried with capped exponential
+//   backoff, not only on the next change (confd waits for the next event).
+
+import { describeExit, runShell } from "../apply/shell.js";
+import { type ApplyOptions, type ApplyResult, applyOutput } from "../apply/stage.js";
+import type { Wait } from "../cli/duration.js";
+import type { Logger } from "../log/logger.js";
+import type { ConfdMetrics } from "../metrics/metrics.js";
+import { RenderError, type Renderer } from "../render/renderer.js";
+import type { ResourceConfig } from "../resource/resource-config.js";
+import { Backoff } from "./backoff.js";
+
+export interface RunnerOptions {
+  noop: boolean;
+  syncOnly: boolean;
+  keepStageFile: boolean;
+  commandTimeoutMs: number;
+  maxLineLoss: number;
+  wait?: Wait;
+  reloadMinIntervalMs: number;
+  retryInitialMs?: number;
+  retryMaxMs: number;
+  /** Where -noop diffs go (stdout). */
+  printDiff: (diff: string) => void;
+}
+
+export type Outcome = ApplyResult | { status: "render-error"; message: string; keys: string[] };
+
+export interface ResourceHealth {
+  resource: string;
+  dest: string;
+  healthy: boolean;
+  lastAttemptAt?: number;
+  lastSuccessAt?: number;
+  lastOutcome?: string;
+  lastError?: string;
+  /** Backend keys that broke the last failed render. */
+  brokenKeys?: string[];
+  retryInMs?: number;
+}
+
+const FAILED = new Set([
+  "render-error",
+  "check-failed",
+  "guard-refused",
+  "write-failed",
+  "reload-failed",
+]);
+
+export class ResourceRunner {
+  private running = false;
+  private dirty = false;
+  private pendingSince: number | undefined;
+  private quietTimer: NodeJS.Timeout | null = null;
+  private maxTimer: NodeJS.Timeout | null = null;
+  private startTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryAt: number | undefined;
+  private lastReloadAt = 0;
+  private needReload = false;
+  private acceptLossOnce = false;
+  private closed = false;
+  private readonly backoff: Backoff;
+  private readonly health: ResourceHealth;
+  private readonly idleWaiters: (() => void)[] = [];
+  /** Every outcome, for tests and the onetime exit status. */
+  readonly outcomes: Outcome[] = [];
+  renders = 0;
+
+  constructor(
+    readonly res: ResourceConfig,
+    private readonly renderer: Renderer,
+    private readonly opts: RunnerOptions,
+    private readonly log: Logger,
+    private readonly metrics?: ConfdMetrics,
+  ) {
+    this.backoff = new Backoff(opts.retryInitialMs ?? 500, opts.retryMaxMs);
+    this.health = { resource: res.file, dest: res.dest, healthy: true };
+  }
+
+  private get wait(): Wait | undefined {
+    return this.res.wait ?? this.opts.wait;
+  }
+
+  private get reloadMinIntervalMs(): number {
+    return this.res.reloadMinIntervalMs ?? this.opts.reloadMinIntervalMs;
+  }
+
+  /** The resource's data changed (or: render it now, at start). */
+  notify(): void {
+    if (this.closed) return;
+    this.pendingSince ??= Date.now();
+    if (this.running) {
+      this.dirty = true;
+      return;
+    }
+    this.arm();
+  }
+
+  /** Re-render once and accept a shrink the line-loss guard refused (SIGHUP). */
+  confirm(): void {
+    this.acceptLossOnce = true;
+    this.notify();
+  }
+
+  status(): ResourceHealth {
+    return {
+      ...this.health,
+      retryInMs: this.retryAt ? Math.max(0, this.retryAt - Date.now()) : undefined,
+    };
+  }
+
+  /** Resolves when no render is running or scheduled (retries excluded). */
+  idle(): Promise<void> {
+    if (!this.busy()) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private busy(): boolean {
+    return (
+      this.running || this.quietTimer !== null || this.maxTimer !== null || this.startTimer !== null
+    );
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const t of [this.quietTimer, this.maxTimer, this.startTimer, this.retryTimer])
+      if (t) clearTimeout(t);
+    this.quietTimer = this.maxTimer = this.startTimer = this.retryTimer = null;
+    this.wakeIdle();
+  }
+
+  /** Render and apply once, now (onetime mode and tests). */
+  async runOnce(): Promise<Outcome> {
+    this.pendingSince ??= Date.now();
+    return this.execute();
+  }
+
+  private arm(): void {
+    const wait = this.wait;
+    if (!wait) {
+      this.startAfterReloadInterval();
+      return;
+    }
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    this.quietTimer = setTimeout(() => this.fireWait(), wait.minMs);
+    if (!this.maxTimer) this.maxTimer = setTimeout(() => this.fireWait(), wait.maxMs);
+  }
+
+  private fireWait(): void {
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    if (this.maxTimer) clearTimeout(this.maxTimer);
+    this.quietTimer = this.maxTimer = null;
+    this.startAfterReloadInterval();
+  }
+
+  private startAfterReloadInterval(): void {
+    if (this.startTimer) return;
+    const delay = Math.max(0, this.lastReloadAt + this.reloadMinIntervalMs - Date.now());
+    // setImmediate-like: changes delivered in the same tick render together.
+    this.startTimer = setTimeout(() => {
+      this.startTimer = null;
+      void this.loop();
+    }, delay);
+  }
+
+  private async loop(): Promise<void> {
+    if (this.running || this.closed) return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.retryAt = undefined;
+    this.running = true;
+    let outcome: Outcome;
+    try {
+      outcome = await this.execute();
+    } finally {
+      this.running = false;
+    }
+    if (this.closed) return this.wakeIdle();
+    if (this.dirty) {
+      this.dirty = false;
+      this.arm();
+    } else if (FAILED.has(outcome.status)) {
+      this.scheduleRetry();
+    }
+    if (!this.busy()) this.wakeIdle();
+  }
+
+  private scheduleRetry(): void {
+    const delay = this.backoff.next();
+    this.retryAt = Date.now() + delay;
+    this.health.retryInMs = delay;
+    this.log("info", `${this.res.dest}: retrying in ${delay} ms`);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.pendingSince ??= Date.now();
+      this.startAfterReloadInterval();
+    }, delay);
+  }
+
+  private wakeIdle(): void {
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private async execute(): Promise<Outcome> {
+    const changeAt = this.pendingSince;
+    this.pendingSince = undefined;
+    this.health.lastAttemptAt = Date.now();
+    const label = { resource: this.res.dest };
+    if (this.needReload) {
+      // The last reload failed after the file was replaced: reload first, then render as usual.
+      const r = await this.retryReload();
+      if (r.status !== "updated") return this.record(r, changeAt);
+      this.needReload = false;
+      this.lastReloadAt = Date.now();
+      this.metrics?.reloads.inc({ ...label, result: "ok" });
+      this.log("info", `${this.res.dest}: reload succeeded on retry`);
+    }
+    let output: string;
+    const t0 = performance.now();
+    try {
+      output = this.renderer.render();
+      this.renders++;
+    } catch (err) {
+      const keys = err instanceof RenderError ? err.keys : [];
+      const message = (err as Error).message;
+      this.metrics?.renderErrors.inc(label);
+      this.log("error", `${this.res.dest}: render failed, keeping the last good file: ${message}`);
+      return this.record({ status: "render-error", message, keys }, changeAt);
+    } finally {
+      this.metrics?.renderSeconds.observe(label, (performance.now() - t0) / 1000);
+    }
+    const applyOpts: ApplyOptions = {
+      noop: this.opts.noop,
+      syncOnly: this.opts.syncOnly,
+      keepStageFile: this.opts.keepStageFile,
+      commandTimeoutMs: this.opts.commandTimeoutMs,
+      maxLineLoss: this.res.maxLineLoss ?? this.opts.maxLineLoss,
+      acceptLoss: this.acceptLossOnce,
+      log: this.log,
+    };
+    this.acceptLossOnce = false;
+    const result = await applyOutput(this.res, output, applyOpts);
+    return this.record(result, changeAt);
+  }
+
+  private async retryReload(): Promise<ApplyResult> {
+    const r = await runShell(this.res.reloadCmd, this.opts.commandTimeoutMs);
+    if (!r.ok)
+      return {
+        status: "reload-failed",
+        message: `Reload failed: ${describeExit(r, this.opts.commandTimeoutMs)}`,
+        output: r.output,
+      };
+    return { status: "updated", reloaded: true, reasons: ["reload retried"] };
+  }
+
+  private record(o: Outcome, changeAt: number | undefined): Outcome {
+    this.outcomes.push(o);
+    if (this.outcomes.length > 100) this.outcomes.shift();
+    const label = { resource: this.res.dest };
+    const result = o.status.replace("-", "_");
+    this.metrics?.renders.inc({ ...label, result });
+    const now = Date.now();
+    this.health.lastOutcome = o.status;
+    switch (o.status) {
+      case "updated":
+        this.needReload = false;
+        if (o.reloaded) {
+          this.lastReloadAt = now;
+          this.metrics?.reloads.inc({ ...label, result: "ok" });
+        }
+        if (changeAt !== undefined)
+          this.metrics?.changeToFile.observe(label, (now - changeAt) / 1000);
+        this.log("info", `Target config ${this.res.dest} has been updated`);
+        return this.succeed(o, now);
+      case "unchanged":
+      case "noop":
+        if (o.status === "noop" && o.diff) this.opts.printDiff(o.diff);
+        return this.succeed(o, now);
+      case "check-failed":
+        this.metrics?.checkFailures.inc(label);
+        this.log(
+          "error",
+          `${this.res.dest}: ${o.message}; keeping the old file. Output: ${JSON.stringify(o.output)}`,
+        );
+        return this.fail(o, o.message, []);
+      case "reload-failed":
+        // The new file is in place; retry the reload itself until it works.
+        this.needReload = true;
+        this.lastReloadAt = now;
+        this.metrics?.reloads.inc({ ...label, result: "failed" });
+        this.log("error", `${this.res.dest}: ${o.message}. Output: ${JSON.stringify(o.output)}`);
+        return this.fail(o, o.message, []);
+      case "guard-refused": {
+        this.metrics?.guardRefusals.inc(label);
+        const msg = `refusing to shrink ${this.res.dest} from ${o.loss.oldLines} to ${o.loss.newLines} lines at once (${Math.round(o.loss.share * 100)}% > max-line-loss); keeping the old file (send SIGHUP to accept)`;
+        this.log("error", msg);
+        return this.fail(o, msg, []);
+      }
+      case "write-failed":
+        this.log("error", `${this.res.dest}: ${o.message}`);
+        return this.fail(o, o.message, []);
+      case "render-error":
+        return this.fail(o, o.message, o.keys);
+    }
+  }
+
+  private succeed(o: Outcome, now: number): Outcome {
+    this.backoff.reset();
+    this.health.healthy = true;
+    this.health.lastSuccessAt = now;
+    this.health.lastError = undefined;
+    this.health.brokenKeys = undefined;
+    this.health.retryInMs = undefined;
+    this.metrics?.resourceHealthy.set({ resource: this.res.dest }, 1);
+    this.metrics?.lastSuccess.set({ resource: this.res.dest }, now / 1000);
+    return o;
+  }
+
+  private fail(o: Outcome, message: string, keys: string[]): Outcome {
+    this.health.healthy = false;
+    this.health.lastError = message;
+    this.health.brokenKeys = keys.length > 0 ? keys : undefined;
+    this.metrics?.resourceHealthy.set({ resource: this.res.dest }, 0);
+    return o;
+  }
+}
