@@ -1,0 +1,167 @@
+// The pieces of the load-balancer end-to-end tests: real HTTP backends on
+// 127.0.0.1, pods pointing at them, a confdir with the example nginx
+// resource, a running bin/domeos-confd, and "which backends does nginx
+// really route to".
+import { type ChildProcess, spawn } from "node:child_process";
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { podJson } from "../../bench/confd-pods.js";
+import { NGINX_BIN, type NginxServer } from "../support/nginx.js";
+import { freePort } from "../support/ports.js";
+
+/** Repository root (this file runs from dist/test/confd/). */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+export const EXAMPLE = join(ROOT, "examples/confd");
+export const PODS = "/registry/pods/default";
+
+export async function until<T>(
+  probe: () => T | Promise<T>,
+  ms: number,
+  what: string,
+  interval = 20,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+/** An HTTP server answering every request with its own name. */
+export class Backend {
+  port = 0;
+  private server: Server | null = null;
+  constructor(readonly name: string) {}
+  async start(): Promise<void> {
+    this.port = await freePort();
+    this.server = createServer((_req, res) => {
+      res.setHeader("content-type", "text/plain");
+      res.end(this.name);
+    });
+    await new Promise<void>((r) => this.server!.listen(this.port, "127.0.0.1", r));
+  }
+  async stop(): Promise<void> {
+    const s = this.server;
+    this.server = null;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise<void>((r) => s.close(() => r()));
+  }
+}
+
+/** A pod the seed template renders: deployName img-host-test, accessType DIY. */
+export function podFor(
+  name: string,
+  ip: string,
+  port: number | string,
+  deployName = "img-host-test",
+): string {
+  return podJson({ name, podIP: ip, port: String(port), deployName, accessType: "DIY" });
+}
+
+/**
+ * A confdir with the example resource and template: dest in nginx's conf.d,
+ * check_cmd checking the staged file with nginx -t, reload_cmd only once
+ * nginx runs (the first render happens before nginx can start: its config
+ * needs the upstream).
+ */
+export function makeConfdir(nginx: NginxServer, extra = ""): { confdir: string; dest: string } {
+  const confdir = mkdtempSync(join(tmpdir(), "confd-e2e-"));
+  mkdirSync(join(confdir, "conf.d"));
+  mkdirSync(join(confdir, "templates"));
+  copyFileSync(join(EXAMPLE, "templates/upstream.tmpl"), join(confdir, "templates/upstream.tmpl"));
+  const check = join(confdir, "nginx-check-staged.sh");
+  copyFileSync(join(EXAMPLE, "nginx-check-staged.sh"), check);
+  chmodSync(check, 0o755);
+  const dest = join(nginx.confDir, "upstream.conf");
+  const pid = join(nginx.prefix, "nginx.pid");
+  const include = `include ${nginx.confDir}/*.conf;`;
+  writeFileSync(
+    join(confdir, "conf.d/nginx.toml"),
+    `[template]
+src = "upstream.tmpl"
+dest = ${JSON.stringify(dest)}
+keys = [
+ "/registry/pods/default",
+]
+mode = "0644"
+check_cmd = ${JSON.stringify(`NGINX_BIN=${NGINX_BIN} ${check} ${nginx.confPath} '${include}' {{.src}} -p ${nginx.prefix}`)}
+reload_cmd = ${JSON.stringify(`[ ! -f ${pid} ] || ${nginx.reloadCmd()}`)}
+${extra}`,
+  );
+  return { confdir, dest };
+}
+
+/** bin/domeos-confd as a child process, its stderr kept for assertions. */
+export class Confd {
+  proc: ChildProcess | null = null;
+  stderr = "";
+  stdout = "";
+  exitCode: number | null = null;
+
+  constructor(readonly args: string[]) {}
+
+  start(): void {
+    this.proc = spawn(process.execPath, [join(ROOT, "bin/domeos-confd"), ...this.args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.proc.stdout?.on("data", (d: Buffer) => {
+      this.stdout += d.toString();
+    });
+    this.proc.stderr?.on("data", (d: Buffer) => {
+      this.stderr += d.toString();
+    });
+    this.proc.on("exit", (code) => {
+      this.exitCode = code ?? -1;
+    });
+  }
+
+  async stop(): Promise<void> {
+    const p = this.proc;
+    this.proc = null;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise<void>((r) => p.once("exit", () => r()));
+    p.kill("SIGTERM");
+    const t = setTimeout(() => p.kill("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(t);
+  }
+}
+
+/** Names of the backends answering `n` requests through nginx (errors as "502" etc.). */
+export async function routedTo(port: number, n = 12): Promise<Set<string>> {
+  const seen = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(3000) });
+      const body = await res.text();
+      seen.add(res.ok ? body : String(res.status));
+    } catch (err) {
+      seen.add(`error: ${(err as Error).message}`);
+    }
+  }
+  return seen;
+}
+
+export const sameSet = (a: Set<string>, b: string[]) =>
+  a.size === b.length && b.every((x) => a.has(x));
+
+export function readText(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
