@@ -1,4 +1,6 @@
 // domeos-server entry point: `serve` (default), `deploy ...`, `token ...`.
+// The server's modules (etcd client, SQLite, metrics) load only when serving,
+// so the CLI subcommands start fast.
 import { parseArgs } from "node:util";
 import { mintDeploymentToken, mintPodToken } from "./auth/pod-token.js";
 import { loadOrCreateSecret } from "./auth/secret.js";
@@ -6,7 +8,6 @@ import { completeConfig } from "./config/config.js";
 import { SERVE_HELP, TOKEN_HELP } from "./config/help.js";
 import { fromEnv, loadConfig } from "./config/load.js";
 import { deployCli } from "./deploy/cli.js";
-import { startServer } from "./server.js";
 
 async function main(argv: string[]): Promise<number> {
   const io = {
@@ -28,6 +29,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`domeos-server: ${(err as Error).message}\n(see domeos-server --help)\n`);
     return 2;
   }
+  const { startServer } = await import("./server.js");
   const server = await startServer(config);
   if (config.adminToken === undefined)
     process.stderr.write(`domeos-server: admin token: ${server.adminToken}\n`);

@@ -1,0 +1,324 @@
+// Host-mode deployments: validation, the Kubernetes manifest DomeOS produced,
+// the admin API (auth, CRUD, scale, runtime seam) and the CLI.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { after, before, describe, test } from "node:test";
+import { parseAllDocuments } from "yaml";
+import { mintDeploymentToken } from "../../src/server/auth/pod-token.js";
+import { deployCli } from "../../src/server/deploy/cli.js";
+import { toManifest, toPodSpec } from "../../src/server/deploy/manifest.js";
+import {
+  type Deployment,
+  DeploymentError,
+  parseDeployment,
+} from "../../src/server/deploy/model.js";
+import type { PodRuntime } from "../../src/server/deploy/runtime.js";
+import type { RunningServer } from "../../src/server/server.js";
+import {
+  ADMIN,
+  bearer,
+  makeStore,
+  request,
+  SECRET,
+  type StoreFixture,
+  startTestServer,
+} from "./helpers.js";
+
+// biome-ignore lint/suspicious/noExplicitAny: the assertions walk arbitrary manifest JSON
+type Json = any;
+
+const web = {
+  name: "web",
+  image: "registry.example/web:1",
+  replicas: 3,
+  ports: 2,
+  templates: ["/app/nginx.tmpl:/etc/nginx/nginx.conf", "/app/app.tmpl:/app/app.conf"],
+  env: { JAVA_OPTS: "-Xmx1g" },
+};
+
+describe("deployment validation", () => {
+  test("defaults", () => {
+    const d = parseDeployment({ name: "a", image: "x" });
+    assert.deepEqual(
+      { ...d },
+      {
+        name: "a",
+        namespace: "default",
+        cluster: "default",
+        image: "x",
+        replicas: 1,
+        networkMode: "HOST",
+        ports: 0,
+        templates: [],
+        accessType: "DIY",
+        env: {},
+      },
+    );
+  });
+
+  test("every problem is named at once", () => {
+    let err: unknown;
+    try {
+      parseDeployment({
+        name: "Bad_Name",
+        replicas: -1,
+        networkMode: "BRIDGE",
+        ports: 2.5,
+        templates: ["a:b:c", ""],
+        accessType: "NODEPORT",
+        env: { NEED_PORTS: "9", "1X": "y", OK: 3 },
+        colour: "blue",
+      });
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof DeploymentError);
+    const m = err.message;
+    for (const re of [
+      /unknown field "colour"/,
+      /name "Bad_Name" is not a DNS-1123 label/,
+      /replicas -1 must be an integer from 0 to 1000/,
+      /networkMode "BRIDGE" must be one of HOST, DEFAULT/,
+      /ports 2.5 must be an integer/,
+      /templates\[0\] "a:b:c"/,
+      /templates\[1\] ""/,
+      /accessType "NODEPORT" must be one of DIY, K8S_SERVICE/,
+      /env NEED_PORTS is set by the server/,
+      /env name "1X"/,
+      /env OK must be a string/,
+      /give an image/,
+    ]) {
+      assert.match(m, re);
+    }
+  });
+
+  test("ports need HOST mode", () => {
+    assert.throws(
+      () => parseDeployment({ name: "a", image: "x", networkMode: "DEFAULT", ports: 1 }),
+      /needs networkMode HOST/,
+    );
+  });
+});
+
+describe("manifest", () => {
+  const d: Deployment = parseDeployment({ ...web, namespace: "shop", cluster: "prod" });
+  const [secret, dep] = toManifest(d, { serverAddr: "http://domeos:8080", secret: SECRET }) as [
+    Json,
+    Json,
+  ];
+
+  test("Deployment shaped as DomeOS did", () => {
+    assert.equal(dep.apiVersion, "apps/v1");
+    assert.equal(dep.kind, "Deployment");
+    assert.deepEqual(dep.metadata, {
+      name: "web",
+      namespace: "shop",
+      labels: { deployName: "web" },
+      annotations: { deployName: "web", accessType: "DIY" },
+    });
+    assert.equal(dep.spec.replicas, 3);
+    assert.deepEqual(dep.spec.selector, { matchLabels: { deployName: "web" } });
+    assert.deepEqual(dep.spec.template.metadata, {
+      labels: { deployName: "web" },
+      annotations: { deployName: "web", accessType: "DIY" },
+    });
+    const spec = dep.spec.template.spec;
+    assert.equal(spec.hostNetwork, true);
+    assert.equal(spec.dnsPolicy, "ClusterFirstWithHostNet");
+    assert.equal(spec.containers.length, 1);
+    assert.equal(spec.containers[0].image, "registry.example/web:1");
+    assert.deepEqual(spec.containers[0].env, [
+      { name: "NETWORK_MODE", value: "HOST" },
+      { name: "NEED_PORTS", value: "2" },
+      { name: "DOMEOS_SERVER_ADDR", value: "http://domeos:8080" },
+      { name: "CLUSTER_NAME", value: "prod" },
+      { name: "MY_POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+      { name: "MY_POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+      {
+        name: "DOMEIZE_TEMPLATES",
+        value: "/app/nginx.tmpl:/etc/nginx/nginx.conf,/app/app.tmpl:/app/app.conf",
+      },
+      {
+        name: "DOMEOS_AGENT_TOKEN",
+        valueFrom: { secretKeyRef: { name: "web-domeos-agent", key: "DOMEOS_AGENT_TOKEN" } },
+      },
+      { name: "JAVA_OPTS", value: "-Xmx1g" },
+    ]);
+  });
+
+  test("the Secret carries the deployment token", () => {
+    assert.equal(secret.kind, "Secret");
+    assert.equal(secret.metadata.name, "web-domeos-agent");
+    assert.equal(secret.metadata.namespace, "shop");
+    assert.equal(
+      secret.stringData.DOMEOS_AGENT_TOKEN,
+      mintDeploymentToken(SECRET, "prod", "shop", "web"),
+    );
+  });
+
+  test("DEFAULT mode: no hostNetwork, no NEED_PORTS; no templates: no DOMEIZE_TEMPLATES", () => {
+    const s = toPodSpec(parseDeployment({ name: "b", image: "x", networkMode: "DEFAULT" }), {
+      serverAddr: "http://s",
+      token: { value: "t" },
+    }) as Json;
+    assert.equal(s.hostNetwork, undefined);
+    const names = s.containers[0].env.map((e: { name: string }) => e.name);
+    assert.deepEqual(names, [
+      "NETWORK_MODE",
+      "DOMEOS_SERVER_ADDR",
+      "CLUSTER_NAME",
+      "MY_POD_NAME",
+      "MY_POD_NAMESPACE",
+      "DOMEOS_AGENT_TOKEN",
+    ]);
+    assert.deepEqual(s.containers[0].env[0], { name: "NETWORK_MODE", value: "DEFAULT" });
+  });
+});
+
+describe("admin API and CLI", () => {
+  let fx: StoreFixture;
+  let srv: RunningServer;
+  const calls: string[] = [];
+  const runtime: PodRuntime = {
+    name: "recording",
+    ensure: async (d, ctx) => {
+      calls.push(`ensure ${d.namespace}/${d.name} x${d.replicas} ${ctx?.serverAddr}`);
+    },
+    remove: async (ns, name) => {
+      calls.push(`remove ${ns}/${name}`);
+    },
+  };
+  const api = (method: string, path: string, body?: unknown, token = ADMIN) =>
+    request(method, `${srv.url}${path}`, body, bearer(token));
+  before(async () => {
+    fx = await makeStore("embedded");
+    srv = await startTestServer(fx.store, { runtime, publicUrl: "http://domeos.example:8080" });
+  });
+  after(async () => {
+    await srv.close();
+    await fx.destroy();
+  });
+
+  test("admin token required", async () => {
+    assert.equal((await request("GET", `${srv.url}/api/deployments`)).status, 401);
+    const wrong = await api("GET", "/api/deployments", undefined, "nope");
+    assert.equal(wrong.status, 403);
+  });
+
+  test("create, get, list, scale, manifest, delete; the runtime follows", async () => {
+    const c = await api("POST", "/api/deployments", web);
+    assert.equal(c.status, 201, c.text);
+    assert.equal((c.body.result as Deployment).replicas, 3);
+    assert.equal((await api("POST", "/api/deployments", web)).status, 409);
+    const g = await api("GET", "/api/deployments/default/web");
+    assert.equal((g.body.result as Deployment).image, web.image);
+    const l = await api("GET", "/api/deployments");
+    assert.deepEqual(
+      (l.body.result as Deployment[]).map((d) => d.name),
+      ["web"],
+    );
+    const s = await api("PATCH", "/api/deployments/default/web", { replicas: 5 });
+    assert.equal((s.body.result as Deployment).replicas, 5);
+    const bad = await api("PATCH", "/api/deployments/default/web", { image: "other" });
+    assert.equal(bad.status, 400);
+    assert.match(String(bad.body.resultMsg), /only "replicas" can be changed/);
+    const m = await api("GET", "/api/deployments/default/web/manifest");
+    assert.equal(m.status, 200);
+    const docs = parseAllDocuments(m.text).map((d) => d.toJSON());
+    assert.deepEqual(
+      docs.map((d) => d.kind),
+      ["Secret", "Deployment"],
+    );
+    assert.equal(docs[1].spec.replicas, 5);
+    assert.ok(
+      docs[1].spec.template.spec.containers[0].env.some(
+        (e: { name: string; value?: string }) =>
+          e.name === "DOMEOS_SERVER_ADDR" && e.value === "http://domeos.example:8080",
+      ),
+    );
+    const d = await api("DELETE", "/api/deployments/default/web");
+    assert.equal(d.status, 200);
+    assert.equal((await api("GET", "/api/deployments/default/web")).status, 404);
+    assert.deepEqual(calls, [
+      "ensure default/web x3 http://domeos.example:8080",
+      "ensure default/web x5 http://domeos.example:8080",
+      "remove default/web",
+    ]);
+  });
+
+  test("invalid deployment: 400 naming the fields, nothing stored", async () => {
+    const r = await api("POST", "/api/deployments", { name: "x", replicas: "two" });
+    assert.equal(r.status, 400);
+    assert.match(String(r.body.resultMsg), /replicas "two" must be an integer/);
+    assert.equal((await fx.store.list("/domeos/deployments/")).kvs.length, 0);
+  });
+
+  // In-process for speed (a node start costs seconds on a loaded CI box);
+  // the executable itself is exercised by the --help case below.
+  const cli = async (args: string[]) => {
+    let out = "";
+    let err = "";
+    const code = await deployCli(args, {
+      out: (t) => {
+        out += t;
+      },
+      err: (t) => {
+        err += t;
+      },
+      env: { DOMEOS_SERVER: srv.url, DOMEOS_ADMIN_TOKEN: ADMIN },
+    });
+    return { code, out, err };
+  };
+  const binary = (args: string[]) =>
+    new Promise<{ code: number; out: string }>((resolve) => {
+      const p = spawn("bin/domeos-server", args);
+      let out = "";
+      p.stdout.on("data", (d) => {
+        out += d;
+      });
+      p.on("close", (code) => resolve({ code: code ?? -1, out }));
+    });
+
+  test("CLI: create, scale, manifest, list, delete; --help teaches", async () => {
+    const c = await cli([
+      "create",
+      "api",
+      "--image",
+      "reg/api:2",
+      "--ports",
+      "1",
+      "--template",
+      "/a.tmpl:/a.conf",
+      "--env",
+      "K=V",
+      "-n",
+      "shop",
+    ]);
+    assert.equal(c.code, 0, c.err);
+    assert.equal(JSON.parse(c.out).ports, 1);
+    assert.equal((await cli(["scale", "api", "4", "-n", "shop"])).code, 0);
+    const m = await cli(["manifest", "api", "-n", "shop"]);
+    assert.equal(m.code, 0, m.err);
+    assert.match(m.out, /hostNetwork: true/);
+    const deployment = parseAllDocuments(m.out)[1]!.toJSON();
+    assert.equal(deployment.spec.replicas, 4);
+    const l = await cli(["list", "-n", "shop"]);
+    assert.deepEqual(
+      JSON.parse(l.out).map((d: Deployment) => d.name),
+      ["api"],
+    );
+    const bad = await cli(["create", "Api", "--image", "x"]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /HTTP 400: invalid deployment: name "Api"/);
+    assert.equal((await cli(["delete", "api", "-n", "shop"])).code, 0);
+    const h = await binary(["deploy", "--help"]);
+    assert.equal(h.code, 0);
+    assert.match(h.out, /deploy create NAME --image IMG/);
+    const sh = await binary(["--help"]);
+    assert.equal(sh.code, 0);
+    assert.match(sh.out, /--allow-unauthenticated-agents/);
+    const u = await cli(["frobnicate"]);
+    assert.equal(u.code, 2);
+    assert.match(u.err, /unknown command "frobnicate"/);
+  });
+});
