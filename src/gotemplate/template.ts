@@ -175,14 +175,9 @@ export class Template {
     try {
       compiledFor(tree, this.common).run(s, dot);
     } catch (e) {
-      if (e instanceof RangeError && !(e instanceof TemplateError)) {
-        throw new ExecError(
-          `template: ${s.name}: exceeded maximum template depth (stack exhausted)`,
-          s.name,
-          0,
-          -1,
-        );
-      }
+      // A JS stack overflow (deeply nested data being printed, or templates
+      // recursing below MAX_EXEC_DEPTH on a small stack) becomes an ExecError.
+      if (e instanceof RangeError) return s.errorf("nesting too deep (JavaScript stack exhausted)");
       throw e;
     }
     return s.out;

@@ -22,7 +22,7 @@ import type {
 } from "../parse/ast.js";
 import { nodeString } from "../parse/ast.js";
 import type { Tree } from "../parse/parser.js";
-import { GoComplex } from "../value.js";
+import { compareBytes, GoComplex } from "../value.js";
 import { type Common, MissingKey } from "./common.js";
 import { evalField } from "./field.js";
 import type { FuncEntry } from "./func-entry.js";
@@ -295,7 +295,7 @@ class Compiler {
         const keys = Object.keys(val);
         if (keys.length > 0) {
           iterated = true;
-          keys.sort(compareKeys);
+          sortKeys(keys);
           const saved = s.dotIface;
           const iface = hasInterfaceElems(val);
           for (const k of keys) {
@@ -772,29 +772,14 @@ function evalCall(
 
 export { evalCall };
 
-/** Map keys in Go's order (byte-wise). */
-function compareKeys(a: string, b: string): number {
-  if (a === b) return 0;
-  // Fast path for ASCII keys; compareBytes handles the rest.
-  return a < b
-    ? isAsciiPair(a, b)
-      ? -1
-      : byteCompare(a, b)
-    : isAsciiPair(a, b)
-      ? 1
-      : byteCompare(a, b);
-}
+/** Characters whose UTF-16 order differs from UTF-8 byte order (against surrogates). */
+const ABOVE_SURROGATES = /[\ue000-\uffff]/;
 
-import { compareBytes } from "../value.js";
-
-function byteCompare(a: string, b: string): number {
-  return compareBytes(a, b);
-}
-
-function isAsciiPair(a: string, b: string): boolean {
-  for (let i = 0; i < a.length; i++) if (a.charCodeAt(i) >= 0xd800) return false;
-  for (let i = 0; i < b.length; i++) if (b.charCodeAt(i) >= 0xd800) return false;
-  return true;
+/** Sorts map keys in Go's order (byte-wise): UTF-16 order unless a key needs the slow comparison. */
+export function sortKeys(keys: string[]): string[] {
+  keys.sort();
+  for (const k of keys) if (ABOVE_SURROGATES.test(k)) return keys.sort(compareBytes);
+  return keys;
 }
 
 // ---- per-tree compile cache ----

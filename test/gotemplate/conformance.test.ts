@@ -1,0 +1,58 @@
+// Conformance with Go 1.19's text/template: the shared corpus (core.json) and
+// our own oracle-generated regression cases (cases/*.json with *.expected.json)
+// run through the shared judge, compare.mjs, with error locations checked.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { REPO_ROOT, SHARED_DIR } from "../support/shared.js";
+
+const KIT = join(SHARED_DIR, "gotmpl");
+const ADAPTER = join(REPO_ROOT, "tools", "gotmpl-cases");
+const CASES_DIR = join(REPO_ROOT, "test", "gotemplate", "cases");
+
+function judge(corpus: string, expected: string): void {
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(KIT, "compare.mjs"),
+      "--check-error-location",
+      "--no-categories",
+      corpus,
+      expected,
+      "--",
+      process.execPath,
+      ADAPTER,
+    ],
+    { encoding: "utf8", maxBuffer: 1 << 28, timeout: 240_000 },
+  );
+  const last = r.stdout.trim().split("\n").pop() ?? "";
+  assert.match(
+    last,
+    /^\d+ passed, 0 failed$/,
+    `${corpus}:\n${r.stdout.slice(-6000)}\n${r.stderr.slice(-2000)}`,
+  );
+  assert.equal(r.status, 0);
+}
+
+test("core.json: every case matches Go (output, error kind, error location)", {
+  timeout: 300_000,
+}, () => {
+  assert.ok(existsSync(join(KIT, "core.json")), `conformance kit not found at ${KIT}`);
+  judge(join(KIT, "core.json"), join(KIT, "core.expected.json"));
+});
+
+const regressions = readdirSync(CASES_DIR).filter(
+  (f) => f.endsWith(".json") && !f.endsWith(".expected.json"),
+);
+
+test("regression case files exist", () => {
+  assert.ok(regressions.length >= 2);
+});
+
+for (const file of regressions) {
+  test(`cases/${file}: every case matches Go`, { timeout: 300_000 }, () => {
+    judge(join(CASES_DIR, file), join(CASES_DIR, file.replace(/\.json$/, ".expected.json")));
+  });
+}
