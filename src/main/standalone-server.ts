@@ -62,6 +62,7 @@ export async function startStandalone(o: StandaloneOptions): Promise<Standalone>
     clusterName: "default",
     domeizeBin: join(repoRoot(), "bin", "domeize"),
     hostIP: o.hostIP,
+    portRange,
     backoff: o.backoff,
     graceMs: o.graceMs,
     log: (msg) => log?.info(msg, { component: "runtime" }),

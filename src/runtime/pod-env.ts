@@ -9,6 +9,11 @@ export interface PodEnvInput {
   serverAddr: string;
   clusterName: string;
   token: string;
+  /**
+   * The server's port range, as domeize's AVAILABLE_PORT_START/END: domeize
+   * accepts only ledger ports inside its range (default 20000-20999).
+   */
+  portRange?: { min: number; max: number };
   /** Passed through so `#!/usr/bin/env node` and the like resolve. */
   path: string;
   home: string;
@@ -29,6 +34,10 @@ export function podEnv(input: PodEnvInput): Record<string, string> {
     DOMEOS_AGENT_TOKEN: input.token,
   };
   if (d.ports > 0) env.NEED_PORTS = String(d.ports);
+  if (d.ports > 0 && input.portRange) {
+    env.AVAILABLE_PORT_START = String(input.portRange.min);
+    env.AVAILABLE_PORT_END = String(input.portRange.max);
+  }
   if (d.templates.length > 0) env.DOMEIZE_TEMPLATES = d.templates.join(",");
   return env;
 }

@@ -29,6 +29,8 @@ export interface StandaloneRuntimeOptions {
   /** The host's address: status.hostIP and podIP (default 127.0.0.1). */
   hostIP?: string;
   nodeName?: string;
+  /** The server's port range (given to domeize as AVAILABLE_PORT_START/END). */
+  portRange?: { min: number; max: number };
   backoff?: BackoffOptions;
   /** SIGTERM-to-SIGKILL grace period (default 5 s). */
   graceMs?: number;
@@ -143,6 +145,7 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
       podName: pod,
       serverAddr: ctx?.serverAddr ?? this.o.serverAddr ?? "",
       clusterName: cluster,
+      portRange: this.o.portRange,
       token: ctx?.podToken(pod) ?? this.o.mintToken?.(cluster, d.namespace, pod) ?? "",
       path: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
       home,

@@ -1,0 +1,189 @@
+// The console in headless Chromium against a real standalone server (real
+// processes through domeize, embedded store): it renders deployments and
+// pods, creates/scales/deletes through the UI, shows validation errors
+// without creating anything, and updates live (server-sent events, no reload).
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import type { Page } from "playwright-core";
+import { repoRoot } from "../../src/main/repo-root.js";
+import { type Standalone, startStandalone } from "../../src/main/standalone-server.js";
+import { type Browser, launchChromium } from "./browser.js";
+
+let sa: Standalone;
+let browser: Browser;
+let page: Page;
+const dir = mkdtempSync(join(tmpdir(), "console-test-"));
+const app = join(repoRoot(), "examples", "demo-app");
+
+async function api(method: string, path: string, body?: unknown) {
+  const res = await fetch(`${sa.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${sa.adminToken}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as { resultMsg: string; result: unknown } };
+}
+
+before(async () => {
+  sa = await startStandalone({
+    dataDir: dir,
+    listen: "127.0.0.1:0",
+    portRange: { min: 23000, max: 23199 },
+    backoff: { initialMs: 100, maxMs: 1000, factor: 2, resetAfterMs: 10_000 },
+    graceMs: 2000,
+    confd: [{ name: "nginx upstream", dest: join(dir, "upstream.conf") }],
+  });
+  writeFileSync(
+    join(dir, "upstream.conf"),
+    "upstream img_cs_group {\n  server 127.0.0.1:23001;\n}\n",
+  );
+  const created = await api("POST", "/api/deployments", {
+    name: "alpha",
+    command: ["node", join(app, "server.mjs"), "config.json"],
+    replicas: 2,
+    ports: 1,
+    templates: [`${join(app, "config.json.tmpl")}:config.json`],
+  });
+  assert.equal(created.status, 201, created.body.resultMsg);
+  browser = await launchChromium();
+  page = await browser.context.newPage();
+  await page.goto(`${sa.url}/console/#token=${sa.adminToken}`);
+  // a marker that a reload would wipe: live updates must keep it
+  await page.evaluate("window.marker = 42");
+});
+
+after(async () => {
+  await browser?.close();
+  await sa?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+// browser-side code is given as strings: this project compiles without the DOM library
+const marker = () => page.evaluate("window.marker");
+const waitJs = (expr: string) => page.waitForFunction(expr, undefined, { timeout: 30_000 });
+const T = { timeout: 30_000 };
+
+test("the console API needs the admin token", async () => {
+  const res = await fetch(`${sa.url}/console/api/state`);
+  assert.equal(res.status, 401);
+  const ok = await fetch(`${sa.url}/console/api/state?token=${sa.adminToken}`);
+  assert.equal(ok.status, 200);
+  const state = (await ok.json()) as { deployments: { name: string }[] };
+  assert.deepEqual(
+    state.deployments.map((d) => d.name),
+    ["alpha"],
+  );
+});
+
+test("renders deployments, pods with ports, the port map and the upstream", async () => {
+  const row = page.locator('tr[data-deployment="default/alpha"]');
+  await row.waitFor(T);
+  await waitJs(
+    `/2\\/2 ready/.test(document.querySelector('tr[data-deployment="default/alpha"] .replicas')?.textContent ?? "")`,
+  );
+  assert.match(await row.innerText(), /alpha\s+default\s+host\s+2\/2 ready\s+1\s+node /);
+  const pods = page.locator('article.pod.ok[data-pod^="default/alpha-"]');
+  await pods.nth(1).waitFor(T);
+  await waitJs(
+    `[...document.querySelectorAll('article.pod[data-pod^="default/alpha-"] .auto-ports')]
+      .filter((e) => /^AUTO_PORT0=23\\d{3}$/.test(e.textContent)).length === 2`,
+  );
+  await waitJs(
+    `/listening on 23\\d{3}/.test(document.querySelector("article.pod .logs")?.textContent ?? "")`,
+  );
+  const host = page.locator('#ports .host[data-host="127.0.0.1"]');
+  await host.waitFor(T);
+  assert.match(await host.locator("h3").innerText(), /2 of 200 ports taken/);
+  assert.match(await page.locator("#confd pre").innerText(), /server 127\.0\.0\.1:23001;/);
+  assert.equal(await page.locator("#live").innerText(), "live");
+});
+
+test("a change made elsewhere arrives without a reload", async () => {
+  const r = await api("PATCH", "/api/deployments/default/alpha", { replicas: 3 });
+  assert.equal(r.status, 200, r.body.resultMsg);
+  await page.locator('article.pod.ok[data-pod^="default/alpha-"]').nth(2).waitFor(T);
+  await waitJs(
+    `/3\\/3 ready/.test(document.querySelector('tr[data-deployment="default/alpha"] .replicas')?.textContent ?? "")`,
+  );
+  assert.equal(await marker(), 42, "the page was not reloaded");
+});
+
+test("create, scale and delete through the UI", async () => {
+  await page.fill('#create input[name="name"]', "beta");
+  await page.fill('#create input[name="command"]', "sleep 600");
+  await page.fill('#create input[name="ports"]', "0");
+  await page.fill('#create input[name="replicas"]', "1");
+  await page.click('#create button[type="submit"]');
+  const row = page.locator('tr[data-deployment="default/beta"]');
+  await row.waitFor(T);
+  await page.locator('article.pod[data-pod^="default/beta-"]').first().waitFor(T);
+
+  await row.locator('input[type="number"]').fill("2");
+  await row.locator("button.scale").click();
+  await page.locator('article.pod[data-pod^="default/beta-"]').nth(1).waitFor(T);
+  const stored = await api("GET", "/api/deployments/default/beta");
+  assert.equal((stored.body.result as { replicas: number }).replicas, 2);
+
+  await row.locator("button.delete").click();
+  await row.waitFor({ state: "detached", ...T });
+  await waitJs(`!document.querySelector('article.pod[data-pod^="default/beta-"]')`);
+  assert.equal((await api("GET", "/api/deployments/default/beta")).status, 404);
+  assert.equal(await marker(), 42);
+});
+
+test("bad input shows clear errors and creates nothing", async () => {
+  const attempt = async (fields: Record<string, string>) => {
+    await page.fill('#create input[name="name"]', fields.name ?? "gamma");
+    await page.fill('#create input[name="command"]', fields.command ?? "sleep 600");
+    await page.fill('#create input[name="ports"]', fields.ports ?? "1");
+    await page.fill('#create textarea[name="templates"]', fields.templates ?? "");
+    await page.click('#create button[type="submit"]');
+    const box = page.locator("#create-error");
+    await box.waitFor({ state: "visible", ...T });
+    await waitJs(
+      `document.querySelector("#create-error").textContent !== ${JSON.stringify(fields.prev ?? "")}`,
+    );
+    return box.innerText();
+  };
+  let msg = await attempt({ name: "Bad_Name" });
+  assert.match(msg, /name "Bad_Name" is not a DNS-1123 label/);
+  msg = await attempt({ ports: "101", prev: msg });
+  assert.match(msg, /ports 101 must be an integer from 0 to 100/);
+  msg = await attempt({ templates: "/no/such/file.tmpl:app.conf", prev: msg });
+  assert.match(msg, /templates\[0\] source "\/no\/such\/file.tmpl" does not exist on this host/);
+  msg = await attempt({ templates: `${join(app, "config.json.tmpl")}:/etc/passwd`, prev: msg });
+  assert.match(msg, /destination "\/etc\/passwd" must be a relative path/);
+  const list = await api("GET", "/api/deployments");
+  assert.deepEqual(
+    (list.body.result as { name: string }[]).map((d) => d.name),
+    ["alpha"],
+  );
+  const pods = await sa.store.list("/registry/pods/default/gamma");
+  assert.equal(pods.kvs.length, 0);
+});
+
+test("screenshot: the page renders (not blank)", async () => {
+  const png = await page.screenshot({ fullPage: true });
+  const out = process.env.CONSOLE_SCREENSHOT ?? join(tmpdir(), "domeos-console.png");
+  writeFileSync(out, png);
+  // count distinct colours by decoding the PNG in the browser itself
+  const colours = (await page.evaluate(`(async () => {
+    const img = new Image();
+    img.src = "data:image/png;base64,${png.toString("base64")}";
+    await img.decode();
+    const c = document.createElement("canvas");
+    c.width = img.width;
+    c.height = img.height;
+    const ctx = c.getContext("2d");
+    ctx.drawImage(img, 0, 0);
+    const data = ctx.getImageData(0, 0, c.width, c.height).data;
+    const seen = new Set();
+    for (let i = 0; i < data.length; i += 4 * 7) seen.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+    return { distinct: seen.size, width: c.width, height: c.height };
+  })()`)) as { distinct: number; width: number; height: number };
+  assert.ok(colours.width >= 1000 && colours.height >= 600, JSON.stringify(colours));
+  assert.ok(colours.distinct > 50, `screenshot looks blank: ${JSON.stringify(colours)}`);
+});
