@@ -1,0 +1,168 @@
+// Environment inputs, validated before anything is allocated or reported.
+// A bad value stops domeize with a message naming the variable and value.
+
+import { parseDuration } from "./cli/duration.js";
+import { EXIT, fail } from "./exit.js";
+
+export interface PodIdentity {
+  readonly server: string;
+  readonly cluster: string;
+  readonly namespace: string;
+  readonly pod: string;
+  /** DOMEIZE_CONTAINER; empty for the primary (or only) container. */
+  readonly container: string;
+  readonly token: string | undefined;
+}
+
+export interface EnvConfig {
+  /** 0 = no port step. */
+  readonly needPorts: number;
+  readonly rangeStart: number;
+  readonly rangeEnd: number;
+  /** Present when needPorts > 0. */
+  readonly pod: PodIdentity | undefined;
+  /** DOMEIZE_TEMPLATES entries, trimmed, empty ones dropped. */
+  readonly templates: string[];
+  readonly networkMode: string;
+  readonly stateDir: string;
+  readonly reportDeadlineMs: number | undefined;
+  readonly reportTimeoutMs: number | undefined;
+  /** How long a lease whose owner cannot be checked counts as live. */
+  readonly leaseTtlMs: number;
+  /** DOMEIZE_PORT_LEDGER=off: never ask the server to allocate. */
+  readonly useLedger: boolean;
+}
+
+type Env = NodeJS.ProcessEnv;
+
+function bad(name: string, value: string, why: string): never {
+  return fail(EXIT.env, `invalid ${name}=${JSON.stringify(value)}: ${why}`);
+}
+
+function integer(env: Env, name: string, dflt: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return dflt;
+  if (!/^\d+$/.test(raw)) return bad(name, raw, "expected a decimal integer");
+  const n = Number(raw);
+  if (n < min || n > max) return bad(name, raw, `expected ${min}..${max}`);
+  return n;
+}
+
+// Kubernetes names: DNS-1123 subdomains (pod names) and labels (namespaces).
+const SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const CLUSTER = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,251}[A-Za-z0-9])?$/;
+
+function named(env: Env, name: string, re: RegExp, what: string, required: boolean): string {
+  const raw = env[name] ?? "";
+  if (raw === "" && !required) return "";
+  if (raw === "") return fail(EXIT.env, `${name} is not set (needed to report NEED_PORTS ports)`);
+  if (!re.test(raw)) return bad(name, raw, `expected ${what}`);
+  return raw;
+}
+
+function serverAddr(env: Env): string {
+  const raw = env.DOMEOS_SERVER_ADDR ?? "";
+  if (raw === "")
+    return fail(EXIT.env, "DOMEOS_SERVER_ADDR is not set (needed to report NEED_PORTS ports)");
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return bad("DOMEOS_SERVER_ADDR", raw, "expected a URL with scheme, e.g. http://domeos:8080");
+  }
+  if ((u.protocol !== "http:" && u.protocol !== "https:") || u.hostname === "") {
+    return bad("DOMEOS_SERVER_ADDR", raw, "expected an http:// or https:// URL with a host");
+  }
+  if (u.search !== "" || u.hash !== "" || u.username !== "" || u.password !== "") {
+    return bad("DOMEOS_SERVER_ADDR", raw, "no query, fragment or credentials allowed");
+  }
+  return raw.replace(/\/+$/, "");
+}
+
+function token(env: Env): string | undefined {
+  const raw = env.DOMEOS_AGENT_TOKEN;
+  if (raw === undefined || raw === "") return undefined;
+  if (!/^[\x21-\x7e]+$/.test(raw)) {
+    return fail(
+      EXIT.env,
+      "invalid DOMEOS_AGENT_TOKEN: only printable ASCII without spaces allowed",
+    );
+  }
+  return raw;
+}
+
+function podIdentity(env: Env): PodIdentity {
+  return {
+    server: serverAddr(env),
+    cluster: named(env, "CLUSTER_NAME", CLUSTER, "letters, digits, '-', '_', '.'", true),
+    namespace: named(env, "MY_POD_NAMESPACE", LABEL, "a DNS-1123 label", true),
+    pod: named(env, "MY_POD_NAME", SUBDOMAIN, "a DNS-1123 subdomain", true),
+    container: named(env, "DOMEIZE_CONTAINER", LABEL, "a DNS-1123 label (container name)", false),
+    token: token(env),
+  };
+}
+
+function templates(env: Env): string[] {
+  const raw = env.DOMEIZE_TEMPLATES ?? "";
+  return raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+}
+
+function networkMode(env: Env): string {
+  const raw = env.NETWORK_MODE ?? "";
+  if (raw === "" || /^(host|default)$/i.test(raw)) return raw.toUpperCase();
+  return bad("NETWORK_MODE", raw, "expected HOST or DEFAULT");
+}
+
+function durationVar(env: Env, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const ms = parseDuration(raw);
+  if (ms === undefined || ms <= 0)
+    return bad(name, raw, "expected a positive Go duration like 30s");
+  return ms;
+}
+
+function stateDir(env: Env): string {
+  const raw = env.DOMEIZE_STATE_DIR ?? "";
+  if (raw === "") return `${env.TMPDIR || "/tmp"}/domeize`;
+  if (!raw.startsWith("/") || raw.includes("\0")) {
+    return bad("DOMEIZE_STATE_DIR", raw, "expected an absolute path");
+  }
+  return raw;
+}
+
+function ledger(env: Env): boolean {
+  const raw = env.DOMEIZE_PORT_LEDGER ?? "";
+  if (raw === "" || raw === "on") return true;
+  if (raw === "off") return false;
+  return bad("DOMEIZE_PORT_LEDGER", raw, "expected on or off");
+}
+
+export function readEnv(env: Env): EnvConfig {
+  const needPorts = integer(env, "NEED_PORTS", 0, 0, 65535);
+  const rangeStart = integer(env, "AVAILABLE_PORT_START", 20000, 1, 65535);
+  const rangeEnd = integer(env, "AVAILABLE_PORT_END", 20999, 1, 65535);
+  if (rangeStart > rangeEnd) {
+    fail(
+      EXIT.env,
+      `empty port range: AVAILABLE_PORT_START=${rangeStart} is above AVAILABLE_PORT_END=${rangeEnd}`,
+    );
+  }
+  return {
+    needPorts,
+    rangeStart,
+    rangeEnd,
+    pod: needPorts > 0 ? podIdentity(env) : undefined,
+    templates: templates(env),
+    networkMode: networkMode(env),
+    stateDir: stateDir(env),
+    reportDeadlineMs: durationVar(env, "DOMEIZE_REPORT_DEADLINE"),
+    reportTimeoutMs: durationVar(env, "DOMEIZE_REPORT_TIMEOUT"),
+    leaseTtlMs: durationVar(env, "DOMEIZE_LEASE_TTL") ?? 600_000,
+    useLedger: ledger(env),
+  };
+}

@@ -1,0 +1,122 @@
+// dockerize v0.13's own template functions, with its exact semantics (see
+// the reference: default treats "" as set, contains tests map keys, ...).
+
+import { statSync } from "node:fs";
+import { FuncError, type FuncMap, goFunc, mapGet, typedList } from "../../gotemplate/value.js";
+import { jsonQuery } from "./jsonquery.js";
+import { parseGoUrl } from "./url.js";
+
+const isNil = (v: unknown) => v === null || v === undefined;
+
+function defaultValue(...args: unknown[]): string {
+  if (args.length === 0) throw new FuncError("default called with no values!");
+  if (!isNil(args[0]) && typeof args[0] === "string") return args[0];
+  if (args.length > 1) {
+    if (isNil(args[1])) throw new FuncError("default called with nil default value!");
+    if (typeof args[1] !== "string") {
+      throw new FuncError("default is not a string value. hint: surround it w/ double quotes.");
+    }
+    return args[1];
+  }
+  throw new FuncError("default called with no default value");
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return false;
+    throw new FuncError(`unable to stat ${path}: ${(err as Error).message}`);
+  }
+}
+
+/** strings.Replace */
+function replace(s: string, old: string, rep: string, n: number): string {
+  if (n < 0) return old === "" ? goReplaceEmpty(s, rep, -1) : s.split(old).join(rep);
+  if (old === "") return goReplaceEmpty(s, rep, n);
+  let out = "";
+  let rest = s;
+  for (let i = 0; i < n; i++) {
+    const at = rest.indexOf(old);
+    if (at < 0) break;
+    out += rest.slice(0, at) + rep;
+    rest = rest.slice(at + old.length);
+  }
+  return out + rest;
+}
+
+/** Replace with an empty "old" inserts rep before every rune (and at the end). */
+function goReplaceEmpty(s: string, rep: string, n: number): string {
+  const runes = Array.from(s);
+  let out = "";
+  let done = 0;
+  for (const r of runes) {
+    if (n < 0 || done < n) {
+      out += rep;
+      done++;
+    }
+    out += r;
+  }
+  if (n < 0 || done < n) out += rep;
+  return out;
+}
+
+/** strings.Split: an empty separator splits into UTF-8 sequences. */
+export function goSplit(s: string, sep: string): string[] {
+  return sep === "" ? Array.from(s) : s.split(sep);
+}
+
+function atoi(s: string): bigint {
+  const m = /^[+-]?\d+$/.exec(s);
+  if (m === null) throw new FuncError(`strconv.Atoi: parsing ${JSON.stringify(s)}: invalid syntax`);
+  const n = BigInt(s);
+  if (n > 9223372036854775807n || n < -9223372036854775808n) {
+    throw new FuncError(`strconv.Atoi: parsing ${JSON.stringify(s)}: value out of range`);
+  }
+  return n;
+}
+
+function isTrue(s: string): boolean {
+  const l = s.toLowerCase();
+  if (["true", "1", "yes", "on"].includes(l)) return true;
+  if (["false", "0", "no", "off"].includes(l)) return false;
+  return ["1", "t", "T", "TRUE", "true", "True"].includes(s);
+}
+
+function loop(...args: number[]): bigint[] {
+  let start = 0;
+  let stop = 0;
+  let step = 1;
+  if (args.length === 1) stop = args[0];
+  else if (args.length === 2) [start, stop] = args;
+  else if (args.length === 3) [start, stop, step] = args;
+  else throw new FuncError(`wrong number of arguments, expected 1-3, but got ${args.length}`);
+  if (step <= 0) throw new FuncError("loop step must be positive (dockerize would loop forever)");
+  const out: bigint[] = [];
+  for (let i = start; i < stop; i += step) out.push(BigInt(i));
+  return typedList("[]int", out);
+}
+
+export function dockerizeFuncs(): FuncMap {
+  return {
+    default: goFunc([], defaultValue as never, { variadic: "any" }),
+    contains: goFunc(
+      ["map[string]string", "string"],
+      ((m: object, key: string) => !isNil(m) && mapGet(m, key) !== undefined) as never,
+    ),
+    exists: goFunc(["string"], exists as never, { result: "bool" }),
+    split: goFunc(["string", "string"], ((s: string, sep: string) =>
+      typedList("[]string", goSplit(s, sep))) as never),
+    replace: goFunc(["string", "string", "string", "int"], replace as never, { result: "string" }),
+    parseUrl: goFunc(["string"], ((s: string) => parseGoUrl(s)) as never),
+    atoi: goFunc(["string"], atoi as never),
+    add: goFunc(["int", "int"], ((a: number, b: number) => a + b) as never, { result: "int" }),
+    isTrue: goFunc(["string"], isTrue as never, { result: "bool" }),
+    lower: goFunc(["string"], ((s: string) => s.toLowerCase()) as never, { result: "string" }),
+    upper: goFunc(["string"], ((s: string) => s.toUpperCase()) as never, { result: "string" }),
+    jsonQuery: goFunc(["string", "string"], jsonQuery as never),
+    loop: goFunc([], loop as never, { variadic: "int" }),
+  };
+}

@@ -1,0 +1,4 @@
+import type { FuncMap } from "../../gotemplate/value.js";
+export function sprigFuncs(): FuncMap {
+  return {};
+}

@@ -1,0 +1,48 @@
+// The final check before a port is handed out: really bind it, TCP and UDP,
+// on the IPv6 wildcard in dual-stack mode (which also covers IPv4), falling
+// back to the IPv4 wildcard on hosts without IPv6.
+
+import { createSocket } from "node:dgram";
+import { createServer } from "node:net";
+
+type Family = "dual" | "v4";
+
+function probeTcp(port: number, family: Family): Promise<string | null> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? "ERROR"));
+    const host = family === "dual" ? "::" : "0.0.0.0";
+    srv.listen({ port, host, ipv6Only: false, exclusive: true }, () =>
+      srv.close(() => resolve(null)),
+    );
+  });
+}
+
+function probeUdp(port: number, family: Family): Promise<string | null> {
+  return new Promise((resolve) => {
+    const sock =
+      family === "dual"
+        ? createSocket({ type: "udp6", ipv6Only: false })
+        : createSocket({ type: "udp4" });
+    sock.once("error", (err: NodeJS.ErrnoException) => {
+      sock.close();
+      resolve(err.code ?? "ERROR");
+    });
+    sock.bind({ port, address: family === "dual" ? "::" : "0.0.0.0", exclusive: true }, () =>
+      sock.close(() => resolve(null)),
+    );
+  });
+}
+
+let family: Family = "dual";
+
+/** True when nothing holds the port (TCP or UDP, any address). */
+export async function portIsFree(port: number): Promise<boolean> {
+  let tcp = await probeTcp(port, family);
+  if (family === "dual" && (tcp === "EAFNOSUPPORT" || tcp === "EADDRNOTAVAIL")) {
+    family = "v4";
+    tcp = await probeTcp(port, family);
+  }
+  if (tcp !== null) return false;
+  return (await probeUdp(port, family)) === null;
+}

@@ -1,0 +1,66 @@
+// Client of the server's per-host port ledger (POST .../ports, see
+// docs/ports-ledger.md). Any failure returns undefined and domeize falls
+// back to the host-local reservation; a 404 means a server without the
+// endpoint, so it is not asked again.
+
+import type { PodIdentity } from "../env.js";
+import { HttpTransportError, httpRequest } from "../http.js";
+import { log } from "../log.js";
+import { agentHeaders, podUrl, resultCode } from "../report.js";
+
+export interface LedgerRequest {
+  readonly pod: PodIdentity;
+  readonly count: number;
+  readonly start: number;
+  readonly end: number;
+  readonly timeoutMs: number;
+}
+
+function parsePorts(body: string, req: LedgerRequest): number[] | undefined {
+  try {
+    const v = JSON.parse(body) as { result?: { ports?: unknown } };
+    const ports = v.result?.ports;
+    if (!Array.isArray(ports)) return undefined;
+    const ok = ports.every((p) => Number.isInteger(p) && p >= req.start && p <= req.end);
+    return ok ? (ports as number[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function ledgerProposer(req: LedgerRequest) {
+  let gone = false;
+  return async (avoid: Set<number>, preferred: number[]): Promise<number[] | undefined> => {
+    if (gone) return undefined;
+    const busy = [...avoid].filter((p) => p >= req.start && p <= req.end).sort((a, b) => a - b);
+    const body: Record<string, unknown> = { count: req.count, busy, preferred };
+    if (req.pod.container !== "") body.container = req.pod.container;
+    try {
+      const res = await httpRequest({
+        method: "POST",
+        url: podUrl(req.pod, "ports"),
+        headers: agentHeaders(req.pod),
+        body: JSON.stringify(body),
+        timeoutMs: req.timeoutMs,
+      });
+      if (res.status === 404) {
+        gone = true; // a server with only the original report endpoint
+        return undefined;
+      }
+      const rc = resultCode(res.body);
+      const ports = res.status === 200 && rc?.code === 200 ? parsePorts(res.body, req) : undefined;
+      if (ports === undefined) {
+        gone = true;
+        log(
+          `port ledger answered HTTP ${res.status} ${res.body.slice(0, 120)}; allocating locally`,
+        );
+      }
+      return ports;
+    } catch (err) {
+      if (!(err instanceof HttpTransportError)) throw err;
+      gone = true;
+      log(`port ledger unreachable (${err.message}); allocating locally`);
+      return undefined;
+    }
+  };
+}

@@ -1,0 +1,99 @@
+// The phases, in the order the issue fixes: validate flags, env, templates
+// and the command; allocate ports; report; render; wait; then exec the app
+// (through the sh launcher) or run it as a child (tails, no launcher).
+
+import { writeFileSync } from "node:fs";
+import type { Options } from "./cli/options.js";
+import { readEnv } from "./env.js";
+import { log } from "./log.js";
+import { leaseKey } from "./ports/allocate.js";
+import { removeFile } from "./ports/leases.js";
+import { parseTemplateArg } from "./render/spec.js";
+import { loadTemplates, renderTemplates } from "./render/templates.js";
+import { renderPlan } from "./run/plan.js";
+import { resolveCommand } from "./run/resolve.js";
+
+type Env = NodeJS.ProcessEnv;
+
+/** Internal variables of the launcher protocol, never passed to the app. */
+const INTERNAL = ["DOMEIZE_PLAN_FILE", "DOMEIZE_RESUME"];
+
+export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
+  const cfg = readEnv(env);
+  const jobs = [
+    ...opts.templates.flatMap((a) => parseTemplateArg(a, "-template")),
+    ...cfg.templates.flatMap((a) => parseTemplateArg(a, "DOMEIZE_TEMPLATES")),
+  ];
+  const loaded = await loadTemplates(jobs, opts.delims);
+  if (opts.command.length > 0) resolveCommand(opts.command[0], env.PATH);
+  const planFile = env.DOMEIZE_PLAN_FILE || undefined;
+  const exports: Record<string, string> = {};
+  if (cfg.needPorts > 0 && cfg.pod !== undefined) {
+    const [{ allocatePorts }, { reportPorts }] = await Promise.all([
+      import("./ports/allocate.js"),
+      import("./report.js"),
+    ]);
+    const requestTimeoutMs = opts.reportTimeoutMs ?? cfg.reportTimeoutMs ?? 5000;
+    const reserved = await allocatePorts({
+      env: cfg,
+      pod: cfg.pod,
+      ownerPid: planFile !== undefined ? process.ppid : process.pid,
+      requestTimeoutMs,
+      leaseTtlMs: cfg.leaseTtlMs,
+      useLedger: cfg.useLedger,
+    });
+    reserved.ports.forEach((p, i) => {
+      exports[`AUTO_PORT${i}`] = String(p);
+    });
+    exports.AUTO_PORTS = reserved.ports.join(",");
+    Object.assign(env, exports);
+    log(
+      `ports for ${leaseKey(cfg.pod)}: ${reserved.ports.join(" ")}${reserved.sticky > 0 ? ` (${reserved.sticky} kept from the previous start)` : ""}`,
+    );
+    try {
+      await reportPorts(cfg.pod, reserved.ports, {
+        deadlineMs: opts.reportDeadlineMs ?? cfg.reportDeadlineMs ?? 60_000,
+        requestTimeoutMs,
+      });
+    } catch (err) {
+      removeFile(reserved.leaseFile); // never reported: free them at once
+      throw err;
+    }
+  }
+  renderTemplates(loaded, opts.noOverwrite);
+  if (opts.waits.length > 0) {
+    const { waitAll } = await import("./wait/wait.js");
+    await waitAll({
+      targets: opts.waits,
+      headers: opts.waitHeaders,
+      retryMs: opts.waitRetryMs,
+      timeoutMs: opts.timeoutMs,
+    });
+  }
+  const tails = opts.stdoutTails.length + opts.stderrTails.length > 0;
+  if (planFile === undefined) return runResident(opts, env);
+  // Hand over to the launcher: exec the app, or (tails) exec a resident domeize.
+  const argv = tails ? [process.execPath, process.argv[1], ...process.argv.slice(2)] : opts.command;
+  if (tails) exports.DOMEIZE_RESUME = "run";
+  writeFileSync(planFile, renderPlan({ planFile, exports, argv }));
+  return 0;
+}
+
+/** Resident: run the app as a child (forwarding signals) and follow the tails. */
+export async function runResident(opts: Options, env: Env): Promise<number> {
+  const childEnv: Env = { ...env };
+  for (const k of INTERNAL) delete childEnv[k];
+  const { startTails } = await import("./tail/tails.js");
+  const tails = startTails(opts);
+  let code: number;
+  if (opts.command.length > 0) {
+    const { runChild } = await import("./run/child.js");
+    code = (await runChild(opts.command, childEnv, opts.graceMs)).code;
+  } else if (tails.count > 0) {
+    code = await tails.untilSignal();
+  } else {
+    code = 0;
+  }
+  tails.stop();
+  return code;
+}

@@ -1,0 +1,199 @@
+// Command line (Go flag semantics) and environment validation.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { formatDuration, parseDuration } from "../../src/domeize/cli/duration.js";
+import { FlagError, HelpRequested, parseFlags } from "../../src/domeize/cli/flags.js";
+import { parseOptions } from "../../src/domeize/cli/options.js";
+import { FLAG_SPECS } from "../../src/domeize/cli/specs.js";
+import { readEnv } from "../../src/domeize/env.js";
+import { DomeizeError, EXIT } from "../../src/domeize/exit.js";
+import { baseEnv, ReportServer, runDomeize, tempDir } from "./helpers.js";
+
+test("Go durations", () => {
+  assert.equal(parseDuration("10s"), 10_000);
+  assert.equal(parseDuration("1m30s"), 90_000);
+  assert.equal(parseDuration("500ms"), 500);
+  assert.equal(parseDuration("1.5h"), 5_400_000);
+  assert.equal(parseDuration("0"), 0);
+  assert.equal(parseDuration("10"), undefined);
+  assert.equal(parseDuration(""), undefined);
+  assert.equal(parseDuration("1x"), undefined);
+  assert.equal(parseDuration(".s"), undefined);
+  assert.equal(formatDuration(90_000), "1m30s");
+  assert.equal(formatDuration(250), "250ms");
+});
+
+test("Go flag syntax: -f, --f, -f=v, -f v, bools, stop at first non-flag and after --", () => {
+  const p = parseFlags(FLAG_SPECS, [
+    "--template",
+    "a:b",
+    "-template=c:d",
+    "-poll",
+    "-timeout",
+    "1m",
+    "echo",
+    "-template",
+    "x",
+  ]);
+  assert.deepEqual(p.values.get("template"), ["a:b", "c:d"]);
+  assert.equal(p.values.get("poll"), true);
+  assert.equal(p.values.get("timeout"), 60_000);
+  assert.deepEqual(p.args, ["echo", "-template", "x"]);
+  assert.deepEqual(parseFlags(FLAG_SPECS, ["-poll", "--", "-x"]).args, ["-x"]);
+  assert.deepEqual(parseFlags(FLAG_SPECS, ["-", "a"]).args, ["-", "a"]);
+  // a bool flag does not take the next argument: "false" becomes the command
+  const b = parseFlags(FLAG_SPECS, ["-poll", "false"]);
+  assert.equal(b.values.get("poll"), true);
+  assert.deepEqual(b.args, ["false"]);
+  assert.equal(parseFlags(FLAG_SPECS, ["-poll=false"]).values.get("poll"), false);
+  // last value wins for plain flags
+  assert.equal(
+    parseFlags(FLAG_SPECS, ["-delims", "a:b", "-delims", "c:d"]).values.get("delims"),
+    "c:d",
+  );
+});
+
+test("flag errors carry Go's messages", () => {
+  const err = (argv: string[]) => {
+    try {
+      parseFlags(FLAG_SPECS, argv);
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  };
+  assert.match((err(["-nope"]) as Error).message, /^flag provided but not defined: -nope$/);
+  assert.match(
+    (err(["-timeout", "10"]) as Error).message,
+    /^invalid value "10" for flag -timeout: parse error$/,
+  );
+  assert.match((err(["-poll=maybe"]) as Error).message, /invalid boolean value "maybe" for -poll/);
+  assert.match((err(["-template"]) as Error).message, /flag needs an argument: -template/);
+  assert.match((err(["---x"]) as Error).message, /bad flag syntax: ---x/);
+  assert.ok(err(["-h"]) instanceof HelpRequested);
+  assert.ok(err(["--help"]) instanceof HelpRequested);
+  assert.ok(err(["-x"]) instanceof FlagError);
+});
+
+test("options: delims, wait URLs and headers are validated up front", () => {
+  assert.deepEqual(parseOptions(["-delims", "<%:%>", "x"]).delims, ["<%", "%>"]);
+  assert.throws(() => parseOptions(["-delims", "a:b:c", "x"]), /bad delimiters/);
+  assert.throws(() => parseOptions(["-delims", "ab", "x"]), /bad delimiters/);
+  assert.throws(() => parseOptions(["-wait", "db:5432", "x"]), /bad -wait/);
+  assert.throws(() => parseOptions(["-wait", "ftp://h:1", "x"]), /unsupported scheme "ftp"/);
+  assert.throws(() => parseOptions(["-wait", "tcp://h", "x"]), /expected tcp:\/\/host:port/);
+  const o = parseOptions(["-wait", "http://h/x", "-wait-http-header", "X-Token: abc:def", "x"]);
+  assert.deepEqual(o.waitHeaders, [{ name: "X-Token", value: "abc:def" }]);
+  assert.throws(() => parseOptions(["-wait-http-header", "X: y", "x"]), /without an http/);
+  assert.throws(
+    () => parseOptions(["-wait", "http://h", "-wait-http-header", "novalue", "x"]),
+    /bad -wait-http-header/,
+  );
+  assert.equal(parseOptions(["x"]).timeoutMs, 10_000);
+  assert.equal(parseOptions(["x"]).waitRetryMs, 1000);
+});
+
+function envError(env: Record<string, string>): string {
+  try {
+    readEnv(env);
+  } catch (e) {
+    assert.ok(e instanceof DomeizeError);
+    assert.equal(e.code, EXIT.env);
+    return e.message;
+  }
+  return "";
+}
+
+const pod = {
+  DOMEOS_SERVER_ADDR: "http://domeos:8080",
+  CLUSTER_NAME: "c1",
+  MY_POD_NAMESPACE: "ns1",
+  MY_POD_NAME: "pod-1",
+};
+
+test("environment: every value is validated and named in the error", () => {
+  assert.match(envError({ NEED_PORTS: " 2", ...pod }), /NEED_PORTS=" 2"/);
+  assert.match(envError({ NEED_PORTS: "1.5", ...pod }), /NEED_PORTS="1.5"/);
+  assert.match(envError({ NEED_PORTS: "-1", ...pod }), /NEED_PORTS="-1"/);
+  assert.match(envError({ AVAILABLE_PORT_START: "abc" }), /AVAILABLE_PORT_START="abc"/);
+  assert.match(envError({ AVAILABLE_PORT_END: "70000" }), /AVAILABLE_PORT_END="70000".*1\.\.65535/);
+  assert.match(envError({ AVAILABLE_PORT_START: "0" }), /AVAILABLE_PORT_START="0"/);
+  assert.match(
+    envError({ AVAILABLE_PORT_START: "300", AVAILABLE_PORT_END: "200" }),
+    /empty port range/,
+  );
+  assert.match(
+    envError({ NEED_PORTS: "1", ...pod, DOMEOS_SERVER_ADDR: "domeos:8080" }),
+    /DOMEOS_SERVER_ADDR="domeos:8080"/,
+  );
+  assert.match(
+    envError({ NEED_PORTS: "1", ...pod, DOMEOS_SERVER_ADDR: "" }),
+    /DOMEOS_SERVER_ADDR is not set/,
+  );
+  assert.match(envError({ NEED_PORTS: "1", ...pod, MY_POD_NAME: "a b/c" }), /MY_POD_NAME="a b\/c"/);
+  assert.match(
+    envError({ NEED_PORTS: "1", ...pod, MY_POD_NAMESPACE: "" }),
+    /MY_POD_NAMESPACE is not set/,
+  );
+  assert.match(envError({ NETWORK_MODE: "weird" }), /NETWORK_MODE="weird"/);
+  assert.match(
+    envError({ NEED_PORTS: "1", ...pod, DOMEOS_AGENT_TOKEN: "a\nb" }),
+    /DOMEOS_AGENT_TOKEN/,
+  );
+  assert.match(envError({ DOMEIZE_STATE_DIR: "rel/dir" }), /DOMEIZE_STATE_DIR="rel\/dir"/);
+  assert.match(envError({ DOMEIZE_REPORT_DEADLINE: "60" }), /DOMEIZE_REPORT_DEADLINE="60"/);
+});
+
+test("environment: defaults, trimming, NEED_PORTS=0 is a no-op", () => {
+  const c = readEnv({ NEED_PORTS: "0", DOMEIZE_TEMPLATES: " a.tmpl:a.conf , ,b.tmpl:b.conf," });
+  assert.equal(c.needPorts, 0);
+  assert.equal(c.pod, undefined);
+  assert.equal(c.rangeStart, 20000);
+  assert.equal(c.rangeEnd, 20999);
+  assert.deepEqual(c.templates, ["a.tmpl:a.conf", "b.tmpl:b.conf"]);
+  const d = readEnv({ NEED_PORTS: "2", ...pod, DOMEOS_SERVER_ADDR: "http://domeos:8080/" });
+  assert.equal(d.pod?.server, "http://domeos:8080");
+});
+
+test("binary: -h exits 0, unknown flag and no arguments exit 2, -version prints", async () => {
+  const env = baseEnv({});
+  const h = await runDomeize(["-h"], env);
+  assert.equal(h.code, 0);
+  assert.match(h.stderr, /Examples:/);
+  const u = await runDomeize(["-nope", "true"], env);
+  assert.equal(u.code, EXIT.usage);
+  assert.match(u.stderr, /flag provided but not defined: -nope/);
+  const none = await runDomeize([], env);
+  assert.equal(none.code, EXIT.usage);
+  const v = await runDomeize(["-version"], env);
+  assert.equal(v.code, 0);
+  assert.match(v.stdout, /^domeize \d+\.\d+\.\d+/);
+});
+
+test("binary: a bad value stops domeize before anything is reported", async () => {
+  const server = await new ReportServer().start();
+  try {
+    const base = {
+      NEED_PORTS: "2",
+      DOMEOS_SERVER_ADDR: server.addr,
+      CLUSTER_NAME: "c",
+      MY_POD_NAMESPACE: "n",
+      MY_POD_NAME: "p",
+      DOMEIZE_STATE_DIR: tempDir(),
+    };
+    const r = await runDomeize(["true"], baseEnv({ ...base, AVAILABLE_PORT_END: "x" }));
+    assert.equal(r.code, EXIT.env);
+    assert.match(r.stderr, /AVAILABLE_PORT_END="x"/);
+    const d = await runDomeize(["-delims", "x", "true"], baseEnv(base));
+    assert.equal(d.code, EXIT.usage);
+    const t = await runDomeize(["-template", "/nonexistent.tmpl:/tmp/x", "true"], baseEnv(base));
+    assert.equal(t.code, EXIT.template);
+    assert.match(t.stderr, /nonexistent\.tmpl/);
+    const c = await runDomeize(["no-such-command-xyz"], baseEnv(base));
+    assert.equal(c.code, EXIT.notFound);
+    assert.equal(server.requests.length, 0, "nothing was reported");
+  } finally {
+    await server.stop();
+  }
+});
