@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { sprintf } from "../../src/gotemplate/fmt/index.js";
+import { sprintf, sprintfUncompiled } from "../../src/gotemplate/fmt/index.js";
 import { GoComplex } from "../../src/gotemplate/value.js";
 
 interface Row {
@@ -31,13 +31,20 @@ function decode(v: unknown): unknown {
   throw new Error(`bad argument encoding ${JSON.stringify(v)}`);
 }
 
-test("sprintf matches Go 1.19 on the oracle table", () => {
+for (const [name, fn] of [
+  ["sprintf (compiled formats)", sprintf],
+  ["sprintfUncompiled (Go's format parser)", sprintfUncompiled],
+] as const) {
+  test(`${name} matches Go 1.19 on the oracle table`, () => check(fn));
+}
+
+function check(fn: (format: string, args: unknown[]) => string): void {
   const rows = JSON.parse(readFileSync(casesFile, "utf8")) as Row[];
   assert.ok(rows.length > 2000, "the table is complete");
   const failures: string[] = [];
   for (const row of rows) {
     const args = row.args ? row.args.map(decode) : Array(row.repeat).fill(decode(row.arg));
-    const got = sprintf(row.format, args);
+    const got = fn(row.format, args);
     if (got !== row.expected) {
       failures.push(
         `format ${JSON.stringify(row.format)} args ${JSON.stringify(row.args ?? row.arg)}\n` +
@@ -50,4 +57,4 @@ test("sprintf matches Go 1.19 on the oracle table", () => {
     0,
     `${failures.length} mismatches:\n${failures.slice(0, 15).join("\n")}`,
   );
-});
+}

@@ -1,5 +1,6 @@
 // Go's fmt for the template engine: Sprint, Sprintln, Sprintf, the default
 // printing of a value ({{.x}}) and %T type names. See printer.ts for the port.
+import { compiledFormat, runCompiled } from "./compiled-format.js";
 import { formatFloatV } from "./float.js";
 import { freePrinter, getPrinter } from "./printer.js";
 
@@ -25,6 +26,15 @@ export function sprintln(args: readonly unknown[]): string {
 
 /** fmt.Sprintf. */
 export function sprintf(format: string, args: readonly unknown[]): string {
+  const p = getPrinter();
+  const cf = compiledFormat(format);
+  if (cf !== null) runCompiled(p, cf, args);
+  else p.doPrintf(format, args);
+  return freePrinter(p);
+}
+
+/** fmt.Sprintf through Go's step-by-step format parser (no compiled-format cache). */
+export function sprintfUncompiled(format: string, args: readonly unknown[]): string {
   const p = getPrinter();
   p.doPrintf(format, args);
   return freePrinter(p);

@@ -938,21 +938,24 @@ export class Printer {
     }
 
     // Extra operands, unless the format reordered them.
-    if (!this.reordered && argNum < a.length) {
-      this.clearflags();
-      this.buf += "%!(EXTRA ";
-      for (let k = argNum; k < a.length; k++) {
-        if (k > argNum) this.buf += ", ";
-        const arg = a[k];
-        if (arg === null || arg === undefined) {
-          this.buf += "<nil>";
-        } else {
-          this.buf += `${goTypeName(arg)}=`;
-          this.printArg(arg, "v");
-        }
+    if (!this.reordered && argNum < a.length) this.extraArgs(a, argNum);
+  }
+
+  /** %!(EXTRA type=value, ...) for operands the format did not use. */
+  extraArgs(a: readonly unknown[], argNum: number): void {
+    this.clearflags();
+    this.buf += "%!(EXTRA ";
+    for (let k = argNum; k < a.length; k++) {
+      if (k > argNum) this.buf += ", ";
+      const arg = a[k];
+      if (arg === null || arg === undefined) {
+        this.buf += "<nil>";
+      } else {
+        this.buf += `${goTypeName(arg)}=`;
+        this.printArg(arg, "v");
       }
-      this.buf += ")";
     }
+    this.buf += ")";
   }
 }
 
