@@ -49,7 +49,7 @@ export async function startServer(partial: Partial<ServerConfig>): Promise<Runni
     () => clusters?.usage() ?? Promise.resolve([]),
     cfg.portRange.max - cfg.portRange.min + 1,
   );
-  clusters = new ClusterRegistry(cfg, metrics, log);
+  clusters = await ClusterRegistry.open(cfg, metrics, log);
   const router = buildRouter(cfg, clusters, metrics, { secret, adminToken, serverAddr, log });
 
   const server = createServer((req, res) => void handle(req, res, router, metrics, log));

@@ -8,6 +8,7 @@
 // - the last value this process wrote is cached with its mod revision, so a
 //   repeat write skips the read; a stale cache only costs one failed CAS,
 //   which returns the current value.
+import { mergeAnnotations, type NativeAnnotationMerge } from "../../store/merge.js";
 import { podKey, type Store } from "../../store/store.js";
 import { HttpError, notFound } from "../http/errors.js";
 
@@ -35,6 +36,7 @@ export class PodAnnotator {
   private readonly cache = new Map<string, Cached>();
   private readonly cacheSize: number;
   private readonly conflictTimeoutMs: number;
+  private readonly native: boolean;
 
   constructor(
     private readonly store: Store,
@@ -42,6 +44,8 @@ export class PodAnnotator {
   ) {
     this.cacheSize = opts.cacheSize ?? 10_000;
     this.conflictTimeoutMs = opts.conflictTimeoutMs ?? 10_000;
+    this.native =
+      typeof (store as Partial<NativeAnnotationMerge>).mergePodAnnotations === "function";
   }
 
   /** Merge `patch` into metadata.annotations of pod ns/name; resolves once durable. */
@@ -80,6 +84,12 @@ export class PodAnnotator {
   }
 
   private async casMerge(key: string, patch: Record<string, string>): Promise<void> {
+    if (this.native) {
+      // The store applies the patch atomically itself (Kubernetes: one JSON merge patch).
+      const r = await mergeAnnotations(this.store, key, patch);
+      for (let i = 0; i < r.retries; i++) this.opts.onCasRetry?.();
+      return;
+    }
     let cur = this.cache.get(key) ?? null;
     let fromCache = cur !== null;
     if (!cur) cur = await this.read(key);

@@ -26,28 +26,52 @@ export interface Cluster {
 export class ClusterRegistry {
   private readonly clusters = new Map<string, Cluster>();
 
-  constructor(cfg: ServerConfig, metrics: ServerMetrics, log: Logger) {
-    for (const [name, spec] of Object.entries(cfg.clusters)) {
-      const ownsStore = typeof spec === "string";
-      const store = typeof spec === "string" ? openClusterStore(spec, cfg.dataDir) : spec;
-      const annotator = new PodAnnotator(store, {
-        onCasRetry: () => metrics.casRetries.inc({ cluster: name }),
-      });
-      const ledger = new PortLedger(store, {
-        range: cfg.portRange,
-        externalHoldMs: cfg.externalHoldMs,
-        onAllocated: (host, n) => metrics.portsAllocated.inc({ cluster: name, host }, n),
-      });
-      const reaper = new PortReaper(store, ledger, {
-        sweepIntervalMs: cfg.sweepIntervalMs,
-        graceMs: Math.min(60_000, cfg.sweepIntervalMs),
-        log,
-        cluster: name,
-        onFreed: (n) => metrics.portsFreed.inc({ cluster: name }, n),
-      });
-      const deployments = new DeploymentRepository(store);
-      this.clusters.set(name, { name, store, ownsStore, annotator, ledger, reaper, deployments });
+  private constructor() {}
+
+  /** Open every configured store (closing the opened ones again if one fails). */
+  static async open(
+    cfg: ServerConfig,
+    metrics: ServerMetrics,
+    log: Logger,
+  ): Promise<ClusterRegistry> {
+    const reg = new ClusterRegistry();
+    try {
+      for (const [name, spec] of Object.entries(cfg.clusters)) {
+        const store = typeof spec === "string" ? await openClusterStore(spec, cfg.dataDir) : spec;
+        reg.add(name, store, typeof spec === "string", cfg, metrics, log);
+      }
+    } catch (err) {
+      await reg.close();
+      throw err;
     }
+    return reg;
+  }
+
+  private add(
+    name: string,
+    store: Store,
+    ownsStore: boolean,
+    cfg: ServerConfig,
+    metrics: ServerMetrics,
+    log: Logger,
+  ): void {
+    const annotator = new PodAnnotator(store, {
+      onCasRetry: () => metrics.casRetries.inc({ cluster: name }),
+    });
+    const ledger = new PortLedger(store, {
+      range: cfg.portRange,
+      externalHoldMs: cfg.externalHoldMs,
+      onAllocated: (host, n) => metrics.portsAllocated.inc({ cluster: name, host }, n),
+    });
+    const reaper = new PortReaper(store, ledger, {
+      sweepIntervalMs: cfg.sweepIntervalMs,
+      graceMs: Math.min(60_000, cfg.sweepIntervalMs),
+      log,
+      cluster: name,
+      onFreed: (n) => metrics.portsFreed.inc({ cluster: name }, n),
+    });
+    const deployments = new DeploymentRepository(store);
+    this.clusters.set(name, { name, store, ownsStore, annotator, ledger, reaper, deployments });
   }
 
   /** The cluster of an agent/admin request; 404 names the configured ones. */
