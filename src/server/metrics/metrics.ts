@@ -49,11 +49,23 @@ export class ServerMetrics {
       labelNames: ["cluster"],
       registers,
     });
-    const inUse = new Gauge({
+    // Both gauges read one ledger listing per scrape.
+    let cached: { at: number; p: Promise<LedgerUsage[]> } | null = null;
+    const once = () => {
+      if (!cached || Date.now() - cached.at > 1000) {
+        cached = { at: Date.now(), p: usage().catch(() => []) };
+      }
+      return cached.p;
+    };
+    new Gauge({
       name: "domeos_ports_in_use",
       help: "Ledger records per host (pods and external), read from the store at scrape time.",
       labelNames: ["cluster", "host"],
       registers,
+      async collect() {
+        this.reset();
+        for (const u of await once()) this.set({ cluster: u.cluster, host: u.host }, u.used);
+      },
     });
     new Gauge({
       name: "domeos_ports_free",
@@ -61,10 +73,8 @@ export class ServerMetrics {
       labelNames: ["cluster", "host"],
       registers,
       async collect() {
-        inUse.reset();
         this.reset();
-        for (const u of await usage().catch(() => [])) {
-          inUse.set({ cluster: u.cluster, host: u.host }, u.used);
+        for (const u of await once()) {
           this.set({ cluster: u.cluster, host: u.host }, Math.max(0, rangeSize - u.used));
         }
       },
