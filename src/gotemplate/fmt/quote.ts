@@ -40,37 +40,40 @@ export function escapeRune(r: number, quote: number, asciiOnly: boolean): string
   return `\\U${hex(r, 8)}`;
 }
 
-/** True when no rune of s needs escaping in a double-quoted literal. */
-function plainForQuote(s: string, asciiOnly: boolean): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x7f) {
-      if (c < 0x80 || asciiOnly) return false;
-      if (!isPrint(runeAt(s, i))) return false;
-      i += runeWidth16(s, i) - 1;
-    }
-  }
-  return true;
-}
+/** Escapes of the ASCII control characters and backslash (quotes are handled per quote kind). */
+const ASCII_ESCAPE: string[] = Array.from({ length: 128 }, (_, c) =>
+  c < 0x20 || c === 0x7f || c === 0x5c ? escapeRune(c, -1, false) : "",
+);
 
 function quoteWith(s: string, quote: number, asciiOnly: boolean): string {
-  const q = String.fromCharCode(quote);
-  if (quote === 0x22 && plainForQuote(s, asciiOnly)) return q + s + q;
-  let out = q;
+  const q = quote === 0x22 ? '"' : "'";
+  let out = "";
   let last = 0;
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 0x20 && c < 0x7f && c !== quote && c !== 0x5c) {
-      i++;
+    let esc: string;
+    if (c < 0x80) {
+      if (c === quote) esc = `\\${q}`;
+      else {
+        esc = ASCII_ESCAPE[c];
+        if (esc === "") continue;
+      }
+      out += s.slice(last, i) + esc;
+      last = i + 1;
       continue;
     }
-    const w = runeWidth16(s, i);
-    const esc = escapeRune(runeAt(s, i), quote, asciiOnly);
-    out += s.slice(last, i) + esc;
-    i += w;
-    last = i;
+    // Non-ASCII: kept if printable (and not ASCII-only), else escaped.
+    const r = runeAt(s, i);
+    const w = r > 0xffff ? 2 : 1;
+    if (!asciiOnly && isPrint(r) && !(r === 0xfffd && c !== 0xfffd)) {
+      i += w - 1;
+      continue;
+    }
+    out += s.slice(last, i) + escapeRune(r, quote, asciiOnly);
+    i += w - 1;
+    last = i + 1;
   }
-  return out + s.slice(last) + q;
+  return last === 0 ? q + s + q : q + out + s.slice(last) + q;
 }
 
 /** strconv.Quote. */
