@@ -1,0 +1,193 @@
+// When renders happen: merged follow-ups without a wait, consul-template
+// quiescence with -wait min:max, a minimum interval between reloads, and
+// retries with backoff after a failed check (not only on the next change).
+
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import type { Wait } from "../../src/confd/cli/duration.js";
+import { memoryLogger } from "../../src/confd/log/logger.js";
+import { ResourceRunner, type RunnerOptions } from "../../src/confd/manager/resource-runner.js";
+import { ConfdMetrics } from "../../src/confd/metrics/metrics.js";
+import { Renderer } from "../../src/confd/render/renderer.js";
+import type { ResourceConfig } from "../../src/confd/resource/resource-config.js";
+import { keySpaceFromObject } from "../../src/confd/template/key-space.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean, timeoutMs = 20000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await sleep(10);
+  }
+}
+
+function setup(opts: Partial<RunnerOptions> = {}, res: Partial<ResourceConfig> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "confd-coalesce-"));
+  const tmpl = join(dir, "t.tmpl");
+  writeFileSync(tmpl, '{{range gets "/k/*"}}{{.Key}}={{.Value}}\n{{end}}');
+  const reloads = join(dir, "reloads");
+  const resource: ResourceConfig = {
+    file: join(dir, "r.toml"),
+    src: "t.tmpl",
+    templatePath: tmpl,
+    dest: join(dir, "out"),
+    keys: ["/k"],
+    prefix: "/",
+    backendKeys: ["/k"],
+    checkCmd: "",
+    reloadCmd: `echo r >> ${reloads}`,
+    ...res,
+  };
+  const ks = keySpaceFromObject({ "/k/a": "0" });
+  const metrics = new ConfdMetrics();
+  const log = memoryLogger();
+  const runner = new ResourceRunner(
+    resource,
+    new Renderer(tmpl, ks),
+    {
+      noop: false,
+      syncOnly: false,
+      keepStageFile: false,
+      commandTimeoutMs: 10000,
+      maxLineLoss: 1,
+      reloadMinIntervalMs: 0,
+      retryInitialMs: 50,
+      retryMaxMs: 400,
+      printDiff: () => {},
+      ...opts,
+    },
+    log,
+    metrics,
+  );
+  const reloadCount = () =>
+    existsSync(reloads) ? readFileSync(reloads, "utf8").trim().split("\n").length : 0;
+  const set = (v: string) => {
+    ks.setExact("/k/a", v);
+    runner.notify();
+  };
+  return {
+    dir,
+    resource,
+    ks,
+    runner,
+    reloadCount,
+    set,
+    log,
+    metrics,
+    out: () => (existsSync(resource.dest) ? readFileSync(resource.dest, "utf8") : ""),
+  };
+}
+
+test("no wait: a burst of changes during a render is merged into one follow-up render", async () => {
+  const t = setup({}, { checkCmd: "sleep 0.3" });
+  t.set("1");
+  await sleep(100); // the first render is now running (its check sleeps)
+  for (let i = 2; i <= 100; i++) t.set(String(i));
+  await until(() => t.out() === "/k/a=100\n" && t.reloadCount() === 2);
+  await t.runner.idle();
+  assert.equal(t.runner.renders, 2);
+  assert.equal(t.reloadCount(), 2);
+  t.runner.close();
+});
+
+test("wait min:max: renders once the data is still for min", async () => {
+  const wait: Wait = { minMs: 150, maxMs: 5000 };
+  const t = setup({ wait });
+  for (let i = 0; i < 10; i++) {
+    t.set(String(i));
+    await sleep(20);
+  }
+  assert.equal(t.runner.renders, 0, "nothing before the data is quiet");
+  await until(() => t.runner.renders === 1);
+  await t.runner.idle();
+  assert.equal(t.out(), "/k/a=9\n");
+  assert.equal(t.reloadCount(), 1);
+  t.runner.close();
+});
+
+test("wait min:max: continuous changes still render by max after the first change", async () => {
+  const t = setup({ wait: { minMs: 100, maxMs: 400 } });
+  const start = Date.now();
+  let i = 0;
+  while (Date.now() - start < 1300) {
+    t.set(String(i++));
+    await sleep(30);
+  }
+  // Changes never paused for 100 ms: renders came from the 400 ms cap (about 3 in 1.3 s).
+  assert.ok(t.runner.renders >= 2 && t.runner.renders <= 4, `renders=${t.runner.renders}`);
+  await until(() => t.out() === `/k/a=${i - 1}\n`);
+  t.runner.close();
+});
+
+test("per-resource wait overrides the global one", async () => {
+  const t = setup({ wait: { minMs: 60000, maxMs: 60000 } }, { wait: { minMs: 50, maxMs: 200 } });
+  t.set("x");
+  await until(() => t.runner.renders === 1, 5000);
+  t.runner.close();
+});
+
+test("minimum interval between reloads delays the next render", async () => {
+  const t = setup({ reloadMinIntervalMs: 700 });
+  t.set("1");
+  await until(() => t.reloadCount() === 1);
+  const first = Date.now();
+  t.set("2");
+  await until(() => t.reloadCount() === 2);
+  assert.ok(Date.now() - first >= 600, `second reload after ${Date.now() - first} ms`);
+  t.runner.close();
+});
+
+test("a failed check is retried with backoff without a new change, then applies", async () => {
+  const t = setup();
+  const flag = join(t.dir, "fail");
+  writeFileSync(flag, "");
+  t.resource.checkCmd = `test ! -e ${flag}`;
+  writeFileSync(t.resource.dest, "old\n");
+  t.set("new");
+  await until(() => t.runner.outcomes.filter((o) => o.status === "check-failed").length >= 3);
+  assert.equal(t.out(), "old\n");
+  const h = t.runner.status();
+  assert.equal(h.healthy, false, JSON.stringify(h));
+  assert.match(h.lastError ?? "", /Config check failed: exit status 1/);
+  const failures = (
+    await t.metrics.registry.getSingleMetricAsString("confd_check_failures_total")
+  ).match(/ (\d+)$/m);
+  assert.ok(Number(failures?.[1]) >= 3, String(failures));
+  rmSync(flag);
+  await until(() => t.out() === "/k/a=new\n" && t.runner.status().healthy);
+  t.runner.close();
+});
+
+test("a render error names the key that broke it and keeps the last good file", async () => {
+  const t = setup();
+  writeFileSync(
+    t.resource.templatePath,
+    '{{range gets "/k/*"}}{{$d := json .Value}}{{$d.ip}}\n{{end}}',
+  );
+  t.ks.setExact("/k/a", '{"ip":"1.1.1.1"}');
+  t.runner.notify();
+  await until(() => existsSync(t.resource.dest) && t.out() === "1.1.1.1\n");
+  t.ks.setExact("/k/b", "not json");
+  t.runner.notify();
+  await until(() => t.runner.outcomes.some((o) => o.status === "render-error"));
+  const err = t.runner.outcomes.find((o) => o.status === "render-error");
+  assert.ok(err && err.status === "render-error");
+  assert.deepEqual(err.keys, ["/k/b"]);
+  assert.match(
+    err.message,
+    /invalid character 'o' in literal null \(expecting 'u'\).*while processing key \/k\/b/,
+  );
+  assert.equal(t.out(), "1.1.1.1\n");
+  assert.deepEqual(t.runner.status().brokenKeys, ["/k/b"]);
+  assert.ok(
+    t.log.lines.some(
+      (l) =>
+        l.startsWith("ERROR") && l.includes("/k/b") && l.includes("keeping the last good file"),
+    ),
+  );
+  t.runner.close();
+});
