@@ -28,11 +28,49 @@ export function dockerizeStandIn(): FuncMap {
     ) => goReplace(s, o, n, k)) as never),
     atoi: goFunc(["string"], ((s: string) => atoi(s)) as never),
     add: goFunc(["int", "int"], ((a: number, b: number) => BigInt(a) + BigInt(b)) as never),
-    lower: goFunc(["string"], ((s: string) => s.toLowerCase()) as never),
-    upper: goFunc(["string"], ((s: string) => s.toUpperCase()) as never),
+    lower: goFunc(["string"], ((s: string) => goCase(s, false)) as never),
+    upper: goFunc(["string"], ((s: string) => goCase(s, true)) as never),
     isTrue: goFunc(["string"], ((s: string) =>
       ["1", "t", "true", "yes", "on"].includes(s.toLowerCase())) as never),
   };
+}
+
+/** strings.ToUpper/ToLower: rune by rune, so "ß" stays "ß" (JS would give "SS"). */
+function goCase(s: string, upper: boolean): string {
+  let out = "";
+  for (const ch of s) {
+    const m = upper ? ch.toUpperCase() : ch.toLowerCase();
+    out += [...m].length === 1 ? m : ch;
+  }
+  return out;
+}
+
+/** path.Clean of Go, enough for Base/Dir. */
+function pathClean(p: string): string {
+  if (p === "") return ".";
+  const rooted = p.startsWith("/");
+  const out: string[] = [];
+  for (const seg of p.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") {
+      if (out.length > 0 && out[out.length - 1] !== "..") out.pop();
+      else if (!rooted) out.push("..");
+    } else out.push(seg);
+  }
+  const joined = out.join("/");
+  return rooted ? `/${joined}` : joined || ".";
+}
+
+function pathBase(p: string): string {
+  if (p === "") return ".";
+  const t = p.replace(/\/+$/, "");
+  if (t === "") return "/";
+  return t.slice(t.lastIndexOf("/") + 1);
+}
+
+function pathDir(p: string): string {
+  const i = p.lastIndexOf("/");
+  return pathClean(p.slice(0, i + 1));
 }
 
 function goSplit(s: string, sep: string): string[] {
@@ -146,13 +184,13 @@ export function confdStandIn(data: unknown): { funcs: FuncMap; data: unknown } {
       }
     }) as never),
     jsonArray: goFunc(S, ((s: string) => JSON.parse(s)) as never),
-    base: goFunc(S, ((p: string) => p.split("/").filter(Boolean).pop() ?? "/") as never),
-    dir: goFunc(S, ((p: string) => p.slice(0, Math.max(p.lastIndexOf("/"), 1))) as never),
+    base: goFunc(S, ((p: string) => pathBase(p)) as never),
+    dir: goFunc(S, ((p: string) => pathDir(p)) as never),
     split: goFunc(["string", "string"], ((s: string, sep: string) =>
       typedList("[]string", goSplit(s, sep))) as never),
     join: goFunc(["[]string", "string"], ((a: string[], sep: string) => a.join(sep)) as never),
-    toUpper: goFunc(S, ((s: string) => s.toUpperCase()) as never),
-    toLower: goFunc(S, ((s: string) => s.toLowerCase()) as never),
+    toUpper: goFunc(S, ((s: string) => goCase(s, true)) as never),
+    toLower: goFunc(S, ((s: string) => goCase(s, false)) as never),
     contains: goFunc(["string", "string"], ((s: string, sub: string) => s.includes(sub)) as never),
     replace: goFunc(["string", "string", "string", "int"], ((
       s: string,

@@ -8,6 +8,43 @@ import { FuncError, GO_TYPE } from "../value.js";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** UTF-8 decoding as Go's JSON/printing sees a byte string: each invalid byte becomes one U+FFFD. */
+function decodeBytes(b: Uint8Array): string {
+  let out = "";
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i] as number;
+    const n =
+      c < 0x80
+        ? 1
+        : c >= 0xc2 && c < 0xe0
+          ? 2
+          : c >= 0xe0 && c < 0xf0
+            ? 3
+            : c >= 0xf0 && c < 0xf5
+              ? 4
+              : 0;
+    let ok = n > 0 && i + n <= b.length;
+    for (let k = 1; ok && k < n; k++) ok = ((b[i + k] as number) & 0xc0) === 0x80;
+    if (ok && n === 3) {
+      const c1 = b[i + 1] as number;
+      ok = !(c === 0xe0 && c1 < 0xa0) && !(c === 0xed && c1 >= 0xa0);
+    }
+    if (ok && n === 4) {
+      const c1 = b[i + 1] as number;
+      ok = !(c === 0xf0 && c1 < 0x90) && !(c === 0xf4 && c1 >= 0x90);
+    }
+    if (!ok) {
+      out += "\ufffd";
+      i++;
+      continue;
+    }
+    out += decoder.decode(b.subarray(i, i + n));
+    i += n;
+  }
+  return out;
+}
+
 /** Go's indexArg: an integer index in [0, cap]. */
 function indexArg(index: unknown, cap: number): number {
   const v = index === null ? undefined : index;
@@ -79,7 +116,7 @@ export function slice(args: unknown[]): unknown {
   if (n === 3 && i1 > i2) throw new FuncError(`invalid slice index: ${i1} > ${i2}`);
   if (typeof item === "string") {
     if (i0 === 0 && i1 === cap) return item;
-    return decoder.decode(encoder.encode(item).subarray(i0, i1));
+    return decodeBytes(encoder.encode(item).subarray(i0, i1));
   }
   const out = item.slice(i0, i1);
   const tag = tagOf(item);

@@ -57,6 +57,8 @@ export function typeName(v: unknown): string {
 export function hasInterfaceElems(container: unknown): boolean {
   const tag = (container as { [GO_TYPE]?: string })[GO_TYPE];
   if (tag === undefined) return true;
+  // A named type ("memkv.KVPairs") hides its element type: assume a concrete one.
+  if (!tag.startsWith("[]") && !tag.startsWith("map[")) return false;
   return isInterfaceType(Array.isArray(container) ? sliceElemType(tag) : mapElemType(tag));
 }
 
