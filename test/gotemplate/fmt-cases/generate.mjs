@@ -81,6 +81,9 @@ const strings = [
   "\u{e0001}",
   "\u{10ffff}",
   "<&>",
+  Array.from({ length: 128 }, (_, c) => String.fromCharCode(c)).join(""),
+  Array.from({ length: 128 }, (_, c) => String.fromCharCode(c + 128)).join(""),
+  "\u0378\u200b\ufffe\u{1f6d8}\u{e0100}\u3000\u2029\u061c",
 ];
 const bools = [true, false];
 const others = [
