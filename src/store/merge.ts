@@ -17,7 +17,10 @@ export interface MergeResult {
   revision: number;
   /** Compare-and-swap conflicts retried before success (a metric for the server). */
   retries: number;
-  /** false when every annotation already had the requested value (nothing written). */
+  /**
+   * false when every annotation already had the requested value (nothing
+   * written). Concurrent merges into one pod share one write and one result.
+   */
   changed: boolean;
 }
 
@@ -49,15 +52,79 @@ export class MergeConflictError extends Error {
   override name = "MergeConflictError";
 }
 
-export async function mergeAnnotations(
+export function mergeAnnotations(
   store: Store,
   key: string,
   patch: AnnotationPatch,
   opts: MergeOptions = {},
 ): Promise<MergeResult> {
-  validatePatch(patch, key);
+  try {
+    validatePatch(patch, key);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   if (hasNativeMerge(store)) return store.mergePodAnnotations(key, patch);
-  const maxRetries = opts.maxRetries ?? 100;
+  let perStore = queues.get(store);
+  if (!perStore) {
+    perStore = new Map();
+    queues.set(store, perStore);
+  }
+  const queue = perStore;
+  return new Promise((resolve, reject) => {
+    const waiter: Waiter = { patch, maxRetries: opts.maxRetries ?? 100, resolve, reject };
+    const waiting = queue.get(key);
+    // A write to this pod is in flight: ride along with its next round.
+    if (waiting) waiting.push(waiter);
+    else {
+      queue.set(key, [waiter]);
+      void drain(store, key, queue);
+    }
+  });
+}
+
+/*
+ * Group commit per pod: merges into one pod that arrive while a write to it
+ * is in flight are combined (in arrival order, later values win) into the
+ * next compare-and-swap. A hundred concurrent reports into one pod then cost
+ * a handful of writes instead of a storm of conflicts. Each caller is
+ * answered only after the write carrying its patch has committed, and other
+ * processes are still handled by the CAS retry below.
+ */
+interface Waiter {
+  patch: AnnotationPatch;
+  maxRetries: number;
+  resolve(r: MergeResult): void;
+  reject(err: unknown): void;
+}
+
+const queues = new WeakMap<Store, Map<string, Waiter[]>>();
+
+async function drain(store: Store, key: string, queue: Map<string, Waiter[]>): Promise<void> {
+  for (;;) {
+    const batch = queue.get(key) ?? [];
+    if (batch.length === 0) {
+      queue.delete(key);
+      return;
+    }
+    queue.set(key, []);
+    const combined: AnnotationPatch = Object.assign({}, ...batch.map((w) => w.patch));
+    const maxRetries = Math.max(...batch.map((w) => w.maxRetries));
+    try {
+      const result = await casMerge(store, key, combined, maxRetries);
+      for (const w of batch) w.resolve(result);
+    } catch (err) {
+      for (const w of batch) w.reject(err);
+    }
+  }
+}
+
+/** Read, merge, compare-and-swap on the mod revision read; on conflict merge into the newer value. */
+async function casMerge(
+  store: Store,
+  key: string,
+  patch: AnnotationPatch,
+  maxRetries: number,
+): Promise<MergeResult> {
   let kv = await store.get(key);
   for (let retries = 0; ; retries++) {
     if (!kv) throw new PodNotFoundError(key);
