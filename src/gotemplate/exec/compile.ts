@@ -112,19 +112,39 @@ function printAction(s: State, node: Node, v: unknown): string {
   return printValue(v);
 }
 
-/** Go's idealConstant: the value of a number literal used as a value. */
-function idealConstant(s: State, n: NumberNode): unknown {
-  s.node = n;
-  if (n.isComplex) return new GoComplex(n.re, n.im);
+/**
+ * Go's idealConstant, computed once per literal: the value of a number
+ * literal used as a value (int, float64 or complex128), or the error text.
+ */
+function idealConstant(n: NumberNode): { value: unknown } | { error: string } {
+  if (n.isComplex) return { value: new GoComplex(n.re, n.im) };
   const isHexInt =
     n.text.length > 2 &&
     n.text[0] === "0" &&
     (n.text[1] === "x" || n.text[1] === "X") &&
     !/[pP]/.test(n.text);
-  if (n.isFloat && !isHexInt && n.text[0] !== "'" && /[.eEpP]/.test(n.text)) return n.float64;
-  if (n.isInt) return n.int64;
-  if (n.isUint) s.errorf(`${n.text} overflows int`);
-  return undefined;
+  if (n.isFloat && !isHexInt && n.text[0] !== "'" && /[.eEpP]/.test(n.text))
+    return { value: n.float64 };
+  if (n.isInt) return { value: n.int64 };
+  if (n.isUint) return { error: `${n.text} overflows int` };
+  return { value: undefined };
+}
+
+/** A closure producing a number literal's value (setting s.node like Go's idealConstant). */
+function constantEval(n: NumberNode): (s: State) => unknown {
+  const c = idealConstant(n);
+  if ("error" in c) {
+    const msg = c.error;
+    return (s) => {
+      s.node = n;
+      return s.errorf(msg);
+    };
+  }
+  const v = c.value;
+  return (s) => {
+    s.node = n;
+    return v;
+  };
 }
 
 class Compiler {
@@ -292,10 +312,9 @@ class Compiler {
           s.dotIface = saved;
         }
       } else if (isMap(val)) {
-        const keys = Object.keys(val);
+        const keys = sortedMapKeys(val);
         if (keys.length > 0) {
           iterated = true;
-          sortKeys(keys);
           const saved = s.dotIface;
           const iface = hasInterfaceElems(val);
           for (const k of keys) {
@@ -400,6 +419,7 @@ class Compiler {
         return this.variableNode(first, cmd.args);
     }
     const extra = cmd.args.length > 1;
+    const num = first.type === "number" ? constantEval(first) : null;
     const constant = (s: State, dot: unknown): unknown => {
       switch (first.type) {
         case "bool":
@@ -409,7 +429,7 @@ class Compiler {
         case "nil":
           return s.errorf("nil is not a command");
         case "number":
-          return idealConstant(s, first);
+          return (num as (s: State) => unknown)(s);
         case "string":
           return first.text;
       }
@@ -487,28 +507,46 @@ class Compiler {
     const call = this.methodCaller(node, lastName, argNodes);
     // Names that exist on Object.prototype need an own-property check.
     const safe = idents.map((id) => !(id in Object.prototype));
+    if (n === 1 && !hasArgNodes) {
+      const name = lastName;
+      const isSafe = safe[0] as boolean;
+      return (s, dot, vars, final, recv, recvIface) => {
+        // Fast path: a map, no arguments, key present.
+        if (final === MISSING && typeof recv === "object" && recv !== null) {
+          const proto = Object.getPrototypeOf(recv);
+          if (proto === Object.prototype || proto === null) {
+            const m = recv as Record<string, unknown>;
+            const v = isSafe ? m[name] : Object.hasOwn(m, name) ? m[name] : undefined;
+            if (v !== undefined) return v;
+          }
+        }
+        return evalField(s, name, recv, recvIface, final !== MISSING, call, dot, vars, final);
+      };
+    }
     return (s, dot, vars, final, recv, recvIface) => {
       let r = recv;
-      let iface = recvIface;
+      let prev: unknown = null;
       for (let i = 0; i < n; i++) {
         const name = idents[i] as string;
         const last = i === n - 1;
         const hasArgs = last && (hasArgNodes || final !== MISSING);
-        // Fast path: a map without arguments.
-        if (!hasArgs && typeof r === "object" && r !== null && !Array.isArray(r)) {
+        // Fast path: a map without arguments, key present.
+        if (!hasArgs && typeof r === "object" && r !== null) {
           const proto = Object.getPrototypeOf(r);
           if (proto === Object.prototype || proto === null) {
             const m = r as Record<string, unknown>;
             const v = safe[i] ? m[name] : Object.hasOwn(m, name) ? m[name] : undefined;
-            if (v !== undefined && !isFunc(r)) {
-              iface = hasInterfaceElems(m);
+            if (v !== undefined) {
+              prev = m;
               r = v;
               continue;
             }
           }
         }
+        // Slow path (Go's evalField); the receiver's static type matters only for error texts.
+        const iface = i === 0 ? recvIface : isMap(prev) && hasInterfaceElems(prev);
+        prev = r;
         r = evalField(s, name, r, iface, hasArgs, last ? call : null, dot, vars, final);
-        iface = false;
       }
       return r;
     };
@@ -683,7 +721,7 @@ class Compiler {
         case "string":
           return value(n.text);
         case "number":
-          return (s) => idealConstant(s, n);
+          return constantEval(n);
       }
       return fail(`can't handle assignment of ${found} to empty interface argument`);
     }
@@ -774,6 +812,27 @@ export { evalCall };
 
 /** Characters whose UTF-16 order differs from UTF-8 byte order (against surrogates). */
 const ABOVE_SURROGATES = /[\ue000-\uffff]/;
+
+const sortedCache = new WeakMap<object, { keys: string[]; sorted: string[] }>();
+
+/** A map's keys in Go's order; the sort is cached per object and reused while its key list is unchanged. */
+function sortedMapKeys(m: Record<string, unknown>): string[] {
+  const keys = Object.keys(m);
+  const hit = sortedCache.get(m);
+  if (hit !== undefined && hit.keys.length === keys.length) {
+    let same = true;
+    for (let i = 0; i < keys.length; i++) {
+      if (hit.keys[i] !== keys[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return hit.sorted;
+  }
+  const sorted = sortKeys(keys.slice());
+  sortedCache.set(m, { keys, sorted });
+  return sorted;
+}
 
 /** Sorts map keys in Go's order (byte-wise): UTF-16 order unless a key needs the slow comparison. */
 export function sortKeys(keys: string[]): string[] {
