@@ -3,7 +3,7 @@
 // literal text and verb specs and replay them. Formats whose meaning depends
 // on the operands (`*` widths, `[n]` argument indexes) are not compiled and go
 // through Printer.doPrintf, which follows Go's parser step by step.
-import type { Printer } from "./printer.js";
+import type { Printer } from "./print.js";
 
 const SHARP = 1;
 const ZERO = 2;

@@ -2,7 +2,8 @@
 // printing of a value ({{.x}}) and %T type names. See printer.ts for the port.
 import { compiledFormat, runCompiled } from "./compiled-format.js";
 import { formatFloatV } from "./float.js";
-import { freePrinter, getPrinter } from "./printer.js";
+import { freePrinter, getPrinter } from "./print.js";
+import { doPrintf } from "./printf.js";
 
 export { formatFloat, formatFloatV } from "./float.js";
 export { isPrint } from "./isprint.js";
@@ -29,14 +30,14 @@ export function sprintf(format: string, args: readonly unknown[]): string {
   const p = getPrinter();
   const cf = compiledFormat(format);
   if (cf !== null) runCompiled(p, cf, args);
-  else p.doPrintf(format, args);
+  else doPrintf(p, format, args);
   return freePrinter(p);
 }
 
 /** fmt.Sprintf through Go's step-by-step format parser (no compiled-format cache). */
 export function sprintfUncompiled(format: string, args: readonly unknown[]): string {
   const p = getPrinter();
-  p.doPrintf(format, args);
+  doPrintf(p, format, args);
   return freePrinter(p);
 }
 
