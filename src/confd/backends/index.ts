@@ -1,23 +1,35 @@
-// Backend factory by confd's -backend name.
+// Backend factory by confd's -backend name. Options are validated here, at
+// once; the etcd and Kubernetes client modules load only when their backend
+// starts (LazyBackend).
 
 import type { Backend, BackendOptions } from "./backend.js";
 import { EnvBackend } from "./env.js";
-import { createEtcdV3Backend } from "./etcdv3.js";
+import { etcdOptions } from "./etcdv3-options.js";
 import { FileBackend } from "./file.js";
+import { LazyBackend } from "./lazy-backend.js";
 import { createEmbeddedBackend } from "./store.js";
 
-export const BACKENDS = ["etcdv3", "etcd", "embedded", "file", "env"] as const;
+export const BACKENDS = ["etcdv3", "etcd", "embedded", "kubernetes", "file", "env"] as const;
 
 export function createBackend(opts: BackendOptions): Backend {
   switch (opts.backend) {
     case "etcd":
       // confd serves "etcd" with its v3 client too (no etcd v2 API here either).
       opts.log?.("info", 'backend "etcd" uses the etcd v3 API, same as "etcdv3"');
-      return createEtcdV3Backend(opts);
+      return etcdBackend(opts);
     case "etcdv3":
-      return createEtcdV3Backend(opts);
+      return etcdBackend(opts);
     case "embedded":
       return createEmbeddedBackend(opts);
+    case "kubernetes":
+      if (opts.nodes.length > 1) {
+        throw new Error(
+          `kubernetes backend: one -node (kubeconfig or API URL), got ${opts.nodes.length}`,
+        );
+      }
+      return new LazyBackend("kubernetes", async () =>
+        (await import("./kubernetes.js")).createKubernetesBackend(opts),
+      );
     case "file":
       return new FileBackend({
         files: opts.files ?? [],
@@ -32,4 +44,11 @@ export function createBackend(opts: BackendOptions): Backend {
         `-backend ${JSON.stringify(opts.backend)} is not supported: use ${BACKENDS.join(", ")}`,
       );
   }
+}
+
+function etcdBackend(opts: BackendOptions): Backend {
+  etcdOptions(opts); // a bad -node or TLS flag fails now, not at start
+  return new LazyBackend("etcdv3", async () =>
+    (await import("./etcdv3.js")).createEtcdV3Backend(opts),
+  );
 }

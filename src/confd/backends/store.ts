@@ -1,8 +1,7 @@
-// Backends over the server's own stores: `embedded` (the SQLite store a
+// Backends over the server's own stores: `embedded` here (the SQLite store a
 // domeos-server keeps in its data directory, read from another process) and
-// `kubernetes` (pods from a Kubernetes API server, as JSON under
-// /registry/pods/<namespace>/<name>, the keys the seed template reads).
-// Both are mirrored exactly like etcd: snapshot, then watch.
+// `kubernetes` in kubernetes.ts. Both are mirrored exactly like etcd:
+// snapshot, then watch.
 
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
