@@ -7,7 +7,6 @@ import type { Options } from "./cli/options.js";
 import { readEnv } from "./env.js";
 import { log } from "./log.js";
 import { leaseKey } from "./ports/allocate.js";
-import { removeFile } from "./ports/leases.js";
 import { parseTemplateArg } from "./render/spec.js";
 import { loadTemplates, renderTemplates } from "./render/templates.js";
 import { renderPlan } from "./run/plan.js";
@@ -56,7 +55,7 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
         requestTimeoutMs,
       });
     } catch (err) {
-      removeFile(reserved.leaseFile); // never reported: free them at once
+      reserved.release(); // never reported: free them at once
       throw err;
     }
   }

@@ -85,8 +85,11 @@ test("HTTP 500: retried with backoff until the deadline, then exit 6, app never 
 
 test("transient 503 then 200: success after retries", async () => {
   let n = 0;
-  const server = await new ReportServer((_q, res) => {
-    if (++n <= 2) {
+  const server = await new ReportServer((q, res) => {
+    if (!q.url.endsWith("/annotation")) {
+      res.statusCode = 404; // no port ledger on this server
+      res.end();
+    } else if (++n <= 2) {
       res.statusCode = 503;
       res.end();
     } else res.end('{"resultCode":200}');

@@ -42,7 +42,6 @@ export async function allocatePorts(o: AllocateOptions): Promise<Reserved> {
     owner: identityOf(o.ownerPid),
     inUse: portsInUse(),
     leaseTtlMs: o.leaseTtlMs,
-    keepDeadMs: 24 * 3600_000,
     propose,
   });
 }

@@ -1,14 +1,26 @@
-// Host-local port reservation: under the state-dir lock, pick ports that no
-// live lease holds, that /proc/net does not list and that pass a bind probe,
-// then record them in this container's lease. Previous ports of the same pod
-// container come first (sticky restarts); ports of dead leases of others are
-// used last, so a restarting pod usually finds its ports still free.
+// Host-local port reservation without a global lock: every candidate port
+// is claimed with an O_EXCL file (see claims.ts), then confirmed with a bind
+// probe. Order of candidates: the server ledger's offer, this container's
+// previous ports (sticky restarts), fresh ports at random, and last the
+// ports of dead claims of others (so a restarting pod usually finds its
+// ports still free).
 
-import { mkdirSync } from "node:fs";
 import { EXIT, fail } from "../exit.js";
+import {
+  breakClaim,
+  type Claim,
+  claimedPorts,
+  claimIsLive,
+  claimLiveness,
+  claimPath,
+  prepareDirs,
+  previousPorts,
+  readClaim,
+  releaseClaim,
+  rememberPorts,
+  tryClaim,
+} from "./claims.js";
 import type { ProcessIdentity } from "./identity.js";
-import { type LeaseView, leaseFile, readLeases, removeFile, writeLease } from "./leases.js";
-import { withLock } from "./lock.js";
 import { portIsFree } from "./probe.js";
 
 export interface ReserveRequest {
@@ -21,19 +33,15 @@ export interface ReserveRequest {
   /** Ports /proc/net shows in use. */
   readonly inUse: Set<number>;
   readonly leaseTtlMs: number;
-  /** Dead leases are kept this long for sticky restarts, then deleted. */
-  readonly keepDeadMs: number;
-  /**
-   * Optional source of ports other than the range scan (the server's
-   * ledger). Called with the ports that must not be returned.
-   */
+  /** The server ledger: ports it offers, given those to avoid and our previous ones. */
   readonly propose?: (avoid: Set<number>, preferred: number[]) => Promise<number[] | undefined>;
 }
 
 export interface Reserved {
   readonly ports: number[];
-  readonly leaseFile: string;
   readonly sticky: number;
+  /** Give the ports back (the report failed: they were never published). */
+  release(): void;
 }
 
 function shuffle(a: number[]): number[] {
@@ -44,65 +52,38 @@ function shuffle(a: number[]): number[] {
   return a;
 }
 
-interface Picture {
-  mine: LeaseView | undefined;
-  taken: Set<number>;
-  deadOthers: Set<number>;
+type Attempt = "claimed" | "taken";
+
+/** Claim one port: create its claim file, or take over a dead (or our own old) one. */
+function claimPort(req: ReserveRequest, port: number, claim: Claim): Attempt {
+  for (let round = 0; round < 2; round++) {
+    if (tryClaim(req.stateDir, port, claim)) return "claimed";
+    const view = readClaim(claimPath(req.stateDir, port));
+    if (view === undefined) continue; // released meanwhile: try again
+    const ours = view.claim?.key === req.key && claimLiveness(view) !== "alive";
+    if (!ours && claimIsLive(view, port, req.inUse, req.leaseTtlMs)) return "taken";
+    breakClaim(req.stateDir, port, view.ino);
+  }
+  return "taken";
 }
 
-function picture(req: ReserveRequest, leases: LeaseView[]): Picture {
-  let mine: LeaseView | undefined;
-  const taken = new Set<number>();
-  const deadOthers = new Set<number>();
-  for (const view of leases) {
-    // Our own key: a restart of this container takes its ports back unless
-    // the previous owner provably still runs (two containers sharing a key).
-    const own = view.lease.key === req.key && view.owner !== "alive";
-    if (own) mine = view;
-    else if (view.live) for (const p of view.lease.ports) taken.add(p);
-    else for (const p of view.lease.ports) deadOthers.add(p);
-  }
-  return { mine, taken, deadOthers };
-}
-
-async function pick(
-  req: ReserveRequest,
-  pic: Picture,
-  offered: readonly number[],
-): Promise<{ ports: number[]; sticky: number }> {
-  const chosen: number[] = [];
-  const usable = (p: number) =>
-    p >= req.start && p <= req.end && !req.inUse.has(p) && !pic.taken.has(p) && !chosen.includes(p);
-  const previous = pic.mine?.lease.ports ?? [];
-  // The ledger's offer first (it knows our previous ports too), then our
-  // previous ports (sticky restarts), then random fresh ones.
-  for (const p of [...offered, ...previous]) {
-    if (chosen.length < req.count && usable(p) && (await portIsFree(p))) chosen.push(p);
-  }
-  const sticky = chosen.filter((p) => previous.includes(p)).length;
+function candidates(req: ReserveRequest, offered: number[], previous: number[]): number[] {
+  const claimed = claimedPorts(req.stateDir);
   const fresh: number[] = [];
-  const recycled: number[] = [];
+  const others: number[] = [];
   for (let p = req.start; p <= req.end; p++) {
-    if (!usable(p)) continue;
-    (pic.deadOthers.has(p) ? recycled : fresh).push(p);
+    if (req.inUse.has(p)) continue;
+    (claimed.has(p) ? others : fresh).push(p);
   }
-  for (const p of [...shuffle(fresh), ...shuffle(recycled)]) {
-    if (chosen.length >= req.count) break;
-    if (await portIsFree(p)) chosen.push(p);
-  }
-  return { ports: chosen, sticky };
+  const ordered = [...offered, ...previous, ...shuffle(fresh), ...shuffle(others)];
+  return [...new Set(ordered)].filter((p) => p >= req.start && p <= req.end && !req.inUse.has(p));
 }
 
-/**
- * Ask the ledger before taking the lock (a network round trip must not hold
- * up every other pod); what it offers is checked again under the lock.
- */
-async function askLedger(req: ReserveRequest): Promise<number[]> {
+async function askLedger(req: ReserveRequest, previous: number[]): Promise<number[]> {
   if (req.propose === undefined) return [];
-  const leases = readLeases(req.stateDir, req.inUse, req.leaseTtlMs);
-  const pic = picture(req, leases);
-  const avoid = new Set<number>([...req.inUse, ...pic.taken]);
-  return (await req.propose(avoid, pic.mine?.lease.ports ?? [])) ?? [];
+  const avoid = new Set<number>(req.inUse);
+  for (const p of claimedPorts(req.stateDir)) avoid.add(p);
+  return (await req.propose(avoid, previous)) ?? [];
 }
 
 export async function reserve(req: ReserveRequest): Promise<Reserved> {
@@ -114,33 +95,44 @@ export async function reserve(req: ReserveRequest): Promise<Reserved> {
     );
   }
   try {
-    mkdirSync(req.stateDir, { recursive: true, mode: 0o777 });
+    prepareDirs(req.stateDir);
   } catch (err) {
-    fail(EXIT.ports, `cannot create DOMEIZE_STATE_DIR ${req.stateDir}: ${(err as Error).message}`);
+    fail(EXIT.ports, `cannot use DOMEIZE_STATE_DIR ${req.stateDir}: ${(err as Error).message}`);
   }
-  const offered = await askLedger(req);
-  return withLock(`${req.stateDir}/lock`, req.owner, async () => {
-    const leases = readLeases(req.stateDir, req.inUse, req.leaseTtlMs);
-    const pic = picture(req, leases);
-    const { ports, sticky } = await pick(req, pic, offered);
-    if (ports.length < req.count) {
-      fail(
-        EXIT.ports,
-        `port range ${req.start}-${req.end} exhausted: ${ports.length} of ${req.count} ports free ` +
-          `(${req.inUse.size} in use on the host, ${pic.taken.size} reserved by other containers)`,
-      );
+  const previous = previousPorts(req.stateDir, req.key);
+  const offered = await askLedger(req, previous);
+  const claim: Claim = { key: req.key, owner: req.owner, created: Date.now() };
+  const chosen: number[] = [];
+  let taken = 0;
+  for (const p of candidates(req, offered, previous)) {
+    if (chosen.length >= req.count) break;
+    if (claimPort(req, p, claim) !== "claimed") {
+      taken++;
+      continue;
     }
-    writeLease(req.stateDir, { key: req.key, ports, owner: req.owner, created: Date.now() });
-    collect(leases, req);
-    return { ports, sticky, leaseFile: leaseFile(req.stateDir, req.key) };
-  });
+    if (await portIsFree(p)) chosen.push(p);
+    else releaseClaim(req.stateDir, p, claim);
+  }
+  const release = () => {
+    for (const p of chosen) releaseClaim(req.stateDir, p, claim);
+  };
+  if (chosen.length < req.count) {
+    release();
+    fail(
+      EXIT.ports,
+      `port range ${req.start}-${req.end} exhausted: ${chosen.length} of ${req.count} ports free ` +
+        `(${req.inUse.size} in use on the host, ${taken} reserved by other containers)`,
+    );
+  }
+  // Old claims of ours that we did not take back are free now.
+  for (const p of previous) if (!chosen.includes(p)) releaseOld(req, p);
+  rememberPorts(req.stateDir, req.key, chosen);
+  return { ports: chosen, sticky: chosen.filter((p) => previous.includes(p)).length, release };
 }
 
-/** Delete dead leases (other than ours) that are past the sticky window. */
-function collect(leases: LeaseView[], req: ReserveRequest): void {
-  const now = Date.now();
-  for (const view of leases) {
-    if (view.live || view.lease.key === req.key) continue;
-    if (now - view.lease.created > req.keepDeadMs) removeFile(view.file);
+function releaseOld(req: ReserveRequest, port: number): void {
+  const view = readClaim(claimPath(req.stateDir, port));
+  if (view?.claim?.key === req.key && claimLiveness(view) !== "alive") {
+    breakClaim(req.stateDir, port, view.ino);
   }
 }

@@ -1,0 +1,164 @@
+// Port allocation pieces: /proc/net parsing, claims (live, dead, sticky,
+// foreign pid namespace), the bind probe, and range errors.
+
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { after, before, test } from "node:test";
+import { DomeizeError, EXIT } from "../../src/domeize/exit.js";
+import { claimPath } from "../../src/domeize/ports/claims.js";
+import { identityOf } from "../../src/domeize/ports/identity.js";
+import { portIsFree } from "../../src/domeize/ports/probe.js";
+import { parseProcNet, portsInUse } from "../../src/domeize/ports/procnet.js";
+import { type ReserveRequest, reserve } from "../../src/domeize/ports/reservation.js";
+import { removeDir, tempDir } from "./helpers.js";
+
+let dir: string;
+before(() => {
+  dir = tempDir();
+});
+after(() => removeDir(dir));
+
+const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:4E21 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0
+   1: 0100007F:9C40 0100007F:4E21 01 00000000:00000000 00:00000000 00000000     0        0 2 1 0000000000000000 20 4 30 10 -1
+garbage line
+   2: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 3
+`;
+
+test("/proc/net: local ports of every line and state, malformed lines skipped", () => {
+  assert.deepEqual(
+    [...parseProcNet(TCP)].sort((a, b) => a - b),
+    [8080, 20001, 40000],
+  );
+  assert.equal(parseProcNet("header only\n").size, 0);
+  assert.ok(portsInUse() instanceof Set);
+});
+
+async function listen(port = 0): Promise<Server> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(port, "127.0.0.1", r));
+  return srv;
+}
+
+function portOf(srv: Server): number {
+  const a = srv.address();
+  return typeof a === "object" && a !== null ? a.port : 0;
+}
+
+test("bind probe: a port held on 127.0.0.1 is not free; a closed one is", async () => {
+  const srv = await listen();
+  const p = portOf(srv);
+  assert.equal(await portIsFree(p), false);
+  await new Promise((r) => srv.close(r));
+  assert.equal(await portIsFree(p), true);
+});
+
+function request(over: Partial<ReserveRequest>): ReserveRequest {
+  return {
+    stateDir: `${dir}/state`,
+    key: "c~ns~pod~_",
+    count: 2,
+    start: 26100,
+    end: 26109,
+    owner: identityOf(process.pid),
+    inUse: new Set(),
+    leaseTtlMs: 600_000,
+    ...over,
+  };
+}
+
+async function code(p: Promise<unknown>): Promise<number | undefined> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof DomeizeError, String(e));
+    return e.code;
+  }
+  return undefined;
+}
+
+test("claims: live claims are never reissued; the range runs out with exit 5", async () => {
+  const stateDir = `${dir}/live`;
+  const got = new Set<number>();
+  for (let i = 0; i < 5; i++) {
+    const r = await reserve(request({ stateDir, key: `k${i}` }));
+    for (const p of r.ports) got.add(p);
+  }
+  assert.equal(got.size, 10, "10 distinct ports for 5 live containers");
+  assert.equal(await code(reserve(request({ stateDir, key: "k5" }))), EXIT.ports);
+  assert.equal(await code(reserve(request({ stateDir, key: "big", count: 11 }))), EXIT.ports);
+});
+
+test("ports in use on the host (/proc/net or bind probe) are skipped", async () => {
+  const srv = await listen(26200);
+  try {
+    const r = await reserve(
+      request({ stateDir: `${dir}/probe`, start: 26200, end: 26202, count: 2 }),
+    );
+    assert.deepEqual([...r.ports].sort(), [26201, 26202]);
+    const r2 = await reserve(
+      request({
+        stateDir: `${dir}/scan`,
+        start: 26203,
+        end: 26205,
+        count: 2,
+        inUse: new Set([26204]),
+      }),
+    );
+    assert.deepEqual([...r2.ports].sort(), [26203, 26205]);
+  } finally {
+    srv.close();
+  }
+});
+
+/** An owner that has exited: a real process that ran and is gone. */
+function deadOwner() {
+  const r = spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" });
+  return identityOf(Number(r.stdout.trim()));
+}
+
+test("sticky: a restarted container gets its previous ports back; dead claims are reused", async () => {
+  const stateDir = `${dir}/sticky`;
+  const first = await reserve(request({ stateDir, owner: deadOwner(), start: 26300, end: 26399 }));
+  const again = await reserve(request({ stateDir, start: 26300, end: 26399 }));
+  assert.deepEqual(again.ports, first.ports);
+  assert.equal(again.sticky, 2);
+  // Another container may take a dead owner's ports when nothing else is left.
+  const stateDir2 = `${dir}/reuse`;
+  await reserve(
+    request({ stateDir: stateDir2, key: "old", owner: deadOwner(), start: 26400, end: 26401 }),
+  );
+  const r = await reserve(request({ stateDir: stateDir2, key: "new", start: 26400, end: 26401 }));
+  assert.deepEqual([...r.ports].sort(), [26400, 26401]);
+});
+
+test("owners in another pid namespace: live for the TTL, then reusable", async () => {
+  const stateDir = `${dir}/foreign`;
+  await reserve(request({ stateDir, key: "other", start: 26500, end: 26501 }));
+  const foreign = (created: number) =>
+    JSON.stringify({
+      key: "other",
+      owner: { pid: 1, start: "1", pidns: "pid:[1]", boot: "" },
+      created,
+    });
+  writeFileSync(claimPath(stateDir, 26500), foreign(Date.now()));
+  writeFileSync(claimPath(stateDir, 26501), foreign(Date.now()));
+  assert.equal(
+    await code(reserve(request({ stateDir, key: "me", start: 26500, end: 26501 }))),
+    EXIT.ports,
+  );
+  writeFileSync(claimPath(stateDir, 26500), foreign(Date.now() - 3_600_000));
+  writeFileSync(claimPath(stateDir, 26501), foreign(Date.now() - 3_600_000));
+  const r = await reserve(request({ stateDir, key: "me", start: 26500, end: 26501 }));
+  assert.equal(r.ports.length, 2);
+});
+
+test("release gives the ports back at once", async () => {
+  const stateDir = `${dir}/release`;
+  const r = await reserve(request({ stateDir, key: "a", start: 26600, end: 26601 }));
+  r.release();
+  const r2 = await reserve(request({ stateDir, key: "b", start: 26600, end: 26601 }));
+  assert.equal(r2.ports.length, 2);
+});

@@ -1,0 +1,125 @@
+// Running the app: exec mode (the app replaces the launcher: same pid),
+// exit codes, 126/127, and resident mode (tails) forwarding every signal,
+// 128+signal, SIGKILL after the grace period.
+
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { after, before, test } from "node:test";
+import { EXIT } from "../../src/domeize/exit.js";
+import { renderPlan, shellQuote } from "../../src/domeize/run/plan.js";
+import {
+  baseEnv,
+  collect,
+  removeDir,
+  runDomeize,
+  startDomeize,
+  tempDir,
+  until,
+} from "./helpers.js";
+
+let dir: string;
+before(() => {
+  dir = tempDir();
+});
+after(() => removeDir(dir));
+
+test("shell quoting survives every byte a value can hold", async () => {
+  const tricky = `a'b"c$d\`e\\f\ng h;i|j&k*`;
+  assert.equal(shellQuote("it's"), `'it'\\''s'`);
+  const r = await runDomeize(["sh", "-c", 'printf "%s" "$1"', "sh", tricky], baseEnv({}));
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout, tricky);
+  assert.match(
+    renderPlan({ planFile: "/tmp/p", exports: { A: "1" }, argv: [] }),
+    /export A='1'\nexit 0/,
+  );
+});
+
+test("exec mode: the app replaces the launcher (same pid) and its exit code is ours", async () => {
+  const child = startDomeize(["sh", "-c", "echo $$; exit 42"], baseEnv({}));
+  const r = await collect(child);
+  assert.equal(r.code, 42);
+  assert.equal(r.stdout.trim(), String(child.pid), "the app runs as the launcher's process");
+});
+
+test("command not found: 127; not executable: 126", async () => {
+  const nf = await runDomeize(["/nonexistent/app"], baseEnv({}));
+  assert.equal(nf.code, EXIT.notFound);
+  assert.match(nf.stderr, /command not found: \/nonexistent\/app/);
+  const script = `${dir}/noexec.sh`;
+  writeFileSync(script, "#!/bin/sh\necho hi\n", { mode: 0o644 });
+  const ne = await runDomeize([script], baseEnv({}));
+  assert.equal(ne.code, EXIT.notExecutable);
+});
+
+test("exec mode: a signal kills the app directly (exit by signal, no wrapper left)", async () => {
+  const child = startDomeize(["sh", "-c", "echo ready; exec sleep 30"], baseEnv({}));
+  let out = "";
+  child.stdout?.on("data", (c) => {
+    out += c;
+  });
+  const done = collect(child);
+  await until(() => out.includes("ready"), 20_000, "the app");
+  child.kill("SIGTERM");
+  const r = await done;
+  assert.equal(r.signal, "SIGTERM");
+});
+
+const TRAP_APP = `
+trap 'echo got-USR1' USR1
+trap 'echo got-HUP' HUP
+trap 'echo got-TERM; exit 7' TERM
+echo ready
+while :; do sleep 0.05; done
+`;
+
+test("resident mode (tailing): every signal is forwarded, app's exit code returned", async () => {
+  const log = `${dir}/app.log`;
+  writeFileSync(log, "");
+  const child = startDomeize(["-stdout", log, "-poll", "sh", "-c", TRAP_APP], baseEnv({}));
+  let out = "";
+  child.stdout?.on("data", (c) => {
+    out += c;
+  });
+  const done = collect(child);
+  await until(() => out.includes("ready"), 20_000, "the app");
+  child.kill("SIGUSR1");
+  await until(() => out.includes("got-USR1"), 10_000, "USR1 forwarded");
+  child.kill("SIGHUP");
+  await until(() => out.includes("got-HUP"), 10_000, "HUP forwarded");
+  child.kill("SIGUSR1");
+  await until(() => out.split("got-USR1").length === 3, 10_000, "a second USR1 forwarded");
+  child.kill("SIGTERM");
+  const r = await done;
+  assert.match(out, /got-TERM/);
+  assert.equal(r.code, 7);
+});
+
+test("resident mode: app killed by a signal gives 128+signal", async () => {
+  const r = await runDomeize(["-stdout", "/dev/null", "sh", "-c", "kill -s KILL $$"], baseEnv({}));
+  assert.equal(r.code, 137);
+});
+
+test("resident mode: SIGKILL after the grace period when the app ignores SIGTERM", async () => {
+  const app = "trap '' TERM; echo ready; while :; do sleep 0.05; done";
+  const child = startDomeize(
+    ["-stdout", "/dev/null", "-grace-period", "300ms", "sh", "-c", app],
+    baseEnv({}),
+    true,
+  );
+  let out = "";
+  child.stdout?.on("data", (c) => {
+    out += c;
+  });
+  const done = collect(child);
+  await until(() => out.includes("ready"), 20_000, "the app");
+  child.kill("SIGTERM");
+  const r = await done;
+  assert.equal(r.code, 137);
+  assert.match(r.stderr, /SIGKILL/);
+});
+
+test("no command: prepare only, exit 0", async () => {
+  const r = await runDomeize(["-timeout", "1s"], baseEnv({}));
+  assert.equal(r.code, 0);
+});
