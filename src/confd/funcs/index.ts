@@ -21,13 +21,17 @@ export interface ConfdFuncSet {
   funcs: FuncMap;
   /** What the last render looked at (to name the key behind an error). */
   trace: RenderTrace;
-  /** Decoded-JSON cache; call `json.sweep()` after each render. */
+  /** Decoded-JSON cache (kept current by the key space; `sweep()` bounds foreign values). */
   json: JsonCache;
 }
 
 export function confdFuncs(ks: KeySpace, opts: SystemOptions = {}): ConfdFuncSet {
   const trace = newTrace();
   const json = new JsonCache();
+  ks.onEvict(
+    (old) => json.evict(old),
+    (values) => json.retain(values),
+  );
   const funcs: FuncMap = {
     ...storeFuncs(ks, trace),
     ...jsonFuncs(json, trace),

@@ -4,33 +4,42 @@
 // Decoding is the expensive part of the DomeOS template (one JSON pod per
 // key, every render). Templates cannot modify what they decode, so results
 // are cached by input text: an unchanged pod is decoded once, not on every
-// render. Entries not used by the last render are swept afterwards.
+// render. The key space tells the cache when a value leaves it (a pod
+// changed or was deleted), so the cache holds only current values.
 
 import { FuncError, type FuncMap, goFunc } from "../../gotemplate/value.js";
 import { goJsonSyntaxError } from "./go-json-error.js";
 import type { RenderTrace } from "./trace.js";
 
 export class JsonCache {
-  private current = new Map<string, unknown>();
-  private previous = new Map<string, unknown>();
+  private readonly cache = new Map<string, unknown>();
 
   decode(text: string): unknown {
-    let v = this.current.get(text);
-    if (v !== undefined) return v;
-    v = this.previous.get(text);
-    if (v === undefined) v = parseGo(text);
-    this.current.set(text, v);
+    let v = this.cache.get(text);
+    if (v === undefined) {
+      v = parseGo(text);
+      this.cache.set(text, v);
+    }
     return v;
   }
 
-  /** Call after a render: drops decodes the render did not use. */
-  sweep(): void {
-    this.previous = this.current;
-    this.current = new Map();
+  /** A value left the key space (changed or deleted key): forget its decode. */
+  evict(text: string): void {
+    this.cache.delete(text);
+  }
+
+  /** After a rebuild: keep only decodes of values still present. */
+  retain(values: Set<string>): void {
+    for (const k of this.cache.keys()) if (!values.has(k)) this.cache.delete(k);
+  }
+
+  /** Bound for values that never passed through the key space (tools, literals). */
+  sweep(limit = 100_000): void {
+    if (this.cache.size > limit) this.cache.clear();
   }
 
   get size(): number {
-    return this.current.size + this.previous.size;
+    return this.cache.size;
   }
 }
 

@@ -32,6 +32,24 @@ export function storeFuncs(ks: KeySpace, trace: RenderTrace): FuncMap {
     return ks.keysWithPrefix(literalPrefix(pattern)).filter((k) => re.test(k));
   };
   const missing = (key: string) => new FuncError(`key does not exist: ${key}`);
+  const getsCache = new Map<string, GetsResult>();
+  const patch = (hit: GetsResult, changed: readonly string[], re: RegExp): void => {
+    for (const key of new Set(changed)) {
+      if (!re.test(key)) continue;
+      const i = lowerBound(hit.keys, key);
+      const present = hit.keys[i] === key;
+      const e = ks.get(key);
+      if (e && present) hit.pairs[i] = pairOf(key, e.value);
+      else if (e) {
+        hit.keys.splice(i, 0, key);
+        hit.pairs.splice(i, 0, pairOf(key, e.value));
+      } else if (present) {
+        hit.keys.splice(i, 1);
+        hit.pairs.splice(i, 1);
+      }
+    }
+    hit.version = ks.version;
+  };
   return {
     get: goFunc(["string"], (key: string) => {
       trace.key = key;
@@ -51,9 +69,28 @@ export function storeFuncs(ks: KeySpace, trace: RenderTrace): FuncMap {
       { variadic: "string" },
     ),
     exists: goFunc(["string"], (key: string) => ks.get(key) !== undefined),
+    // Results are kept per pattern and patched with the keys changed since:
+    // after one pod change, `gets` over 10,000 pods costs a copy, not a scan.
     gets: goFunc(["string"], (pattern: string) => {
       if (pairCache.size > ks.size * 2 + 64) pairCache.clear();
-      return kvPairs(matching(pattern).map((k) => pairOf(k, ks.get(k)?.value ?? "")));
+      let hit = getsCache.get(pattern);
+      if (hit && hit.version !== ks.version) {
+        const changed = ks.changesSince(hit.version);
+        if (changed && changed.length <= 1024) patch(hit, changed, compileMatch(pattern));
+        else hit = undefined;
+      }
+      if (!hit) {
+        const keys = matching(pattern);
+        hit = {
+          version: ks.version,
+          keys,
+          pairs: keys.map((k) => pairOf(k, ks.get(k)?.value ?? "")),
+        };
+        if (getsCache.size >= 64) getsCache.clear();
+        getsCache.set(pattern, hit);
+      }
+      // A copy: reverse and sortKVByLength work in place.
+      return kvPairs(hit.pairs.slice());
     }),
     // confd sorts getvs by value, not by key.
     getvs: goFunc(["string"], (pattern: string) =>
@@ -67,6 +104,23 @@ export function storeFuncs(ks: KeySpace, trace: RenderTrace): FuncMap {
     ls: goFunc(["string"], (p: string) => typedList("[]string", list(ks, p))),
     lsdir: goFunc(["string"], (p: string) => typedList("[]string", listDir(ks, p))),
   };
+}
+
+interface GetsResult {
+  version: number;
+  keys: string[];
+  pairs: KVPair[];
+}
+
+function lowerBound(keys: readonly string[], k: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareBytes(keys[mid], k) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 const terms = (p: string): string[] => clean(p).split("/");

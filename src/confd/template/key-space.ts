@@ -22,6 +22,12 @@ export class KeySpace {
   private sorted: string[] | null = [];
   /** Bumped on every change; lets function caches know the data moved. */
   version = 0;
+  /** Visible keys changed since `logBase` (for incremental function caches); null after a rebuild. */
+  private logKeys: string[] = [];
+  /** Version after each logged change (non-decreasing). */
+  private logVersions: number[] = [];
+  /** Changes after this version are all in the log. */
+  private logBase = 0;
 
   /**
    * @param selectors backend keys (already joined with the prefix), e.g. ["/registry/pods/default"]
@@ -48,6 +54,19 @@ export class KeySpace {
     return join("/", rest);
   }
 
+  private readonly evictListeners: ((oldValue: string) => void)[] = [];
+  private readonly rebuildListeners: ((values: Set<string>) => void)[] = [];
+
+  /** Tell caches keyed by value text when a value is replaced or deleted, and after a rebuild. */
+  onEvict(evicted: (oldValue: string) => void, rebuilt: (values: Set<string>) => void): void {
+    this.evictListeners.push(evicted);
+    this.rebuildListeners.push(rebuilt);
+  }
+
+  private evict(old: KeyEntry | undefined, next?: string): void {
+    if (old && old.value !== next) for (const l of this.evictListeners) l(old.value);
+  }
+
   /** Rebuild from the whole view (start, or after a re-list). */
   rebuild(view: KVView): void {
     this.entries.clear();
@@ -60,6 +79,14 @@ export class KeySpace {
     }
     this.sorted = null;
     this.version++;
+    this.logKeys = [];
+    this.logVersions = [];
+    this.logBase = this.version;
+    if (this.rebuildListeners.length > 0) {
+      const values = new Set<string>();
+      for (const e of this.entries.values()) values.add(e.value);
+      for (const l of this.rebuildListeners) l(values);
+    }
   }
 
   /** Apply changed backend keys; returns true when a selected key changed. */
@@ -69,6 +96,7 @@ export class KeySpace {
       if (!this.selects(raw)) continue;
       touched = true;
       const key = this.visibleKey(raw);
+      this.logChange(key);
       const value = view.get(raw);
       if (value === undefined) {
         const cur = this.entries.get(key);
@@ -76,9 +104,10 @@ export class KeySpace {
         if (cur && cur.raw === raw && this.entries.delete(key) && this.sorted)
           removeSorted(this.sorted, key);
       } else {
-        const isNew = !this.entries.has(key);
+        const old = this.entries.get(key);
+        this.evict(old, value);
         this.entries.set(key, { value, raw });
-        if (isNew && this.sorted) insertSorted(this.sorted, key);
+        if (!old && this.sorted) insertSorted(this.sorted, key);
       }
     }
     if (touched) this.version++;
@@ -87,9 +116,37 @@ export class KeySpace {
 
   /** Set a visible key directly, without prefix handling. */
   setExact(key: string, value: string): void {
-    if (!this.entries.has(key)) this.sorted = null;
+    const old = this.entries.get(key);
+    this.evict(old, value);
     this.entries.set(key, { value, raw: key });
+    if (!old && this.sorted) insertSorted(this.sorted, key);
+    this.logChange(key);
     this.version++;
+  }
+
+  /** Records a change that the next version bump will cover. */
+  private logChange(key: string): void {
+    if (this.logKeys.length >= 4096) {
+      // A long log is no cheaper than recomputing: start over.
+      this.logKeys = [];
+      this.logVersions = [];
+      this.logBase = this.version;
+    }
+    this.logKeys.push(key);
+    this.logVersions.push(this.version + 1);
+  }
+
+  /** Visible keys changed after `version` (may repeat), or null when no longer known. */
+  changesSince(version: number): string[] | null {
+    if (version < this.logBase) return null;
+    let lo = 0;
+    let hi = this.logVersions.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.logVersions[mid] <= version) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.logKeys.slice(lo);
   }
 
   get size(): number {
