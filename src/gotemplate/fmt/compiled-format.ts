@@ -166,7 +166,13 @@ export function runCompiled(p: Printer, cf: CompiledFormat, a: readonly unknown[
     p.widPresent = s.widPresent;
     p.prec = s.prec;
     p.precPresent = s.precPresent;
-    p.printArg(a[argNum++], s.verb);
+    const arg = a[argNum++];
+    // The commonest operand skips printArg's dispatch: %s or %v of a string.
+    if (typeof arg === "string" && (s.verb === "s" || (s.verb === "v" && !p.sharpV))) {
+      p.fmtS(arg);
+    } else {
+      p.printArg(arg, s.verb);
+    }
   }
   p.buf += cf.tail;
   if (argNum < a.length) p.extraArgs(a, argNum);
