@@ -235,3 +235,40 @@ test("gets over many keys uses the sorted key space (byte order, no re-sort)", (
   );
   assert.equal(out, "2000 /p/k1 1");
 });
+
+test("cached gets and json stay correct across changes, deletes, re-lists and in-place reverse", () => {
+  const map = new Map<string, string>();
+  for (let i = 0; i < 50; i++) map.set(`/p/k${i}`, `{"n":${i}}`);
+  const view = new MapView(map);
+  const ks = new KeySpace(["/p"], "/");
+  ks.rebuild(view);
+  const { funcs } = confdFuncs(ks);
+  const t = new Template("t", { funcs }).parse(
+    '{{range reverse (gets "/p/*")}}{{.Key}}:{{(json .Value).n}},{{end}}|{{len (gets "/p/*")}}',
+  );
+  const expected = () => {
+    const keys = [...map.keys()]
+      .filter((k) => k.startsWith("/p/"))
+      .sort()
+      .reverse();
+    return `${keys.map((k) => `${k}:${JSON.parse(map.get(k) as string).n},`).join("")}|${keys.length}`;
+  };
+  assert.equal(t.execute(null), expected());
+  const change = (keys: string[]) => {
+    ks.update(view, keys);
+    assert.equal(t.execute(null), expected(), `after ${keys.join(" ")}`);
+  };
+  map.set("/p/k3", '{"n":333}');
+  change(["/p/k3"]);
+  map.delete("/p/k10");
+  map.set("/p/new", '{"n":-1}');
+  change(["/p/k10", "/p/new"]);
+  map.set("/p/k3", '{"n":3}');
+  map.set("/p/k3", '{"n":4}');
+  change(["/p/k3", "/p/k3"]);
+  map.set("/px/sibling", '{"n":0}');
+  change(["/px/sibling"]);
+  for (let i = 0; i < 30; i++) map.delete(`/p/k${i}`);
+  ks.rebuild(view);
+  assert.equal(t.execute(null), expected(), "after a re-list");
+});
