@@ -32,6 +32,8 @@ export async function startHttpServer(
       return;
     }
     if (path === "/metrics") {
+      // Refreshes the watch-state gauges from the backend at scrape time.
+      source.health();
       metrics.registry.metrics().then(
         (body) => res.writeHead(200, { "content-type": metrics.registry.contentType }).end(body),
         (err) => res.writeHead(500).end(String(err)),
