@@ -23,7 +23,7 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) {
 }
 
 const server = createServer((req, res) => {
-  const body = `${JSON.stringify({ replica: config.name, port, path: req.url })}\n`;
+  const body = `${JSON.stringify({ replica: config.name, port, pid: process.pid, path: req.url })}\n`;
   res.writeHead(200, { "content-type": "application/json", "x-replica": String(config.name) });
   res.end(body);
 });

@@ -9,8 +9,10 @@ import { repoRoot } from "./repo-root.js";
 export interface DemoConfdOptions {
   /** Where conf.d/ and templates/ are written. */
   confdir: string;
-  /** The server's data dir (the embedded backend finds store/store.db there). */
-  storeDir: string;
+  /** confd's -backend (default embedded). */
+  backend?: "embedded" | "etcdv3";
+  /** -node: the server's data dir for embedded (store/store.db is found there), an etcd URL for etcdv3. */
+  node: string;
   dest: string;
   checkCmd?: string;
   reloadCmd?: string;
@@ -35,9 +37,9 @@ export class DemoConfd {
       "-confdir",
       this.o.confdir,
       "-backend",
-      "embedded",
+      this.o.backend ?? "embedded",
       "-node",
-      this.o.storeDir,
+      this.o.node,
       "-watch",
       "-metrics-addr",
       `127.0.0.1:${this.o.metricsPort}`,

@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { repoRoot } from "./repo-root.js";
 
 export const NGINX_BIN = process.env.NGINX_BIN ?? "/usr/sbin/nginx";
 export const UPSTREAM_NAME = "img_cs_group";
@@ -25,9 +26,17 @@ export class DemoNginx {
     this.upstreamPath = join(prefix, "conf.d", "upstream.conf");
   }
 
-  /** Command lines for the confd resource (the seed's check and reload, with our paths). */
+  /**
+   * check_cmd for the confd resource: `nginx -t` on a copy of nginx.conf that
+   * includes the staged file ({{.src}}) instead of the live one. The seed's
+   * `nginx -t -c nginx.conf` checks the file that is live now, so an upstream
+   * without servers (no pod ready yet) would pass the check and then fail the
+   * reload; checked staged, it is refused and nginx keeps the last good one.
+   */
   checkCmd(): string {
-    return `${NGINX_BIN} -t ${this.flags()}`;
+    const script = join(repoRoot(), "examples", "confd", "nginx-check-staged.sh");
+    const line = `include ${join(this.prefix, "conf.d")}/*.conf;`;
+    return `NGINX_BIN=${NGINX_BIN} ${script} ${this.confPath} '${line}' {{.src}} -p ${this.prefix} -e ${join(this.prefix, "logs/error.log")}`;
   }
 
   reloadCmd(): string {

@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   const dest = nginx?.upstreamPath ?? join(runDir, "upstream.conf");
   const confd = new DemoConfd({
     confdir: join(runDir, "confd"),
-    storeDir: dataDir,
+    node: dataDir,
     dest,
     checkCmd: nginx?.checkCmd(),
     reloadCmd: nginx?.reloadCmd(),

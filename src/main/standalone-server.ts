@@ -34,6 +34,7 @@ export interface StandaloneOptions {
   /** Extra lines for the console header. */
   info?: Record<string, string>;
   backoff?: BackoffOptions;
+  drainMs?: number;
   graceMs?: number;
   logLevel?: LogLevel;
   logger?: Logger;
@@ -64,6 +65,7 @@ export async function startStandalone(o: StandaloneOptions): Promise<Standalone>
     hostIP: o.hostIP,
     portRange,
     backoff: o.backoff,
+    drainMs: o.drainMs,
     graceMs: o.graceMs,
     log: (msg) => log?.info(msg, { component: "runtime" }),
   });

@@ -13,6 +13,12 @@ export function standaloneProblems(input: Record<string, unknown>): string[] {
       "command is required: the standalone runtime runs a command (an image alone needs Kubernetes)",
     );
   }
+  const hostMode = input.networkMode === undefined || input.networkMode === "HOST";
+  if (hostMode && (input.ports === undefined || input.ports === 0)) {
+    p.push(
+      "ports: a host-mode deployment exposes at least 1 port (the number of AUTO_PORTn its pods get); use networkMode DEFAULT for none",
+    );
+  }
   const templates = Array.isArray(input.templates) ? input.templates : [];
   templates.forEach((t, i) => {
     const spec = split(t);

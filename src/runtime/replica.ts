@@ -49,6 +49,7 @@ const SYNC_RETRY_MS = 500;
 export class Replica {
   private child: Child | null = null;
   private stopping = false;
+  private draining = false;
   private readonly sleep = new Sleep();
   private readonly backoff: Backoff;
   private loop: Promise<void> | null = null;
@@ -81,6 +82,20 @@ export class Replica {
 
   start(): void {
     this.loop ??= this.run();
+  }
+
+  /**
+   * Leave the load balancers before stopping: drop podIP (the seed template
+   * then drops the pod), wait `ms` for them to reload. nginx then closes its
+   * idle keep-alive connections itself, so the TIME_WAIT sockets end up on
+   * its side and the app's ports are clean for the next start.
+   */
+  async drain(ms: number): Promise<void> {
+    this.draining = true;
+    if (this.stopping || !this.status.podIP) return;
+    this.set({ podIP: undefined, ready: false });
+    await this.flush();
+    await new Promise((r) => setTimeout(r, ms));
   }
 
   /** Stop the process (SIGTERM, grace, SIGKILL) and publish the final status. */
@@ -186,7 +201,7 @@ export class Replica {
       if (port !== undefined && (await tcpAccepts(this.o.hostIP, port))) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    if (child.exited || this.stopping || this.child !== child) return;
+    if (child.exited || this.stopping || this.draining || this.child !== child) return;
     this.set({ podIP: this.o.hostIP, ready: true });
   }
 

@@ -32,6 +32,8 @@ export interface StandaloneRuntimeOptions {
   /** The server's port range (given to domeize as AVAILABLE_PORT_START/END). */
   portRange?: { min: number; max: number };
   backoff?: BackoffOptions;
+  /** How long a stopping pod stays out of the load balancers before SIGTERM (default 1.5 s). */
+  drainMs?: number;
   /** SIGTERM-to-SIGKILL grace period (default 5 s). */
   graceMs?: number;
   readinessTimeoutMs?: number;
@@ -71,9 +73,8 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
   remove(namespace: string, name: string): Promise<void> {
     this.contexts.delete(`${namespace}/${name}`);
     return this.serial(namespace, name, async () => {
-      for (const pod of await this.storedPods(namespace, name)) {
-        await this.deletePod(pod.metadata.namespace, pod.metadata.name);
-      }
+      const pods = await this.storedPods(namespace, name);
+      await Promise.all(pods.map((p) => this.deletePod(p.metadata.namespace, p.metadata.name)));
     });
   }
 
@@ -83,7 +84,12 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
     await Promise.allSettled([...this.queues.values()]);
     const all = [...this.replicas.values()];
     this.replicas.clear();
+    await Promise.all(all.map((r) => r.drain(this.drainMs)));
     await Promise.all(all.map((r) => r.stop()));
+  }
+
+  private get drainMs(): number {
+    return this.o.drainMs ?? 1500;
   }
 
   /** Paths of a pod's working dir and logs. */
@@ -112,9 +118,9 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
       ),
     );
     const keep = pods.slice(0, d.replicas);
-    for (const pod of pods.slice(d.replicas)) {
-      await this.deletePod(pod.metadata.namespace, pod.metadata.name);
-    }
+    await Promise.all(
+      pods.slice(d.replicas).map((p) => this.deletePod(p.metadata.namespace, p.metadata.name)),
+    );
     for (const pod of keep) this.run(d, pod);
     for (let i = keep.length; i < d.replicas; i++) {
       const pod = this.newPod(d);
@@ -187,6 +193,7 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
     const key = podKey(namespace, name);
     const replica = this.replicas.get(key);
     this.replicas.delete(key);
+    await replica?.drain(this.drainMs);
     await replica?.kill();
     await this.o.store.delete(key);
     rmSync(this.paths(namespace, name).dir, { recursive: true, force: true });

@@ -114,7 +114,7 @@ test("a change made elsewhere arrives without a reload", async () => {
 test("create, scale and delete through the UI", async () => {
   await page.fill('#create input[name="name"]', "beta");
   await page.fill('#create input[name="command"]', "sleep 600");
-  await page.fill('#create input[name="ports"]', "0");
+  await page.fill('#create input[name="ports"]', "1");
   await page.fill('#create input[name="replicas"]', "1");
   await page.click('#create button[type="submit"]');
   const row = page.locator('tr[data-deployment="default/beta"]');
@@ -148,7 +148,9 @@ test("bad input shows clear errors and creates nothing", async () => {
     );
     return box.innerText();
   };
-  let msg = await attempt({ name: "Bad_Name" });
+  let msg = await attempt({ ports: "0" });
+  assert.match(msg, /ports: a host-mode deployment exposes at least 1 port/);
+  msg = await attempt({ name: "Bad_Name", prev: msg });
   assert.match(msg, /name "Bad_Name" is not a DNS-1123 label/);
   msg = await attempt({ ports: "101", prev: msg });
   assert.match(msg, /ports 101 must be an integer from 0 to 100/);

@@ -1,0 +1,176 @@
+// The whole system for end-to-end tests: the standalone server (real pods
+// through bin/domeize), bin/domeos-confd rendering the seed's upstream
+// template, and a real nginx in front, on the embedded store or real etcd.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DemoConfd } from "../../src/main/demo-confd.js";
+import { DemoNginx } from "../../src/main/demo-nginx.js";
+import { repoRoot } from "../../src/main/repo-root.js";
+import { type Standalone, startStandalone } from "../../src/main/standalone-server.js";
+import type { PodObject } from "../../src/runtime/pod-object.js";
+import { EmbeddedStore } from "../../src/store/embedded.js";
+import { EtcdStore } from "../../src/store/etcd.js";
+import type { Store } from "../../src/store/store.js";
+import { EtcdServer } from "../support/etcd.js";
+import { freePort } from "../support/ports.js";
+
+export const DEPLOYMENT = "img-host-test"; // what the seed's template selects
+export const PORT_RANGE = { min: 24000, max: 24499 };
+
+export interface Reply {
+  replica: string;
+  port: number;
+  pid: number;
+}
+
+export class System {
+  readonly dir = mkdtempSync(join(tmpdir(), "e2e-"));
+  readonly dataDir = join(this.dir, "data");
+  etcd: EtcdServer | null = null;
+  /** etcd: the store the server uses. Embedded: null (the server opens its own). */
+  store: Store | null = null;
+  /** A separate handle for the test's own reads (survives server restarts). */
+  reader: Store | null = null;
+  sa: Standalone | null = null;
+  nginx: DemoNginx | null = null;
+  confd: DemoConfd | null = null;
+
+  constructor(readonly kind: "embedded" | "etcd") {}
+
+  async start(): Promise<void> {
+    if (this.kind === "etcd") {
+      this.etcd = new EtcdServer(join(this.dir, "etcd"));
+      await this.etcd.start();
+      this.store = new EtcdStore({ endpoints: [this.etcd.endpoint] });
+    }
+    await this.startServer();
+    this.reader = this.store ?? new EmbeddedStore(join(this.dataDir, "store"), { pollMs: 50 });
+    this.nginx = new DemoNginx(join(this.dir, "nginx"), await freePort());
+    this.nginx.configure();
+    await this.nginx.start();
+    this.confd = new DemoConfd({
+      confdir: join(this.dir, "confd"),
+      backend: this.kind === "etcd" ? "etcdv3" : "embedded",
+      node: this.kind === "etcd" ? this.etcd!.endpoint : this.dataDir,
+      dest: this.nginx.upstreamPath,
+      checkCmd: this.nginx.checkCmd(),
+      reloadCmd: this.nginx.reloadCmd(),
+      metricsPort: await freePort(),
+      logPath: join(this.dir, "confd.log"),
+    });
+    this.confd.writeConfig();
+    this.confd.start();
+  }
+
+  async startServer(): Promise<void> {
+    this.sa = await startStandalone({
+      dataDir: this.dataDir,
+      listen: "127.0.0.1:0",
+      store: this.store ?? undefined,
+      portRange: PORT_RANGE,
+      backoff: { initialMs: 200, maxMs: 2000, factor: 2, resetAfterMs: 10_000 },
+      drainMs: 1500,
+      graceMs: 3000,
+    });
+  }
+
+  async stopServer(): Promise<void> {
+    await this.sa?.close();
+    this.sa = null;
+  }
+
+  async destroy(): Promise<void> {
+    await this.confd?.stop();
+    await this.nginx?.stop();
+    await this.stopServer();
+    if (this.reader !== this.store) await this.reader?.close();
+    await this.store?.close();
+    await this.etcd?.destroy();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  async api(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; msg: string }> {
+    const res = await fetch(`${this.sa!.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.sa!.adminToken}`,
+        "content-type": "application/json",
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const j = (await res.json()) as { resultMsg: string };
+    return { status: res.status, msg: j.resultMsg };
+  }
+
+  demoDeployment(replicas: number, ports = 2): Record<string, unknown> {
+    const app = join(repoRoot(), "examples", "demo-app");
+    return {
+      name: DEPLOYMENT,
+      command: ["node", join(app, "server.mjs"), "config.json"],
+      replicas,
+      networkMode: "HOST",
+      ports,
+      templates: [`${join(app, "config.json.tmpl")}:config.json`],
+      accessType: "DIY",
+    };
+  }
+
+  async pods(): Promise<PodObject[]> {
+    const res = await this.reader!.list("/registry/pods/default/");
+    return res.kvs.map((kv) => JSON.parse(kv.value) as PodObject);
+  }
+
+  confdLog(): string {
+    try {
+      return readFileSync(join(this.dir, "confd.log"), "utf8").split("\n").slice(-15).join("\n");
+    } catch {
+      return "(none)";
+    }
+  }
+
+  upstream(): string {
+    return readFileSync(this.nginx!.upstreamPath, "utf8");
+  }
+
+  /** One request through nginx (a new connection each time). */
+  async viaNginx(): Promise<Reply | null> {
+    try {
+      const res = await fetch(`http://127.0.0.1:${this.nginx!.port}/`, {
+        signal: AbortSignal.timeout(2000),
+        headers: { connection: "close" },
+      });
+      return res.ok ? ((await res.json()) as Reply) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Poll until requests through nginx have reached exactly `names` (every
+   * one of them, and nothing else); returns the time it took.
+   */
+  async routesTo(names: string[], timeoutMs: number): Promise<number> {
+    const t0 = Date.now();
+    const want = new Set(names);
+    let seen = new Set<string>();
+    let round = 0;
+    while (Date.now() - t0 < timeoutMs) {
+      const r = await this.viaNginx();
+      if (r) {
+        if (!want.has(r.replica))
+          seen = new Set(); // a stale backend: start over
+        else seen.add(r.replica);
+      }
+      if (seen.size === want.size) return Date.now() - t0;
+      if (++round % want.size === 0) await new Promise((res) => setTimeout(res, 20));
+    }
+    throw new Error(
+      `nginx did not route to all of ${[...want].join(", ")} within ${timeoutMs} ms (saw ${[...seen].join(", ")}); upstream:\n${this.upstream()}\nconfd log (last lines):\n${this.confdLog()}`,
+    );
+  }
+}
