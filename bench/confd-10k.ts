@@ -139,20 +139,23 @@ const countReloads = (s: Setup) => readText(s.reloads).split("\n").filter(Boolea
 function onetime(s: Setup, etcd: EtcdServer, expected: string, runs: number) {
   const walls: number[] = [];
   const rss: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < runs; i++) {
     rmSync(s.dest, { force: true });
     const t0 = performance.now();
     const r = spawnSync(
       "/usr/bin/time",
-      ["-f", "%M", process.execPath, CONFD, ...confdArgs(s, etcd, ["-onetime"])],
+      ["-f", "%M %U %S", process.execPath, CONFD, ...confdArgs(s, etcd, ["-onetime"])],
       { encoding: "utf8" },
     );
     walls.push(performance.now() - t0);
     if (r.status !== 0) throw new Error(`onetime failed (${r.status}): ${r.stderr}`);
-    rss.push(Number(r.stderr.trim().split("\n").pop()) / 1024);
+    const [kb, user, sys] = r.stderr.trim().split("\n").pop()!.split(" ").map(Number);
+    rss.push(kb / 1024);
+    cpu.push((user + sys) * 1000);
     if (readText(s.dest) !== expected) throw new Error("onetime: wrong output");
   }
-  return { wallMs: median(walls), walls, rssMiB: Math.max(...rss) };
+  return { wallMs: median(walls), walls, rssMiB: Math.max(...rss), cpuMs: median(cpu) };
 }
 
 function startConfd(s: Setup, etcd: EtcdServer, extra: string[]): ChildProcess {
@@ -168,6 +171,13 @@ async function stopConfd(p: ChildProcess): Promise<void> {
   const done = new Promise((r) => p.once("exit", r));
   p.kill("SIGTERM");
   await done;
+}
+
+/** User+system CPU seconds of a live process (/proc, clock ticks of 10 ms). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function peakRssMiB(pid: number): number {
@@ -225,10 +235,20 @@ async function main(): Promise<void> {
       `# ${n} pods, ${(bytes / 1e6).toFixed(1)} MB, ${matching.length} rendered; loaded in ${fmt((performance.now() - tg) / 1000)} s`,
     );
 
+    // Baseline in this run: one full read of the pods (confd's reference: etcdctl get --prefix 0.21-0.32 s).
+    const reads: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      await store.list("/registry/pods/default/");
+      reads.push(performance.now() - t);
+    }
+    const readMs = median(reads);
+    console.log(`baseline: full read of the pods (etcd3 client, in-process) ${fmt(readMs)} ms`);
+
     // 1. onetime
     const one = onetime(s, etcd, expected(), Number(args["onetime-runs"]));
     console.log(
-      `onetime: wall median ${fmt(one.wallMs)} ms (runs ${one.walls.map(fmt).join(", ")}), peak RSS ${fmt(one.rssMiB)} MiB`,
+      `onetime: wall median ${fmt(one.wallMs)} ms (runs ${one.walls.map(fmt).join(", ")}), CPU median ${fmt(one.cpuMs)} ms, peak RSS ${fmt(one.rssMiB)} MiB`,
     );
 
     // 2. watch latency
@@ -239,6 +259,7 @@ async function main(): Promise<void> {
     const startMs = performance.now() - t0;
     const r = rng(7);
     const lat: number[] = [];
+    const cpu0 = cpuSeconds(proc.pid!);
     for (let i = 0; i < Number(args.samples); i++) {
       const p = matching[Math.floor(r() * matching.length)];
       const line = changePort(p, 30000 + i, r);
@@ -250,12 +271,13 @@ async function main(): Promise<void> {
       if (readText(s.dest) !== want) throw new Error(`watch sample ${i}: wrong output`);
       await sleep(100 + Math.floor(r() * 100));
     }
+    const cpuPerChange = ((cpuSeconds(proc.pid!) - cpu0) * 1000) / lat.length;
     const watchRss = peakRssMiB(proc.pid!);
     await stopConfd(proc);
     const med = median(lat);
     const p95 = quantile(lat, 0.95);
     console.log(
-      `watch: start->first file ${fmt(startMs)} ms; change->file median ${fmt(med)} ms, p95 ${fmt(p95)} ms, max ${fmt(Math.max(...lat))} ms (${lat.length} samples); peak RSS ${fmt(watchRss)} MiB`,
+      `watch: start->first file ${fmt(startMs)} ms; change->file median ${fmt(med)} ms, p95 ${fmt(p95)} ms, max ${fmt(Math.max(...lat))} ms (${lat.length} samples); CPU per change ${fmt(cpuPerChange)} ms; peak RSS ${fmt(watchRss)} MiB`,
     );
 
     // 3. burst with -wait 100ms:1s
@@ -299,6 +321,11 @@ async function main(): Promise<void> {
     row("watch peak RSS", Math.max(watchRss, burstRss), CONFD_REF.watchRssMiB, "MiB");
     row("-onetime wall (median)", one.wallMs, CONFD_REF.onetimeMs, "ms");
     row("-onetime peak RSS", one.rssMiB, CONFD_REF.onetimeRssMiB, "MiB");
+    // Load-independent view of -onetime: wall time in units of one full read of the data.
+    console.log(
+      `| -onetime wall / full read of the data | ${(one.wallMs / readMs).toFixed(1)} | ${(CONFD_REF.onetimeMs / 265).toFixed(1)} (1,090 / 265 ms etcdctl) | |`,
+    );
+    row("CPU per change (watch)", cpuPerChange, 1270, "ms");
     console.log(
       `| burst reloads (1,000 changes / 1 s, -wait 100ms:1s) | ${reloads} | 2 renders per 100 changes/s (no wait) | |`,
     );

@@ -48,6 +48,12 @@ export function createBackend(opts: BackendOptions): Backend {
 
 function etcdBackend(opts: BackendOptions): Backend {
   etcdOptions(opts); // a bad -node or TLS flag fails now, not at start
+  if (opts.watch === false && !opts.basicAuth) {
+    // -onetime: a lean reader; the gRPC stack costs more CPU to load than 10k pods to read.
+    return new LazyBackend("etcdv3", async () =>
+      (await import("./etcdv3-onetime.js")).createEtcdOnetimeBackend(opts),
+    );
+  }
   return new LazyBackend("etcdv3", async () =>
     (await import("./etcdv3.js")).createEtcdV3Backend(opts),
   );

@@ -1,0 +1,336 @@
+// A read-only etcd v3 client for `-onetime`: the KV Range RPC spoken directly
+// over node:http2 (gRPC framing, a hand-written protobuf codec for the few
+// fields involved). `-onetime` only lists; loading the full etcd3/grpc-js/
+// protobufjs stack costs more CPU than reading 10,000 pods, and decoding
+// values straight to strings avoids an object per field. Watch mode uses the
+// full store (src/store/etcd.ts).
+
+import { readFileSync } from "node:fs";
+import { type ClientHttp2Session, connect, constants } from "node:http2";
+import { isIP } from "node:net";
+import type { EtcdOptions } from "../../store/etcd.js";
+import {
+  CompactedError,
+  type KeyValue,
+  type ListResult,
+  type Store,
+  StoreUnavailableError,
+} from "../../store/store.js";
+
+const PAGE = 1000;
+/** gRPC status codes that mean "cannot reach etcd now". */
+const UNAVAILABLE = new Set([1, 4, 14]); // CANCELLED, DEADLINE_EXCEEDED, UNAVAILABLE
+
+export class EtcdRangeReader implements Store {
+  readonly description: string;
+  private session: ClientHttp2Session | null = null;
+  private endpointIndex = 0;
+
+  constructor(
+    private readonly opts: EtcdOptions,
+    private readonly timeoutMs = 5000,
+  ) {
+    if (opts.username !== undefined) {
+      throw new Error("etcd range reader: basic auth needs the full client");
+    }
+    this.description = `etcd ${opts.endpoints.join(",")}`;
+  }
+
+  async get(key: string): Promise<KeyValue | null> {
+    const res = await this.range({ key: Buffer.from(key) });
+    return res.kvs[0] ?? null;
+  }
+
+  /** All keys under `prefix`, page by page, every page at the first page's revision. */
+  async list(prefix: string): Promise<ListResult> {
+    const end = prefixEnd(Buffer.from(prefix));
+    const kvs: KeyValue[] = [];
+    let revision = 0;
+    let from = Buffer.from(prefix);
+    for (;;) {
+      const page = await this.range({ key: from, rangeEnd: end, limit: PAGE, revision });
+      if (revision === 0) revision = page.revision;
+      for (const kv of page.kvs) kvs.push(kv);
+      if (!page.more || page.kvs.length === 0) break;
+      from = Buffer.concat([Buffer.from(page.kvs[page.kvs.length - 1].key), Buffer.from([0])]);
+    }
+    return { kvs, revision };
+  }
+
+  async revision(): Promise<number> {
+    return (await this.range({ key: Buffer.from([0]), countOnly: true })).revision;
+  }
+
+  watch(): never {
+    throw new Error("etcd range reader: read-only (no watch)");
+  }
+  put(): never {
+    throw new Error("etcd range reader: read-only");
+  }
+  delete(): never {
+    throw new Error("etcd range reader: read-only");
+  }
+  grantLease(): never {
+    throw new Error("etcd range reader: read-only");
+  }
+
+  async close(): Promise<void> {
+    this.session?.close();
+    this.session = null;
+  }
+
+  // ---- transport --------------------------------------------------------------
+
+  /** One Range call; on a connection failure, the next endpoint (each once). */
+  private async range(req: RangeRequest): Promise<RangeResponse> {
+    let lastErr: Error | null = null;
+    for (let tries = 0; tries < this.opts.endpoints.length; tries++) {
+      try {
+        return decodeRangeResponse(
+          await this.call("/etcdserverpb.KV/Range", encodeRangeRequest(req)),
+        );
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError)) throw err;
+        lastErr = err;
+        this.session?.destroy();
+        this.session = null;
+        this.endpointIndex = (this.endpointIndex + 1) % this.opts.endpoints.length;
+      }
+    }
+    throw lastErr ?? new StoreUnavailableError(`${this.description}: no endpoint`);
+  }
+
+  private connection(): ClientHttp2Session {
+    if (this.session && !this.session.destroyed && !this.session.closed) return this.session;
+    const endpoint = this.opts.endpoints[this.endpointIndex];
+    const tls = this.opts.tls;
+    const host = new URL(endpoint).hostname.replace(/^\[|\]$/g, "");
+    const s = connect(endpoint, {
+      // No SNI for an IP address (RFC 6066); the certificate is still checked.
+      servername: isIP(host) ? "" : host,
+      ca: pem(tls?.ca),
+      cert: pem(tls?.cert),
+      key: pem(tls?.key),
+      // A 40 MB answer in 64 KB flow-control windows costs round trips.
+      settings: { initialWindowSize: 16 << 20 },
+    });
+    s.on("connect", () => s.setLocalWindowSize(32 << 20));
+    s.on("error", () => {}); // reported through the request
+    s.unref();
+    this.session = s;
+    return s;
+  }
+
+  private call(path: string, message: Buffer): Promise<Buffer> {
+    const endpoint = this.opts.endpoints[this.endpointIndex];
+    const what = `etcd ${endpoint}: ${path}`;
+    return new Promise((resolve, reject) => {
+      const fail = (err: Error) => reject(err);
+      let session: ClientHttp2Session;
+      try {
+        session = this.connection();
+      } catch (err) {
+        return fail(new StoreUnavailableError(`${what}: ${(err as Error).message}`));
+      }
+      const req = session.request({
+        [constants.HTTP2_HEADER_METHOD]: "POST",
+        [constants.HTTP2_HEADER_PATH]: path,
+        "content-type": "application/grpc",
+        te: "trailers",
+        "grpc-timeout": `${this.timeoutMs}m`,
+      });
+      const timer = setTimeout(() => {
+        req.close(constants.NGHTTP2_CANCEL);
+        fail(new StoreUnavailableError(`${what}: no answer within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      const chunks: Buffer[] = [];
+      let status: string | undefined;
+      let statusMessage = "";
+      const takeStatus = (h: Record<string, unknown>) => {
+        if (h["grpc-status"] !== undefined) {
+          status = String(h["grpc-status"]);
+          statusMessage = decodeURIComponent(String(h["grpc-message"] ?? ""));
+        }
+      };
+      req.on("response", takeStatus);
+      req.on("trailers", takeStatus);
+      req.on("data", (d: Buffer) => chunks.push(d));
+      req.on("error", (err) => {
+        clearTimeout(timer);
+        fail(new StoreUnavailableError(`${what}: ${err.message}`));
+      });
+      req.on("end", () => {
+        clearTimeout(timer);
+        if (status !== "0") return fail(grpcError(what, Number(status ?? 2), statusMessage));
+        const body = Buffer.concat(chunks);
+        if (body.length < 5 || body[0] !== 0) {
+          return fail(new Error(`${what}: malformed or compressed gRPC answer`));
+        }
+        resolve(body.subarray(5, 5 + body.readUInt32BE(1)));
+      });
+      const frame = Buffer.alloc(5 + message.length);
+      frame.writeUInt32BE(message.length, 1);
+      message.copy(frame, 5);
+      req.end(frame);
+    });
+  }
+}
+
+function grpcError(what: string, code: number, message: string): Error {
+  if (/compacted/.test(message)) return new CompactedError(0, `${what}: ${message}`);
+  if (UNAVAILABLE.has(code)) return new StoreUnavailableError(`${what}: ${message} (gRPC ${code})`);
+  return new Error(`${what}: ${message} (gRPC ${code})`);
+}
+
+function pem(value: string | undefined): Buffer | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (value.includes("-----BEGIN")) return Buffer.from(value);
+  return readFileSync(value);
+}
+
+/** etcd's prefix range end: the prefix with its last byte below 0xff incremented. */
+export function prefixEnd(prefix: Buffer): Buffer {
+  for (let i = prefix.length - 1; i >= 0; i--) {
+    if (prefix[i] < 0xff) {
+      const end = Buffer.from(prefix.subarray(0, i + 1));
+      end[i]++;
+      return end;
+    }
+  }
+  return Buffer.from([0]); // every key from `prefix` on
+}
+
+// ---- protobuf: etcdserverpb.RangeRequest / RangeResponse (the fields used) ----
+
+export interface RangeRequest {
+  key: Buffer;
+  rangeEnd?: Buffer;
+  limit?: number;
+  revision?: number;
+  countOnly?: boolean;
+}
+
+export interface RangeResponse {
+  revision: number;
+  kvs: KeyValue[];
+  more: boolean;
+}
+
+function varint(n: number, out: number[]): void {
+  while (n > 127) {
+    out.push((n % 128) | 128);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+}
+
+export function encodeRangeRequest(r: RangeRequest): Buffer {
+  const parts: Buffer[] = [];
+  const bytes = (no: number, b: Buffer) => {
+    const h: number[] = [(no << 3) | 2];
+    varint(b.length, h);
+    parts.push(Buffer.from(h), b);
+  };
+  const int = (no: number, n: number) => {
+    const h: number[] = [no << 3];
+    varint(n, h);
+    parts.push(Buffer.from(h));
+  };
+  bytes(1, r.key);
+  if (r.rangeEnd) bytes(2, r.rangeEnd);
+  if (r.limit) int(3, r.limit);
+  if (r.revision) int(4, r.revision);
+  if (r.countOnly) int(9, 1);
+  return Buffer.concat(parts);
+}
+
+/** A cursor over a protobuf message. */
+class Reader {
+  pos: number;
+  constructor(
+    readonly buf: Buffer,
+    start: number,
+    readonly end: number,
+  ) {
+    this.pos = start;
+  }
+  varint(): number {
+    let x = 0;
+    let mul = 1;
+    for (;;) {
+      if (this.pos >= this.end) throw new Error("truncated protobuf varint");
+      const c = this.buf[this.pos++];
+      x += (c & 127) * mul;
+      if (c < 128) return x;
+      mul *= 128;
+    }
+  }
+  /** Skip a field of wire type `wt`; returns [start, end) for length-delimited ones. */
+  field(wt: number): [number, number] {
+    if (wt === 0) {
+      this.varint();
+      return [0, 0];
+    }
+    if (wt === 2) {
+      const len = this.varint();
+      const start = this.pos;
+      this.pos += len;
+      if (this.pos > this.end) throw new Error("truncated protobuf field");
+      return [start, this.pos];
+    }
+    if (wt === 1) this.pos += 8;
+    else if (wt === 5) this.pos += 4;
+    else throw new Error(`unsupported protobuf wire type ${wt}`);
+    return [0, 0];
+  }
+}
+
+export function decodeRangeResponse(buf: Buffer): RangeResponse {
+  const r = new Reader(buf, 0, buf.length);
+  const out: RangeResponse = { revision: 0, kvs: [], more: false };
+  while (r.pos < r.end) {
+    const tag = r.varint();
+    const no = tag >>> 3;
+    const wt = tag & 7;
+    if (no === 1 && wt === 2) out.revision = decodeHeaderRevision(buf, r.field(wt));
+    else if (no === 2 && wt === 2) out.kvs.push(decodeKeyValue(buf, r.field(wt)));
+    else if (no === 3 && wt === 0) out.more = r.varint() !== 0;
+    else r.field(wt);
+  }
+  return out;
+}
+
+function decodeHeaderRevision(buf: Buffer, [start, end]: [number, number]): number {
+  const r = new Reader(buf, start, end);
+  let revision = 0;
+  while (r.pos < r.end) {
+    const tag = r.varint();
+    if (tag === 3 << 3) revision = r.varint();
+    else r.field(tag & 7);
+  }
+  return revision;
+}
+
+function decodeKeyValue(buf: Buffer, [start, end]: [number, number]): KeyValue {
+  const r = new Reader(buf, start, end);
+  const kv: KeyValue = { key: "", value: "", createRevision: 0, modRevision: 0, version: 0 };
+  while (r.pos < r.end) {
+    const tag = r.varint();
+    const no = tag >>> 3;
+    const wt = tag & 7;
+    if (wt === 2 && (no === 1 || no === 5)) {
+      const [s, e] = r.field(wt);
+      if (no === 1) kv.key = buf.toString("utf8", s, e);
+      else kv.value = buf.toString("utf8", s, e);
+    } else if (wt === 0 && no >= 2 && no <= 4) {
+      const v = r.varint();
+      if (no === 2) kv.createRevision = v;
+      else if (no === 3) kv.modRevision = v;
+      else kv.version = v;
+    } else {
+      // lease (6) is skipped: ids exceed 2^53 and templates never see them.
+      r.field(wt);
+    }
+  }
+  return kv;
+}

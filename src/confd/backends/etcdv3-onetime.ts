@@ -1,0 +1,16 @@
+// The etcdv3 backend for -onetime: one snapshot through the lean Range
+// reader (no etcd3/gRPC stack to load), no watch.
+
+import type { BackendOptions } from "./backend.js";
+import { EtcdRangeReader } from "./etcd-range-reader.js";
+import { etcdOptions } from "./etcdv3-options.js";
+import { StoreMirror } from "./store-mirror.js";
+
+export function createEtcdOnetimeBackend(opts: BackendOptions): StoreMirror {
+  return new StoreMirror(new EtcdRangeReader(etcdOptions(opts)), {
+    name: "etcdv3",
+    watch: false,
+    log: opts.log,
+    ownsStore: true,
+  });
+}
