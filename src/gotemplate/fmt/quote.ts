@@ -45,25 +45,18 @@ const ASCII_ESCAPE: string[] = Array.from({ length: 128 }, (_, c) =>
   c < 0x20 || c === 0x7f || c === 0x5c ? escapeRune(c, -1, false) : "",
 );
 
-/**
- * True when JSON.stringify(s) equals Go's Quote(s): printable ASCII plus the
- * escapes both spell alike (\" \\ \b \f \n \r \t). The native encoder is far
- * faster than a JS loop building the result.
- */
-function jsonQuotable(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x20 ? c >= 0x7f : c < 0x08 || c === 0x0b || c > 0x0d) return false;
-  }
-  return true;
-}
-
 function quoteWith(s: string, quote: number, asciiOnly: boolean): string {
-  if (quote === 0x22 && jsonQuotable(s)) return JSON.stringify(s);
   const q = quote === 0x22 ? '"' : "'";
+  // Fast scan: most strings need no escape at all.
+  let i = 0;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c >= 0x7f || c === quote || c === 0x5c) break;
+  }
+  if (i === s.length) return q + s + q;
   let out = "";
   let last = 0;
-  for (let i = 0; i < s.length; i++) {
+  for (; i < s.length; i++) {
     const c = s.charCodeAt(i);
     let esc: string;
     if (c < 0x80) {
