@@ -54,6 +54,23 @@ for (const kind of STORE_KINDS) {
       });
     });
 
+    test("per-container keys: AUTO_PORT<n>_<container>, AUTO_PORT<n>.<container>, AUTO_PORTS", async () => {
+      await putPod(fx.store, "default", "multi");
+      const body = {
+        AUTO_PORT0_sidecar: "20100",
+        "AUTO_PORT0.log": "20101",
+        AUTO_PORTS: "20102,20103",
+      };
+      const r = await request(
+        "PUT",
+        agentUrl(srv.url, "default", "multi", "annotation"),
+        body,
+        tok("default", "multi"),
+      );
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(await annotationsOf(fx.store, "default", "multi"), body);
+    });
+
     test("100 concurrent PUTs of distinct keys to one pod all land", async () => {
       await putPod(fx.store, "default", "busy", { size: 4000 });
       const rs = await Promise.all(

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ServerConfig } from "../../src/server/config/config.js";
-import { silentLogger } from "../../src/server/log/logger.js";
+import { jsonLogger, silentLogger } from "../../src/server/log/logger.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
 import { EmbeddedStore } from "../../src/store/embedded.js";
 import { EtcdStore } from "../../src/store/etcd.js";
@@ -78,7 +78,8 @@ export async function startTestServer(
     clusters: { default: store },
     secret: SECRET,
     adminToken: ADMIN,
-    logger: silentLogger,
+    // SERVER_TEST_LOG=debug shows the servers' logs when a test needs explaining.
+    logger: process.env.SERVER_TEST_LOG ? jsonLogger("debug") : silentLogger,
     ...extra,
   });
 }

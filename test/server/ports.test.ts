@@ -148,8 +148,8 @@ for (const kind of STORE_KINDS) {
       assert.equal((await fx.store.list(`${LEDGER_PREFIX}${host}/`)).kvs.length, 2);
       const far = Date.now() + 24 * 3_600_000;
       const freed = await c.reaper.sweep(far);
-      // ghost's port, its external record, and the external record of the "busy" test above
-      assert.equal(freed, 3);
+      // ghost's port and its external record (plus expired records of earlier tests)
+      assert.ok(freed >= 2, `freed ${freed}`);
       assert.equal((await fx.store.list(`${LEDGER_PREFIX}${host}/`)).kvs.length, 0);
       srv = await startTestServer(fx.store, { sweepIntervalMs: 3_600_000 });
       srv2 = await startTestServer(fx.reopen(), { sweepIntervalMs: 3_600_000 });

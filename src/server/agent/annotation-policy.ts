@@ -19,10 +19,10 @@ export interface AnnotationPolicy {
 /** Keys the server owns; no agent may write them, whatever the config says. */
 export const RESERVED_KEYS: readonly string[] = ["deployName", "accessType"];
 
-/** AUTO_PORT<n> or AUTO_PORT<n>_<container> (container: a DNS-1123 label). */
-const PORT_KEY = /^AUTO_PORT(0|[1-9][0-9]{0,3})(_[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$/;
-/** AUTO_PORTS or AUTO_PORTS_<container>: comma-separated list of ports. */
-const PORTS_KEY = /^AUTO_PORTS(_[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$/;
+/** AUTO_PORT<n>, or AUTO_PORT<n>_<container> / AUTO_PORT<n>.<container> (container: a DNS-1123 label). */
+const PORT_KEY = /^AUTO_PORT(0|[1-9][0-9]{0,3})([_.][a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$/;
+/** AUTO_PORTS, AUTO_PORTS_<container> or AUTO_PORTS.<container>: comma-separated list of ports. */
+const PORTS_KEY = /^AUTO_PORTS([_.][a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$/;
 /** Values of operator-allowed extra keys: no quotes, braces, semicolons, spaces or control characters. */
 const SAFE_VALUE = /^[A-Za-z0-9._:/=@,+-]*$/;
 const MAX_KEYS = 256;
@@ -85,7 +85,7 @@ function checkEntry(key: string, value: string, policy: AnnotationPolicy): void 
     }
   } else {
     throw forbidden(
-      `annotation key ${JSON.stringify(key)} is not allowed: agents may write AUTO_PORT<n>, AUTO_PORT<n>_<container>, AUTO_PORTS${policy.extraKeys.length ? ` and ${policy.extraKeys.join(", ")}` : ""}`,
+      `annotation key ${JSON.stringify(key)} is not allowed: agents may write AUTO_PORT<n>, AUTO_PORT<n>_<container> (or .<container>), AUTO_PORTS${policy.extraKeys.length ? ` and ${policy.extraKeys.join(", ")}` : ""}`,
     );
   }
 }

@@ -41,7 +41,7 @@ export interface LedgerOptions {
 export class PortLedger {
   /** Serialises requests for the same pod container within this process. */
   private readonly locks = new Map<string, Promise<unknown>>();
-  private readonly snapshots = new Map<string, Promise<Set<number>>>();
+  private readonly snapshots = new Map<string, Promise<Map<number, string | null>>>();
 
   constructor(
     private readonly store: Store,
@@ -84,7 +84,7 @@ export class PortLedger {
       ) {
         return kept;
       }
-      await this.markExternal(req, [...busy]);
+      await this.markExternal(req, [...busy], current?.ports ?? []);
       const fresh = await this.takePorts(
         req,
         req.count - (kept.length - stale.length),
@@ -143,7 +143,7 @@ export class PortLedger {
       if (!usable(port)) continue;
       // Claim it in the shared snapshot first so concurrent callers skip it;
       // the create-if-absent write is what actually decides.
-      taken.add(port);
+      taken.set(port, null);
       const r = await this.store.put(ledgerKey(req.host, port), value, { expectModRevision: 0 });
       if (r.ok) got.push(port);
     }
@@ -158,40 +158,48 @@ export class PortLedger {
 
   /**
    * Taken ports of a host. Callers arriving while a list is in flight share
-   * it (one list per burst instead of one per request); the set is mutable
-   * and shared, so their claims are visible to each other.
+   * it (one list per burst instead of one per request); the map (port -> record,
+   * null = claimed by a request in flight) is mutable and shared, so their claims are visible to each other.
    */
-  private snapshot(host: string): Promise<Set<number>> {
-    let p = this.snapshots.get(host);
-    if (!p) {
-      p = this.store
-        .list(hostPrefix(host))
-        .then((r) => new Set(r.kvs.map((kv) => portOfKey(kv.key))));
-      this.snapshots.set(host, p);
-      const drop = () => {
-        if (this.snapshots.get(host) === p) this.snapshots.delete(host);
-      };
-      p.then(drop, drop);
-    }
+  private snapshot(host: string): Promise<Map<number, string | null>> {
+    const existing = this.snapshots.get(host);
+    if (existing) return existing;
+    const p = this.store
+      .list(hostPrefix(host))
+      .then((r) => new Map(r.kvs.map((kv) => [portOfKey(kv.key), kv.value] as const)));
+    this.snapshots.set(host, p);
+    const drop = () => {
+      if (this.snapshots.get(host) === p) this.snapshots.delete(host);
+    };
+    p.then(drop, drop);
     return p;
   }
 
-  /** Record busy ports as external (replacing this pod's own record if it held them). */
-  private async markExternal(req: AllocationRequest, busy: number[]): Promise<void> {
+  /**
+   * Record busy ports as external. Ports held by other pods stay theirs (the
+   * agent sees their apps bound); this pod's own busy ports become external.
+   */
+  private async markExternal(req: AllocationRequest, busy: number[], own: number[]): Promise<void> {
     const { min, max } = this.opts.range;
     const ext: ExternalPortRecord = {
       kind: "external",
       reportedBy: `${req.namespace}/${req.pod}`,
       until: new Date(Date.now() + this.opts.externalHoldMs).toISOString(),
     };
+    const value = JSON.stringify(ext);
+    const snap = await this.snapshot(req.host);
     for (const port of busy) {
       if (port < min || port > max) continue;
       const key = ledgerKey(req.host, port);
-      const kv = await this.store.get(key);
-      if (kv && !ownedBy(kv, req)) continue;
-      await this.store.put(key, JSON.stringify(ext), {
-        expectModRevision: kv ? kv.modRevision : 0,
-      });
+      if (own.includes(port)) {
+        const kv = await this.store.get(key);
+        if (kv && ownedBy(kv, req))
+          await this.store.put(key, value, { expectModRevision: kv.modRevision });
+        continue;
+      }
+      if (snap.has(port)) continue;
+      snap.set(port, null);
+      await this.store.put(key, value, { expectModRevision: 0 });
     }
   }
 

@@ -29,6 +29,8 @@ export class PortReaper {
   private watch: Watch | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Last revision seen by the watch: a restarted watch resumes after it, so no deletion is missed. */
+  private lastRevision: number | null = null;
 
   constructor(
     private readonly store: Store,
@@ -51,14 +53,19 @@ export class PortReaper {
   private async startWatch(): Promise<void> {
     while (!this.closed) {
       try {
-        const rev = await this.store.revision();
-        this.watch = await this.store.watch(PODS_PREFIX, rev + 1, {
-          onEvents: (events) => void this.onEvents(events),
+        this.lastRevision ??= await this.store.revision();
+        this.watch = await this.store.watch(PODS_PREFIX, this.lastRevision + 1, {
+          onEvents: (events, revision) => {
+            this.lastRevision = Math.max(this.lastRevision ?? 0, revision);
+            void this.onEvents(events);
+          },
           onError: (err) => {
             this.opts.log.warn("pod watch ended; restarting and sweeping", {
               cluster: this.opts.cluster,
               err,
             });
+            // Compacted: the missed deletions are gone from history; the sweep covers them.
+            if (err.name === "CompactedError") this.lastRevision = null;
             this.watch = null;
             if (!this.closed) setTimeout(() => void this.restart(), 1000).unref();
           },
@@ -78,6 +85,8 @@ export class PortReaper {
 
   private async onEvents(events: WatchEvent[]): Promise<void> {
     for (const ev of events) {
+      if (ev.type === "delete")
+        this.opts.log.debug("pod deleted", { cluster: this.opts.cluster, key: ev.key });
       if (ev.type !== "delete") continue;
       const rest = ev.key.slice(PODS_PREFIX.length).split("/");
       if (rest.length !== 2) continue;
