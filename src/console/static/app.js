@@ -210,8 +210,22 @@ function renderConfd(list) {
 function healthText(health) {
   if (!health) return "no health endpoint";
   if (health.error) return health.error;
-  const { status, ...rest } = health;
-  return `health ${status}: ${JSON.stringify(rest)}`;
+  if (!Array.isArray(health.resources)) {
+    const { status, ...rest } = health;
+    return `health ${status}: ${JSON.stringify(rest)}`;
+  }
+  const time = (ms) => (ms ? new Date(ms).toLocaleTimeString() : "never");
+  const b = health.backend ?? {};
+  const lines = [
+    `${health.healthy ? "healthy" : "UNHEALTHY"} · backend ${b.name ?? "?"} ${b.connected ? "connected" : "DISCONNECTED"} (revision ${b.revision ?? "?"})`,
+    ...health.resources.map(
+      (r) =>
+        `last render/check/reload: ${r.lastOutcome ?? "none"} at ${time(r.lastAttemptAt)}, last success ${time(r.lastSuccessAt)}` +
+        (r.lastError ? ` · error: ${r.lastError}` : ""),
+    ),
+    ...(health.invalidResources ?? []).map((r) => `invalid resource: ${JSON.stringify(r)}`),
+  ];
+  return lines.join("\n");
 }
 
 async function api(method, path, body) {
