@@ -118,7 +118,7 @@ async function main(): Promise<void> {
       result: await rawEtcdPutLoop({ endpoint: etcd.endpoint, concurrency: C, durationMs: ms }),
     });
 
-    const es = new EtcdStore({ endpoints: [etcd.endpoint] });
+    const es = new EtcdStore({ endpoints: [etcd.endpoint], callTimeoutMs: 60_000 });
     const pod = samplePod(1);
     cases.push({
       name: `EtcdStore.put, ${C} workers`,

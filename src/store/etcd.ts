@@ -5,7 +5,7 @@
 // put/delete events with their previous value.
 //
 // Failure model: every unary call has a deadline (`callTimeoutMs`, default
-// 3 s) and is tried once per endpoint, so when etcd is down an operation
+// 5 s) and is tried once per endpoint, so when etcd is down an operation
 // rejects with StoreUnavailableError within a few seconds and an HTTP handler
 // can answer 503. A watch whose stream breaks ends with StoreUnavailableError
 // through onError (callers re-list and watch again); it never silently
@@ -45,7 +45,7 @@ export interface EtcdOptions {
   password?: string;
   /** Connection establishment timeout (ms). Default 3000. */
   dialTimeoutMs?: number;
-  /** Deadline of each unary call (ms). Default 3000. */
+  /** Deadline of each unary call (ms). Default 5000 (generous: a loaded etcd fsyncing can take seconds; a refused connection fails at once anyway). */
   callTimeoutMs?: number;
   /** Keys per page when listing a prefix. Default 1000. */
   pageSize?: number;
@@ -59,13 +59,23 @@ export class EtcdStore implements Store {
   private readonly callTimeoutMs: number;
   private readonly pageSize: number;
   private readonly watches = new Set<() => void>();
+  /**
+   * Watch streams bypass etcd3's per-call host rotation, so with several
+   * endpoints each gets its own client (channels connect lazily).
+   */
+  private readonly watchClients: Etcd3[];
+  private watchFrom = 0;
 
   constructor(opts: EtcdOptions) {
     if (opts.endpoints.length === 0) throw new Error("etcd store: no endpoints given");
     this.description = `etcd ${opts.endpoints.join(",")}`;
-    this.callTimeoutMs = opts.callTimeoutMs ?? 3000;
+    this.callTimeoutMs = opts.callTimeoutMs ?? 5000;
     this.pageSize = opts.pageSize ?? 1000;
     this.client = new Etcd3(this.clientOptions(opts));
+    this.watchClients =
+      opts.endpoints.length === 1
+        ? [this.client]
+        : opts.endpoints.map((e) => new Etcd3(this.clientOptions({ ...opts, endpoints: [e] })));
   }
 
   private clientOptions(opts: EtcdOptions): IOptions {
@@ -233,36 +243,58 @@ export class EtcdStore implements Store {
   async watch(prefix: string, fromRevision: number, handlers: WatchHandlers): Promise<Watch> {
     if (typeof prefix !== "string") throw new TypeError("watch: prefix must be a string");
     const { key, end } = prefixRange(prefix);
-    const what = `watch ${prefix}`;
-    let stream: IDuplexStream<IWatchRequest, IWatchResponse>;
-    try {
-      stream = await withTimeout(this.client.watchClient.watch(), this.callTimeoutMs, what);
-    } catch (err) {
-      throw toStoreError(err, what, this.endpoints());
-    }
-    const w = new EtcdWatch(stream, handlers, this.endpoints(), what);
-    this.watches.add(w.stop);
-    w.onEnd = () => this.watches.delete(w.stop);
-    stream.write({
+    const request: IWatchRequest = {
       create_request: {
         key,
         range_end: end,
         start_revision: fromRevision > 0 ? fromRevision : undefined,
         prev_kv: true,
       },
-    });
+    };
+    // A stream goes to one endpoint: on a connection failure try the next
+    // one, starting with the endpoint that worked last.
+    const n = this.watchClients.length;
+    for (let attempt = 0; ; attempt++) {
+      const i = (this.watchFrom + attempt) % n;
+      try {
+        const w = await this.openWatch(this.watchClients[i], request, handlers, `watch ${prefix}`);
+        this.watchFrom = i;
+        return { close: async () => w.stop() };
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError) || attempt + 1 >= n) throw err;
+      }
+    }
+  }
+
+  private async openWatch(
+    client: Etcd3,
+    request: IWatchRequest,
+    handlers: WatchHandlers,
+    what: string,
+  ): Promise<EtcdWatch> {
+    let stream: IDuplexStream<IWatchRequest, IWatchResponse>;
+    try {
+      stream = await withTimeout(client.watchClient.watch(), this.callTimeoutMs, what);
+    } catch (err) {
+      throw toStoreError(err, what, this.endpoints());
+    }
+    const w = new EtcdWatch(stream, handlers, this.endpoints(), what);
+    this.watches.add(w.stop);
+    w.onEnd = () => this.watches.delete(w.stop);
+    stream.write(request);
     try {
       await withTimeout(w.created, this.callTimeoutMs, `${this.description}: ${what}`);
     } catch (err) {
       w.stop();
       throw toStoreError(err, what, this.endpoints());
     }
-    return { close: async () => w.stop() };
+    return w;
   }
 
   async close(): Promise<void> {
     for (const stop of [...this.watches]) stop();
     this.client.close();
+    for (const c of this.watchClients) if (c !== this.client) c.close();
   }
 
   private endpoints(): string {
@@ -283,7 +315,10 @@ class EtcdWatch {
   readonly created: Promise<void>;
   onEnd: () => void = () => {};
   private ended = false;
+  /** Until etcd confirms the watch, failures reject `created` instead of calling onError. */
+  private established = false;
   private resolveCreated!: () => void;
+  private rejectCreated!: (err: Error) => void;
 
   constructor(
     private readonly stream: IDuplexStream<IWatchRequest, IWatchResponse>,
@@ -293,12 +328,10 @@ class EtcdWatch {
   ) {
     this.created = new Promise((resolve, reject) => {
       this.resolveCreated = resolve;
-      stream.on("error", (err) => {
-        reject(err);
-        this.fail(toStoreError(err, what, endpoints));
-      });
+      this.rejectCreated = reject;
     });
     stream.on("data", (res) => this.onResponse(res));
+    stream.on("error", (err) => this.fail(toStoreError(err, what, endpoints)));
     stream.on("end", () =>
       this.fail(new StoreUnavailableError(`etcd ${endpoints}: ${what}: stream ended`)),
     );
@@ -313,7 +346,10 @@ class EtcdWatch {
 
   private onResponse(res: IWatchResponse): void {
     if (this.ended) return;
-    if (res.created) this.resolveCreated();
+    if (res.created) {
+      this.established = true;
+      this.resolveCreated();
+    }
     if (res.canceled) {
       const compactRev = Number(res.compact_revision);
       this.fail(
@@ -351,7 +387,8 @@ class EtcdWatch {
   private fail(err: Error): void {
     if (this.ended) return;
     this.stop();
-    this.handlers.onError(err);
+    if (this.established) this.handlers.onError(err);
+    else this.rejectCreated(err);
   }
 }
 

@@ -7,6 +7,7 @@ import { after, test } from "node:test";
 import { EtcdStore } from "../../src/store/etcd.js";
 import { StoreUnavailableError } from "../../src/store/store.js";
 import { EtcdServer } from "../support/etcd.js";
+import { freePort } from "../support/ports.js";
 import { eventually, recorder } from "./contract.js";
 
 const etcd = new EtcdServer();
@@ -50,6 +51,23 @@ test("etcd down: StoreUnavailableError fast; recovery when it returns", async ()
     );
     assert.equal((await store.get("/outage/a"))?.value, "before");
     assert.equal((await store.get("/outage/b"))?.value, "after");
+  } finally {
+    await store.close();
+  }
+});
+
+test("several endpoints: a dead one is skipped", async () => {
+  await etcd.start();
+  const dead = `http://127.0.0.1:${await freePort()}`;
+  const store = new EtcdStore({ endpoints: [dead, etcd.endpoint] });
+  try {
+    for (let i = 0; i < 10; i++) {
+      assert.equal((await store.put(`/failover/${i}`, "v")).ok, true);
+      assert.equal((await store.get(`/failover/${i}`))?.value, "v");
+    }
+    const rec = recorder();
+    for (let i = 0; i < 4; i++) await (await store.watch("/failover/", 0, rec.handlers)).close();
+    assert.equal((await store.list("/failover/")).kvs.length, 10);
   } finally {
     await store.close();
   }
