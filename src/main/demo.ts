@@ -24,6 +24,7 @@ Runs domeos-server with the standalone runtime, a demo host-mode deployment
   --data-dir DIR   store and pods (default ./.data/demo; kept between runs, so
                    a second start brings the same deployment back)
   --listen H:P     console and admin API (default 127.0.0.1:8080, or a free port if taken)
+  --host-ip IP     the host address pods report as hostIP/podIP (default 127.0.0.1)
   --fresh          delete the data dir first
   -h, --help       this help
 `;
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
       "data-dir": { type: "string" },
       listen: { type: "string" },
       fresh: { type: "boolean" },
+      "host-ip": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -63,6 +65,7 @@ async function main(): Promise<void> {
   const sa = await startStandalone({
     dataDir,
     listen,
+    hostIP: values["host-ip"],
     confd: [{ name: "nginx upstream", dest, healthUrl: confd.healthUrl }],
     info: nginx ? { nginx: `http://127.0.0.1:${nginx.port}/` } : {},
     logLevel: "warn",

@@ -191,3 +191,22 @@ test("stop: SIGTERM, grace, SIGKILL; a new runtime adopts the same pods", async 
   );
   await r2.remove("default", "stubborn");
 });
+
+test("stopping drains: the pod leaves (no podIP) while its process still runs, then stops", async () => {
+  const r = h.newRuntime({ drainMs: 800 });
+  await r.ensure(deployment({ name: "drain" }));
+  const [pod] = await waitFor("ready pod", async () => {
+    const ps = await h.pods("drain");
+    return ps.length === 1 && ps[0].status.podIP === "127.0.0.1" && ps;
+  });
+  const pid = r.replica("default", pod.metadata.name)?.pid;
+  const stopping = r.stop();
+  await waitFor("podIP removed", async () => {
+    const [p] = await h.pods("drain");
+    return p.status.podIP === undefined;
+  });
+  assert.ok(alive(pid), "still running while the load balancers drop it");
+  await stopping;
+  assert.ok(!alive(pid));
+  await h.newRuntime().remove("default", "drain");
+});
