@@ -61,10 +61,19 @@ function kindOf(v: unknown): string {
 }
 
 export function jsonFuncs(cache: JsonCache, trace: RenderTrace): FuncMap {
+  // `json .Value` inside `range gets`: the pair just read holds the decode.
+  const decode = (text: string): unknown => {
+    trace.jsonInput = text;
+    const p = trace.pair;
+    if (p !== undefined && p.Value === text) {
+      if (p.decoded === undefined) p.decoded = cache.decode(text);
+      return p.decoded;
+    }
+    return cache.decode(text);
+  };
   return {
     json: goFunc(["string"], (text: string) => {
-      trace.jsonInput = text;
-      const v = cache.decode(text);
+      const v = decode(text);
       if (v === null) return {};
       if (typeof v !== "object" || Array.isArray(v)) {
         throw new FuncError(
@@ -74,8 +83,7 @@ export function jsonFuncs(cache: JsonCache, trace: RenderTrace): FuncMap {
       return v;
     }),
     jsonArray: goFunc(["string"], (text: string) => {
-      trace.jsonInput = text;
-      const v = cache.decode(text);
+      const v = decode(text);
       if (v === null) return [];
       if (!Array.isArray(v)) {
         throw new FuncError(

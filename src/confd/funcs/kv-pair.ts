@@ -1,15 +1,41 @@
 // memkv.KVPair, the element type of confd's `gets` (a Go struct with the
 // exported fields Key and Value, printed by %v as {Key Value}).
+//
+// `Value` is an accessor that remembers the pair it was read from: the
+// DomeOS template reads `json .Value` for every pod on every render, and
+// `json` uses that to find the pair's already decoded object with one
+// identity check instead of hashing a 4 KB string.
 
 import { GoStruct, typedList } from "../../gotemplate/value.js";
 
+/** Which pair's Value was read last (per function set). */
+export interface PairTracker {
+  pair?: KVPair;
+}
+
 export class KVPair extends GoStruct {
-  constructor(
-    readonly Key: string,
-    readonly Value: string,
-  ) {
+  declare readonly Key: string;
+  declare readonly Value: string;
+  /** The value's decoded JSON (json/jsonArray), kept with the pair. */
+  declare decoded: unknown;
+
+  constructor(key: string, value: string, tracker?: PairTracker) {
     super();
+    // Own enumerable properties in Go field order (Key, Value): the engine's
+    // field access and %v printing see an ordinary struct.
+    Object.defineProperty(this, "Key", { value: key, enumerable: true });
+    Object.defineProperty(this, "Value", {
+      enumerable: true,
+      get: tracker
+        ? () => {
+            tracker.pair = this;
+            return value;
+          }
+        : () => value,
+    });
+    Object.defineProperty(this, "decoded", { enumerable: false, writable: true, value: undefined });
   }
+
   get goType(): string {
     return "memkv.KVPair";
   }

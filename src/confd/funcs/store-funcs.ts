@@ -18,7 +18,7 @@ export function storeFuncs(ks: KeySpace, trace: RenderTrace): FuncMap {
   const pairOf = (key: string, value: string): KVPair => {
     const hit = pairCache.get(key);
     if (hit && hit.value === value) return hit.pair;
-    const pair = new KVPair(key, value);
+    const pair = new KVPair(key, value, trace);
     pairCache.set(key, { value, pair });
     return pair;
   };

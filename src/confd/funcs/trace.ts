@@ -2,7 +2,9 @@
 // with get/getv and the last value decoded with json/jsonArray. Used to name
 // the key (pod) that broke a render instead of a bare template error.
 
-export interface RenderTrace {
+import type { PairTracker } from "./kv-pair.js";
+
+export interface RenderTrace extends PairTracker {
   key?: string;
   jsonInput?: string;
 }
