@@ -39,7 +39,7 @@ export interface MirrorOptions {
   maxBackoffMs?: number;
   /** Liveness probe period while connected (ms); 0 disables. Default 2000. */
   probeIntervalMs?: number;
-  /** Timeout for each store request the mirror makes (ms). Default 5000. */
+  /** Timeout for the mirror's small requests (revision, get, watch start) in ms. Default 5000. */
   requestTimeoutMs?: number;
   /** Close the store when the backend is closed (the backend created it). */
   ownsStore?: boolean;
@@ -167,7 +167,9 @@ export class StoreMirror implements Backend {
     let results: ListResult[] = [];
     // Several prefixes are listed separately; retry a few times for one common revision.
     for (let attempt = 0; attempt < 3; attempt++) {
-      results = await Promise.all(this.prefixes.map((p) => this.timed(this.store.list(p), "list")));
+      // No overall deadline: 40 MB of pods may take seconds on a busy host, and a
+      // fixed one would retry forever. The stores bound each page request instead.
+      results = await Promise.all(this.prefixes.map((p) => this.store.list(p)));
       if (new Set(results.map((r) => r.revision)).size <= 1) break;
     }
     const map = new Map<string, string>();
