@@ -3,7 +3,11 @@
 // literal text and verb specs and replay them. Formats whose meaning depends
 // on the operands (`*` widths, `[n]` argument indexes) are not compiled and go
 // through Printer.doPrintf, which follows Go's parser step by step.
+import { formatFloatV } from "./float.js";
+import { SPACES } from "./format.js";
 import type { Printer } from "./print.js";
+import { quote } from "./quote.js";
+import { runeCount } from "./utf8.js";
 
 const SHARP = 1;
 const ZERO = 2;
@@ -15,6 +19,27 @@ const VERB = 0;
 const PERCENT = 1;
 const NOVERB = 2;
 
+// Fast paths for a verb with at most a width and "-" (the usual printf in
+// templates): the operand kinds they handle are formatted here directly; any
+// other operand takes the full printArg path with the spec's flags.
+const FAST_NONE = 0;
+const FAST_S = 1; // %s of a string
+const FAST_V = 2; // %v of a string, float64, int or bool
+const FAST_T = 3; // %t of a bool
+const FAST_D = 4; // %d of an int
+const FAST_X = 5; // %x of an int
+const FAST_UX = 6; // %X of an int
+const FAST_Q = 7; // %q of a string
+const FAST_VERBS: Record<string, number> = {
+  s: FAST_S,
+  v: FAST_V,
+  t: FAST_T,
+  d: FAST_D,
+  x: FAST_X,
+  X: FAST_UX,
+  q: FAST_Q,
+};
+
 interface Spec {
   /** Literal text before the verb. */
   lit: string;
@@ -25,6 +50,7 @@ interface Spec {
   widPresent: boolean;
   prec: number;
   precPresent: boolean;
+  fast: number;
 }
 
 export interface CompiledFormat {
@@ -102,6 +128,7 @@ function compile(format: string): CompiledFormat | null {
       widPresent: false,
       prec: 0,
       precPresent: false,
+      fast: FAST_NONE,
     };
     let c = format.charCodeAt(i);
     if (c === 0x5b || c === 0x2a) return null;
@@ -123,8 +150,55 @@ function compile(format: string): CompiledFormat | null {
     spec.verb = cp >= 0xd800 && cp <= 0xdfff ? "\ufffd" : String.fromCodePoint(cp);
     i += cp > 0xffff ? 2 : 1;
     if (spec.verb === "%") spec.kind = PERCENT;
+    else if ((flags & ~MINUS) === 0 && !spec.precPresent)
+      spec.fast = FAST_VERBS[spec.verb] ?? FAST_NONE;
     specs.push(spec);
   }
+}
+
+function intDigits(v: bigint, base: number): string {
+  if (v >= -9007199254740991n && v <= 9007199254740991n) return Number(v).toString(base);
+  return v.toString(base);
+}
+
+/** The unpadded text of a fast-path verb, or undefined when the operand needs printArg. */
+function fastText(kind: number, arg: unknown): string | undefined {
+  switch (kind) {
+    case FAST_S:
+      return typeof arg === "string" ? arg : undefined;
+    case FAST_V:
+      switch (typeof arg) {
+        case "string":
+          return arg;
+        case "number":
+          return formatFloatV(arg);
+        case "bigint":
+          return intDigits(arg, 10);
+        case "boolean":
+          return arg ? "true" : "false";
+      }
+      return undefined;
+    case FAST_T:
+      return typeof arg === "boolean" ? (arg ? "true" : "false") : undefined;
+    case FAST_D:
+      return typeof arg === "bigint" ? intDigits(arg, 10) : undefined;
+    case FAST_X:
+      return typeof arg === "bigint" ? intDigits(arg, 16) : undefined;
+    case FAST_UX:
+      return typeof arg === "bigint" ? intDigits(arg, 16).toUpperCase() : undefined;
+    case FAST_Q:
+      return typeof arg === "string" ? quote(arg) : undefined;
+  }
+  return undefined;
+}
+
+/** s padded with spaces to wid runes, on the right when minus. */
+function padded(s: string, wid: number, minus: boolean): string {
+  if (wid === 0) return s;
+  const n = wid - runeCount(s);
+  if (n <= 0) return s;
+  const pad = n < SPACES.length ? SPACES[n] : " ".repeat(n);
+  return minus ? s + pad : pad + s;
 }
 
 /** Replays a compiled format: Go's doPrintf for formats without `*` and `[n]`. */
@@ -146,6 +220,14 @@ export function runCompiled(p: Printer, cf: CompiledFormat, a: readonly unknown[
       p.buf += `%!${s.verb}(MISSING)`;
       continue;
     }
+    const arg = a[argNum++];
+    if (s.fast !== FAST_NONE) {
+      const text = fastText(s.fast, arg);
+      if (text !== undefined) {
+        p.buf += padded(text, s.wid, s.flags !== 0);
+        continue;
+      }
+    }
     const f = s.flags;
     p.minus = (f & MINUS) !== 0;
     p.zero = (f & ZERO) !== 0;
@@ -166,13 +248,7 @@ export function runCompiled(p: Printer, cf: CompiledFormat, a: readonly unknown[
     p.widPresent = s.widPresent;
     p.prec = s.prec;
     p.precPresent = s.precPresent;
-    const arg = a[argNum++];
-    // The commonest operand skips printArg's dispatch: %s or %v of a string.
-    if (typeof arg === "string" && (s.verb === "s" || (s.verb === "v" && !p.sharpV))) {
-      p.fmtS(arg);
-    } else {
-      p.printArg(arg, s.verb);
-    }
+    p.printArg(arg, s.verb);
   }
   p.buf += cf.tail;
   if (argNum < a.length) p.extraArgs(a, argNum);

@@ -11,7 +11,7 @@ export const UDIGITS = "0123456789ABCDEFX";
 const MAX_RUNE = 0x10ffffn;
 
 const PAD_CACHE = 64;
-const SPACES = Array.from({ length: PAD_CACHE }, (_, n) => " ".repeat(n));
+export const SPACES = Array.from({ length: PAD_CACHE }, (_, n) => " ".repeat(n));
 const ZEROS = Array.from({ length: PAD_CACHE }, (_, n) => "0".repeat(n));
 const SAFE = 9007199254740991n;
 
