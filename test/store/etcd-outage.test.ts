@@ -3,7 +3,7 @@
 // store object works again once etcd is back.
 
 import assert from "node:assert/strict";
-import { after, test } from "node:test";
+import { after, before, test } from "node:test";
 import { EtcdStore } from "../../src/store/etcd.js";
 import { StoreUnavailableError } from "../../src/store/store.js";
 import { EtcdServer } from "../support/etcd.js";
@@ -11,6 +11,9 @@ import { freePort } from "../support/ports.js";
 import { eventually, recorder } from "./contract.js";
 
 const etcd = new EtcdServer();
+before(async () => {
+  await etcd.start();
+});
 after(async () => {
   await etcd.destroy();
 });
@@ -27,7 +30,6 @@ async function rejectsFast(what: string, p: Promise<unknown>, limitMs: number): 
 }
 
 test("etcd down: StoreUnavailableError fast; recovery when it returns", async () => {
-  await etcd.start();
   const store = new EtcdStore({ endpoints: [etcd.endpoint], callTimeoutMs: 2000 });
   try {
     await store.put("/outage/a", "before");
@@ -57,7 +59,6 @@ test("etcd down: StoreUnavailableError fast; recovery when it returns", async ()
 });
 
 test("several endpoints: a dead one is skipped", async () => {
-  await etcd.start();
   const dead = `http://127.0.0.1:${await freePort()}`;
   const store = new EtcdStore({ endpoints: [dead, etcd.endpoint] });
   try {

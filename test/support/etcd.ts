@@ -33,6 +33,8 @@ export class EtcdServer {
   /** Start (or restart on the same ports and data) and wait until healthy. */
   async start(): Promise<void> {
     requireEtcd();
+    // Already running: a second etcd on the same data dir would block on its lock and leak.
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) return;
     if (this.clientPort === 0) {
       this.clientPort = await freePort();
       this.peerPort = await freePort();
