@@ -13,8 +13,7 @@ import { usage } from "./cli/go-flags.js";
 import { FLAG_DEFS, loadSettings, type Settings, SettingsError } from "./cli/settings.js";
 import { createLogger, type Logger, levelOf } from "./log/logger.js";
 import { Manager } from "./manager/manager.js";
-import { startHttpServer } from "./metrics/http-server.js";
-import { ConfdMetrics } from "./metrics/metrics.js";
+import type { ConfdMetrics } from "./metrics/metrics.js";
 import { DiscoverError } from "./resource/discover.js";
 
 export const VERSION = "0.1.0";
@@ -70,7 +69,12 @@ export async function runConfd(argv: readonly string[], io: AppIO = defaultIO())
     log("warning", `Cannot load template resources: confdir '${settings.confdir}' does not exist`);
     return 0;
   }
-  const metrics = new ConfdMetrics({ defaultMetrics: settings.metricsAddr !== "" });
+  // prom-client is loaded only for long-running modes (-onetime start-up time matters).
+  const metrics = settings.onetime
+    ? undefined
+    : new (await import("./metrics/metrics.js")).ConfdMetrics({
+        defaultMetrics: settings.metricsAddr !== "",
+      });
   let backend: Backend;
   try {
     backend = createBackend({
@@ -119,9 +123,8 @@ export async function runConfd(argv: readonly string[], io: AppIO = defaultIO())
     }
     throw err;
   }
-  return settings.onetime
-    ? runOnetime(manager, log)
-    : runContinuously(manager, settings, metrics, log, io);
+  if (!metrics) return runOnetime(manager, log);
+  return runContinuously(manager, settings, metrics, log, io);
 }
 
 async function runOnetime(manager: Manager, log: Logger): Promise<number> {
@@ -148,6 +151,7 @@ async function runContinuously(
   let server: Server | null = null;
   if (settings.metricsAddr !== "") {
     try {
+      const { startHttpServer } = await import("./metrics/http-server.js");
       server = await startHttpServer(settings.metricsAddr, metrics, manager);
       log("info", `Serving /metrics and /healthz on ${settings.metricsAddr}`);
     } catch (err) {
