@@ -327,7 +327,12 @@ class Compiler {
       } else if (val !== undefined) {
         s.errorf(`range can't iterate over ${printValue(val)}`);
       }
-      if (!iterated && elseList !== null) rc = elseList(s, dot, vars);
+      // Go's walkRange recovers walkBreak for its whole extent, else branch included:
+      // a {{break}} there (meant for an outer range) only ends this range.
+      if (!iterated && elseList !== null) {
+        rc = elseList(s, dot, vars);
+        if (rc === BREAK) rc = 0;
+      }
       if (slotEnd > slotStart) resetSlots(vars, slotStart, slotEnd);
       return rc;
     };
