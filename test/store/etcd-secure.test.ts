@@ -1,0 +1,157 @@
+// The etcd store's security options on real etcd: TLS with a client
+// certificate (certificates made here with openssl), and username/password
+// auth. Both go through openStore URLs, as an operator would write them.
+
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { Etcd3 } from "etcd3";
+import { openStore } from "../../src/store/open.js";
+import { ETCD_BIN, EtcdServer, requireEtcd } from "../support/etcd.js";
+import { freePort } from "../support/ports.js";
+import { eventually } from "./contract.js";
+
+const dir = mkdtempSync(join(tmpdir(), "store-secure-"));
+const procs: ChildProcess[] = [];
+after(async () => {
+  for (const p of procs) {
+    if (p.exitCode === null && p.signalCode === null) {
+      const exited = new Promise((r) => p.once("exit", r));
+      p.kill("SIGKILL");
+      await exited;
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function openssl(...args: string[]): void {
+  const r = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${r.stderr}`);
+}
+
+/** A CA, a server cert for 127.0.0.1 and a client cert, all signed by the CA. */
+function makeCerts(): void {
+  openssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=test-ca",
+    "-keyout",
+    "ca-key.pem",
+    "-out",
+    "ca.pem",
+  );
+  writeFileSync(join(dir, "san.ext"), "subjectAltName=IP:127.0.0.1\n");
+  for (const who of ["server", "client"]) {
+    openssl(
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-subj",
+      `/CN=${who}`,
+      "-keyout",
+      `${who}-key.pem`,
+      "-out",
+      `${who}.csr`,
+    );
+    openssl(
+      "x509",
+      "-req",
+      "-in",
+      `${who}.csr`,
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca-key.pem",
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-extfile",
+      "san.ext",
+      "-out",
+      `${who}.pem`,
+    );
+  }
+}
+
+test("TLS with client certificates: etcds:// with ca, cert and key", async () => {
+  requireEtcd();
+  makeCerts();
+  const port = await freePort();
+  const peer = await freePort();
+  const url = `https://127.0.0.1:${port}`;
+  const etcd = spawn(
+    ETCD_BIN,
+    [
+      "--name=tls",
+      `--data-dir=${join(dir, "tls-data")}`,
+      `--listen-client-urls=${url}`,
+      `--advertise-client-urls=${url}`,
+      `--listen-peer-urls=http://127.0.0.1:${peer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
+      `--initial-cluster=tls=http://127.0.0.1:${peer}`,
+      `--cert-file=${join(dir, "server.pem")}`,
+      `--key-file=${join(dir, "server-key.pem")}`,
+      `--trusted-ca-file=${join(dir, "ca.pem")}`,
+      "--client-cert-auth",
+      "--log-level=error",
+      "--logger=zap",
+    ],
+    { stdio: "ignore" },
+  );
+  procs.push(etcd);
+  const q = `ca=${join(dir, "ca.pem")}&cert=${join(dir, "client.pem")}&key=${join(dir, "client-key.pem")}`;
+  const store = await openStore(`etcds://127.0.0.1:${port}?${q}`);
+  try {
+    await eventually(
+      async () => (await store.put("/tls/k", "v").catch(() => null))?.ok === true,
+      "TLS etcd answers",
+      30_000,
+    );
+    assert.equal((await store.get("/tls/k"))?.value, "v");
+    // Without a client certificate the server refuses the handshake.
+    const anon = await openStore(
+      `etcds://127.0.0.1:${port}?ca=${join(dir, "ca.pem")}&callTimeout=3000`,
+    );
+    await assert.rejects(anon.get("/tls/k"));
+    await anon.close();
+  } finally {
+    await store.close();
+  }
+  await assert.rejects(
+    openStore(`etcds://127.0.0.1:${port}?ca=${join(dir, "nope.pem")}`),
+    /etcd TLS ca .*nope\.pem: cannot read/,
+  );
+});
+
+test("username/password auth", async () => {
+  const etcd = new EtcdServer(join(dir, "auth-data"));
+  await etcd.start();
+  try {
+    const admin = new Etcd3({ hosts: etcd.endpoint });
+    await admin.role("root").create();
+    await admin.user("root").create("s3cret");
+    await admin.user("root").addRole("root");
+    await admin.auth.authEnable();
+    admin.close();
+    const host = etcd.endpoint.slice("http://".length);
+    const store = await openStore(`etcd://${host}?username=root&password=s3cret`);
+    assert.equal((await store.put("/auth/k", "v")).ok, true);
+    assert.equal((await store.get("/auth/k"))?.value, "v");
+    await store.close();
+    const wrong = await openStore(`etcd://${host}?username=root&password=wrong`);
+    await assert.rejects(wrong.get("/auth/k"), /authentication failed/);
+    await wrong.close();
+  } finally {
+    await etcd.destroy();
+  }
+});
