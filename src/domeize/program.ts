@@ -11,6 +11,7 @@ import { parseTemplateArg } from "./render/spec.js";
 import { loadTemplates, renderTemplates } from "./render/templates.js";
 import { renderPlan } from "./run/plan.js";
 import { resolveCommand } from "./run/resolve.js";
+import { trace } from "./trace.js";
 
 type Env = NodeJS.ProcessEnv;
 
@@ -18,12 +19,19 @@ type Env = NodeJS.ProcessEnv;
 const INTERNAL = ["DOMEIZE_PLAN_FILE", "DOMEIZE_RESUME"];
 
 export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
+  trace("start");
   const cfg = readEnv(env);
   const jobs = [
     ...opts.templates.flatMap((a) => parseTemplateArg(a, "-template")),
     ...cfg.templates.flatMap((a) => parseTemplateArg(a, "DOMEIZE_TEMPLATES")),
   ];
+  // Side-effect free, so it may start before validation ends: the kernel's
+  // socket-table walk overlaps with template parsing.
+  const inUse =
+    cfg.needPorts > 0 ? import("./ports/procnet.js").then((m) => m.portsInUseAsync()) : undefined;
+  inUse?.catch(() => undefined);
   const loaded = await loadTemplates(jobs, opts.delims);
+  trace("templates parsed");
   if (opts.command.length > 0) resolveCommand(opts.command[0], env.PATH);
   const planFile = env.DOMEIZE_PLAN_FILE || undefined;
   const exports: Record<string, string> = {};
@@ -40,7 +48,9 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
       requestTimeoutMs,
       leaseTtlMs: cfg.leaseTtlMs,
       useLedger: cfg.useLedger,
+      inUse: inUse!,
     });
+    trace("ports allocated");
     reserved.ports.forEach((p, i) => {
       exports[`AUTO_PORT${i}`] = String(p);
     });
@@ -59,7 +69,9 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
       throw err;
     }
   }
-  renderTemplates(loaded, opts.noOverwrite);
+  trace("reported");
+  await renderTemplates(loaded, opts.noOverwrite);
+  trace("rendered");
   if (opts.waits.length > 0) {
     const { waitAll } = await import("./wait/wait.js");
     await waitAll({

@@ -3,8 +3,8 @@
 // confirmed by a bind probe.
 
 import type { EnvConfig, PodIdentity } from "../env.js";
+import { trace } from "../trace.js";
 import { identityOf } from "./identity.js";
-import { portsInUse } from "./procnet.js";
 import { type Reserved, reserve } from "./reservation.js";
 import { ledgerProposer } from "./server.js";
 
@@ -16,6 +16,8 @@ export interface AllocateOptions {
   readonly requestTimeoutMs: number;
   readonly leaseTtlMs: number;
   readonly useLedger: boolean;
+  /** Ports in use, from a /proc/net scan started earlier. */
+  readonly inUse: Promise<Set<number>>;
 }
 
 export function leaseKey(pod: PodIdentity): string {
@@ -31,8 +33,11 @@ export async function allocatePorts(o: AllocateOptions): Promise<Reserved> {
         start: env.rangeStart,
         end: env.rangeEnd,
         timeoutMs: o.requestTimeoutMs,
+        stateDir: env.stateDir,
       })
     : undefined;
+  const inUse = await o.inUse;
+  trace("proc/net scanned");
   return reserve({
     stateDir: env.stateDir,
     key: leaseKey(pod),
@@ -40,7 +45,7 @@ export async function allocatePorts(o: AllocateOptions): Promise<Reserved> {
     start: env.rangeStart,
     end: env.rangeEnd,
     owner: identityOf(o.ownerPid),
-    inUse: portsInUse(),
+    inUse,
     leaseTtlMs: o.leaseTtlMs,
     propose,
   });

@@ -4,6 +4,7 @@
 // follows is the final word, this scan only narrows the candidates.
 
 import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 
 export const PROC_NET_FILES = [
   "tcp",
@@ -45,5 +46,18 @@ export function portsInUse(root = "/proc/net"): Set<number> {
     }
     parseProcNet(text, used);
   }
+  return used;
+}
+
+/**
+ * The same, reading the tables in parallel on libuv's thread pool: the
+ * kernel's socket-table walk then overlaps with template parsing.
+ */
+export async function portsInUseAsync(root = "/proc/net"): Promise<Set<number>> {
+  const used = new Set<number>();
+  const texts = await Promise.all(
+    PROC_NET_FILES.map((name) => readFile(`${root}/${name}`, "latin1").catch(() => "")),
+  );
+  for (const text of texts) parseProcNet(text, used);
   return used;
 }

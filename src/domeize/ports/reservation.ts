@@ -104,14 +104,21 @@ export async function reserve(req: ReserveRequest): Promise<Reserved> {
   const claim: Claim = { key: req.key, owner: req.owner, created: Date.now() };
   const chosen: number[] = [];
   let taken = 0;
-  for (const p of candidates(req, offered, previous)) {
-    if (chosen.length >= req.count) break;
-    if (claimPort(req, p, claim) !== "claimed") {
-      taken++;
-      continue;
+  const list = candidates(req, offered, previous);
+  let next = 0;
+  while (chosen.length < req.count && next < list.length) {
+    // Claim as many as still needed, then probe them together.
+    const batch: number[] = [];
+    while (batch.length < req.count - chosen.length && next < list.length) {
+      const p = list[next++];
+      if (claimPort(req, p, claim) === "claimed") batch.push(p);
+      else taken++;
     }
-    if (await portIsFree(p)) chosen.push(p);
-    else releaseClaim(req.stateDir, p, claim);
+    const free = await Promise.all(batch.map(portIsFree));
+    batch.forEach((p, k) => {
+      if (free[k]) chosen.push(p);
+      else releaseClaim(req.stateDir, p, claim);
+    });
   }
   const release = () => {
     for (const p of chosen) releaseClaim(req.stateDir, p, claim);

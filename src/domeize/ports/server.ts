@@ -3,6 +3,7 @@
 // back to the host-local reservation; a 404 means a server without the
 // endpoint, so it is not asked again.
 
+import { readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import type { PodIdentity } from "../env.js";
 import { HttpTransportError, httpRequest } from "../http.js";
 import { log } from "../log.js";
@@ -14,6 +15,37 @@ export interface LedgerRequest {
   readonly start: number;
   readonly end: number;
   readonly timeoutMs: number;
+  /** Where "this server has no ledger" is remembered (DOMEIZE_STATE_DIR). */
+  readonly stateDir: string;
+}
+
+const ABSENT_TTL_MS = 10 * 60_000;
+
+function absentFile(req: LedgerRequest): string {
+  return `${req.stateDir}/ledger-absent`;
+}
+
+/** A 404 from this server within ABSENT_TTL_MS: skip the round trip. */
+function knownAbsent(req: LedgerRequest): boolean {
+  try {
+    const st = statSync(absentFile(req));
+    return (
+      Date.now() - st.mtimeMs < ABSENT_TTL_MS &&
+      readFileSync(absentFile(req), "utf8") === req.pod.server
+    );
+  } catch {
+    return false;
+  }
+}
+
+function rememberAbsent(req: LedgerRequest): void {
+  try {
+    const tmp = `${absentFile(req)}.${process.pid}`;
+    writeFileSync(tmp, req.pod.server, { mode: 0o666 });
+    renameSync(tmp, absentFile(req));
+  } catch {
+    // only an optimisation
+  }
 }
 
 function parsePorts(body: string, req: LedgerRequest): number[] | undefined {
@@ -29,7 +61,7 @@ function parsePorts(body: string, req: LedgerRequest): number[] | undefined {
 }
 
 export function ledgerProposer(req: LedgerRequest) {
-  let gone = false;
+  let gone = knownAbsent(req);
   return async (avoid: Set<number>, preferred: number[]): Promise<number[] | undefined> => {
     if (gone) return undefined;
     const busy = [...avoid].filter((p) => p >= req.start && p <= req.end).sort((a, b) => a - b);
@@ -45,6 +77,7 @@ export function ledgerProposer(req: LedgerRequest) {
       });
       if (res.status === 404) {
         gone = true; // a server with only the original report endpoint
+        rememberAbsent(req);
         return undefined;
       }
       const rc = resultCode(res.body);

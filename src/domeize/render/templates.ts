@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, writeSync } from "node:fs";
 import { basename } from "node:path";
 import { EXIT, fail } from "../exit.js";
-import { writeAtomic } from "./atomic.js";
+import { writeAllAtomic } from "./atomic.js";
 import { envContext } from "./context.js";
 import type { TemplateJob } from "./spec.js";
 
@@ -49,7 +49,10 @@ export async function loadTemplates(
   });
 }
 
-export function renderTemplates(loaded: readonly LoadedTemplate[], noOverwrite: boolean): void {
+export async function renderTemplates(
+  loaded: readonly LoadedTemplate[],
+  noOverwrite: boolean,
+): Promise<void> {
   const outputs: { job: TemplateJob; text: string }[] = [];
   for (const { job, template } of loaded) {
     if (noOverwrite && job.dest !== undefined && existsSync(job.dest)) continue;
@@ -59,16 +62,15 @@ export function renderTemplates(loaded: readonly LoadedTemplate[], noOverwrite: 
       fail(EXIT.template, `cannot render template ${job.src}: ${(err as Error).message}`);
     }
   }
-  for (const { job, text } of outputs) {
-    if (job.dest === undefined) {
-      writeStdout(text);
-      continue;
-    }
-    try {
-      writeAtomic(job.dest, text);
-    } catch (err) {
-      fail(EXIT.template, `cannot write ${job.dest} (from ${job.src}): ${(err as Error).message}`);
-    }
+  for (const { job, text } of outputs) if (job.dest === undefined) writeStdout(text);
+  const files = outputs.flatMap(({ job, text }) =>
+    job.dest === undefined ? [] : [{ dest: job.dest, content: text }],
+  );
+  if (files.length === 0) return;
+  try {
+    await writeAllAtomic(files);
+  } catch (err) {
+    fail(EXIT.template, (err as Error).message);
   }
 }
 

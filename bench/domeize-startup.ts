@@ -1,0 +1,102 @@
+// Startup benchmark: domeize with 5 templates and NEED_PORTS=2 against a
+// local report endpoint, median wall time over many runs, as a ratio to
+// `node -e 0` measured in the same run (runs interleaved, so machine load
+// affects both alike). Target: ratio <= 1.25 for the bundle.
+//
+//   node dist/bench/domeize-startup.js [runs]
+
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const RUNS = Number(process.argv[2] ?? 40);
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  return new Promise((res, rej) => {
+    const c = spawn(cmd, args, { env, stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    c.stderr.on("data", (d) => {
+      err += d;
+    });
+    c.on("close", (code) => {
+      if (code !== 0) rej(new Error(`${cmd} ${args.join(" ")}: exit ${code}: ${err}`));
+      else res(Number(process.hrtime.bigint() - t0) / 1e6);
+    });
+  });
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+};
+
+async function main() {
+  const dir = mkdtempSync(`${tmpdir()}/domeize-bench-`);
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      if (!req.url?.endsWith("/annotation")) res.statusCode = 404;
+      res.end('{"resultCode":200}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const a = server.address();
+  const port = typeof a === "object" && a !== null ? a.port : 0;
+  mkdirSync(`${dir}/out`);
+  const args: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    writeFileSync(
+      `${dir}/t${i}.tmpl`,
+      `listen {{ .Env.AUTO_PORT0 }};\nserver {{ default .Env.HOST "localhost" }}:{{ .Env.AUTO_PORT1 }};\n{{ range $i := loop 3 }}worker {{ $i }}\n{{ end }}`,
+    );
+    args.push("-template", `${dir}/t${i}.tmpl:${dir}/out/t${i}.conf`);
+  }
+  args.push("true");
+  const env = (main: string): NodeJS.ProcessEnv => ({
+    PATH: process.env.PATH,
+    DOMEIZE_MAIN: main,
+    NEED_PORTS: "2",
+    DOMEOS_SERVER_ADDR: `http://127.0.0.1:${port}`,
+    CLUSTER_NAME: "bench",
+    MY_POD_NAMESPACE: "default",
+    MY_POD_NAME: "bench-pod",
+    DOMEIZE_STATE_DIR: `${dir}/state`,
+  });
+  const variants: [string, () => Promise<number>][] = [
+    ["node -e 0", () => run(process.execPath, ["-e", "0"], { PATH: process.env.PATH })],
+  ];
+  const bundle = `${ROOT}/dist/domeize.cjs`;
+  if (existsSync(bundle)) {
+    variants.push(["domeize (bundle)", () => run(`${ROOT}/bin/domeize`, args, env(bundle))]);
+    variants.push([
+      "domeize (bundle), ledger off",
+      () => run(`${ROOT}/bin/domeize`, args, { ...env(bundle), DOMEIZE_PORT_LEDGER: "off" }),
+    ]);
+  }
+  variants.push([
+    "domeize (tsc output)",
+    () => run(`${ROOT}/bin/domeize`, args, env(`${ROOT}/dist/src/domeize/main.js`)),
+  ]);
+  const times = new Map<string, number[]>(variants.map(([n]) => [n, []]));
+  for (const [, fn] of variants) await fn(); // warm the page cache
+  for (let i = 0; i < RUNS; i++) {
+    for (const [name, fn] of variants) times.get(name)!.push(await fn());
+  }
+  server.close();
+  rmSync(dir, { recursive: true, force: true });
+  const base = median(times.get("node -e 0")!);
+  console.log(`runs per variant: ${RUNS} (interleaved)`);
+  console.log("| variant | median ms | ratio to node -e 0 |");
+  console.log("| --- | ---: | ---: |");
+  for (const [name] of variants) {
+    const m = median(times.get(name)!);
+    console.log(`| ${name} | ${m.toFixed(1)} | ${(m / base).toFixed(2)} |`);
+  }
+}
+
+await main();
