@@ -96,7 +96,19 @@ test("renders deployments, pods with ports, the port map and the upstream", asyn
   );
   const host = page.locator('#ports .host[data-host="127.0.0.1"]');
   await host.waitFor(T);
-  assert.match(await host.locator("h3").innerText(), /2 of 200 ports taken/);
+  assert.match(await host.locator("h3").innerText(), /^127\.0\.0\.1: \d+ of 200 ports taken$/);
+  // every pod's AUTO_PORT0 is listed as taken by that pod
+  const taken = await host.locator("table.taken").innerText();
+  const state = (await (
+    await fetch(`${sa.url}/console/api/state?token=${sa.adminToken}`)
+  ).json()) as {
+    pods: { namespace: string; name: string; ports: Record<string, string> }[];
+  };
+  const alphas = state.pods.filter((p) => p.name.startsWith("alpha-"));
+  assert.equal(alphas.length, 2);
+  for (const p of alphas) {
+    assert.match(taken, new RegExp(`${p.ports.AUTO_PORT0}\\s+${p.namespace}/${p.name}`));
+  }
   assert.match(await page.locator("#confd pre").innerText(), /server 127\.0\.0\.1:23001;/);
   assert.equal(await page.locator("#live").innerText(), "live");
 });
