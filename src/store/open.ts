@@ -6,10 +6,12 @@
 //     query: ?ca=FILE&cert=FILE&key=FILE&username=U&password=P&dialTimeout=MS&callTimeout=MS
 //     (the password may also come from ETCD_PASSWORD, which keeps it out of `ps`)
 //   embedded:/path/to/dir  or a plain directory path    embedded SQLite store
-//   kubernetes:  [?kubeconfig=FILE&context=NAME]        Kubernetes API (in-cluster or kubeconfig)
+//   kubernetes:  [?kubeconfig=FILE&context=NAME&timeout=MS]   Kubernetes API (in-cluster or kubeconfig)
+//     &others=URL   keys outside /registry/pods/ (the port ledger) go to that etcd/embedded store
 
 import { EmbeddedStore } from "./embedded.js";
 import { EtcdStore } from "./etcd.js";
+import { PrefixRoutedStore } from "./routed.js";
 import type { Store } from "./store.js";
 
 export class StoreUrlError extends Error {
@@ -35,16 +37,34 @@ export async function openStore(url: string): Promise<Store> {
       return new EtcdStore(parseEtcdUrl(url));
     case "embedded":
       return new EmbeddedStore(embeddedPath(url));
-    case "kubernetes": {
-      const { KubernetesStore } = await import("./kubernetes.js");
-      return KubernetesStore.fromUrl(url);
-    }
+    case "kubernetes":
+      return openKubernetes(url);
     case undefined:
       return new EmbeddedStore(url);
     default:
       // "C:\dir" style paths have a one-letter "scheme".
       if (scheme.length === 1) return new EmbeddedStore(url);
       throw new StoreUrlError(url, `unknown scheme "${scheme}:"`);
+  }
+}
+
+/** kubernetes:[?kubeconfig=..&context=..&timeout=..][&others=<etcd or embedded URL>] */
+async function openKubernetes(url: string): Promise<Store> {
+  const { KubernetesStore } = await import("./kubernetes.js");
+  const [base, query = ""] = splitOnce(url, "?");
+  const params = new URLSearchParams(query);
+  const others = params.get("others");
+  params.delete("others");
+  if (others !== null && (others === "" || /^kubernetes:/i.test(others))) {
+    throw new StoreUrlError(url, "others= must name an etcd or embedded store for non-pod keys");
+  }
+  const pods = KubernetesStore.fromUrl(params.size > 0 ? `${base}?${params}` : base);
+  if (others === null) return pods;
+  try {
+    return new PrefixRoutedStore("/registry/pods/", pods, await openStore(others));
+  } catch (err) {
+    await pods.close();
+    throw err;
   }
 }
 

@@ -23,8 +23,8 @@ function kubeconfigYaml(server: string, token: string): string {
   return [
     "apiVersion: v1",
     "kind: Config",
-    "clusters: [{name: fake, cluster: {server: '" + server + "', insecure-skip-tls-verify: true}}]",
-    "users: [{name: u, user: {token: '" + token + "'}}]",
+    `clusters: [{name: fake, cluster: {server: '${server}', insecure-skip-tls-verify: true}}]`,
+    `users: [{name: u, user: {token: '${token}'}}]`,
     "contexts: [{name: fake, context: {cluster: fake, user: u}}]",
     "current-context: fake",
   ].join("\n");
@@ -228,4 +228,40 @@ test("openStore('kubernetes:?kubeconfig=...') and an unreachable apiserver", asy
     StoreUnavailableError,
   );
   assert.ok(Date.now() - t0 < 5000);
+});
+
+test("kubernetes:?others=...: pods in the apiserver, the ledger in another store", async () => {
+  const file = join(tmp, "kubeconfig-routed");
+  writeFileSync(file, kubeconfigYaml(api.url, api.token));
+  const s = await openStore(
+    `kubernetes:?kubeconfig=${file}&others=${encodeURIComponent(`embedded:${join(tmp, "ledger")}`)}`,
+  );
+  try {
+    assert.match(s.description, /^kubernetes http:.*\(\/registry\/pods\/\*\), embedded .*ledger/);
+    const k = "/domeos/ports/node-1/20000";
+    assert.equal((await s.put(k, "default/web-1", { expectModRevision: 0 })).ok, true);
+    assert.equal((await s.put(k, "default/web-2", { expectModRevision: 0 })).ok, false);
+    assert.deepEqual(
+      (await s.list("/domeos/")).kvs.map((kv) => kv.value),
+      ["default/web-1"],
+    );
+    const lease = await s.grantLease(30);
+    await lease.revoke();
+    const before = api.requests.length;
+    await mergeAnnotations(s, "/registry/pods/default/web-2", { AUTO_PORT0: "20000" });
+    assert.equal(api.requests.length, before + 1, "one merge patch to the apiserver");
+    assert.equal(
+      (api.pod("default", "web-2")!.metadata as { annotations: Record<string, string> }).annotations
+        .AUTO_PORT0,
+      "20000",
+    );
+    assert.equal((await s.list("/registry/pods/default/")).kvs.length >= 2, true);
+    await assert.rejects(s.list("/"), /spans both stores/);
+  } finally {
+    await s.close();
+  }
+  await assert.rejects(
+    openStore("kubernetes:?others=kubernetes:"),
+    /others= must name an etcd or embedded store/,
+  );
 });
