@@ -6,7 +6,7 @@ import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createEtcdV3Backend } from "../../src/confd/backends/etcdv3.js";
-import type { StoreMirror } from "../../src/confd/backends/store-mirror.js";
+import { StoreMirror } from "../../src/confd/backends/store-mirror.js";
 import { EtcdStore } from "../../src/store/etcd.js";
 import { EtcdServer } from "../support/etcd.js";
 import { EtcdProxy } from "./etcd-proxy.js";
@@ -128,6 +128,40 @@ describe("etcdv3 backend against a real etcd", () => {
     } finally {
       await b.close();
       for (const i of [1, 2, 3, 4]) await writer.delete(`${PODS}/p${i}`).catch(() => {});
+    }
+  });
+
+  test("half-open link (nothing forwarded, no reset): the probe notices, then it resumes", async () => {
+    const proxy = new EtcdProxy(etcd.clientPort);
+    await proxy.start();
+    await writer.put(`${PODS}/h1`, "one");
+    const logs: string[] = [];
+    const b = new StoreMirror(new EtcdStore({ endpoints: [proxy.endpoint] }), {
+      name: "etcdv3",
+      watch: true,
+      ownsStore: true,
+      probeIntervalMs: 500,
+      requestTimeoutMs: 1000,
+      log: (level, msg) => logs.push(`${level} ${msg}`),
+    });
+    await b.start([PODS]);
+    try {
+      proxy.blackhole();
+      await until(() => !b.status().connected, 5000, "the probe to notice the dead link");
+      assert.match(b.status().lastError ?? "", /timed out|unavailable|deadline/i);
+      await writer.put(`${PODS}/h2`, "two");
+      proxy.restore();
+      await until(
+        () => viewOf(b)[`${PODS}/h2`] === "two",
+        10_000,
+        "the change after the link is back",
+      );
+      assert.equal(b.status().connected, true);
+      assert.deepEqual(viewOf(b), await etcdOf(etcd.endpoint));
+    } finally {
+      await b.close();
+      await proxy.close();
+      for (const k of ["h1", "h2"]) await writer.delete(`${PODS}/${k}`).catch(() => {});
     }
   });
 

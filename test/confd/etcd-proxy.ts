@@ -9,6 +9,8 @@ export class EtcdProxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   private cut = false;
+  /** Blackholed: connections stay open but nothing is forwarded (a half-open link). */
+  private holding: Socket[] | null = null;
 
   constructor(private readonly targetPort: number) {}
 
@@ -29,8 +31,18 @@ export class EtcdProxy {
     this.sockets.clear();
   }
 
+  /** Keep every connection open but forward nothing (no RST, no FIN) until restore(). */
+  blackhole(): void {
+    this.holding = [];
+    for (const s of this.sockets) s.pause();
+  }
+
   restore(): void {
     this.cut = false;
+    const held = this.holding;
+    this.holding = null;
+    for (const s of this.sockets) s.resume();
+    for (const c of held ?? []) this.accept(c);
   }
 
   async close(): Promise<void> {
@@ -41,6 +53,11 @@ export class EtcdProxy {
   private accept(client: Socket): void {
     if (this.cut) {
       client.destroy();
+      return;
+    }
+    if (this.holding) {
+      client.pause();
+      this.holding.push(client);
       return;
     }
     const upstream = connect(this.targetPort, "127.0.0.1");

@@ -150,6 +150,27 @@ describe("StoreMirror over the embedded store", () => {
     }
   });
 
+  test("several prefixes: one view, covered prefixes watched once, events from each", async () => {
+    await writer.put("/m1/a", "1");
+    await writer.put("/m2/x/b", "2");
+    await writer.put("/m2/y", "outside");
+    const mirror = new StoreMirror(writer, { name: "embedded", watch: true, log: quiet });
+    const changes: (string[] | null)[] = [];
+    mirror.onChange((c) => changes.push(c));
+    await mirror.start(["/m1", "/m2/x", "/m1/a"]);
+    try {
+      assert.deepEqual([...mirror.view().keys()], ["/m1/a", "/m2/x/b"]);
+      await writer.put("/m1/a", "1b");
+      await writer.put("/m2/x/c", "3");
+      await writer.put("/m2/y", "still outside");
+      await until(() => changes.length >= 2, 5000, "both changes");
+      assert.deepEqual(changes, [["/m1/a"], ["/m2/x/c"]], "one event each, no duplicates");
+      assert.equal(mirror.view().get("/m1/a"), "1b");
+    } finally {
+      await mirror.close();
+    }
+  });
+
   test("onetime mode loads the snapshot and does not watch", async () => {
     await writer.put("/o/k", "v1");
     const mirror = new StoreMirror(writer, { name: "embedded", watch: false, log: quiet });
