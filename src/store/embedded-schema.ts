@@ -133,7 +133,9 @@ export function prepareStatements(db: Database.Database) {
       "SELECT id, ttl, expires_at FROM leases WHERE id = ?",
     ),
     insertLease: db.prepare<[number, number]>("INSERT INTO leases (ttl, expires_at) VALUES (?, ?)"),
-    renewLease: db.prepare<[number, string]>("UPDATE leases SET expires_at = ? WHERE id = ?"),
+    renewLease: db.prepare<[number, string, number]>(
+      "UPDATE leases SET expires_at = ? WHERE id = ? AND expires_at > ?",
+    ),
     deleteLease: db.prepare<[string]>("DELETE FROM leases WHERE id = ?"),
     expiredLeases: db.prepare<[number], { id: number }>(
       "SELECT id FROM leases WHERE expires_at <= ? ORDER BY expires_at LIMIT 100",

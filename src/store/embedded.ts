@@ -23,6 +23,7 @@ import {
   type KvRow,
   prepareStatements,
   SCHEMA_SQL,
+  SCHEMA_VERSION,
   type Statements,
 } from "./embedded-schema.js";
 import { prefixEnd, validateExpect, validateKey, validateTtl, validateValue } from "./keyrange.js";
@@ -87,6 +88,13 @@ export class EmbeddedStore implements Store {
       throw new Error(`embedded store ${this.path}: cannot open: ${(err as Error).message}`);
     }
     this.st = prepareStatements(this.db);
+    const version = this.st.state.get()!.schema_version;
+    if (version !== SCHEMA_VERSION) {
+      this.db.close();
+      throw new Error(
+        `embedded store ${this.path}: schema version ${version}, this program knows ${SCHEMA_VERSION}`,
+      );
+    }
     this.dataVersion = this.readDataVersion();
     this.reapExpiredLeases();
     this.timer = setInterval(() => this.tick(), opts.pollMs ?? 100);
@@ -293,7 +301,8 @@ export class EmbeddedStore implements Store {
       ttlSeconds,
       keepAlive: () =>
         this.run(() => {
-          const info = this.st.renewLease.run(Date.now() + ttlSeconds * 1000, id);
+          const now = Date.now();
+          const info = this.st.renewLease.run(now + ttlSeconds * 1000, id, now);
           // A lease past its expiry is dead even if the reaper has not run yet.
           if (info.changes === 0) throw new Error(`keepAlive: lease ${id} not found`);
         }),

@@ -271,6 +271,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
         () => rec.events.some((e) => e.type === "delete" && e.key === `${p}short`),
         "delete event for the expired key",
       );
+      await assert.rejects(short.keepAlive(), /lease .*not found/, "an expired lease stays dead");
       await kept.keepAlive();
       assert.notEqual(await s.get(`${p}kept`), null, "renewed lease keeps its key");
       await kept.revoke();
