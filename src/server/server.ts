@@ -41,6 +41,10 @@ export async function startServer(partial: Partial<ServerConfig>): Promise<Runni
   const secret = cfg.secret ?? loadOrCreateSecret(cfg.dataDir).secret;
   const adminToken = cfg.adminToken ?? randomToken();
   const { host, port } = parseListen(cfg.listen);
+  if (!cfg.runtime && cfg.runtimeName === "kubernetes") {
+    const { KubernetesRuntime } = await import("./deploy/kubernetes-runtime.js");
+    cfg.runtime = KubernetesRuntime.fromOptions({ kubeconfig: cfg.kubeconfig });
+  }
 
   let url = "";
   const serverAddr = () => cfg.publicUrl ?? url;

@@ -35,6 +35,10 @@ export interface ServerConfig {
   logLevel: LogLevel;
   /** Where deployments run (default: none; the server only stores them and renders manifests). */
   runtime?: PodRuntime;
+  /** Named runtime when `runtime` is not given: "none" or "kubernetes". */
+  runtimeName?: "none" | "kubernetes";
+  /** kubeconfig for the kubernetes runtime (default: in-cluster, then ~/.kube/config). */
+  kubeconfig?: string;
   /** Logger override (tests). */
   logger?: Logger;
 }

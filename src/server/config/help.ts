@@ -34,6 +34,9 @@ Flags (flag > environment > config file > default):
   --external-hold D           how long a port reported busy stays out [10m]         DOMEOS_EXTERNAL_HOLD
   --request-timeout D         whole-request timeout [30s]                           DOMEOS_REQUEST_TIMEOUT
   --log-level L               debug | info | warn | error [info]                    DOMEOS_LOG_LEVEL
+  --runtime none|kubernetes   where deployments run: none = stored, manifests only;
+                              kubernetes = applied through the Kubernetes API [none] DOMEOS_RUNTIME
+  --kubeconfig FILE           for --runtime kubernetes [in-cluster, ~/.kube/config]  DOMEOS_KUBECONFIG
   -h, --help                  this text
 Durations: 500ms, 30s, 10m, 1h (a bare number is seconds).
 

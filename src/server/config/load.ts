@@ -26,6 +26,8 @@ export const SERVE_OPTIONS = {
   "external-hold": { type: "string" },
   "request-timeout": { type: "string" },
   "log-level": { type: "string" },
+  runtime: { type: "string" },
+  kubeconfig: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -68,7 +70,15 @@ export function fromFlags(argv: string[]): Layer {
   if (v["request-timeout"])
     out.requestTimeoutMs = duration(v["request-timeout"], w("request-timeout"));
   if (v["log-level"]) out.logLevel = level(v["log-level"], w("log-level"));
+  if (v.runtime) out.runtimeName = runtimeName(v.runtime, w("runtime"));
+  if (v.kubeconfig) out.kubeconfig = v.kubeconfig;
   return out;
+}
+
+function runtimeName(s: string, where: string): "none" | "kubernetes" {
+  if (s !== "none" && s !== "kubernetes")
+    throw new Error(`${where}: runtime ${JSON.stringify(s)} must be none or kubernetes`);
+  return s;
 }
 
 export function fromEnv(env: NodeJS.ProcessEnv): Layer {
@@ -105,6 +115,9 @@ export function fromEnv(env: NodeJS.ProcessEnv): Layer {
   if (rt) out.requestTimeoutMs = duration(rt, w("DOMEOS_REQUEST_TIMEOUT"));
   const ll = e("DOMEOS_LOG_LEVEL");
   if (ll) out.logLevel = level(ll, w("DOMEOS_LOG_LEVEL"));
+  const rt2 = e("DOMEOS_RUNTIME");
+  if (rt2) out.runtimeName = runtimeName(rt2, w("DOMEOS_RUNTIME"));
+  out.kubeconfig = e("DOMEOS_KUBECONFIG");
   return out;
 }
 
@@ -122,6 +135,8 @@ const FILE_KEYS = new Set([
   "externalHold",
   "requestTimeout",
   "logLevel",
+  "runtime",
+  "kubeconfig",
 ]);
 
 export function fromFile(path: string): Layer {
@@ -198,6 +213,9 @@ export function fromFile(path: string): Layer {
   }
   const ll = str("logLevel");
   if (ll) out.logLevel = level(ll, w("logLevel"));
+  const rn = str("runtime");
+  if (rn) out.runtimeName = runtimeName(rn, w("runtime"));
+  out.kubeconfig = str("kubeconfig");
   return out;
 }
 

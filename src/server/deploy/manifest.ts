@@ -21,7 +21,7 @@ export interface PodContext {
 }
 
 export const TOKEN_SECRET_KEY = "DOMEOS_AGENT_TOKEN";
-export const tokenSecretName = (d: Deployment) => `${d.name}-domeos-agent`;
+export const tokenSecretName = (deployName: string) => `${deployName}-domeos-agent`;
 
 /** The environment domeize expects, in DomeOS order, then the user's env sorted by name. */
 export function podEnv(d: Deployment, ctx: PodContext): EnvVar[] {
@@ -68,13 +68,20 @@ export function toPodSpec(d: Deployment, ctx: PodContext): Record<string, unknow
 export interface ManifestContext {
   serverAddr: string;
   /** The server's HMAC secret: the Secret carries the deployment token minted from it. */
-  secret: string;
+  secret?: string;
+  /** Or the deployment token itself (runtimes get it in their DeployContext). */
+  deploymentToken?: string;
 }
 
 /** [Secret, Deployment] ready for `kubectl apply`. */
 export function toManifest(d: Deployment, ctx: ManifestContext): Record<string, unknown>[] {
-  const secretName = tokenSecretName(d);
-  const token = mintDeploymentToken(ctx.secret, d.cluster, d.namespace, d.name);
+  const secretName = tokenSecretName(d.name);
+  const token =
+    ctx.deploymentToken ??
+    (ctx.secret !== undefined
+      ? mintDeploymentToken(ctx.secret, d.cluster, d.namespace, d.name)
+      : "");
+  if (token === "") throw new Error("toManifest: give the server secret or the deployment token");
   const secret = {
     apiVersion: "v1",
     kind: "Secret",

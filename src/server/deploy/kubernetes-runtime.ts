@@ -1,0 +1,137 @@
+// Runs deployments on a Kubernetes cluster: server-side apply of the
+// manifest (the token Secret and the Deployment) on ensure(), deletion of
+// both on remove(). Thin on purpose: the apiserver does the rest. Talks to
+// the API with @kubernetes/client-node's KubeConfig (in-cluster, kubeconfig
+// file, or default) and its fetch transport.
+import {
+  HttpMethod,
+  IsomorphicFetchHttpLibrary,
+  KubeConfig,
+  RequestContext,
+} from "@kubernetes/client-node";
+import { StoreUnavailableError } from "../../store/store.js";
+import { HttpError } from "../http/errors.js";
+import { tokenSecretName, toManifest } from "./manifest.js";
+import type { Deployment } from "./model.js";
+import type { DeployContext, PodRuntime } from "./runtime.js";
+
+export const FIELD_MANAGER = "domeos-server";
+
+export interface KubernetesRuntimeOptions {
+  /** kubeconfig file; default: in-cluster when running in a pod, else ~/.kube/config. */
+  kubeconfig?: string;
+  context?: string;
+  timeoutMs?: number;
+}
+
+export class KubernetesRuntime implements PodRuntime {
+  readonly name = "kubernetes";
+  private readonly http = new IsomorphicFetchHttpLibrary();
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly kc: KubeConfig,
+    opts: { timeoutMs?: number } = {},
+  ) {
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+  }
+
+  static fromOptions(o: KubernetesRuntimeOptions = {}): KubernetesRuntime {
+    const kc = new KubeConfig();
+    if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
+    else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+    else kc.loadFromDefault();
+    if (o.context) kc.setCurrentContext(o.context);
+    if (!kc.getCurrentCluster())
+      throw new Error("kubernetes runtime: the kubeconfig has no current cluster");
+    return new KubernetesRuntime(kc, { timeoutMs: o.timeoutMs });
+  }
+
+  async ensure(d: Deployment, ctx?: DeployContext): Promise<void> {
+    if (!ctx)
+      throw new Error(
+        "kubernetes runtime: ensure() needs the deploy context (server address, token)",
+      );
+    if (!d.image)
+      throw new HttpError(
+        400,
+        `deployment ${d.namespace}/${d.name} has no image; Kubernetes needs one`,
+      );
+    for (const obj of toManifest(d, {
+      serverAddr: ctx.serverAddr,
+      deploymentToken: ctx.deploymentToken,
+    })) {
+      await this.apply(obj);
+    }
+  }
+
+  async remove(namespace: string, name: string): Promise<void> {
+    // Deployment first (its pods stop using the token), then the Secret; absent is fine.
+    await this.call(HttpMethod.DELETE, deploymentPath(namespace, name), undefined, [404]);
+    await this.call(
+      HttpMethod.DELETE,
+      secretPath(namespace, tokenSecretName(name)),
+      undefined,
+      [404],
+    );
+  }
+
+  private async apply(obj: Record<string, unknown>): Promise<void> {
+    const meta = obj.metadata as { name: string; namespace: string };
+    const path =
+      obj.kind === "Secret"
+        ? secretPath(meta.namespace, meta.name)
+        : deploymentPath(meta.namespace, meta.name);
+    // Server-side apply: create or update, owning only the fields we set.
+    await this.call(HttpMethod.PATCH, `${path}?fieldManager=${FIELD_MANAGER}&force=true`, obj);
+  }
+
+  private async call(
+    method: HttpMethod,
+    path: string,
+    body?: unknown,
+    okStatuses: number[] = [],
+  ): Promise<void> {
+    const server = this.kc.getCurrentCluster()!.server.replace(/\/+$/, "");
+    const ctx = new RequestContext(server + path, method);
+    ctx.setHeaderParam("Accept", "application/json");
+    if (body !== undefined) {
+      // JSON is YAML: the apply content type takes it as is.
+      ctx.setHeaderParam("Content-Type", "application/apply-patch+yaml");
+      ctx.setBody(JSON.stringify(body));
+    }
+    ctx.setSignal(AbortSignal.timeout(this.timeoutMs));
+    let status: number;
+    let text: string;
+    try {
+      await this.kc.applySecurityAuthentication(ctx);
+      const res = await this.http.send(ctx).toPromise();
+      status = res.httpStatusCode;
+      text = await res.body.text();
+    } catch (err) {
+      throw new StoreUnavailableError(
+        `kubernetes ${server}: ${method} ${path}: ${(err as Error).message}`,
+      );
+    }
+    if ((status >= 200 && status < 300) || okStatuses.includes(status)) return;
+    const msg = `kubernetes ${method} ${path.split("?")[0]}: HTTP ${status}: ${apiMessage(text)}`;
+    if (status >= 500) throw new StoreUnavailableError(msg);
+    throw new HttpError(502, msg);
+  }
+}
+
+const deploymentPath = (ns: string, name: string) =>
+  `/apis/apps/v1/namespaces/${encodeURIComponent(ns)}/deployments/${encodeURIComponent(name)}`;
+const secretPath = (ns: string, name: string) =>
+  `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets/${encodeURIComponent(name)}`;
+
+/** The apiserver's Status message, or the start of the body. */
+function apiMessage(text: string): string {
+  try {
+    const s = JSON.parse(text) as { message?: string };
+    if (typeof s.message === "string") return s.message;
+  } catch {
+    // not a Status object
+  }
+  return text.slice(0, 200);
+}
