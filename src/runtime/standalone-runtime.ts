@@ -122,10 +122,14 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
       pods.slice(d.replicas).map((p) => this.deletePod(p.metadata.namespace, p.metadata.name)),
     );
     for (const pod of keep) this.run(d, pod);
-    for (let i = keep.length; i < d.replicas; i++) {
-      const pod = this.newPod(d);
-      if (await createPod(this.o.store, pod)) this.run(d, pod);
-    }
+    const missing = Array.from({ length: Math.max(0, d.replicas - keep.length) }, () =>
+      this.newPod(d),
+    );
+    await Promise.all(
+      missing.map(async (pod) => {
+        if (await createPod(this.o.store, pod)) this.run(d, pod);
+      }),
+    );
   }
 
   private newPod(d: RuntimeDeployment): PodObject {
