@@ -9,6 +9,7 @@ import {
   printValue,
   sprint,
   sprintf,
+  sprintfUncompiled,
   sprintln,
 } from "../../src/gotemplate/fmt/index.js";
 import { GoComplex, GoStruct, typedList, typedMap } from "../../src/gotemplate/value.js";
@@ -176,4 +177,80 @@ test("map keys print in byte order, and __proto__ is an ordinary key", () => {
 test("a printf inside a String method does not corrupt the outer printf", () => {
   const v = new Str(7n);
   assert.equal(sprintf("[%5s|%-8v|%d]", [v, v, 2n]), "[Str<7>|Str<7>  |2]");
+});
+
+test("random formats and operands: sprintf never throws and both printf paths agree", () => {
+  // Deterministic LCG so a failure is reproducible.
+  let seed = 12345;
+  const rnd = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)];
+  const pieces = [
+    "%",
+    "%",
+    "-",
+    "+",
+    "#",
+    " ",
+    "0",
+    "1",
+    "7",
+    ".",
+    "*",
+    "[1]",
+    "[3]",
+    "v",
+    "d",
+    "s",
+    "q",
+  ];
+  const more = [
+    "x",
+    "X",
+    "e",
+    "f",
+    "g",
+    "t",
+    "c",
+    "U",
+    "o",
+    "O",
+    "b",
+    "T",
+    "p",
+    "z",
+    "é",
+    "😀",
+    "|",
+  ];
+  const operands: unknown[] = [
+    -7n,
+    0n,
+    300n,
+    -0,
+    0.1,
+    1e300,
+    Number.NaN,
+    "",
+    "héllo\n",
+    true,
+    null,
+    [1, "a", null],
+    { b: [2], a: "x" },
+    new KVPair("k", "v"),
+    new Str(2n),
+    new GoComplex(1, -1),
+    typedList("[]byte", [65n, 66n]),
+  ];
+  for (let n = 0; n < 3000; n++) {
+    let format = "";
+    const len = 1 + Math.floor(rnd() * 8);
+    for (let i = 0; i < len; i++) format += pick(rnd() < 0.6 ? pieces : more);
+    const args = Array.from({ length: Math.floor(rnd() * 4) }, () => pick(operands));
+    const got = sprintf(format, args);
+    assert.equal(typeof got, "string");
+    assert.equal(got, sprintfUncompiled(format, args), `format ${JSON.stringify(format)}`);
+  }
 });
