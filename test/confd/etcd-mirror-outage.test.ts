@@ -131,6 +131,38 @@ describe("etcdv3 backend against a real etcd", () => {
     }
   });
 
+  test("started while etcd is unreachable: waits, logs once, resolves with the full snapshot", async () => {
+    const proxy = new EtcdProxy(etcd.clientPort);
+    await proxy.start();
+    await writer.put(`${PODS}/s1`, "one");
+    proxy.partition();
+    const logs: string[] = [];
+    const b = backend(proxy.endpoint, logs);
+    let started = false;
+    const starting = b.start([PODS]).then(() => {
+      started = true;
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.equal(started, false, "no view before a complete snapshot");
+      assert.deepEqual(viewOf(b), {}, "nothing half-loaded either");
+      assert.equal(b.status().connected, false);
+      const errors = logs.filter((l) => l.startsWith("error"));
+      assert.ok(
+        errors.length >= 1 && errors.length <= 3,
+        `logged once per distinct error: ${errors.join("\n")}`,
+      );
+      proxy.restore();
+      await starting;
+      assert.deepEqual(viewOf(b), { [`${PODS}/s1`]: "one" });
+      assert.equal(b.status().connected, true);
+    } finally {
+      await b.close();
+      await proxy.close();
+      await writer.delete(`${PODS}/s1`);
+    }
+  });
+
   test("half-open link (nothing forwarded, no reset): the probe notices, then it resumes", async () => {
     const proxy = new EtcdProxy(etcd.clientPort);
     await proxy.start();

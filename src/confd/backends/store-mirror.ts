@@ -103,6 +103,8 @@ export class StoreMirror implements Backend {
     batches: 0,
   };
   private probe: Probe | null = null;
+  /** The current outage, for rate-limited logging. */
+  private outage: { kind: string; attempts: number; loggedAt: number } | null = null;
   /** Bumped whenever the watches are torn down: late callbacks of old watches are ignored. */
   private epoch = 0;
   private recovering: Promise<void> | null = null;
@@ -330,17 +332,26 @@ export class StoreMirror implements Backend {
       });
       return;
     }
-    const changedError = this.st.lastError !== err.message;
     this.st.lastError = err.message;
     if (this.st.connected) {
       this.st.disconnects++;
       this.setConnected(false);
+      this.outage = { kind: errorKind(err), attempts: 0, loggedAt: Date.now() };
       this.log("error", "store connection lost: view frozen at last revision, reconnecting", {
         revision: this.currentRevision(),
         error: err.message,
       });
-    } else if (changedError) {
-      this.log("error", "store unavailable, retrying", { error: err.message });
+      return;
+    }
+    // While down: log a new kind of failure at once, the same one every 30 s.
+    const o = this.outage;
+    const kind = errorKind(err);
+    if (o === null || o.kind !== kind || Date.now() - o.loggedAt >= 30_000) {
+      const attempts = o ? o.attempts + 1 : 1;
+      this.outage = { kind, attempts: 0, loggedAt: Date.now() };
+      this.log("error", "store unavailable, retrying", { error: err.message, attempts });
+    } else {
+      o.attempts++;
     }
   }
 
@@ -349,6 +360,7 @@ export class StoreMirror implements Backend {
     const was = this.st.since ?? Date.now();
     this.st.connected = connected;
     this.st.since = Date.now();
+    if (connected) this.outage = null;
     if (connected && this.loaded) {
       this.log("info", "store connection up: watching", {
         revision: this.currentRevision(),
@@ -486,6 +498,11 @@ export class StoreMirror implements Backend {
       `${JSON.stringify({ time: new Date().toISOString(), level, component: "confd-backend", msg, ...full })}\n`,
     );
   }
+}
+
+/** An error message without its numbers (timestamps, ports, counters): "the same failure". */
+function errorKind(err: Error): string {
+  return `${err.name}: ${err.message.replace(/\d+/g, "#")}`;
 }
 
 function forcesRelist(err: Error | null): boolean {
