@@ -15,9 +15,9 @@ export interface ReportTiming {
   readonly maxBackoffMs?: number;
 }
 
-/** Annotation keys: plain AUTO_PORTn for the primary container, AUTO_PORTn.NAME otherwise. */
+/** Annotation keys: plain AUTO_PORTn for the primary container, AUTO_PORTn_NAME otherwise. */
 export function annotationKey(index: number, container: string): string {
-  return container === "" ? `AUTO_PORT${index}` : `AUTO_PORT${index}.${container}`;
+  return container === "" ? `AUTO_PORT${index}` : `AUTO_PORT${index}_${container}`;
 }
 
 export function podUrl(pod: PodIdentity, leaf: string): string {

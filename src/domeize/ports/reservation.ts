@@ -33,8 +33,11 @@ export interface ReserveRequest {
   /** Ports /proc/net shows in use. */
   readonly inUse: Set<number>;
   readonly leaseTtlMs: number;
-  /** The server ledger: ports it offers, given those to avoid and our previous ones. */
-  readonly propose?: (avoid: Set<number>, preferred: number[]) => Promise<number[] | undefined>;
+  /**
+   * The server ledger: the ports it assigns to this container, given ports
+   * our probe found busy and our previous ones (docs/ports-ledger.md).
+   */
+  readonly propose?: (busy: number[], preferred: number[]) => Promise<number[] | undefined>;
 }
 
 export interface Reserved {
@@ -67,7 +70,7 @@ function claimPort(req: ReserveRequest, port: number, claim: Claim): Attempt {
   return "taken";
 }
 
-function candidates(req: ReserveRequest, offered: number[], previous: number[]): number[] {
+function candidates(req: ReserveRequest, previous: number[]): number[] {
   const claimed = claimedPorts(req.stateDir);
   const fresh: number[] = [];
   const others: number[] = [];
@@ -75,15 +78,62 @@ function candidates(req: ReserveRequest, offered: number[], previous: number[]):
     if (req.inUse.has(p)) continue;
     (claimed.has(p) ? others : fresh).push(p);
   }
-  const ordered = [...offered, ...previous, ...shuffle(fresh), ...shuffle(others)];
+  const ordered = [...previous, ...shuffle(fresh), ...shuffle(others)];
   return [...new Set(ordered)].filter((p) => p >= req.start && p <= req.end && !req.inUse.has(p));
 }
 
-async function askLedger(req: ReserveRequest, previous: number[]): Promise<number[]> {
-  if (req.propose === undefined) return [];
-  const avoid = new Set<number>(req.inUse);
-  for (const p of claimedPorts(req.stateDir)) avoid.add(p);
-  return (await req.propose(avoid, previous)) ?? [];
+/** Claim the given ports and probe them together; returns those that passed. */
+async function claimAndProbe(
+  req: ReserveRequest,
+  ports: number[],
+  claim: Claim,
+): Promise<{ ok: number[]; bad: number[] }> {
+  const claimed = ports.filter((p) => claimPort(req, p, claim) === "claimed");
+  const free = await Promise.all(claimed.map(portIsFree));
+  const ok: number[] = [];
+  const bad = ports.filter((p) => !claimed.includes(p));
+  claimed.forEach((p, k) => {
+    if (free[k]) ok.push(p);
+    else {
+      releaseClaim(req.stateDir, p, claim);
+      bad.push(p);
+    }
+  });
+  return { ok, bad };
+}
+
+/**
+ * The ledger's flow: ask, probe what it assigns, report what was busy and
+ * ask again (a few rounds). Keeps the server's order when all of its last
+ * answer was taken.
+ */
+async function fromLedger(
+  req: ReserveRequest,
+  previous: number[],
+  claim: Claim,
+): Promise<number[]> {
+  const chosen: number[] = [];
+  const busy: number[] = [];
+  let last: number[] | undefined;
+  for (let round = 0; round < 3 && chosen.length < req.count; round++) {
+    last = await req.propose!(busy, previous);
+    if (last === undefined) break;
+    const fresh = last.filter(
+      (p) => !chosen.includes(p) && p >= req.start && p <= req.end && !req.inUse.has(p),
+    );
+    busy.push(...last.filter((p) => req.inUse.has(p)));
+    const { ok, bad } = await claimAndProbe(req, fresh.slice(0, req.count - chosen.length), claim);
+    chosen.push(...ok);
+    busy.push(...bad);
+  }
+  if (
+    last !== undefined &&
+    last.length === chosen.length &&
+    last.every((p) => chosen.includes(p))
+  ) {
+    return [...last];
+  }
+  return chosen;
 }
 
 export async function reserve(req: ReserveRequest): Promise<Reserved> {
@@ -100,25 +150,18 @@ export async function reserve(req: ReserveRequest): Promise<Reserved> {
     fail(EXIT.ports, `cannot use DOMEIZE_STATE_DIR ${req.stateDir}: ${(err as Error).message}`);
   }
   const previous = previousPorts(req.stateDir, req.key);
-  const offered = await askLedger(req, previous);
   const claim: Claim = { key: req.key, owner: req.owner, created: Date.now() };
-  const chosen: number[] = [];
+  const chosen: number[] = req.propose === undefined ? [] : await fromLedger(req, previous, claim);
   let taken = 0;
-  const list = candidates(req, offered, previous);
+  const list = candidates(req, previous).filter((p) => !chosen.includes(p));
   let next = 0;
   while (chosen.length < req.count && next < list.length) {
     // Claim as many as still needed, then probe them together.
-    const batch: number[] = [];
-    while (batch.length < req.count - chosen.length && next < list.length) {
-      const p = list[next++];
-      if (claimPort(req, p, claim) === "claimed") batch.push(p);
-      else taken++;
-    }
-    const free = await Promise.all(batch.map(portIsFree));
-    batch.forEach((p, k) => {
-      if (free[k]) chosen.push(p);
-      else releaseClaim(req.stateDir, p, claim);
-    });
+    const want: number[] = [];
+    while (want.length < req.count - chosen.length && next < list.length) want.push(list[next++]);
+    const { ok, bad } = await claimAndProbe(req, want, claim);
+    chosen.push(...ok);
+    taken += bad.length;
   }
   const release = () => {
     for (const p of chosen) releaseClaim(req.stateDir, p, claim);

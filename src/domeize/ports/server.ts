@@ -62,10 +62,11 @@ function parsePorts(body: string, req: LedgerRequest): number[] | undefined {
 
 export function ledgerProposer(req: LedgerRequest) {
   let gone = knownAbsent(req);
-  return async (avoid: Set<number>, preferred: number[]): Promise<number[] | undefined> => {
+  return async (busy: number[], preferred: number[]): Promise<number[] | undefined> => {
     if (gone) return undefined;
-    const busy = [...avoid].filter((p) => p >= req.start && p <= req.end).sort((a, b) => a - b);
-    const body: Record<string, unknown> = { count: req.count, busy, preferred };
+    const body: Record<string, unknown> = { count: req.count };
+    if (busy.length > 0) body.busy = busy;
+    if (preferred.length > 0) body.preferred = preferred;
     if (req.pod.container !== "") body.container = req.pod.container;
     try {
       const res = await httpRequest({
@@ -76,8 +77,11 @@ export function ledgerProposer(req: LedgerRequest) {
         timeoutMs: req.timeoutMs,
       });
       if (res.status === 404) {
-        gone = true; // a server with only the original report endpoint
-        rememberAbsent(req);
+        gone = true;
+        // No DomeOS envelope: an old server without the endpoint (remember
+        // that); with one: this pod is not known yet, allocate locally.
+        if (resultCode(res.body)?.code === undefined) rememberAbsent(req);
+        else log(`port ledger: ${res.body.slice(0, 120)}; allocating locally`);
         return undefined;
       }
       const rc = resultCode(res.body);
