@@ -69,6 +69,19 @@ class Scope {
     return slot;
   }
 
+  /**
+   * Every visible declaration of `name`, nearest first. Go looks variables
+   * up on a runtime stack, so a nearer declaration that did not run (in the
+   * other branch of an if) falls through to an outer one: exec tries these
+   * slots in order and takes the first that is set.
+   */
+  resolveAll(name: string): number[] {
+    const out: number[] = [];
+    for (let i = this.names.length - 1; i >= 0; i--)
+      if (this.names[i] === name) out.push(this.slots[i] as number);
+    return out;
+  }
+
   resolve(name: string): number {
     for (let i = this.names.length - 1; i >= 0; i--)
       if (this.names[i] === name) return this.slots[i] as number;
@@ -147,8 +160,23 @@ function constantEval(n: NumberNode): (s: State) => unknown {
   };
 }
 
+/** The highest slot below `below` holding a value (the top of Go's variable stack), or -1. */
+function topSet(vars: unknown[], below: number, min: number): number {
+  for (let i = below - 1; i >= min; i--) if (vars[i] !== UNSET) return i;
+  return -1;
+}
+
+/** The first slot of `slots` holding a value (Go's search down the variable stack), or -1. */
+function firstSet(vars: unknown[], slots: number[]): number {
+  for (let i = 0; i < slots.length; i++)
+    if (vars[slots[i] as number] !== UNSET) return slots[i] as number;
+  return -1;
+}
+
 class Compiler {
   readonly scope = new Scope();
+  /** Slots declared by the last compiled pipeline (range reads its $i, $v). */
+  lastDeclSlots: number[] = [];
 
   constructor(readonly common: Common) {}
 
@@ -259,14 +287,13 @@ class Compiler {
     const mark = this.scope.mark();
     const slotStart = this.scope.nSlots;
     const pipe = this.pipeline(n.pipe);
-    const decl = n.pipe.decl;
+    const declSlots = this.lastDeclSlots;
     // Go sets the top variable to the element and the one below to the index.
-    const elemSlot =
-      decl.length > 0
-        ? this.scope.resolve((decl[decl.length - 1] as VariableNode).ident[0] as string)
-        : -1;
-    const indexSlot =
-      decl.length > 1 ? this.scope.resolve((decl[0] as VariableNode).ident[0] as string) : -1;
+    let elemSlot = declSlots.length > 0 ? (declSlots[declSlots.length - 1] as number) : -1;
+    let indexSlot = declSlots.length > 1 ? (declSlots[0] as number) : -1;
+    // `range $v = ...` assigns the value to $v, then each iteration sets Go's top variables.
+    const assign = n.pipe.isAssign && n.pipe.decl.length > 0;
+    const assignIndex = assign && n.pipe.decl.length > 1;
     const bodyStart = this.scope.nSlots;
     const bodyMark = this.scope.mark();
     const body = this.list(n.list);
@@ -278,6 +305,11 @@ class Compiler {
     const resetBody = bodyEnd > bodyStart;
 
     const iteration = (s: State, vars: unknown[], index: unknown, elem: unknown): number => {
+      if (assign) {
+        // Go's setTopVar: the innermost live variables, whatever their names.
+        elemSlot = topSet(vars, slotStart, 0);
+        indexSlot = assignIndex ? topSet(vars, elemSlot, 0) : -1;
+      }
       if (elemSlot >= 0) vars[elemSlot] = elem;
       if (indexSlot >= 0) vars[indexSlot] = index;
       const rc = body(s, elem, vars);
@@ -303,7 +335,7 @@ class Compiler {
               iteration(
                 s,
                 vars,
-                indexSlot >= 0 ? BigInt(i) : undefined,
+                indexSlot >= 0 || assignIndex ? BigInt(i) : undefined,
                 e === undefined ? null : e,
               ) === BREAK
             )
@@ -370,14 +402,13 @@ class Compiler {
     const cmds = pipe.cmds.map((c) => this.command(c));
     // Declarations come into scope after the commands are compiled: at run
     // time Go pushes them only once the pipeline has a value.
-    const decls = pipe.decl.map((v) => {
-      const name = v.ident[0] as string;
-      if (pipe.isAssign) return this.scope.resolve(name);
-      return this.scope.declare(name);
-    });
-    const declNames = pipe.decl.map((v) => v.ident[0] as string);
     const isAssign = pipe.isAssign;
-    if (cmds.length === 1 && decls.length === 0) {
+    const declNames = pipe.decl.map((v) => v.ident[0] as string);
+    // For an assignment, the visible declarations of each name (see resolveAll).
+    const targets = isAssign ? declNames.map((name) => this.scope.resolveAll(name)) : [];
+    const decls = isAssign ? [] : declNames.map((name) => this.scope.declare(name));
+    this.lastDeclSlots = decls;
+    if (cmds.length === 1 && decls.length === 0 && targets.length === 0) {
       const cmd = cmds[0] as Cmd;
       return (s, dot, vars) => {
         s.node = pipe;
@@ -393,10 +424,10 @@ class Compiler {
         v = (cmds[i] as Cmd)(s, dot, vars, v);
         if (v === null) v = undefined;
       }
-      for (let i = 0; i < decls.length; i++) {
-        const slot = decls[i] as number;
-        if (isAssign && (slot < 0 || vars[slot] === UNSET))
-          s.errorf(`undefined variable: ${declNames[i]}`);
+      for (let i = 0; i < decls.length; i++) vars[decls[i] as number] = v;
+      for (let i = 0; i < targets.length; i++) {
+        const slot = firstSet(vars, targets[i] as number[]);
+        if (slot < 0) s.errorf(`undefined variable: ${declNames[i]}`);
         vars[slot] = v;
       }
       return v;
@@ -470,8 +501,10 @@ class Compiler {
 
   variableNode(v: VariableNode, args: Node[]): Cmd {
     const name = v.ident[0] as string;
-    const slot = this.scope.resolve(name);
+    const slots = this.scope.resolveAll(name);
+    const only = slots.length === 1 ? (slots[0] as number) : -1;
     const read = (s: State, vars: unknown[]): unknown => {
+      const slot = only >= 0 ? only : firstSet(vars, slots);
       const val = slot < 0 ? UNSET : vars[slot];
       if (val === UNSET) s.errorf(`undefined variable: ${name}`);
       return val;
