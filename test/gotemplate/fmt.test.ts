@@ -254,3 +254,13 @@ test("random formats and operands: sprintf never throws and both printf paths ag
     assert.equal(got, sprintfUncompiled(format, args), `format ${JSON.stringify(format)}`);
   }
 });
+
+test("maps typed with numeric keys sort and print the keys as numbers", () => {
+  const m = typedMap("map[int]string", { "10": "a", "9": "b", "-1": "c" });
+  assert.equal(
+    sprintf("%v|%#v", [m, m]),
+    'map[-1:c 9:b 10:a]|map[int]string{-1:"c", 9:"b", 10:"a"}',
+  );
+  const f = typedMap("map[float64]int", { "2.5": 1n, "10": 2n });
+  assert.equal(printValue(f), "map[2.5:1 10:2]");
+});

@@ -6,7 +6,7 @@
 import { GoComplex, GoStruct, sortedKeys } from "../value.js";
 import { formatFloatV } from "./float.js";
 import { Formatter, LDIGITS, UDIGITS } from "./format.js";
-import { goTypeName, isInterfaceType, mapElemType, sliceElemType } from "./types.js";
+import { goTypeName, isInterfaceType, mapElemType, mapKeyType, sliceElemType } from "./types.js";
 
 /** Fake but stable "addresses" for functions and containers (%p, %v of a func). */
 const addresses = new WeakMap<object, bigint>();
@@ -32,6 +32,20 @@ function isExportedName(k: string): boolean {
 /** Exported fields of a host struct: own enumerable upper-case properties, in order. */
 export function structFields(v: GoStruct): string[] {
   return Object.keys(v).filter(isExportedName);
+}
+
+function isIntegerType(t: string): boolean {
+  return /^u?int(8|16|32|64)?$|^uintptr$|^byte$|^rune$/.test(t);
+}
+
+/** A numeric map key (held as a JS property name) as the Go value it stands for. */
+function numericKey(k: string, keyType: string): unknown {
+  if (!isIntegerType(keyType)) return Number(k);
+  try {
+    return BigInt(k);
+  } catch {
+    return k; // not an integer after all: print the name as is
+  }
 }
 
 function isByteType(t: string): boolean {
@@ -422,10 +436,15 @@ export class Printer extends Formatter {
   private printMap(v: Record<string, unknown>, t: string, verb: string, depth: number): void {
     const elem = mapElemType(t);
     this.buf += this.sharpV ? `${t}{` : "map[";
-    const keys = sortedKeys(v);
+    // A JS object's keys are strings; a host map typed with integer or float
+    // keys (GO_TYPE "map[int]string") sorts and prints them as numbers, as Go does.
+    const keyType = mapKeyType(t);
+    const numeric = isIntegerType(keyType) || keyType === "float64" || keyType === "float32";
+    const keys = numeric ? Object.keys(v).sort((a, b) => Number(a) - Number(b)) : sortedKeys(v);
     for (let i = 0; i < keys.length; i++) {
       if (i > 0) this.buf += this.sharpV ? ", " : " ";
-      this.printValue(keys[i], verb, depth + 1, "string");
+      const key = numeric ? numericKey(keys[i], keyType) : keys[i];
+      this.printValue(key, verb, depth + 1, keyType);
       this.buf += ":";
       this.printValue(v[keys[i]], verb, depth + 1, elem);
     }

@@ -46,6 +46,18 @@ export function mapElemType(t: string): string {
   return IFACE;
 }
 
+/** Key type of a map type name ("map[int]string" -> "int"); "string" when unknown. */
+export function mapKeyType(t: string): string {
+  if (!t.startsWith("map[")) return "string";
+  let depth = 0;
+  for (let i = 3; i < t.length; i++) {
+    const c = t[i];
+    if (c === "[") depth++;
+    else if (c === "]" && --depth === 0) return t.slice(4, i);
+  }
+  return "string";
+}
+
 /** True when a container element of this static type is an interface (prints nil as <nil>). */
 export function isInterfaceType(t: string): boolean {
   return t === IFACE || t === "any" || t.startsWith("interface");
