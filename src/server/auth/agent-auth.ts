@@ -50,13 +50,38 @@ export async function authorizeAgent(
   if (token.startsWith(DEPLOYMENT_TOKEN_PREFIX)) {
     const deployName = await o.deployNameOf();
     if (deployName) {
-      const expected = mintDeploymentToken(o.secret, t.cluster, t.namespace, deployName);
+      const expected = memo(`d\0${o.secret}\0${t.cluster}/${t.namespace}/${deployName}`, () =>
+        mintDeploymentToken(o.secret, t.cluster, t.namespace, deployName),
+      );
       if (tokensEqual(token, expected)) return "deployment";
     }
-  } else if (tokensEqual(token, mintPodToken(o.secret, t.cluster, t.namespace, t.pod))) {
+  } else if (
+    tokensEqual(
+      token,
+      memo(`p\0${o.secret}\0${t.cluster}/${t.namespace}/${t.pod}`, () =>
+        mintPodToken(o.secret, t.cluster, t.namespace, t.pod),
+      ),
+    )
+  ) {
     return "pod";
   }
   throw forbidden(
     `pod ${who}: the credential is not valid for this pod (a pod may write only its own annotations)`,
   );
+}
+
+/**
+ * Expected tokens of recently seen pods: an HMAC per request is a visible
+ * share of a report's CPU. Bounded; the key includes the secret, so tests
+ * with several servers in one process never mix them up.
+ */
+const expectedTokens = new Map<string, string>();
+function memo(key: string, mint: () => string): string {
+  let v = expectedTokens.get(key);
+  if (v === undefined) {
+    v = mint();
+    if (expectedTokens.size >= 10_000) expectedTokens.clear();
+    expectedTokens.set(key, v);
+  }
+  return v;
 }
