@@ -3,6 +3,7 @@
 // store object works again once etcd is back.
 
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { after, before, test } from "node:test";
 import { EtcdStore } from "../../src/store/etcd.js";
 import { StoreUnavailableError } from "../../src/store/store.js";
@@ -70,6 +71,39 @@ test("several endpoints: a dead one is skipped", async () => {
     for (let i = 0; i < 4; i++) await (await store.watch("/failover/", 0, rec.handlers)).close();
     assert.equal((await store.list("/failover/")).kvs.length, 10);
   } finally {
+    await store.close();
+  }
+});
+
+/** The etcd process of this test (by its unique data dir), for SIGSTOP/SIGCONT. */
+function etcdPid(): number {
+  const out = execFileSync("pgrep", ["-f", "--", `--data-dir=${etcd.dataDir}`], {
+    encoding: "utf8",
+  });
+  const pids = out.trim().split("\n").map(Number);
+  assert.equal(pids.length, 1, `one etcd for ${etcd.dataDir}: ${out}`);
+  return pids[0];
+}
+
+test("etcd frozen (SIGSTOP, connection stays open): calls hit their deadline, the watch notices", async () => {
+  const store = new EtcdStore({ endpoints: [etcd.endpoint], callTimeoutMs: 1500 });
+  const pid = etcdPid();
+  try {
+    await store.put("/frozen/a", "1");
+    const rec = recorder();
+    await store.watch("/frozen/", 0, rec.handlers);
+    process.kill(pid, "SIGSTOP");
+    await rejectsFast("put", store.put("/frozen/b", "2"), 6000);
+    await eventually(() => rec.errors.length === 1, "keepalive ends the watch", 40_000);
+    assert.ok(rec.errors[0] instanceof StoreUnavailableError, String(rec.errors[0]));
+    process.kill(pid, "SIGCONT");
+    await eventually(
+      async () => (await store.put("/frozen/c", "3").catch(() => null))?.ok === true,
+      "writes work again",
+      30_000,
+    );
+  } finally {
+    process.kill(pid, "SIGCONT");
     await store.close();
   }
 });
