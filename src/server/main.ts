@@ -31,8 +31,6 @@ async function main(argv: string[]): Promise<number> {
   }
   const { startServer } = await import("./server.js");
   const server = await startServer(config);
-  if (config.adminToken === undefined)
-    process.stderr.write(`domeos-server: admin token: ${server.adminToken}\n`);
   const stop = (sig: string) => {
     process.stderr.write(`domeos-server: ${sig}: shutting down\n`);
     void server.close().then(() => process.exit(0));

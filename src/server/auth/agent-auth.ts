@@ -34,7 +34,7 @@ export async function authorizeAgent(
   o: AgentAuthOptions,
 ): Promise<AgentIdentity> {
   const token = bearerToken(req.headers.authorization);
-  const who = `${t.cluster}/${t.namespace}/${t.pod}`;
+  const who = `${t.namespace}/${t.pod} (cluster ${t.cluster})`;
   if (token === null || token === "") {
     if (o.allowUnauthenticated) {
       o.log.warn("unauthenticated agent request accepted (--allow-unauthenticated-agents)", {
