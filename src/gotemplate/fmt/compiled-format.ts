@@ -56,6 +56,8 @@ interface Spec {
 export interface CompiledFormat {
   specs: Spec[];
   tail: string;
+  /** Every spec is a verb with a fast path (so the format may skip the Printer). */
+  allFast: boolean;
 }
 
 const MAX_CACHED = 2048;
@@ -94,7 +96,7 @@ function compile(format: string): CompiledFormat | null {
     const lasti = i;
     while (i < end && format.charCodeAt(i) !== 0x25) i++;
     const lit = format.slice(lasti, i);
-    if (i >= end) return { specs, tail: lit };
+    if (i >= end) return { specs, tail: lit, allFast: specs.every((sp) => sp.fast !== FAST_NONE) };
     i++;
     let flags = 0;
     flagLoop: for (; i < end; i++) {
@@ -144,7 +146,7 @@ function compile(format: string): CompiledFormat | null {
     if (i >= end) {
       spec.kind = NOVERB;
       specs.push(spec);
-      return { specs, tail: "" };
+      return { specs, tail: "", allFast: false };
     }
     const cp = format.codePointAt(i) ?? 0;
     spec.verb = cp >= 0xd800 && cp <= 0xdfff ? "\ufffd" : String.fromCodePoint(cp);
@@ -199,6 +201,23 @@ function padded(s: string, wid: number, minus: boolean): string {
   if (n <= 0) return s;
   const pad = n < SPACES.length ? SPACES[n] : " ".repeat(n);
   return minus ? s + pad : pad + s;
+}
+
+/**
+ * The whole output when every verb takes its fast path with exactly one
+ * operand each (no Printer, no flags state); undefined otherwise.
+ */
+export function runAllFast(cf: CompiledFormat, a: readonly unknown[]): string | undefined {
+  const specs = cf.specs;
+  if (!cf.allFast || a.length !== specs.length) return undefined;
+  let out = "";
+  for (let k = 0; k < specs.length; k++) {
+    const s = specs[k];
+    const text = fastText(s.fast, a[k]);
+    if (text === undefined) return undefined;
+    out += s.lit + padded(text, s.wid, s.flags !== 0);
+  }
+  return out + cf.tail;
 }
 
 /** Replays a compiled format: Go's doPrintf for formats without `*` and `[n]`. */

@@ -1,6 +1,6 @@
 // Go's fmt for the template engine: Sprint, Sprintln, Sprintf, the default
 // printing of a value ({{.x}}) and %T type names. See printer.ts for the port.
-import { compiledFormat, runCompiled } from "./compiled-format.js";
+import { compiledFormat, runAllFast, runCompiled } from "./compiled-format.js";
 import { formatFloatV } from "./float.js";
 import { freePrinter, getPrinter } from "./print.js";
 import { doPrintf } from "./printf.js";
@@ -27,8 +27,12 @@ export function sprintln(args: readonly unknown[]): string {
 
 /** fmt.Sprintf. */
 export function sprintf(format: string, args: readonly unknown[]): string {
-  const p = getPrinter();
   const cf = compiledFormat(format);
+  if (cf !== null) {
+    const fast = runAllFast(cf, args);
+    if (fast !== undefined) return fast;
+  }
+  const p = getPrinter();
   if (cf !== null) runCompiled(p, cf, args);
   else doPrintf(p, format, args);
   return freePrinter(p);
