@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import type { Wait } from "../../src/confd/cli/duration.js";
 import { memoryLogger } from "../../src/confd/log/logger.js";
 import { ResourceRunner, type RunnerOptions } from "../../src/confd/manager/resource-runner.js";
@@ -14,6 +14,12 @@ import { ConfdMetrics } from "../../src/confd/metrics/metrics.js";
 import { Renderer } from "../../src/confd/render/renderer.js";
 import type { ResourceConfig } from "../../src/confd/resource/resource-config.js";
 import { keySpaceFromObject } from "../../src/confd/template/key-space.js";
+
+// Close every runner at the end even when a test fails (their retry timers would keep the process alive).
+const created: ResourceRunner[] = [];
+after(() => {
+  for (const r of created) r.close();
+});
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -63,6 +69,7 @@ function setup(opts: Partial<RunnerOptions> = {}, res: Partial<ResourceConfig> =
     log,
     metrics,
   );
+  created.push(runner);
   const reloadCount = () =>
     existsSync(reloads) ? readFileSync(reloads, "utf8").trim().split("\n").length : 0;
   const set = (v: string) => {

@@ -1,0 +1,170 @@
+// The manager: resources share one backend snapshot; a change reaches only
+// the resources whose keys it touches; a re-list (null) re-renders all; a
+// bad resource is skipped while the others work; health follows the
+// backend's connection; SIGHUP's confirm accepts a refused shrink.
+
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import {
+  type Backend,
+  type BackendStatus,
+  type ChangeListener,
+  MapView,
+} from "../../src/confd/backends/backend.js";
+import { memoryLogger } from "../../src/confd/log/logger.js";
+import { Manager } from "../../src/confd/manager/manager.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(cond: () => boolean, ms = 20000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await sleep(10);
+  }
+}
+
+/** An in-memory Backend (test double of the interface; real backends have their own tests). */
+class MemoryBackend implements Backend {
+  readonly name = "memory";
+  readonly map = new Map<string, string>();
+  listeners: ChangeListener[] = [];
+  st: BackendStatus = { connected: true };
+  started: string[] = [];
+  async start(prefixes: string[]): Promise<void> {
+    this.started = prefixes;
+  }
+  view() {
+    return new MapView(this.map);
+  }
+  onChange(l: ChangeListener): void {
+    this.listeners.push(l);
+  }
+  status(): BackendStatus {
+    return this.st;
+  }
+  async close(): Promise<void> {}
+  emit(keys: string[] | null): void {
+    for (const l of this.listeners) l(keys);
+  }
+}
+
+function confdir() {
+  const dir = mkdtempSync(join(tmpdir(), "confd-mgr-"));
+  mkdirSync(join(dir, "conf.d"));
+  mkdirSync(join(dir, "templates"));
+  writeFileSync(
+    join(dir, "templates", "list.tmpl"),
+    '{{range gets "/*"}}{{base .Key}}={{.Value}}\n{{end}}',
+  );
+  const res = (name: string, key: string, extra = "") =>
+    writeFileSync(
+      join(dir, "conf.d", `${name}.toml`),
+      `[template]\nsrc = "list.tmpl"\ndest = "${join(dir, name)}"\nprefix = "${key}"\nkeys = ["/"]\n${extra}`,
+    );
+  return {
+    dir,
+    res,
+    out: (name: string) =>
+      existsSync(join(dir, name)) ? readFileSync(join(dir, name), "utf8") : "",
+  };
+}
+
+function manager(dir: string, be: MemoryBackend, maxLineLoss = 0.5) {
+  const log = memoryLogger();
+  const m = new Manager(
+    be,
+    {
+      confdir: dir,
+      prefix: "",
+      noop: false,
+      syncOnly: false,
+      keepStageFile: false,
+      commandTimeoutMs: 10000,
+      maxLineLoss,
+      reloadMinIntervalMs: 0,
+      retryMaxMs: 200,
+      printDiff: () => {},
+    },
+    log,
+  );
+  return { m, log };
+}
+
+test("changes reach only the resources whose keys they touch; a re-list re-renders all", async (t) => {
+  const c = confdir();
+  c.res("a", "/app/a");
+  c.res("b", "/app/b");
+  writeFileSync(join(c.dir, "conf.d", "broken.toml"), "[template\n");
+  const be = new MemoryBackend();
+  be.map.set("/app/a/x", "1");
+  be.map.set("/app/b/y", "2");
+  // Guard off: this test empties a file on purpose.
+  const { m, log } = manager(c.dir, be, 1);
+  t.after(() => m.close());
+  assert.equal(m.loadResources().length, 2);
+  assert.equal(m.invalid.length, 1);
+  assert.ok(
+    log.lines.some((l) => l.includes("broken.toml") && l.includes("other resources continue")),
+  );
+  await m.start();
+  assert.deepEqual(be.started.sort(), ["/app/a", "/app/b"]);
+  m.renderAll();
+  await until(() => c.out("a") === "x=1\n" && c.out("b") === "y=2\n");
+  const [ra, rb] = m.runners;
+  await m.idle();
+  be.map.set("/app/a/x", "10");
+  be.emit(["/app/a/x"]);
+  await until(() => c.out("a") === "x=10\n");
+  await m.idle();
+  assert.equal(ra.renders, 2);
+  assert.equal(rb.renders, 1, "b's keys were not touched");
+  be.map.set("/app/b/y", "20");
+  be.map.delete("/app/a/x");
+  be.emit(null);
+  await until(() => c.out("a") === "" && c.out("b") === "y=20\n" && existsSync(join(c.dir, "a")));
+  assert.equal(m.health().healthy, false, "an invalid resource keeps health red");
+});
+
+test("health follows the backend connection and per-resource errors", async (t) => {
+  const c = confdir();
+  c.res("a", "/app/a");
+  const be = new MemoryBackend();
+  be.map.set("/app/a/x", "1");
+  const { m } = manager(c.dir, be);
+  t.after(() => m.close());
+  m.loadResources();
+  await m.start();
+  m.renderAll();
+  await until(() => c.out("a") === "x=1\n");
+  await until(() => m.health().healthy);
+  be.st = { connected: false, lastError: "store connection lost", since: Date.now() };
+  const h = m.health();
+  assert.equal(h.healthy, false);
+  assert.equal(h.backend.lastError, "store connection lost");
+  assert.ok(h.resources[0].lastSuccessAt !== undefined);
+});
+
+test("the line-loss guard keeps the file until confirmed (SIGHUP)", async (t) => {
+  const c = confdir();
+  c.res("a", "/app/a");
+  const be = new MemoryBackend();
+  for (let i = 0; i < 20; i++) be.map.set(`/app/a/k${String(i).padStart(2, "0")}`, String(i));
+  const { m } = manager(c.dir, be);
+  t.after(() => m.close());
+  m.loadResources();
+  await m.start();
+  m.renderAll();
+  await until(() => c.out("a").split("\n").length === 21);
+  const full = c.out("a");
+  for (let i = 1; i < 20; i++) be.map.delete(`/app/a/k${String(i).padStart(2, "0")}`);
+  be.emit(null);
+  const r = m.runners[0];
+  await until(() => r.outcomes.filter((o) => o.status === "guard-refused").length >= 2);
+  assert.equal(c.out("a"), full, "refused and retried, the old file stays");
+  assert.match(r.status().lastError ?? "", /refusing to shrink .* from 20 to 1 lines/);
+  m.confirmAll();
+  await until(() => c.out("a") === "k00=0\n");
+});
