@@ -1,11 +1,12 @@
 // Operations: configuration layering (flags > env > file), health, metrics,
 // request limits and method errors.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { mintPodToken } from "../../src/server/auth/pod-token.js";
+import { mintDeploymentToken, mintPodToken } from "../../src/server/auth/pod-token.js";
 import { loadConfig } from "../../src/server/config/load.js";
 import {
   agentUrl,
@@ -89,6 +90,21 @@ describe("configuration", () => {
     } finally {
       await fx.destroy();
     }
+  });
+});
+
+describe("token subcommand", () => {
+  test("prints the pod and deployment credentials the server accepts", () => {
+    const run = (args: string[]) =>
+      spawnSync("bin/domeos-server", ["token", ...args], { encoding: "utf8" });
+    const p = run(["--pod", "shop/web-1", "--cluster", "prod", "--secret", SECRET]);
+    assert.equal(p.status, 0, p.stderr);
+    assert.equal(p.stdout.trim(), mintPodToken(SECRET, "prod", "shop", "web-1"));
+    const d = run(["--deployment", "shop/web", "--secret", SECRET]);
+    assert.equal(d.stdout.trim(), mintDeploymentToken(SECRET, "default", "shop", "web"));
+    const bad = run(["--pod", "justone", "--secret", SECRET]);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /must be NAMESPACE\/NAME/);
   });
 });
 
