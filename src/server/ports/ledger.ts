@@ -138,14 +138,27 @@ export class PortLedger {
     };
     const value = JSON.stringify(record);
     const got: number[] = [];
-    for (const port of candidates) {
-      if (got.length === need) break;
-      if (!usable(port)) continue;
-      // Claim it in the shared snapshot first so concurrent callers skip it;
-      // the create-if-absent write is what actually decides.
-      taken.set(port, null);
-      const r = await this.store.put(ledgerKey(req.host, port), value, { expectModRevision: 0 });
-      if (r.ok) got.push(port);
+    let next = 0;
+    while (got.length < need && next < candidates.length) {
+      // Try as many ports at once as are still missing (in parallel).
+      const batch: number[] = [];
+      while (batch.length < need - got.length && next < candidates.length) {
+        const port = candidates[next++]!;
+        if (!usable(port)) continue;
+        // Claim it in the shared snapshot first so concurrent callers skip it;
+        // the create-if-absent write is what actually decides.
+        taken.set(port, null);
+        batch.push(port);
+      }
+      const results = await Promise.all(
+        batch.map((port) =>
+          this.store.put(ledgerKey(req.host, port), value, { expectModRevision: 0 }),
+        ),
+      );
+      // Keep the preference order: preferred ports first, as tried.
+      batch.forEach((port, i) => {
+        if (results[i]!.ok) got.push(port);
+      });
     }
     if (got.length < need) {
       await this.releasePorts(req.host, got, req, null);
