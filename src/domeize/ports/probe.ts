@@ -11,10 +11,10 @@ function probeTcp(port: number, family: Family): Promise<string | null> {
   return new Promise((resolve) => {
     const srv = createServer();
     srv.once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? "ERROR"));
-    const host = family === "dual" ? "::" : "0.0.0.0";
-    srv.listen({ port, host, ipv6Only: false, exclusive: true }, () =>
-      srv.close(() => resolve(null)),
-    );
+    // No host for the dual-stack wildcard: Node binds "::" (or 0.0.0.0 on
+    // hosts without IPv6) without looking the address up, a startup cost.
+    const opts = family === "dual" ? { port, ipv6Only: false } : { port, host: "0.0.0.0" };
+    srv.listen({ ...opts, exclusive: true }, () => srv.close(() => resolve(null)));
   });
 }
 
@@ -28,9 +28,8 @@ function probeUdp(port: number, family: Family): Promise<string | null> {
       sock.close();
       resolve(err.code ?? "ERROR");
     });
-    sock.bind({ port, address: family === "dual" ? "::" : "0.0.0.0", exclusive: true }, () =>
-      sock.close(() => resolve(null)),
-    );
+    // udp6 with no address binds "::" (dual-stack) without a lookup.
+    sock.bind({ port, exclusive: true }, () => sock.close(() => resolve(null)));
   });
 }
 
