@@ -101,7 +101,8 @@ export class EtcdStore implements Store {
     };
     if (opts.tls?.ca || opts.tls?.cert || opts.tls?.key) {
       o.credentials = {
-        rootCertificate: pem(opts.tls.ca, "ca") ?? Buffer.alloc(0),
+        // No CA given: null makes gRPC trust the system roots (the type says Buffer).
+        rootCertificate: pem(opts.tls.ca, "ca") ?? (null as unknown as Buffer),
         privateKey: pem(opts.tls.key, "key"),
         certChain: pem(opts.tls.cert, "cert"),
       };
