@@ -3,7 +3,7 @@
 // parser and the closure compiler.
 
 import { BUILTINS } from "./builtins/index.js";
-import { ExecError, TemplateError } from "./errors.js";
+import { ExecError, ParseError, TemplateError } from "./errors.js";
 import { type Common, MissingKey } from "./exec/common.js";
 import { compiledFor } from "./exec/compile.js";
 import { State } from "./exec/state.js";
@@ -121,16 +121,23 @@ export class Template {
   parse(text: string): this {
     const trees = new Map<string, Tree>();
     const funcs = this.common.funcs;
-    parse(
-      this.name,
-      text,
-      {
-        leftDelim: this.leftDelim,
-        rightDelim: this.rightDelim,
-        hasFunction: (n) => funcs.has(n) || BUILTINS.has(n),
-      },
-      trees,
-    );
+    try {
+      parse(
+        this.name,
+        text,
+        {
+          leftDelim: this.leftDelim,
+          rightDelim: this.rightDelim,
+          hasFunction: (n) => funcs.has(n) || BUILTINS.has(n),
+        },
+        trees,
+      );
+    } catch (e) {
+      // The depth bound normally stops deep nesting first; a small JS stack must not leak a RangeError.
+      if (e instanceof RangeError)
+        throw new ParseError(`template: ${this.name}: nesting too deep`, this.name, 0);
+      throw e;
+    }
     for (const [name, tree] of trees) this.addParseTree(name, tree);
     return this;
   }
