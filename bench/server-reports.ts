@@ -73,9 +73,13 @@ async function rawPuts(store: EtcdStore, values: string[]): Promise<{ rate: numb
     values.map(async (v, i) => {
       while (Date.now() < end) {
         const t = performance.now();
-        await store.client.put(`/bench/raw/${i}`).value(v);
+        try {
+          await store.client.put(`/bench/raw/${i}`).value(v);
+          n++;
+        } catch {
+          // a deadline under load: counted as not done, like a failed report
+        }
         lat.push(performance.now() - t);
-        n++;
       }
     }),
   );
@@ -274,7 +278,8 @@ async function main() {
       p99: med(reps.map((r) => r.p99)),
       failed: reps.reduce((a, r) => a + r.failed, 0),
     };
-    const ratios = reps.map((r, i) => `${((100 * r.rate) / raws[i]!.rate).toFixed(0)}%`);
+    const pairRatios = reps.map((r, i) => (100 * r.rate) / raws[i]!.rate);
+    const ratios = pairRatios.map((x) => `${x.toFixed(0)}%`);
     const allocs = [];
     for (let r = 0; r < ROUNDS; r++) {
       newPhase();
@@ -289,7 +294,7 @@ async function main() {
       "| --- | --- | --- | --- |",
       `| raw etcd put loop (etcd3 client, 3-5 KB values) | ${raw.rate.toFixed(0)}/s | | ${raw.p99.toFixed(1)} ms |`,
       `| annotation reports through domeos-server (auth, validation, CAS merge into 3-5 KB pods) | ${rep.rate.toFixed(0)}/s | ${rep.p50.toFixed(1)} ms | ${rep.p99.toFixed(1)} ms |`,
-      `| **ratio reports / raw puts** (per pair: ${ratios.join(", ")}) | **${((100 * rep.rate) / raw.rate).toFixed(0)}%** | | |`,
+      `| **ratio reports / raw puts** (median of the per-pair ratios ${ratios.join(", ")}) | **${med(pairRatios).toFixed(0)}%** | | |`,
       "",
       `Per pair, raw puts/s: ${raws.map((r) => r.rate.toFixed(0)).join(", ")}; reports/s: ${reps.map((r) => r.rate.toFixed(0)).join(", ")}.`,
       "",
