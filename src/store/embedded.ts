@@ -75,11 +75,11 @@ export class EmbeddedStore implements Store {
 
   /** Open (creating if needed) the store in data directory `dir`. */
   constructor(dir: string, opts: EmbeddedOptions = {}) {
-    mkdirSync(dir, { recursive: true });
     this.path = join(dir, DB_FILE);
     this.description = `embedded ${this.path}`;
     this.historyRevisions = opts.historyRevisions ?? 10_000;
     try {
+      mkdirSync(dir, { recursive: true });
       this.db = new Database(this.path, { timeout: 10_000 });
       this.db.pragma("journal_mode = WAL");
       this.db.pragma(`synchronous = ${opts.synchronous === "normal" ? "NORMAL" : "FULL"}`);

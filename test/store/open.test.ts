@@ -2,7 +2,7 @@
 // with a message naming the URL and what is wrong.
 
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -43,6 +43,15 @@ test("store kinds", async () => {
   assert.ok(etcd instanceof EtcdStore);
   assert.equal(etcd.description, "etcd http://127.0.0.1:1");
   await etcd.close();
+});
+
+test("an embedded store that cannot be created says where", async () => {
+  const file = join(dir, "a-file");
+  writeFileSync(file, "x");
+  await assert.rejects(
+    openStore(`embedded:${file}/sub`),
+    new RegExp(`embedded store ${file}/sub/store.db: cannot open: .*`),
+  );
 });
 
 test("bad URLs name the URL and the problem", async () => {
