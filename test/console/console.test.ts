@@ -8,11 +8,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Page } from "playwright-core";
+import { DemoConfd } from "../../src/main/demo-confd.js";
 import { repoRoot } from "../../src/main/repo-root.js";
 import { type Standalone, startStandalone } from "../../src/main/standalone-server.js";
+import { freePort } from "../support/ports.js";
 import { type Browser, launchChromium } from "./browser.js";
 
 let sa: Standalone;
+let confd: DemoConfd;
 let browser: Browser;
 let page: Page;
 const dir = mkdtempSync(join(tmpdir(), "console-test-"));
@@ -28,20 +31,28 @@ async function api(method: string, path: string, body?: unknown) {
 }
 
 before(async () => {
+  confd = new DemoConfd({
+    confdir: join(dir, "confd"),
+    node: dir,
+    dest: join(dir, "upstream.conf"),
+    metricsPort: await freePort(),
+    logPath: join(dir, "confd.log"),
+  });
   sa = await startStandalone({
     dataDir: dir,
     listen: "127.0.0.1:0",
     portRange: { min: 23000, max: 23199 },
     backoff: { initialMs: 100, maxMs: 1000, factor: 2, resetAfterMs: 10_000 },
     graceMs: 2000,
-    confd: [{ name: "nginx upstream", dest: join(dir, "upstream.conf") }],
+    confd: [
+      { name: "nginx upstream", dest: join(dir, "upstream.conf"), healthUrl: confd.healthUrl },
+    ],
   });
-  writeFileSync(
-    join(dir, "upstream.conf"),
-    "upstream img_cs_group {\n  server 127.0.0.1:23001;\n}\n",
-  );
+  // real domeos-confd with the seed's template (no nginx here: no check or reload)
+  confd.writeConfig();
+  confd.start();
   const created = await api("POST", "/api/deployments", {
-    name: "alpha",
+    name: "img-host-test",
     command: ["node", join(app, "server.mjs"), "config.json"],
     replicas: 2,
     ports: 1,
@@ -58,6 +69,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await sa?.close();
+  await confd?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -74,21 +86,21 @@ test("the console API needs the admin token", async () => {
   const state = (await ok.json()) as { deployments: { name: string }[] };
   assert.deepEqual(
     state.deployments.map((d) => d.name),
-    ["alpha"],
+    ["img-host-test"],
   );
 });
 
 test("renders deployments, pods with ports, the port map and the upstream", async () => {
-  const row = page.locator('tr[data-deployment="default/alpha"]');
+  const row = page.locator('tr[data-deployment="default/img-host-test"]');
   await row.waitFor(T);
   await waitJs(
-    `/2\\/2 ready/.test(document.querySelector('tr[data-deployment="default/alpha"] .replicas')?.textContent ?? "")`,
+    `/2\\/2 ready/.test(document.querySelector('tr[data-deployment="default/img-host-test"] .replicas')?.textContent ?? "")`,
   );
-  assert.match(await row.innerText(), /alpha\s+default\s+host\s+2\/2 ready\s+1\s+node /);
-  const pods = page.locator('article.pod.ok[data-pod^="default/alpha-"]');
+  assert.match(await row.innerText(), /img-host-test\s+default\s+host\s+2\/2 ready\s+1\s+node /);
+  const pods = page.locator('article.pod.ok[data-pod^="default/img-host-test-"]');
   await pods.nth(1).waitFor(T);
   await waitJs(
-    `[...document.querySelectorAll('article.pod[data-pod^="default/alpha-"] .auto-ports')]
+    `[...document.querySelectorAll('article.pod[data-pod^="default/img-host-test-"] .auto-ports')]
       .filter((e) => /^AUTO_PORT0=23\\d{3}$/.test(e.textContent)).length === 2`,
   );
   await waitJs(
@@ -104,21 +116,32 @@ test("renders deployments, pods with ports, the port map and the upstream", asyn
   ).json()) as {
     pods: { namespace: string; name: string; ports: Record<string, string> }[];
   };
-  const alphas = state.pods.filter((p) => p.name.startsWith("alpha-"));
-  assert.equal(alphas.length, 2);
-  for (const p of alphas) {
+  const demoPods = state.pods.filter((p) => p.name.startsWith("img-host-test-"));
+  assert.equal(demoPods.length, 2);
+  for (const p of demoPods) {
     assert.match(taken, new RegExp(`${p.ports.AUTO_PORT0}\\s+${p.namespace}/${p.name}`));
   }
-  assert.match(await page.locator("#confd pre").innerText(), /server 127\.0\.0\.1:23001;/);
+  // the rendered upstream lists both pods, and domeos-confd's health is shown
+  const upstreamHas = demoPods.map((p) => `server 127.0.0.1:${p.ports.AUTO_PORT0};`);
+  await waitJs(
+    `${JSON.stringify(upstreamHas)}.every((l) => document.querySelector("#confd pre")?.textContent.includes(l))`,
+  );
+  await waitJs(
+    `/^healthy · backend embedded connected/.test(document.querySelector("#confd .health")?.textContent ?? "")`,
+  );
+  assert.match(
+    await page.locator("#confd .health").innerText(),
+    /last render\/check\/reload: updated at/,
+  );
   assert.equal(await page.locator("#live").innerText(), "live");
 });
 
 test("a change made elsewhere arrives without a reload", async () => {
-  const r = await api("PATCH", "/api/deployments/default/alpha", { replicas: 3 });
+  const r = await api("PATCH", "/api/deployments/default/img-host-test", { replicas: 3 });
   assert.equal(r.status, 200, r.body.resultMsg);
-  await page.locator('article.pod.ok[data-pod^="default/alpha-"]').nth(2).waitFor(T);
+  await page.locator('article.pod.ok[data-pod^="default/img-host-test-"]').nth(2).waitFor(T);
   await waitJs(
-    `/3\\/3 ready/.test(document.querySelector('tr[data-deployment="default/alpha"] .replicas')?.textContent ?? "")`,
+    `/3\\/3 ready/.test(document.querySelector('tr[data-deployment="default/img-host-test"] .replicas')?.textContent ?? "")`,
   );
   assert.equal(await marker(), 42, "the page was not reloaded");
 });
@@ -173,7 +196,7 @@ test("bad input shows clear errors and creates nothing", async () => {
   const list = await api("GET", "/api/deployments");
   assert.deepEqual(
     (list.body.result as { name: string }[]).map((d) => d.name),
-    ["alpha"],
+    ["img-host-test"],
   );
   const pods = await sa.store.list("/registry/pods/default/gamma");
   assert.equal(pods.kvs.length, 0);

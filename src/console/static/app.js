@@ -67,15 +67,22 @@ function renderInfo(info) {
   );
 }
 
+/** Replica counts typed but not applied yet, by "ns/name": live re-renders must not lose them. */
+const pendingScale = new Map();
+
 function renderDeployments(s) {
+  const focused = document.activeElement?.dataset?.scaleFor;
   const rows = s.deployments.map((d) => {
+    const key = `${d.namespace}/${d.name}`;
     const running = s.pods.filter((p) => p.deployName === d.name && p.namespace === d.namespace);
     const ready = running.filter((p) => p.ready).length;
     const input = h("input", {
       type: "number",
       min: "0",
-      value: String(d.replicas),
+      value: pendingScale.get(key) ?? String(d.replicas),
       "aria-label": `replicas of ${d.name}`,
+      dataset: { scaleFor: key },
+      oninput: (ev) => pendingScale.set(key, ev.target.value),
     });
     return h(
       "tr",
@@ -95,12 +102,24 @@ function renderDeployments(s) {
         {},
         input,
         " ",
-        h("button", { class: "scale", onclick: () => scale(d, Number(input.value)) }, "Scale"),
+        h(
+          "button",
+          {
+            class: "scale",
+            onclick: () => {
+              pendingScale.delete(key);
+              scale(d, Number(input.value));
+            },
+          },
+          "Scale",
+        ),
       ),
       h("td", {}, h("button", { class: "delete danger", onclick: () => remove(d) }, "Delete")),
     );
   });
   $("#deployments tbody").replaceChildren(...rows);
+  // keep the cursor where the user was typing
+  if (focused) document.querySelector(`input[data-scale-for="${CSS.escape(focused)}"]`)?.focus();
   $("#no-deployments").hidden = rows.length > 0;
 }
 
