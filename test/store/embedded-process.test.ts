@@ -85,7 +85,9 @@ test("SIGKILL during load: every acknowledged write is present on reopen", async
     // The store is consistent and writable after the crash.
     const r = await store.put("/after/crash", "ok");
     assert.equal(r.ok, true);
-    assert.ok(r.revision > acked.length, "revision counter survived");
+    // Merges may share writes (group commit); every acknowledged put took its own revision.
+    const puts = acked.filter((i) => i % 2 === 0).length;
+    assert.ok(r.revision > puts, `revision counter survived (${r.revision} > ${puts})`);
   } finally {
     await store.close();
   }
