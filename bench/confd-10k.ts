@@ -22,6 +22,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { createEtcdV3Backend } from "../src/confd/backends/etcdv3.js";
 import { EtcdStore } from "../src/store/etcd.js";
 import { EtcdServer } from "../test/support/etcd.js";
 import {
@@ -245,6 +246,36 @@ async function main(): Promise<void> {
     }
     const readMs = median(reads);
     console.log(`baseline: full read of the pods (etcd3 client, in-process) ${fmt(readMs)} ms`);
+
+    // The backend alone, in this process: snapshot time and put -> mirror updated.
+    const mirror = createEtcdV3Backend({
+      backend: "etcdv3",
+      nodes: [etcd.endpoint],
+      watch: true,
+      log: () => {},
+    });
+    const ts = performance.now();
+    await mirror.start(["/registry/pods/default"]);
+    const snapMs = performance.now() - ts;
+    const mlat: number[] = [];
+    const mr = rng(11);
+    for (let i = 0; i < 40; i++) {
+      const p = matching[Math.floor(mr() * matching.length)];
+      const value = `${p.value.slice(0, -1)}, "bench": ${i}}`;
+      const seen = new Promise<number>((res) => {
+        mirror.onChange((keys) => {
+          if (keys?.includes(p.key) && mirror.view().get(p.key) === value) res(performance.now());
+        });
+      });
+      const t = performance.now();
+      await store.put(p.key, value);
+      mlat.push((await seen) - t);
+      await store.put(p.key, p.value);
+    }
+    await mirror.close();
+    console.log(
+      `backend alone: snapshot ${fmt(snapMs)} ms; put -> mirror updated median ${fmt(median(mlat))} ms, p95 ${fmt(quantile(mlat, 0.95))} ms`,
+    );
 
     // 1. onetime
     const one = onetime(s, etcd, expected(), Number(args["onetime-runs"]));
