@@ -105,7 +105,8 @@ export function compileTree(tree: Tree, common: Common): Compiled {
   return {
     run(s: State, dot: unknown): void {
       if (body === null) return;
-      const vars: unknown[] = new Array(nSlots);
+      // Slots [0, nSlots) hold the variables; [nSlots, 2*nSlots) whether each is an interface{} element (error texts).
+      const vars: unknown[] = new Array(2 * nSlots);
       vars[0] = dot;
       for (let i = 1; i < nSlots; i++) vars[i] = UNSET;
       body(s, dot, vars);
@@ -304,13 +305,17 @@ class Compiler {
     const slotEnd = this.scope.nSlots;
     const resetBody = bodyEnd > bodyStart;
 
+    const scope = this.scope;
     const iteration = (s: State, vars: unknown[], index: unknown, elem: unknown): number => {
       if (assign) {
         // Go's setTopVar: the innermost live variables, whatever their names.
         elemSlot = topSet(vars, slotStart, 0);
         indexSlot = assignIndex ? topSet(vars, elemSlot, 0) : -1;
       }
-      if (elemSlot >= 0) vars[elemSlot] = elem;
+      if (elemSlot >= 0) {
+        vars[elemSlot] = elem;
+        vars[elemSlot + scope.nSlots] = s.dotIface;
+      }
       if (indexSlot >= 0) vars[indexSlot] = index;
       const rc = body(s, elem, vars);
       if (resetBody) resetSlots(vars, bodyStart, bodyEnd);
@@ -403,6 +408,7 @@ class Compiler {
     // Declarations come into scope after the commands are compiled: at run
     // time Go pushes them only once the pipeline has a value.
     const isAssign = pipe.isAssign;
+    const scope = this.scope;
     const declNames = pipe.decl.map((v) => v.ident[0] as string);
     // For an assignment, the visible declarations of each name (see resolveAll).
     const targets = isAssign ? declNames.map((name) => this.scope.resolveAll(name)) : [];
@@ -424,11 +430,15 @@ class Compiler {
         v = (cmds[i] as Cmd)(s, dot, vars, v);
         if (v === null) v = undefined;
       }
-      for (let i = 0; i < decls.length; i++) vars[decls[i] as number] = v;
+      for (let i = 0; i < decls.length; i++) {
+        vars[decls[i] as number] = v;
+        vars[(decls[i] as number) + scope.nSlots] = false;
+      }
       for (let i = 0; i < targets.length; i++) {
         const slot = firstSet(vars, targets[i] as number[]);
         if (slot < 0) s.errorf(`undefined variable: ${declNames[i]}`);
         vars[slot] = v;
+        vars[slot + scope.nSlots] = false;
       }
       return v;
     };
@@ -519,9 +529,12 @@ class Compiler {
       };
     }
     const chain = this.fieldChain(v, v.ident.slice(1), args);
+    const scope = this.scope;
     return (s, dot, vars, final) => {
       s.node = v;
-      return chain(s, dot, vars, final, read(s, vars), false);
+      const val = read(s, vars);
+      const slot = only >= 0 ? only : firstSet(vars, slots);
+      return chain(s, dot, vars, final, val, vars[slot + scope.nSlots] === true);
     };
   }
 
