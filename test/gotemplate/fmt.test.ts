@@ -264,3 +264,26 @@ test("maps typed with numeric keys sort and print the keys as numbers", () => {
   const f = typedMap("map[float64]int", { "2.5": 1n, "10": 2n });
   assert.equal(printValue(f), "map[2.5:1 10:2]");
 });
+
+test("the float64 text cache never returns another value's text", () => {
+  let seed = 7;
+  const rnd = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  // Far more values than cache slots, so slots collide and get replaced.
+  const xs = Array.from({ length: 20000 }, (_, i) =>
+    i % 2 === 0
+      ? Math.round(rnd() * 1e6) / 1000
+      : (rnd() - 0.5) * 10 ** Math.floor(rnd() * 40 - 20),
+  );
+  const first = xs.map((x) => printValue(x));
+  for (let i = xs.length - 1; i >= 0; i--) {
+    const x = xs[i];
+    const again = printValue(x);
+    assert.equal(again, first[i]);
+    const a = Math.abs(x);
+    if (a >= 1e-4 && a < 1e6) assert.equal(again, String(x));
+    else assert.match(again, /^-?\d(\.\d+)?e[-+]\d\d\d?$/);
+  }
+});
