@@ -94,7 +94,7 @@ export async function applyOutput(
     opts.log("warning", `Noop mode enabled. ${res.dest} will not be modified`);
     return { status: "noop", diff };
   }
-  return stageCheckReplace(res, next, mode, cur, reasons, opts);
+  return stageCheckReplace(res, next, mode, reasons, opts);
 }
 
 function differences(
@@ -119,7 +119,6 @@ async function stageCheckReplace(
   res: ResourceConfig,
   next: Buffer,
   mode: number,
-  cur: DestState | null,
   reasons: string[],
   opts: ApplyOptions,
 ): Promise<ApplyResult> {
