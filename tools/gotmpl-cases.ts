@@ -24,9 +24,16 @@ interface Result {
   errorKind: "parse" | "exec" | "harness" | null;
 }
 
-/** JSON numbers are float64 in Go, which JS numbers are (JSON.parse keeps -0). */
+/**
+ * JSON numbers are float64 in Go, which JS numbers are (JSON.parse keeps -0).
+ * Go's decoder turns a lone UTF-16 surrogate escape into U+FFFD; so do we.
+ */
 function parseJson(text: string): unknown {
-  return JSON.parse(text);
+  return JSON.parse(text, (_key, value: unknown) =>
+    typeof value === "string"
+      ? (value as string & { toWellFormed(): string }).toWellFormed()
+      : value,
+  );
 }
 
 function fail(name: string, kind: Result["errorKind"], msg: string): Result {
