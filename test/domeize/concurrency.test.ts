@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { after, before, test } from "node:test";
 import {
   buildBinder,
@@ -21,6 +22,15 @@ import {
 } from "./helpers.js";
 
 const N = 200;
+// A 1000-port block per run, picked at random below the ephemeral range and
+// away from the ranges other tests use (20000-20999, 24000-24499), with a
+// state directory shared per block: two runs of this test on one machine
+// (a developer's and CI's) then respect each other's claims instead of
+// racing for the same ports through separate directories.
+const BLOCKS = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 25, 26, 28, 29, 30, 31].map(
+  (k) => k * 1000,
+);
+const BASE = BLOCKS[Math.floor(Math.random() * BLOCKS.length)];
 let dir: string;
 let binder: string;
 let bundle: string;
@@ -77,7 +87,7 @@ function reports(): { url: string; body: string }[] {
 
 async function burst(label: string, start: number, pod: (i: number) => Record<string, string>) {
   const results = `${dir}/${label}.results`;
-  const stateDir = `${dir}/${label}.state`;
+  const stateDir = `${tmpdir()}/domeize-test-state-${start}`;
   const children: ChildProcess[] = [];
   const done: Promise<RunResult>[] = [];
   for (let i = 0; i < N; i++) {
@@ -126,7 +136,7 @@ test(`${N} concurrent pods, NEED_PORTS=2, 500-port range: no duplicate, no bind 
   timeout: 900_000,
 }, async () => {
   const before = reports().length;
-  await burst("single", 27000, (i) => ({ MY_POD_NAME: `pod-${i}` }));
+  await burst("single", BASE, (i) => ({ MY_POD_NAME: `pod-${i}` }));
   assert.equal(reports().length - before, N, "one report per pod");
 });
 
@@ -134,7 +144,7 @@ test(`${N / 2} pods x 2 domeize containers: every container gets its own ports a
   timeout: 900_000,
 }, async () => {
   const before = reports().length;
-  await burst("pairs", 27500, (i) => ({
+  await burst("pairs", BASE + 500, (i) => ({
     MY_POD_NAME: `pod-${i >> 1}`,
     ...(i % 2 === 1 ? { DOMEIZE_CONTAINER: "sidecar" } : {}),
   }));

@@ -7,6 +7,7 @@ import { writeFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { EXIT } from "../../src/domeize/exit.js";
 import { renderPlan, shellQuote } from "../../src/domeize/run/plan.js";
+import { freePort } from "../support/ports.js";
 import {
   baseEnv,
   collect,
@@ -122,4 +123,19 @@ test("resident mode: SIGKILL after the grace period when the app ignores SIGTERM
 test("no command: prepare only, exit 0", async () => {
   const r = await runDomeize(["-timeout", "1s"], baseEnv({}));
   assert.equal(r.code, 0);
+});
+
+test("a signal during preparation (waiting for a dependency) stops domeize promptly", async () => {
+  const port = await freePort();
+  const child = startDomeize(
+    ["-timeout", "60s", "-wait", `tcp://127.0.0.1:${port}`, "true"],
+    baseEnv({}),
+  );
+  const done = collect(child);
+  await new Promise((r) => setTimeout(r, 1500));
+  const t0 = Date.now();
+  child.kill("SIGTERM");
+  const r = await done;
+  assert.ok(Date.now() - t0 < 10_000, "stopped long before -timeout");
+  assert.notEqual(r.code, 0);
 });
