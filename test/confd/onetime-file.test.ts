@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -196,4 +196,26 @@ test("-watch with the file backend follows edits; /healthz and /metrics report; 
     assert.equal(await exited, 0, stderr);
   }
   assert.match(stderr, /Captured terminated. Exiting.../);
+});
+
+test("interval mode (confd's default) re-renders each pass and restores a deleted destination", async () => {
+  const s = seedConfdir();
+  let stderr = "";
+  const p: ChildProcess = spawn(process.execPath, [MAIN, ...s.base, "-interval", "1"]);
+  p.stderr?.on("data", (d) => {
+    stderr += d;
+  });
+  try {
+    await waitFor(() => existsSync(s.dest));
+    rmSync(s.dest);
+    await waitFor(() => existsSync(s.dest));
+    assert.equal(
+      readFileSync(s.dest, "utf8"),
+      readFileSync(join(GOLDEN, "upstream-12pods.conf"), "utf8"),
+    );
+  } finally {
+    const exited = new Promise<number | null>((r) => p.on("close", (code) => r(code)));
+    p.kill("SIGINT");
+    assert.equal(await exited, 0, stderr);
+  }
 });
