@@ -103,12 +103,12 @@ describe("domeos-confd + etcd + nginx", () => {
 
   test("check_cmd failing: old file kept, nginx keeps serving, the next good render applies", async () => {
     const before = readText(dest);
-    // nginx -t rejects an upstream host it cannot resolve.
-    await store.put(`${PODS}/web-bad`, podFor("web-bad", "no-such-host.invalid", 80));
+    // nginx -t rejects the port (no DNS involved: deterministic offline).
+    await store.put(`${PODS}/web-bad`, podFor("web-bad", "127.0.0.1", 99999));
     await until(
-      () => /check|exit status/i.test(confd.stderr),
+      () => /Config check failed: exit status 1.*invalid port in upstream/.test(confd.stderr),
       10_000,
-      "the check failure to be logged",
+      "nginx -t's refusal to be logged",
     );
     assert.equal(readText(dest), before, "the destination is untouched");
     assert.ok(sameSet(await routedTo(nginx.port), ["b0"]), "nginx still serves");
