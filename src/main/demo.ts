@@ -74,7 +74,9 @@ async function main(): Promise<void> {
   const stop = async (why: string) => {
     if (stopping) return;
     stopping = true;
-    process.stdout.write(`\n${why}: stopping pods and the server, then domeos-confd and nginx...\n`);
+    process.stdout.write(
+      `\n${why}: stopping pods and the server, then domeos-confd and nginx...\n`,
+    );
     // pods first, while confd and nginx still run: they take each pod out before it gets SIGTERM
     await sa.close().catch((e) => process.stderr.write(`close: ${(e as Error).message}\n`));
     await confd.stop().catch(() => {});
