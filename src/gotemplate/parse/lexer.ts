@@ -49,23 +49,25 @@ export interface Item {
   line: number;
 }
 
-const KEYWORDS: Record<string, T> = {
-  ".": T.Dot,
-  block: T.Block,
-  break: T.Break,
-  continue: T.Continue,
-  define: T.Define,
-  else: T.Else,
-  end: T.End,
-  if: T.If,
-  range: T.Range,
-  nil: T.Nil,
-  template: T.Template,
-  with: T.With,
-};
+const KEYWORDS = new Map<string, T>(
+  Object.entries({
+    ".": T.Dot,
+    block: T.Block,
+    break: T.Break,
+    continue: T.Continue,
+    define: T.Define,
+    else: T.Else,
+    end: T.End,
+    if: T.If,
+    range: T.Range,
+    nil: T.Nil,
+    template: T.Template,
+    with: T.With,
+  }),
+);
 
 function keyword(word: string): T {
-  return Object.hasOwn(KEYWORDS, word) ? (KEYWORDS[word] as T) : T.Error;
+  return KEYWORDS.get(word) ?? T.Error;
 }
 
 /** item.String() as Go prints it in parse errors. */
@@ -124,8 +126,10 @@ export class Lexer {
   line = 1;
   startLine = 1;
   private state: StateFn = lexText;
+  /** Items emitted by the last state functions, not yet returned (at most a few). */
   private readonly queue: Item[] = [];
   private qHead = 0;
+  private qTail = 0;
 
   constructor(
     readonly input: string,
@@ -137,10 +141,10 @@ export class Lexer {
   ) {}
 
   nextItem(): Item {
-    while (this.qHead >= this.queue.length) {
+    while (this.qHead === this.qTail) {
       if (this.state === null) return { typ: T.Error, pos: 0, val: "", line: 0 };
-      this.queue.length = 0;
       this.qHead = 0;
+      this.qTail = 0;
       this.state = this.state(this);
     }
     return this.queue[this.qHead++] as Item;
@@ -179,12 +183,12 @@ export class Lexer {
   }
 
   emit(t: T): void {
-    this.queue.push({
+    this.queue[this.qTail++] = {
       typ: t,
       pos: this.start,
       val: this.input.slice(this.start, this.pos),
       line: this.startLine,
-    });
+    };
     this.start = this.pos;
     this.startLine = this.line;
   }
@@ -211,7 +215,7 @@ export class Lexer {
   }
 
   errorf(msg: string): StateFn {
-    this.queue.push({ typ: T.Error, pos: this.start, val: msg, line: this.startLine });
+    this.queue[this.qTail++] = { typ: T.Error, pos: this.start, val: msg, line: this.startLine };
     return null;
   }
 
