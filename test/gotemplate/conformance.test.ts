@@ -56,3 +56,54 @@ for (const file of regressions) {
     judge(join(CASES_DIR, file), join(CASES_DIR, file.replace(/\.json$/, ".expected.json")));
   });
 }
+
+test("tools/gotmpl-cases --bench N prints {name, nsPerOp, bytes, error} per case", () => {
+  const cases = [
+    { name: "ok", template: "{{range .}}{{.}},{{end}}", data: [1, 2] },
+    { name: "bad", template: "{{if}}" },
+    { name: "boom", template: "{{index . 5}}", data: [] },
+  ];
+  const r = spawnSync(process.execPath, [ADAPTER, "--bench", "3"], {
+    input: JSON.stringify(cases),
+    encoding: "utf8",
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as {
+    name: string;
+    nsPerOp: number;
+    bytes: number;
+    error: string | null;
+  }[];
+  assert.deepEqual(
+    out.map((o) => o.name),
+    ["ok", "bad", "boom"],
+  );
+  assert.equal(out[0]?.error, null);
+  assert.equal(out[0]?.bytes, 4);
+  assert.ok((out[0]?.nsPerOp ?? 0) > 0);
+  assert.match(out[1]?.error ?? "", /missing value for if/);
+  assert.match(out[2]?.error ?? "", /index out of range: 5/);
+});
+
+test("tools/gotmpl-cases reports parse, exec and harness errors with their kinds", () => {
+  const cases = [
+    { name: "p", template: "{{end}}" },
+    { name: "e", template: "{{.a.b}}", data: { a: null } },
+    { name: "h", template: "x", funcs: "no-such-set" },
+    { name: "o", template: "{{.}}", data: -0 },
+  ];
+  const r = spawnSync(process.execPath, [ADAPTER], {
+    input: JSON.stringify(cases).replace('"data":0', '"data":-0'),
+    encoding: "utf8",
+  });
+  const out = JSON.parse(r.stdout) as {
+    name: string;
+    output: string | null;
+    errorKind: string | null;
+  }[];
+  assert.deepEqual(
+    out.map((o) => o.errorKind),
+    ["parse", "exec", "harness", null],
+  );
+  assert.equal(out[3]?.output, "-0");
+});
