@@ -634,9 +634,43 @@ class Compiler {
     if (entry.builtin && (name === "and" || name === "or"))
       return this.andOr(ident, name === "or", argNodes);
     const argEvals = argNodes.map((a, i) => this.arg(a, paramType(entry, i)));
+    if (entry.builtin && (name === "eq" || name === "ne") && argEvals.length === 2) {
+      return this.equality(ident, cmd, entry, argEvals, name === "ne");
+    }
     return (s, dot, vars, final) => {
       s.node = ident;
       return evalCall(s, dot, vars, entry, cmd, name, argEvals, final);
+    };
+  }
+
+  /** eq/ne with two arguments: same-kind scalars compare inline; anything else takes Go's full rules. */
+  equality(
+    ident: IdentifierNode,
+    cmd: Node,
+    entry: FuncEntry,
+    argEvals: Eval[],
+    negate: boolean,
+  ): Cmd {
+    const [ea, eb] = argEvals as [Eval, Eval];
+    const name = ident.ident;
+    return (s, dot, vars, final) => {
+      s.node = ident;
+      if (final !== MISSING) return evalCall(s, dot, vars, entry, cmd, name, argEvals, final);
+      const a = ea(s, dot, vars);
+      const b = eb(s, dot, vars);
+      const ta = typeof a;
+      if (
+        ta === typeof b &&
+        (ta === "string" || ta === "number" || ta === "bigint" || ta === "boolean")
+      ) {
+        return negate ? a !== b : a === b;
+      }
+      try {
+        return entry.call([a, b]);
+      } catch (e) {
+        s.node = cmd;
+        return s.errorf(`error calling ${name}: ${e instanceof Error ? e.message : String(e)}`);
+      }
     };
   }
 
