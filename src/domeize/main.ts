@@ -5,6 +5,7 @@ import { FlagError, HelpRequested } from "./cli/flags.js";
 import { parseOptions } from "./cli/options.js";
 import { DomeizeError, EXIT } from "./exit.js";
 import { log } from "./log.js";
+import { trace } from "./trace.js";
 
 async function usage(): Promise<string> {
   return (await import("./cli/usage.js")).usageText();
@@ -33,7 +34,9 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     process.stderr.write(await usage());
     return EXIT.usage;
   }
+  trace("options parsed");
   const program = await import("./program.js");
+  trace("program loaded");
   if (env.DOMEIZE_RESUME === "run") return program.runResident(opts, env);
   return program.prepareAndRun(opts, env);
 }
