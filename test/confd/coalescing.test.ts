@@ -198,3 +198,49 @@ test("a render error names the key that broke it and keeps the last good file", 
   );
   t.runner.close();
 });
+
+// The backoff applies to retries of the same failing render; a new change
+// must not wait for it (here the pending retry is seconds away).
+for (const failing of ["check", "reload"] as const) {
+  test(`a new change during a grown ${failing} backoff renders at once`, async () => {
+    const t = setup({ retryInitialMs: 400, retryMaxMs: 30000 });
+    const flag = join(t.dir, "fail");
+    writeFileSync(flag, "");
+    if (failing === "check") t.resource.checkCmd = `test ! -e ${flag}`;
+    else t.resource.reloadCmd = `test ! -e ${flag}`;
+    const failed = failing === "check" ? "check-failed" : "reload-failed";
+    writeFileSync(t.resource.dest, "old\n");
+    t.set("first");
+    // Failures at about 0, 0.4, 1.2 and 2.8 s: the next retry is 3.2 s away.
+    await until(() => t.runner.outcomes.filter((o) => o.status === failed).length >= 4);
+    await t.runner.idle();
+    const pending = t.runner.status().retryInMs ?? 0;
+    assert.ok(pending > 2500, `pending retry in ${pending} ms`);
+    const attempts = t.runner.outcomes.length;
+    rmSync(flag);
+    const changedAt = Date.now();
+    t.set("second");
+    await until(() => t.out() === "/k/a=second\n" && t.runner.status().healthy, 2000);
+    assert.ok(Date.now() - changedAt < 2000, `applied after ${Date.now() - changedAt} ms`);
+    assert.equal(t.runner.outcomes.at(-1)?.status, "updated");
+    assert.ok(t.runner.outcomes.length > attempts);
+    assert.equal(t.runner.status().retryInMs, undefined, "no retry left pending");
+    t.runner.close();
+  });
+}
+
+test("while the reload keeps failing, a new change still reaches the file at once", async () => {
+  const t = setup({ retryInitialMs: 400, retryMaxMs: 30000 });
+  t.resource.reloadCmd = "exit 3";
+  t.set("first");
+  await until(() => t.runner.outcomes.filter((o) => o.status === "reload-failed").length >= 3);
+  assert.equal(t.out(), "/k/a=first\n", "the file is in place, only its reload failed");
+  const changedAt = Date.now();
+  t.set("second");
+  await until(() => t.out() === "/k/a=second\n", 2000);
+  assert.ok(Date.now() - changedAt < 2000, `applied after ${Date.now() - changedAt} ms`);
+  await t.runner.idle();
+  assert.equal(t.runner.outcomes.at(-1)?.status, "reload-failed", "still reported");
+  assert.equal(t.runner.status().healthy, false);
+  t.runner.close();
+});

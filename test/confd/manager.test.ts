@@ -4,7 +4,7 @@
 // backend's connection; SIGHUP's confirm accepts a refused shrink.
 
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -167,4 +167,48 @@ test("the line-loss guard keeps the file until confirmed (SIGHUP)", async (t) =>
   assert.match(r.status().lastError ?? "", /refusing to shrink .* from 20 to 1 lines/);
   m.confirmAll();
   await until(() => c.out("a") === "k00=0\n");
+});
+
+test("a store change during a grown check backoff renders now, not when the backoff expires", async (t) => {
+  const c = confdir();
+  const flag = join(c.dir, "fail");
+  writeFileSync(flag, "");
+  c.res("a", "/app/a", `check_cmd = "test ! -e ${flag}"\n`);
+  writeFileSync(join(c.dir, "a"), "old\n");
+  const be = new MemoryBackend();
+  be.map.set("/app/a/x", "1");
+  // The production backoff: 0.5 s doubling, capped at -retry-max (30 s by default).
+  const m = new Manager(
+    be,
+    {
+      confdir: c.dir,
+      prefix: "",
+      noop: false,
+      syncOnly: false,
+      keepStageFile: false,
+      commandTimeoutMs: 10000,
+      maxLineLoss: 1,
+      reloadMinIntervalMs: 0,
+      retryMaxMs: 30000,
+      printDiff: () => {},
+    },
+    memoryLogger(),
+  );
+  t.after(() => m.close());
+  m.loadResources();
+  await m.start();
+  m.renderAll();
+  const r = m.runners[0];
+  // Failures at about 0, 0.5, 1.5 and 3.5 s: the next retry is 4 s away.
+  await until(() => r.outcomes.filter((o) => o.status === "check-failed").length >= 4);
+  await m.idle();
+  assert.ok((r.status().retryInMs ?? 0) > 3000, JSON.stringify(r.status()));
+  assert.equal(c.out("a"), "old\n", "the old file stays while the check fails");
+  rmSync(flag);
+  const changedAt = Date.now();
+  be.map.set("/app/a/x", "2");
+  be.emit(["/app/a/x"]);
+  await until(() => c.out("a") === "x=2\n", 2000);
+  assert.ok(Date.now() - changedAt < 2000, `applied after ${Date.now() - changedAt} ms`);
+  await until(() => m.health().resources[0].healthy, 2000);
 });

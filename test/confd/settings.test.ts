@@ -50,6 +50,16 @@ test("flag errors are Go's messages", () => {
   );
   assert.throws(() => loadSettings([...NOFILE, "-log-level", "loud"]), /not a valid log level/);
   assert.throws(() => loadSettings([...NOFILE, "-max-line-loss", "2"]), /between 0 and 1/);
+  assert.throws(
+    () => loadSettings([...NOFILE, "-retry-max", "0"]),
+    /-retry-max must be at least 100ms, got 0ms/,
+  );
+  assert.throws(
+    () => loadSettings([...NOFILE, "-retry-max", "-5s"]),
+    /-retry-max must be at least/,
+  );
+  assert.equal(loadSettings([...NOFILE]).settings.retryMaxMs, 30000, "30 s by default");
+  assert.equal(loadSettings([...NOFILE, "-retry-max", "2m"]).settings.retryMaxMs, 120000);
 });
 
 test("parsing stops at the first non-flag argument", () => {

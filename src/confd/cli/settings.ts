@@ -378,6 +378,8 @@ function applyEnv(settings: Settings, env: NodeJS.ProcessEnv): void {
 
 const LOG_LEVELS = new Set(["", "debug", "info", "warn", "warning", "error", "fatal", "panic"]);
 
+const MIN_RETRY_MAX_MS = 100;
+
 function validate(st: Settings): void {
   if (!LOG_LEVELS.has(st.logLevel.toLowerCase())) {
     throw new SettingsError(
@@ -389,6 +391,10 @@ function validate(st: Settings): void {
   if (typeof st.maxLineLoss === "string") st.maxLineLoss = ratio(st.maxLineLoss);
   if (typeof st.maxLineLoss === "number" && (st.maxLineLoss < 0 || st.maxLineLoss > 1)) {
     throw new SettingsError(`max-line-loss must be between 0 and 1, got ${st.maxLineLoss}`);
+  }
+  // A tiny cap would rerun a failing check_cmd/reload_cmd in a tight loop.
+  if (!(st.retryMaxMs >= MIN_RETRY_MAX_MS)) {
+    throw new SettingsError(`-retry-max must be at least 100ms, got ${st.retryMaxMs}ms`);
   }
   if (st.basicAuth && (!st.username || !st.password)) {
     throw new SettingsError("-basic-auth needs -username and -password");

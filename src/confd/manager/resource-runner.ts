@@ -215,14 +215,20 @@ export class ResourceRunner {
     this.pendingSince = undefined;
     this.health.lastAttemptAt = Date.now();
     const label = { resource: this.res.dest };
+    let reloadFailure: ApplyResult | undefined;
     if (this.needReload) {
-      // The last reload failed after the file was replaced: reload first, then render as usual.
+      // The last reload failed after the file was replaced: reload first, then
+      // render as usual. A reload that still fails must not hold back new data:
+      // the new file is applied anyway (its own reload is tried and reported).
       const r = await this.retryReload();
-      if (r.status !== "updated") return this.record(r, changeAt);
-      this.needReload = false;
-      this.lastReloadAt = Date.now();
-      this.metrics?.reloads.inc({ ...label, result: "ok" });
-      this.log("info", `${this.res.dest}: reload succeeded on retry`);
+      if (r.status === "updated") {
+        this.needReload = false;
+        this.lastReloadAt = Date.now();
+        this.metrics?.reloads.inc({ ...label, result: "ok" });
+        this.log("info", `${this.res.dest}: reload succeeded on retry`);
+      } else {
+        reloadFailure = r;
+      }
     }
     let output: string;
     const t0 = performance.now();
@@ -249,6 +255,8 @@ export class ResourceRunner {
     };
     this.acceptLossOnce = false;
     const result = await applyOutput(this.res, output, applyOpts);
+    // Nothing new to apply: the failed reload is still the outcome to report and retry.
+    if (reloadFailure && result.status === "unchanged") return this.record(reloadFailure, changeAt);
     return this.record(result, changeAt);
   }
 
