@@ -6,7 +6,6 @@ import { writeFileSync } from "node:fs";
 import type { Options } from "./cli/options.js";
 import { readEnv } from "./env.js";
 import { log } from "./log.js";
-import { leaseKey } from "./ports/allocate.js";
 import { parseTemplateArg } from "./render/spec.js";
 import { loadTemplates, renderTemplates } from "./render/templates.js";
 import { renderPlan } from "./run/plan.js";
@@ -36,7 +35,7 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
   const planFile = env.DOMEIZE_PLAN_FILE || undefined;
   const exports: Record<string, string> = {};
   if (cfg.needPorts > 0 && cfg.pod !== undefined) {
-    const [{ allocatePorts }, { reportPorts }] = await Promise.all([
+    const [{ allocatePorts, leaseKey }, { reportPorts }] = await Promise.all([
       import("./ports/allocate.js"),
       import("./report.js"),
     ]);
