@@ -123,8 +123,8 @@ function measure(c: BenchCase, n: number, o: Options, dir: string): Row {
     n,
     goNs: best.go,
     oursNs: best.ours,
-    goCpu: cpu.go,
-    oursCpu: cpu.ours,
+    goCpu: median(cpu.go),
+    oursCpu: median(cpu.ours),
     bytes,
     output,
   };
