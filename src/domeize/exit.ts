@@ -18,8 +18,6 @@ export const EXIT = {
   report: 6,
   /** Dependencies (-wait) were still down when -timeout expired. */
   wait: 7,
-  /** A file given to -stdout/-stderr could not be tailed. */
-  tail: 8,
   /** The command exists but cannot be executed. */
   notExecutable: 126,
   /** The command was not found. */

@@ -18,7 +18,8 @@ export class Follower {
   private fd: number | undefined;
   private ino = -1;
   private offset = 0;
-  private partial = "";
+  /** Bytes after the last newline (may end inside a UTF-8 sequence). */
+  private partial: Buffer = Buffer.alloc(0);
   private timer: NodeJS.Timeout | undefined;
   private watcher: FSWatcher | undefined;
   private readonly buf = Buffer.alloc(64 * 1024);
@@ -46,8 +47,8 @@ export class Follower {
   /** Final drain, then stop. */
   stop(): void {
     this.check();
-    if (this.partial !== "") this.emit(`${this.partial}\n`);
-    this.partial = "";
+    if (this.partial.length > 0) this.emit(`${this.partial.toString("utf8")}\n`);
+    this.partial = Buffer.alloc(0);
     if (this.timer !== undefined) clearInterval(this.timer);
     this.watcher?.close();
     this.close();
@@ -91,14 +92,16 @@ export class Follower {
       const n = readSync(this.fd, this.buf, 0, this.buf.length, this.offset);
       if (n <= 0) return;
       this.offset += n;
-      const text = this.partial + this.buf.toString("utf8", 0, n);
-      const cut = text.lastIndexOf("\n");
+      // Cut at the last newline in bytes, so a multi-byte character split
+      // across two reads is decoded whole.
+      const data = Buffer.concat([this.partial, this.buf.subarray(0, n)]);
+      const cut = data.lastIndexOf(10);
       if (cut < 0) {
-        this.partial = text;
+        this.partial = data;
         continue;
       }
-      this.partial = text.slice(cut + 1);
-      this.emit(text.slice(0, cut + 1));
+      this.partial = Buffer.from(data.subarray(cut + 1));
+      this.emit(data.toString("utf8", 0, cut + 1));
     }
   }
 
