@@ -9,6 +9,7 @@
 // file (ports/<port>.break), so two breakers never remove a fresh claim.
 
 import {
+  chmodSync,
   closeSync,
   mkdirSync,
   openSync,
@@ -36,8 +37,14 @@ export function claimPath(stateDir: string, port: number): string {
 }
 
 export function prepareDirs(stateDir: string): void {
-  mkdirSync(`${stateDir}/ports`, { recursive: true, mode: 0o777 });
-  mkdirSync(`${stateDir}/keys`, { recursive: true, mode: 0o777 });
+  for (const dir of [stateDir, `${stateDir}/ports`, `${stateDir}/keys`]) {
+    if (mkdirSync(dir, { recursive: true }) !== undefined) {
+      // Created by us: every container user of the node must be able to
+      // claim and break claims here (not sticky: breaking means unlinking
+      // other users' files). The umask must not narrow that.
+      chmodSync(dir, 0o777);
+    }
+  }
 }
 
 /** Ports that have a claim file (live or not). */
