@@ -147,6 +147,7 @@ function buildRouter(
     adminToken: ids.adminToken,
     secret: ids.secret,
     serverAddr: ids.serverAddr,
+    portRange: cfg.portRange,
     runtime: cfg.runtime ?? recordOnlyRuntime,
     bodyLimit: cfg.bodyLimit,
     log: ids.log,

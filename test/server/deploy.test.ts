@@ -12,7 +12,7 @@ import {
   DeploymentError,
   parseDeployment,
 } from "../../src/server/deploy/model.js";
-import type { PodRuntime } from "../../src/server/deploy/runtime.js";
+import type { DeployContext, PodRuntime } from "../../src/server/deploy/runtime.js";
 import type { RunningServer } from "../../src/server/server.js";
 import {
   ADMIN,
@@ -156,6 +156,41 @@ describe("manifest", () => {
     );
   });
 
+  // domeize defaults to 20000-20999 and rejects ledger ports outside its range.
+  test("a non-default port range reaches domeize as AVAILABLE_PORT_START/END", () => {
+    const envOf = (portRange?: { min: number; max: number }) => {
+      const [, deployment] = toManifest(d, { serverAddr: "http://s", secret: SECRET, portRange });
+      return (deployment as Json).spec.template.spec.containers[0].env as {
+        name: string;
+        value?: string;
+      }[];
+    };
+    const names = (env: { name: string }[]) => env.map((e) => e.name);
+    const custom = envOf({ min: 31000, max: 31499 });
+    assert.deepEqual(names(custom).slice(0, 4), [
+      "NETWORK_MODE",
+      "NEED_PORTS",
+      "AVAILABLE_PORT_START",
+      "AVAILABLE_PORT_END",
+    ]);
+    assert.deepEqual(custom.slice(2, 4), [
+      { name: "AVAILABLE_PORT_START", value: "31000" },
+      { name: "AVAILABLE_PORT_END", value: "31499" },
+    ]);
+    // The default range or none: the environment DomeOS produced, unchanged.
+    assert.deepEqual(envOf({ min: 20000, max: 20999 }), envOf(undefined));
+    assert.ok(!names(envOf(undefined)).includes("AVAILABLE_PORT_START"));
+    // Only the start differs: both bounds are still given.
+    const shifted = envOf({ min: 20100, max: 20999 });
+    assert.deepEqual(
+      shifted.filter((e) => e.name.startsWith("AVAILABLE_PORT_")),
+      [
+        { name: "AVAILABLE_PORT_START", value: "20100" },
+        { name: "AVAILABLE_PORT_END", value: "20999" },
+      ],
+    );
+  });
+
   test("DEFAULT mode: no hostNetwork, no NEED_PORTS; no templates: no DOMEIZE_TEMPLATES", () => {
     const s = toPodSpec(parseDeployment({ name: "b", image: "x", networkMode: "DEFAULT" }), {
       serverAddr: "http://s",
@@ -172,6 +207,44 @@ describe("manifest", () => {
       "DOMEOS_AGENT_TOKEN",
     ]);
     assert.deepEqual(s.containers[0].env[0], { name: "NETWORK_MODE", value: "DEFAULT" });
+  });
+});
+
+describe("the server's port range reaches the pods (manifest and runtime)", () => {
+  let fx: StoreFixture;
+  let srv: RunningServer;
+  const contexts: (DeployContext | undefined)[] = [];
+  const runtime: PodRuntime = {
+    name: "recording",
+    ensure: async (_d, ctx) => {
+      contexts.push(ctx);
+    },
+    remove: async () => {},
+  };
+  before(async () => {
+    fx = await makeStore("embedded");
+    srv = await startTestServer(fx.store, { runtime, portRange: { min: 32000, max: 32099 } });
+  });
+  after(async () => {
+    await srv.close();
+    await fx.destroy();
+  });
+
+  test("AVAILABLE_PORT_START/END in the manifest and the runtime's context", async () => {
+    const api = (method: string, path: string, body?: unknown) =>
+      request(method, `${srv.url}${path}`, body, bearer(ADMIN));
+    assert.equal((await api("POST", "/api/deployments", web)).status, 201);
+    assert.deepEqual(contexts[0]?.portRange, { min: 32000, max: 32099 });
+    const m = await api("GET", "/api/deployments/default/web/manifest?format=json");
+    assert.equal(m.status, 200, m.text);
+    const env = (m.body.result as Json)[1].spec.template.spec.containers[0].env;
+    assert.deepEqual(
+      env.filter((e: { name: string }) => e.name.startsWith("AVAILABLE_PORT_")),
+      [
+        { name: "AVAILABLE_PORT_START", value: "32000" },
+        { name: "AVAILABLE_PORT_END", value: "32099" },
+      ],
+    );
   });
 });
 

@@ -93,6 +93,8 @@ describe("kubernetes runtime (fake apiserver)", () => {
     srv = await startTestServer(fx.store, {
       runtime: new KubernetesRuntime(kubeConfig(url)),
       publicUrl: "http://domeos:8080",
+      // Not domeize's default: the applied pods must be told (AVAILABLE_PORT_START/END).
+      portRange: { min: 21000, max: 21999 },
     });
   });
   after(async () => {
@@ -129,10 +131,22 @@ describe("kubernetes runtime (fake apiserver)", () => {
       mintDeploymentToken(SECRET, "default", "shop", "web"),
     );
     const dep = api.seen[1]!.body as {
-      spec: { replicas: number; template: { spec: { hostNetwork: boolean } } };
+      spec: {
+        replicas: number;
+        template: {
+          spec: { hostNetwork: boolean; containers: { env: { name: string; value?: string }[] }[] };
+        };
+      };
     };
     assert.equal(dep.spec.replicas, 2);
     assert.equal(dep.spec.template.spec.hostNetwork, true);
+    assert.deepEqual(
+      dep.spec.template.spec.containers[0]!.env.filter((e) => e.name.startsWith("AVAILABLE_PORT_")),
+      [
+        { name: "AVAILABLE_PORT_START", value: "21000" },
+        { name: "AVAILABLE_PORT_END", value: "21999" },
+      ],
+    );
   });
 
   test("scale re-applies with the new replica count", async () => {

@@ -60,6 +60,7 @@ export class KubernetesRuntime implements PodRuntime {
     for (const obj of toManifest(d, {
       serverAddr: ctx.serverAddr,
       deploymentToken: ctx.deploymentToken,
+      portRange: ctx.portRange,
     })) {
       await this.apply(obj);
     }

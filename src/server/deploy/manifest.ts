@@ -2,6 +2,7 @@
 // them: hostNetwork, the domeize environment, deployName/accessType
 // annotations and the deployName label. Adds one thing DomeOS lacked: the
 // agent credential, kept in a Secret and injected as DOMEOS_AGENT_TOKEN.
+import type { PortRange } from "../agent/annotation-policy.js";
 import { mintDeploymentToken } from "../auth/pod-token.js";
 import { type Deployment, templatesEnv } from "./model.js";
 
@@ -18,7 +19,12 @@ export interface PodContext {
   /** DOMEOS_SERVER_ADDR: the server URL as pods reach it, with scheme. */
   serverAddr: string;
   token: TokenSource;
+  /** The server's port range; domeize is told when it is not domeize's default. */
+  portRange?: PortRange;
 }
+
+/** domeize's AVAILABLE_PORT_START/END when unset (src/domeize/env.ts). */
+export const DOMEIZE_DEFAULT_PORT_RANGE: PortRange = { min: 20000, max: 20999 };
 
 export const TOKEN_SECRET_KEY = "DOMEOS_AGENT_TOKEN";
 export const tokenSecretName = (deployName: string) => `${deployName}-domeos-agent`;
@@ -27,6 +33,14 @@ export const tokenSecretName = (deployName: string) => `${deployName}-domeos-age
 export function podEnv(d: Deployment, ctx: PodContext): EnvVar[] {
   const env: EnvVar[] = [{ name: "NETWORK_MODE", value: d.networkMode }];
   if (d.ports > 0) env.push({ name: "NEED_PORTS", value: String(d.ports) });
+  // domeize rejects ledger ports outside its range: give it the server's when it differs.
+  const range = ctx.portRange;
+  if (d.ports > 0 && range && !sameRange(range, DOMEIZE_DEFAULT_PORT_RANGE)) {
+    env.push(
+      { name: "AVAILABLE_PORT_START", value: String(range.min) },
+      { name: "AVAILABLE_PORT_END", value: String(range.max) },
+    );
+  }
   env.push(
     { name: "DOMEOS_SERVER_ADDR", value: ctx.serverAddr },
     { name: "CLUSTER_NAME", value: d.cluster },
@@ -45,6 +59,8 @@ export function podEnv(d: Deployment, ctx: PodContext): EnvVar[] {
   for (const k of Object.keys(d.env).sort()) env.push({ name: k, value: d.env[k]! });
   return env;
 }
+
+const sameRange = (a: PortRange, b: PortRange) => a.min === b.min && a.max === b.max;
 
 export const podLabels = (d: Deployment) => ({ deployName: d.name });
 export const podAnnotations = (d: Deployment) => ({ deployName: d.name, accessType: d.accessType });
@@ -71,6 +87,8 @@ export interface ManifestContext {
   secret?: string;
   /** Or the deployment token itself (runtimes get it in their DeployContext). */
   deploymentToken?: string;
+  /** The server's port range (AVAILABLE_PORT_START/END when not domeize's default). */
+  portRange?: PortRange;
 }
 
 /** [Secret, Deployment] ready for `kubectl apply`. */
@@ -103,7 +121,11 @@ export function toManifest(d: Deployment, ctx: ManifestContext): Record<string, 
       selector: { matchLabels: podLabels(d) },
       template: {
         metadata: { labels: podLabels(d), annotations: podAnnotations(d) },
-        spec: toPodSpec(d, { serverAddr: ctx.serverAddr, token: { secretName } }),
+        spec: toPodSpec(d, {
+          serverAddr: ctx.serverAddr,
+          token: { secretName },
+          portRange: ctx.portRange,
+        }),
       },
     },
   };

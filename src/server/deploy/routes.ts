@@ -7,6 +7,7 @@
 //   GET    /api/deployments/{ns}/{name}/manifest Kubernetes objects (?format=yaml|json)
 // Every route takes ?cluster= (default "default").
 import { stringify as toYaml } from "yaml";
+import type { PortRange } from "../agent/annotation-policy.js";
 import { requireAdmin } from "../auth/admin.js";
 import { mintDeploymentToken, mintPodToken } from "../auth/pod-token.js";
 import type { ClusterRegistry } from "../cluster/registry.js";
@@ -25,6 +26,8 @@ export interface DeployDeps {
   adminToken: string;
   secret: string;
   serverAddr: () => string;
+  /** The ledger's port range (pods' domeize is told when it is not the default). */
+  portRange?: PortRange;
   runtime: PodRuntime;
   bodyLimit: number;
   log: Logger;
@@ -83,10 +86,11 @@ function clusterOf(ctx: RequestContext, deps: DeployDeps, fromBody?: string) {
 
 export function deployContext(
   d: Deployment,
-  deps: Pick<DeployDeps, "secret" | "serverAddr">,
+  deps: Pick<DeployDeps, "secret" | "serverAddr" | "portRange">,
 ): DeployContext {
   return {
     serverAddr: deps.serverAddr(),
+    portRange: deps.portRange,
     podToken: (pod) => mintPodToken(deps.secret, d.cluster, d.namespace, pod),
     deploymentToken: mintDeploymentToken(deps.secret, d.cluster, d.namespace, d.name),
   };
@@ -154,7 +158,11 @@ async function manifest(ctx: RequestContext, deps: DeployDeps): Promise<void> {
   const d = await clusterOf(ctx, deps).deployments.get(ns, name);
   if (!d.image)
     throw badRequest(`deployment ${ns}/${name} has no image; a Kubernetes manifest needs one`);
-  const objects = toManifest(d, { serverAddr: deps.serverAddr(), secret: deps.secret });
+  const objects = toManifest(d, {
+    serverAddr: deps.serverAddr(),
+    secret: deps.secret,
+    portRange: deps.portRange,
+  });
   const format = ctx.query.get("format") ?? "yaml";
   if (format === "json") return sendOk(ctx.res, objects);
   if (format !== "yaml") throw badRequest(`format ${JSON.stringify(format)} must be yaml or json`);

@@ -1,6 +1,7 @@
 // The seam between deployments (what should run) and a runtime (what makes
 // it run): Kubernetes, or local processes (standalone). The server calls
 // ensure() after every create/scale and remove() after delete.
+import type { PortRange } from "../agent/annotation-policy.js";
 import type { Deployment } from "./model.js";
 
 export interface DeployContext {
@@ -10,6 +11,8 @@ export interface DeployContext {
   podToken(podName: string): string;
   /** The per-deployment credential (runtimes that name pods later, like Kubernetes). */
   deploymentToken: string;
+  /** The server's port range: pods' domeize must accept the ledger's ports. */
+  portRange?: PortRange;
 }
 
 export interface PodRuntime {
