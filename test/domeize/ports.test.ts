@@ -10,7 +10,7 @@ import { DomeizeError, EXIT } from "../../src/domeize/exit.js";
 import { claimPath } from "../../src/domeize/ports/claims.js";
 import { identityOf } from "../../src/domeize/ports/identity.js";
 import { portIsFree } from "../../src/domeize/ports/probe.js";
-import { parseProcNet, portsInUse } from "../../src/domeize/ports/procnet.js";
+import { PortsInUse, parseProcNet, portsInUse } from "../../src/domeize/ports/procnet.js";
 import { type ReserveRequest, reserve } from "../../src/domeize/ports/reservation.js";
 import { removeDir, tempDir } from "./helpers.js";
 
@@ -28,13 +28,27 @@ garbage line
 `;
 
 test("/proc/net: local ports of every line and state, malformed lines skipped", () => {
-  assert.deepEqual(
-    [...parseProcNet(TCP)].sort((a, b) => a - b),
-    [8080, 20001, 40000],
-  );
+  const used = parseProcNet(TCP);
+  for (const p of [8080, 20001, 40000]) assert.ok(used.has(p), String(p));
+  assert.equal(used.size, 3);
   assert.equal(parseProcNet("header only\n").size, 0);
-  assert.ok(portsInUse() instanceof Set);
+  assert.ok(portsInUse().size >= 0);
 });
+
+test("/proc/net: a port held only by TIME_WAIT connections is soft-busy", () => {
+  const head = TCP.split("\n")[0];
+  const tw = `${head}\n   0: 0100007F:6590 0100007F:C350 06 00000000:00000000 03:00000000 00000000 0 0 0\n`;
+  const used = parseProcNet(tw);
+  assert.ok(used.has(26000), "never a fresh pick");
+  assert.equal(used.hard(26000), false, "but a restarted owner may take it back");
+  assert.ok(parseProcNet(TCP).hard(20001), "LISTEN is hard");
+});
+
+function inUse(...ports: number[]): PortsInUse {
+  const u = new PortsInUse();
+  for (const p of ports) u.add(p, "0A");
+  return u;
+}
 
 async function listen(port = 0): Promise<Server> {
   const srv = createServer();
@@ -63,7 +77,7 @@ function request(over: Partial<ReserveRequest>): ReserveRequest {
     start: 26100,
     end: 26109,
     owner: identityOf(process.pid),
-    inUse: new Set(),
+    inUse: inUse(),
     leaseTtlMs: 600_000,
     ...over,
   };
@@ -104,7 +118,7 @@ test("ports in use on the host (/proc/net or bind probe) are skipped", async () 
         start: 26203,
         end: 26205,
         count: 2,
-        inUse: new Set([26204]),
+        inUse: inUse(26204),
       }),
     );
     assert.deepEqual([...r2.ports].sort(), [26203, 26205]);
@@ -122,9 +136,16 @@ function deadOwner() {
 test("sticky: a restarted container gets its previous ports back; dead claims are reused", async () => {
   const stateDir = `${dir}/sticky`;
   const first = await reserve(request({ stateDir, owner: deadOwner(), start: 26300, end: 26399 }));
-  const again = await reserve(request({ stateDir, start: 26300, end: 26399 }));
+  const again = await reserve(request({ stateDir, owner: deadOwner(), start: 26300, end: 26399 }));
   assert.deepEqual(again.ports, first.ports);
   assert.equal(again.sticky, 2);
+  // After a SIGKILL the old app's connections linger in TIME_WAIT: still ours.
+  const lingering = new PortsInUse();
+  for (const p of first.ports) lingering.add(p, "06");
+  const third = await reserve(
+    request({ stateDir, owner: deadOwner(), start: 26300, end: 26399, inUse: lingering }),
+  );
+  assert.deepEqual(third.ports, first.ports);
   // Another container may take a dead owner's ports when nothing else is left.
   const stateDir2 = `${dir}/reuse`;
   await reserve(

@@ -5,6 +5,7 @@
 import type { EnvConfig, PodIdentity } from "../env.js";
 import { trace } from "../trace.js";
 import { identityOf } from "./identity.js";
+import type { PortsInUse } from "./procnet.js";
 import { type Reserved, reserve } from "./reservation.js";
 import { ledgerProposer } from "./server.js";
 
@@ -17,7 +18,7 @@ export interface AllocateOptions {
   readonly leaseTtlMs: number;
   readonly useLedger: boolean;
   /** Ports in use, from a /proc/net scan started earlier. */
-  readonly inUse: Promise<Set<number>>;
+  readonly inUse: Promise<PortsInUse>;
 }
 
 export function leaseKey(pod: PodIdentity): string {

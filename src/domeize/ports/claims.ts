@@ -109,7 +109,7 @@ export function claimLiveness(view: ClaimView): Liveness {
 export function claimIsLive(
   view: ClaimView,
   port: number,
-  inUse: Set<number>,
+  inUse: { has(port: number): boolean },
   ttlMs: number,
 ): boolean {
   const state = claimLiveness(view);

@@ -17,26 +17,64 @@ export const PROC_NET_FILES = [
   "raw6",
 ] as const;
 
+/** TCP state 06: a closed connection waiting out 2*MSL; nothing listens. */
+const TIME_WAIT = "06";
+
+/**
+ * Ports seen in /proc/net. `lingering` holds ports whose only sockets are
+ * TCP TIME_WAIT (connections of an app that has exited): a restarted
+ * container may take its own previous ports back over those (listeners
+ * bind with SO_REUSEADDR, and the bind probe decides); fresh picks avoid
+ * them like any port in use.
+ */
+export class PortsInUse {
+  readonly busy = new Set<number>();
+  private readonly waiting = new Set<number>();
+
+  /** In use in any way, TIME_WAIT included: never a fresh pick. */
+  has(port: number): boolean {
+    return this.busy.has(port) || this.waiting.has(port);
+  }
+
+  /** In use by something other than TIME_WAIT: not even for a sticky restart. */
+  hard(port: number): boolean {
+    return this.busy.has(port);
+  }
+
+  get size(): number {
+    return new Set([...this.busy, ...this.waiting]).size;
+  }
+
+  add(port: number, state: string): void {
+    if (state === TIME_WAIT) this.waiting.add(port);
+    else this.busy.add(port);
+  }
+}
+
 /** Local ports of one /proc/net table ("  0: 0100007F:4E21 00000000:0000 0A ..."). */
-export function parseProcNet(text: string, into: Set<number> = new Set()): Set<number> {
+export function parseProcNet(
+  text: string,
+  into: PortsInUse = new PortsInUse(),
+  tcp = true,
+): PortsInUse {
   const lines = text.split("\n");
   for (let i = 1; i < lines.length; i++) {
     const fields = lines[i].trim().split(/\s+/);
-    // fields[0] = "sl:", fields[1] = local "ADDR:PORT"
+    // fields[0] = "sl:", fields[1] = local "ADDR:PORT", fields[3] = state
     const local = fields[1];
     if (local === undefined) continue;
     const colon = local.lastIndexOf(":");
     if (colon < 0) continue;
     const hex = local.slice(colon + 1);
     if (!/^[0-9A-Fa-f]{1,4}$/.test(hex)) continue;
-    into.add(Number.parseInt(hex, 16));
+    into.add(Number.parseInt(hex, 16), tcp ? (fields[3] ?? "") : "");
   }
   return into;
 }
 
 /** Ports in use in this network namespace; missing tables are skipped. */
-export function portsInUse(root = "/proc/net"): Set<number> {
-  const used = new Set<number>();
+export function portsInUse(root = "/proc/net"): PortsInUse {
+  const used = new PortsInUse();
   for (const name of PROC_NET_FILES) {
     let text: string;
     try {
@@ -44,7 +82,7 @@ export function portsInUse(root = "/proc/net"): Set<number> {
     } catch {
       continue; // absent (no IPv6, no udplite) or unreadable: the probe still checks
     }
-    parseProcNet(text, used);
+    parseProcNet(text, used, name.startsWith("tcp"));
   }
   return used;
 }
@@ -53,11 +91,13 @@ export function portsInUse(root = "/proc/net"): Set<number> {
  * The same, reading the tables in parallel on libuv's thread pool: the
  * kernel's socket-table walk then overlaps with template parsing.
  */
-export async function portsInUseAsync(root = "/proc/net"): Promise<Set<number>> {
-  const used = new Set<number>();
+export async function portsInUseAsync(root = "/proc/net"): Promise<PortsInUse> {
+  const used = new PortsInUse();
   const texts = await Promise.all(
     PROC_NET_FILES.map((name) => readFile(`${root}/${name}`, "latin1").catch(() => "")),
   );
-  for (const text of texts) parseProcNet(text, used);
+  texts.forEach((text, i) => {
+    parseProcNet(text, used, PROC_NET_FILES[i].startsWith("tcp"));
+  });
   return used;
 }

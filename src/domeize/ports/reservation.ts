@@ -22,6 +22,7 @@ import {
 } from "./claims.js";
 import type { ProcessIdentity } from "./identity.js";
 import { portIsFree } from "./probe.js";
+import type { PortsInUse } from "./procnet.js";
 
 export interface ReserveRequest {
   readonly stateDir: string;
@@ -31,7 +32,7 @@ export interface ReserveRequest {
   readonly end: number;
   readonly owner: ProcessIdentity;
   /** Ports /proc/net shows in use. */
-  readonly inUse: Set<number>;
+  readonly inUse: PortsInUse;
   readonly leaseTtlMs: number;
   /**
    * The server ledger: the ports it assigns to this container, given ports
@@ -78,8 +79,10 @@ function candidates(req: ReserveRequest, previous: number[]): number[] {
     if (req.inUse.has(p)) continue;
     (claimed.has(p) ? others : fresh).push(p);
   }
-  const ordered = [...previous, ...shuffle(fresh), ...shuffle(others)];
-  return [...new Set(ordered)].filter((p) => p >= req.start && p <= req.end && !req.inUse.has(p));
+  // Our previous ports may linger in TIME_WAIT after the app was killed.
+  const own = previous.filter((p) => !req.inUse.hard(p));
+  const ordered = [...own, ...shuffle(fresh), ...shuffle(others)];
+  return [...new Set(ordered)].filter((p) => p >= req.start && p <= req.end);
 }
 
 /** Claim the given ports and probe them together; returns those that passed. */
@@ -118,10 +121,12 @@ async function fromLedger(
   for (let round = 0; round < 3 && chosen.length < req.count; round++) {
     last = await req.propose!(busy, previous);
     if (last === undefined) break;
+    // The ledger assigned these (our previous ones included): only a real
+    // user of the port (not a TIME_WAIT leftover) makes one busy.
     const fresh = last.filter(
-      (p) => !chosen.includes(p) && p >= req.start && p <= req.end && !req.inUse.has(p),
+      (p) => !chosen.includes(p) && p >= req.start && p <= req.end && !req.inUse.hard(p),
     );
-    busy.push(...last.filter((p) => req.inUse.has(p)));
+    busy.push(...last.filter((p) => req.inUse.hard(p)));
     const { ok, bad } = await claimAndProbe(req, fresh.slice(0, req.count - chosen.length), claim);
     chosen.push(...ok);
     busy.push(...bad);
