@@ -1,27 +1,27 @@
 // The standalone server: domeos-server with the process runtime (each
-// replica a local process through domeize), the console, and a front door
-// that serves both on one address. On start it brings back every stored
-// deployment (same pod names, so the port ledger returns the same ports);
-// close() stops pods cleanly (SIGTERM, grace, SIGKILL) before the store.
+// replica a local process through domeize) and the console on one address.
+// The server brings back every stored deployment on start (same pod names,
+// so the port ledger returns the same ports); close() stops pods cleanly
+// (SIGTERM, grace, SIGKILL) before the store. `domeos-server --runtime
+// process` is the same without the programmatic options (backoff, store
+// object, confd resources for the console).
 import { join } from "node:path";
-import { Console } from "../console/handler.js";
+import { consoleExtension } from "../console/extension.js";
 import type { ConfdResource } from "../console/state.js";
 import type { BackoffOptions } from "../runtime/backoff.js";
 import { ProcessRuntime } from "../runtime/server-adapter.js";
 import { StandaloneRuntime } from "../runtime/standalone-runtime.js";
-import { parseListen } from "../server/config/config.js";
-import { deployContext } from "../server/deploy/routes.js";
+import { DEFAULT_CLUSTER } from "../server/config/config.js";
 import type { Logger, LogLevel } from "../server/log/logger.js";
 import { type RunningServer, startServer } from "../server/server.js";
 import { EmbeddedStore } from "../store/embedded.js";
 import type { Store } from "../store/store.js";
-import { startFront } from "./front.js";
 import { repoRoot } from "./repo-root.js";
 
 export interface StandaloneOptions {
   /** Store (embedded by default), secret, pods' working dirs and logs. */
   dataDir: string;
-  /** Front address (console + admin API), host:port; default 127.0.0.1:8080. */
+  /** Address of the server (console, admin API, agent API), host:port; default 127.0.0.1:8080. */
   listen?: string;
   /** The pod store; default: the embedded store in `<dataDir>/store`. */
   store?: Store;
@@ -41,9 +41,9 @@ export interface StandaloneOptions {
 }
 
 export interface Standalone {
-  /** The front door: console at `${url}/console/`, admin API at `${url}/api/`. */
+  /** domeos-server: console at `${url}/console/`, admin API at `${url}/api/`, agent API. */
   url: string;
-  /** domeos-server itself (what pods use as DOMEOS_SERVER_ADDR). */
+  /** The same address (what pods use as DOMEOS_SERVER_ADDR); kept for callers of the former front door. */
   serverUrl: string;
   adminToken: string;
   store: Store;
@@ -60,7 +60,7 @@ export async function startStandalone(o: StandaloneOptions): Promise<Standalone>
   const runtime = new StandaloneRuntime({
     store,
     dataDir: o.dataDir,
-    clusterName: "default",
+    clusterName: DEFAULT_CLUSTER,
     domeizeBin: join(repoRoot(), "bin", "domeize"),
     hostIP: o.hostIP,
     portRange,
@@ -69,33 +69,28 @@ export async function startStandalone(o: StandaloneOptions): Promise<Standalone>
     graceMs: o.graceMs,
     log: (msg) => log?.info(msg, { component: "runtime" }),
   });
-  const server = await startServer({
-    listen: "127.0.0.1:0",
-    dataDir: o.dataDir,
-    clusters: { default: store },
-    runtime: new ProcessRuntime(runtime),
-    adminToken: o.adminToken,
-    portRange,
-    logLevel: o.logLevel ?? "warn",
-    logger: o.logger,
-  });
-  await restore(server, runtime);
-  const console = new Console({
-    store,
-    adminToken: server.adminToken,
-    portRange,
-    confd: o.confd ?? [],
-    info: { store: store.description, server: server.url, ...(o.info ?? {}) },
-    logPaths: (ns, pod) => runtime.paths(ns, pod),
-  });
-  const front = await startFront({
-    listen: parseListen(o.listen ?? "127.0.0.1:8080"),
-    backend: server.url,
-    console,
-  });
+  let server: RunningServer;
+  try {
+    // the server itself brings back stored deployments, serves the console,
+    // checks deployments for this runtime and stops the pods when it closes
+    server = await startServer({
+      listen: o.listen ?? "127.0.0.1:8080",
+      dataDir: o.dataDir,
+      clusters: { [DEFAULT_CLUSTER]: store },
+      runtime: new ProcessRuntime(runtime),
+      adminToken: o.adminToken,
+      portRange,
+      logLevel: o.logLevel ?? "warn",
+      logger: o.logger,
+      extend: (s) => consoleExtension(s, { confd: o.confd, info: o.info }),
+    });
+  } catch (err) {
+    if (ownsStore) await store.close();
+    throw err;
+  }
   let closing: Promise<void> | null = null;
   return {
-    url: front.url,
+    url: server.url,
     serverUrl: server.url,
     adminToken: server.adminToken,
     store,
@@ -103,23 +98,10 @@ export async function startStandalone(o: StandaloneOptions): Promise<Standalone>
     server,
     close() {
       closing ??= (async () => {
-        await front.close();
-        await console.close();
-        await runtime.stop();
         await server.close();
         if (ownsStore) await store.close();
       })();
       return closing;
     },
   };
-}
-
-/** Bring back every stored deployment of the default cluster. */
-async function restore(server: RunningServer, runtime: StandaloneRuntime): Promise<void> {
-  const adapter = new ProcessRuntime(runtime);
-  const deps = { secret: server.secret, serverAddr: () => server.url };
-  for (const d of await server.clusters.get("default").deployments.list()) {
-    if (!d.command) continue; // image-only: a Kubernetes deployment, not ours to run
-    await adapter.ensure(d, deployContext(d, deps));
-  }
 }

@@ -1,16 +1,30 @@
 // The seam to the server: its `PodRuntime` (src/server/deploy/runtime.ts)
-// implemented by the standalone runtime. The server calls ensure() after
-// every create/scale (and for each stored deployment when it starts) and
-// remove() after a delete; stop() is ours, called when the server stops.
+// implemented by the standalone runtime. The server checks a new deployment
+// with validate(), calls ensure() after every create/scale, resume() for
+// each stored deployment when it starts, remove() after a delete, and stop()
+// when it closes.
 import type { Deployment } from "../server/deploy/model.js";
 import type { DeployContext, PodRuntime } from "../server/deploy/runtime.js";
-import type { StandaloneRuntime } from "./standalone-runtime.js";
+import { standaloneProblems } from "./deployment-checks.js";
+import type { PodPaths, StandaloneRuntime } from "./standalone-runtime.js";
 import type { RuntimeDeployment } from "./types.js";
 
 export class ProcessRuntime implements PodRuntime {
   readonly name = "process";
 
   constructor(readonly standalone: StandaloneRuntime) {}
+
+  /** A command, real template files, and (pods share one store) this runtime's cluster. */
+  validate(input: Record<string, unknown>): string[] {
+    const problems = standaloneProblems(input);
+    const cluster = input.cluster ?? "default";
+    if (typeof cluster === "string" && cluster !== this.standalone.clusterName) {
+      problems.push(
+        `cluster ${JSON.stringify(cluster)}: the process runtime runs the deployments of cluster ${JSON.stringify(this.standalone.clusterName)} only`,
+      );
+    }
+    return problems;
+  }
 
   ensure(deployment: Deployment, ctx?: DeployContext): Promise<void> {
     return this.standalone.ensure(
@@ -19,12 +33,24 @@ export class ProcessRuntime implements PodRuntime {
     );
   }
 
+  /** Stored deployments of our cluster that run a command come back (same pods, same ports). */
+  async resume(deployment: Deployment, ctx: DeployContext): Promise<void> {
+    if (deployment.cluster !== this.standalone.clusterName) return;
+    if (!deployment.command) return; // image-only: a Kubernetes deployment, not ours to run
+    await this.ensure(deployment, ctx);
+  }
+
   remove(namespace: string, name: string): Promise<void> {
     return this.standalone.remove(namespace, name);
   }
 
   stop(): Promise<void> {
     return this.standalone.stop();
+  }
+
+  /** A pod's working dir and log files (the console shows the logs). */
+  paths(namespace: string, pod: string): PodPaths {
+    return this.standalone.paths(namespace, pod);
   }
 }
 

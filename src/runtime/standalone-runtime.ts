@@ -78,6 +78,11 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
     });
   }
 
+  /** The cluster whose deployments this runtime runs (CLUSTER_NAME by default). */
+  get clusterName(): string {
+    return this.o.clusterName;
+  }
+
   /** Stop every process (pods stay in the store, marked not running). */
   async stop(): Promise<void> {
     this.stopped = true;

@@ -8,6 +8,7 @@ import { completeConfig } from "./config/config.js";
 import { SERVE_HELP, TOKEN_HELP } from "./config/help.js";
 import { fromEnv, loadConfig } from "./config/load.js";
 import { deployCli } from "./deploy/cli.js";
+import { jsonLogger } from "./log/logger.js";
 
 async function main(argv: string[]): Promise<number> {
   const io = {
@@ -29,8 +30,20 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`domeos-server: ${(err as Error).message}\n(see domeos-server --help)\n`);
     return 2;
   }
+  // Out of the box, host-mode deployments run here as local processes.
+  config.runtimeName ??= "process";
   const { startServer } = await import("./server.js");
-  const server = await startServer(config);
+  const withConsole = config.runtimeName === "process";
+  const { consoleExtension } = withConsole
+    ? await import("../console/extension.js")
+    : { consoleExtension: undefined };
+  const server = await startServer({ ...config, extend: consoleExtension });
+  if (withConsole) {
+    jsonLogger(config.logLevel ?? "info").info(
+      `console on ${server.url}/console/ (admin token in the URL: ${server.url}/console/#token=TOKEN)`,
+      { console: `${server.url}/console/` },
+    );
+  }
   const stop = (sig: string) => {
     process.stderr.write(`domeos-server: ${sig}: shutting down\n`);
     void server.close().then(() => process.exit(0));

@@ -2,7 +2,7 @@
 // and background reapers. Used by main.ts, tests and the standalone demo.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { checkExtraKeys } from "./agent/annotation-policy.js";
+import { checkExtraKeys, type PortRange } from "./agent/annotation-policy.js";
 import { addAgentRoutes } from "./agent/routes.js";
 import { loadOrCreateSecret, randomToken } from "./auth/secret.js";
 import { ClusterRegistry } from "./cluster/registry.js";
@@ -12,9 +12,10 @@ import {
   DEFAULT_CLUSTER,
   parseListen,
   type ServerConfig,
+  type ServerExtension,
 } from "./config/config.js";
-import { addDeployRoutes } from "./deploy/routes.js";
-import { recordOnlyRuntime } from "./deploy/runtime.js";
+import { addDeployRoutes, deployContext } from "./deploy/routes.js";
+import { type PodRuntime, recordOnlyRuntime } from "./deploy/runtime.js";
 import { toHttpError } from "./http/error-map.js";
 import { sendEnvelope, sendText } from "./http/respond.js";
 import { type Match, Router } from "./http/router.js";
@@ -29,6 +30,9 @@ export interface RunningServer {
   /** The HMAC secret for pod credentials (mintPodToken). */
   secret: string;
   clusters: ClusterRegistry;
+  /** Where deployments run ("none" when they are only stored). */
+  runtime: PodRuntime;
+  portRange: PortRange;
   close(): Promise<void>;
 }
 
@@ -54,25 +58,34 @@ export async function startServer(partial: Partial<ServerConfig>): Promise<Runni
     cfg.portRange.max - cfg.portRange.min + 1,
   );
   clusters = await ClusterRegistry.open(cfg, metrics, log);
-  const router = buildRouter(cfg, clusters, metrics, { secret, adminToken, serverAddr, log });
-
-  const server = createServer((req, res) => void handle(req, res, router, metrics, log));
-  server.requestTimeout = cfg.requestTimeoutMs;
-  server.headersTimeout = Math.min(10_000, cfg.requestTimeoutMs);
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => resolve());
-  });
+  const reg = clusters;
+  let ext: ServerExtension | null = null;
+  let router: Router; // set before the server listens
+  const server = createServer((req, res) => void handle(req, res, router, ext, metrics, log));
+  try {
+    cfg.runtime ??= await namedRuntime(cfg, reg, log);
+    router = buildRouter(cfg, reg, metrics, { secret, adminToken, serverAddr, log });
+    server.requestTimeout = cfg.requestTimeoutMs;
+    server.headersTimeout = Math.min(10_000, cfg.requestTimeoutMs);
+    server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => resolve());
+    });
+  } catch (err) {
+    await reg.close();
+    throw err;
+  }
+  const runtime = cfg.runtime;
   const addr = server.address() as AddressInfo;
   url = `http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`;
-  clusters.startReapers();
+  reg.startReapers();
 
   log.info(`domeos-server listening on ${url}`, {
     listen: url,
-    stores: Object.fromEntries(clusters.all().map((c) => [c.name, c.store.description])),
+    stores: Object.fromEntries(reg.all().map((c) => [c.name, c.store.description])),
     portRange: `${cfg.portRange.min}-${cfg.portRange.max}`,
-    runtime: (cfg.runtime ?? recordOnlyRuntime).name,
+    runtime: runtime.name,
   });
   if (cfg.allowUnauthenticatedAgents) {
     log.warn(
@@ -83,14 +96,18 @@ export async function startServer(partial: Partial<ServerConfig>): Promise<Runni
     log.info("generated admin token (set --admin-token to choose one)", { adminToken });
 
   let closing: Promise<void> | null = null;
-  const reg = clusters;
-  return {
+  const running: RunningServer = {
     url,
     adminToken,
     secret,
     clusters: reg,
+    runtime,
+    portRange: cfg.portRange,
     close() {
       closing ??= (async () => {
+        await ext?.close?.();
+        // pods first, while the agent API still answers them; they stay in the store
+        await runtime.stop?.();
         await new Promise<void>((r) => {
           server.close(() => r());
           server.closeAllConnections();
@@ -100,6 +117,60 @@ export async function startServer(partial: Partial<ServerConfig>): Promise<Runni
       return closing;
     },
   };
+  try {
+    await resumeDeployments(reg, runtime, { secret, serverAddr }, log);
+    if (cfg.extend) ext = await cfg.extend(running);
+  } catch (err) {
+    await running.close();
+    throw err;
+  }
+  return running;
+}
+
+/** The runtime named by --runtime when none was given as an object. */
+async function namedRuntime(
+  cfg: ServerConfig,
+  clusters: ClusterRegistry,
+  log: Logger,
+): Promise<PodRuntime> {
+  if (cfg.runtimeName !== "process") return recordOnlyRuntime;
+  if (!clusters.all().some((c) => c.name === DEFAULT_CLUSTER)) {
+    throw new Error(
+      `runtime process runs the deployments of cluster "${DEFAULT_CLUSTER}", which is not configured (add --cluster ${DEFAULT_CLUSTER}=STORE, or use --runtime none)`,
+    );
+  }
+  const { processRuntime } = await import("../runtime/process-runtime.js");
+  return processRuntime({
+    store: clusters.get(DEFAULT_CLUSTER).store,
+    clusterName: DEFAULT_CLUSTER,
+    dataDir: cfg.dataDir,
+    portRange: cfg.portRange,
+    hostIP: cfg.hostIP,
+    log: (msg) => log.info(msg, { component: "runtime" }),
+  });
+}
+
+/** Bring back the stored deployments of every cluster, for runtimes that run them here. */
+async function resumeDeployments(
+  clusters: ClusterRegistry,
+  runtime: PodRuntime,
+  deps: { secret: string; serverAddr: () => string },
+  log: Logger,
+): Promise<void> {
+  if (!runtime.resume) return;
+  for (const c of clusters.all()) {
+    for (const d of await c.deployments.list()) {
+      try {
+        await runtime.resume(d, deployContext(d, deps));
+      } catch (err) {
+        // one deployment that cannot run must not keep the others (or the API) down
+        log.error("cannot bring back a stored deployment", {
+          deployment: `${d.cluster}/${d.namespace}/${d.name}`,
+          err,
+        });
+      }
+    }
+  }
 }
 
 interface Ids {
@@ -159,6 +230,7 @@ async function handle(
   req: IncomingMessage,
   res: ServerResponse,
   router: Router,
+  ext: ServerExtension | null,
   metrics: ServerMetrics,
   log: Logger,
 ): Promise<void> {
@@ -170,6 +242,10 @@ async function handle(
     metrics.latency.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
   });
   try {
+    if (ext && (await ext.handle(req, res))) {
+      routeName = "extension";
+      return;
+    }
     const url = new URL(req.url ?? "/", "http://x");
     const m: Match = router.match(req.method ?? "GET", url.pathname);
     routeName = m.route.name;

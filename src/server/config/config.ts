@@ -1,9 +1,11 @@
 // The server's configuration: one typed object, with defaults. Loading it
 // from flags, environment and a file is config/load.ts.
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Store } from "../../store/store.js";
 import type { PortRange } from "../agent/annotation-policy.js";
 import type { PodRuntime } from "../deploy/runtime.js";
 import type { Logger, LogLevel } from "../log/logger.js";
+import type { RunningServer } from "../server.js";
 
 export interface ServerConfig {
   /** host:port to listen on; port 0 picks a free one. */
@@ -35,12 +37,33 @@ export interface ServerConfig {
   logLevel: LogLevel;
   /** Where deployments run (default: none; the server only stores them and renders manifests). */
   runtime?: PodRuntime;
-  /** Named runtime when `runtime` is not given: "none" or "kubernetes". */
-  runtimeName?: "none" | "kubernetes";
+  /**
+   * Named runtime when `runtime` is not given: "none" (the default here; the
+   * CLI defaults to "process"), "kubernetes", or "process" (each replica a
+   * local process through domeize, for cluster "default").
+   */
+  runtimeName?: RuntimeName;
+  /** The host's address given to process-runtime pods as hostIP/podIP (default 127.0.0.1). */
+  hostIP?: string;
+  /**
+   * Extra routes served on the same address (e.g. the console), built once
+   * the server listens; asked first, before the server's own routes.
+   */
+  extend?: (server: RunningServer) => ServerExtension | Promise<ServerExtension>;
   /** kubeconfig for the kubernetes runtime (default: in-cluster, then ~/.kube/config). */
   kubeconfig?: string;
   /** Logger override (tests). */
   logger?: Logger;
+}
+
+export type RuntimeName = "none" | "kubernetes" | "process";
+export const RUNTIME_NAMES: readonly RuntimeName[] = ["none", "kubernetes", "process"];
+
+export interface ServerExtension {
+  /** Handle the request if it is the extension's; false lets the server route it. */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+  /** Called first when the server closes. */
+  close?(): Promise<void>;
 }
 
 export const DEFAULT_CLUSTER = "default";

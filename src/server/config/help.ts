@@ -34,8 +34,14 @@ Flags (flag > environment > config file > default):
   --external-hold D           how long a port reported busy stays out [10m]         DOMEOS_EXTERNAL_HOLD
   --request-timeout D         whole-request timeout [30s]                           DOMEOS_REQUEST_TIMEOUT
   --log-level L               debug | info | warn | error [info]                    DOMEOS_LOG_LEVEL
-  --runtime none|kubernetes   where deployments run: none = stored, manifests only;
-                              kubernetes = applied through the Kubernetes API [none] DOMEOS_RUNTIME
+  --runtime process|kubernetes|none  where deployments run [process]            DOMEOS_RUNTIME
+                              process = each replica of cluster "default" runs on
+                                this host as a process through bin/domeize (pods
+                                in the store, logs and working dirs in
+                                DATA_DIR/pods/, console at /console/); a
+                                deployment needs a command
+                              kubernetes = applied through the Kubernetes API
+                              none = stored, manifests only; nothing runs
   --kubeconfig FILE           for --runtime kubernetes [in-cluster, ~/.kube/config]  DOMEOS_KUBECONFIG
   -h, --help                  this text
 Durations: 500ms, 30s, 10m, 1h (a bare number is seconds).
@@ -54,7 +60,8 @@ Endpoints:
   GET  /healthz  /readyz  /metrics
 
 Examples:
-  domeos-server                                        # embedded store in ./.data, port 8080
+  domeos-server                                        # embedded store in ./.data, port 8080, pods run here
+  domeos-server --runtime none                         # store deployments only (manifests for kubectl)
   domeos-server --etcd 127.0.0.1:2379 --listen 0.0.0.0:8080 --public-url http://10.0.0.2:8080
   DOMEOS_ADMIN_TOKEN=s3cret domeos-server --config /etc/domeos/server.toml
 `;

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parse as parseToml } from "smol-toml";
 import { isLogLevel } from "../log/logger.js";
-import { parsePortRange, type ServerConfig } from "./config.js";
+import { parsePortRange, RUNTIME_NAMES, type RuntimeName, type ServerConfig } from "./config.js";
 
 export type Layer = Partial<ServerConfig> & { configFile?: string };
 
@@ -75,10 +75,11 @@ export function fromFlags(argv: string[]): Layer {
   return out;
 }
 
-function runtimeName(s: string, where: string): "none" | "kubernetes" {
-  if (s !== "none" && s !== "kubernetes")
-    throw new Error(`${where}: runtime ${JSON.stringify(s)} must be none or kubernetes`);
-  return s;
+function runtimeName(s: string, where: string): RuntimeName {
+  const name = RUNTIME_NAMES.find((n) => n === s);
+  if (!name)
+    throw new Error(`${where}: runtime ${JSON.stringify(s)} must be process, kubernetes or none`);
+  return name;
 }
 
 export function fromEnv(env: NodeJS.ProcessEnv): Layer {

@@ -18,7 +18,7 @@ import { sendEnvelope, sendOk, sendText } from "../http/respond.js";
 import type { RequestContext, Router } from "../http/router.js";
 import type { Logger } from "../log/logger.js";
 import { toManifest } from "./manifest.js";
-import { type Deployment, MAX_REPLICAS, parseDeployment } from "./model.js";
+import { type Deployment, DeploymentError, MAX_REPLICAS, parseDeployment } from "./model.js";
 import type { DeployContext, PodRuntime } from "./runtime.js";
 
 export interface DeployDeps {
@@ -100,7 +100,7 @@ async function create(ctx: RequestContext, deps: DeployDeps): Promise<void> {
   const body = parseJsonObject(await readBody(ctx.req, deps.bodyLimit), "deployment");
   const qc = ctx.query.get("cluster");
   if (qc && body.cluster === undefined) body.cluster = qc;
-  const d = parseDeployment(body);
+  const d = parseWithRuntime(body, deps.runtime);
   const cluster = clusterOf(ctx, deps, d.cluster);
   const stored = await cluster.deployments.create(d);
   deps.log.info("deployment created", {
@@ -110,6 +110,20 @@ async function create(ctx: RequestContext, deps: DeployDeps): Promise<void> {
   });
   await deps.runtime.ensure(stored, deployContext(stored, deps));
   sendEnvelope(ctx.res, 201, "Created", stored);
+}
+
+/** The model's problems and the runtime's, reported together (HTTP 400, nothing stored). */
+function parseWithRuntime(body: Record<string, unknown>, runtime: PodRuntime): Deployment {
+  const extra = runtime.validate?.(body) ?? [];
+  let d: Deployment;
+  try {
+    d = parseDeployment(body);
+  } catch (err) {
+    if (err instanceof DeploymentError) throw new DeploymentError([...err.problems, ...extra]);
+    throw err;
+  }
+  if (extra.length > 0) throw new DeploymentError(extra);
+  return d;
 }
 
 async function list(ctx: RequestContext, deps: DeployDeps): Promise<void> {

@@ -26,6 +26,19 @@ export interface PodRuntime {
   ensure(deployment: Deployment, ctx?: DeployContext): Promise<void>;
   /** Stop and remove all pods of the deployment. */
   remove(namespace: string, name: string): Promise<void>;
+  /**
+   * Problems this runtime has with a deployment about to be created (the raw
+   * request body, cluster filled in), each naming the field. Reported with
+   * the model's own problems; nothing is stored when there are any.
+   */
+  validate?(input: Record<string, unknown>): string[];
+  /**
+   * Bring back a stored deployment when the server starts (runtimes whose
+   * pods live and die with the server, like local processes).
+   */
+  resume?(deployment: Deployment, ctx: DeployContext): Promise<void>;
+  /** Stop what runs here when the server closes (pods stay in the store). */
+  stop?(): Promise<void>;
 }
 
 /** The default: deployments are stored and rendered as manifests; nothing runs here. */

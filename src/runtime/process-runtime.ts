@@ -1,0 +1,34 @@
+// `--runtime process`: the standalone runtime as domeos-server builds it from
+// its own settings (the cluster's store, the data dir, the port range), each
+// replica started through this package's bin/domeize.
+import { join } from "node:path";
+import { repoRoot } from "../main/repo-root.js";
+import type { Store } from "../store/store.js";
+import { ProcessRuntime } from "./server-adapter.js";
+import { StandaloneRuntime } from "./standalone-runtime.js";
+
+export interface ProcessRuntimeSettings {
+  /** The store of the cluster whose deployments run here. */
+  store: Store;
+  clusterName: string;
+  /** Pods' working dirs and logs go under `<dataDir>/pods/`. */
+  dataDir: string;
+  portRange: { min: number; max: number };
+  /** The host's address for pods' hostIP/podIP (default 127.0.0.1). */
+  hostIP?: string;
+  log?: (msg: string) => void;
+}
+
+export function processRuntime(s: ProcessRuntimeSettings): ProcessRuntime {
+  return new ProcessRuntime(
+    new StandaloneRuntime({
+      store: s.store,
+      dataDir: s.dataDir,
+      clusterName: s.clusterName,
+      domeizeBin: join(repoRoot(), "bin", "domeize"),
+      hostIP: s.hostIP,
+      portRange: s.portRange,
+      log: s.log,
+    }),
+  );
+}

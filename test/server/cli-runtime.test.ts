@@ -1,0 +1,183 @@
+// bin/domeos-server's runtimes as a user meets them: with default flags it
+// runs host-mode deployments here as processes (through bin/domeize), and
+// serves the console; `--runtime none` only stores deployments.
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { EmbeddedStore } from "../../src/store/embedded.js";
+import { freePort } from "../support/ports.js";
+import { REPO_ROOT } from "../support/shared.js";
+
+const ADMIN = "cli-runtime-admin-token";
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+
+after(() => {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A small app: answers with its pod name on AUTO_PORT0. */
+const APP = [
+  process.execPath,
+  "-e",
+  "require('http').createServer((q,r)=>r.end(process.env.MY_POD_NAME)).listen(+process.env.AUTO_PORT0,'127.0.0.1')",
+];
+
+interface Running {
+  child: ChildProcess;
+  url: string;
+  dataDir: string;
+  stderr: () => string;
+}
+
+async function startCli(extraArgs: string[]): Promise<Running> {
+  const dataDir = mkdtempSync(join(tmpdir(), "server-cli-runtime-"));
+  dirs.push(dataDir);
+  const port = await freePort();
+  // a range of its own, away from other tests' default 20000-20999
+  const base = 40000 + Math.floor(Math.random() * 40) * 200;
+  const child = spawn(
+    join(REPO_ROOT, "bin", "domeos-server"),
+    [
+      `--listen=127.0.0.1:${port}`,
+      `--data-dir=${dataDir}`,
+      `--admin-token=${ADMIN}`,
+      `--port-range=${base}-${base + 199}`,
+      ...extraArgs,
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  children.push(child);
+  let err = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await until(
+    async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok === true,
+    20_000,
+    () => `server did not start: ${err}`,
+  );
+  return { child, url, dataDir, stderr: () => err };
+}
+
+async function until(check: () => Promise<boolean>, ms: number, why: () => string): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(why());
+}
+
+function admin(url: string, path: string, body?: unknown): Promise<Response> {
+  return fetch(`${url}${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+interface StoredPod {
+  metadata: { name: string; annotations?: Record<string, string> };
+  status?: { phase?: string; podIP?: string };
+}
+
+async function storedPods(store: EmbeddedStore): Promise<StoredPod[]> {
+  const { kvs } = await store.list("/registry/pods/default/");
+  return kvs.map((kv) => JSON.parse(kv.value) as StoredPod);
+}
+
+function stopped(child: ChildProcess): Promise<void> {
+  return new Promise((r) => {
+    if (child.exitCode !== null) r();
+    else child.once("exit", () => r());
+  });
+}
+
+test("default runtime: a deployment's replica runs as a process, Running in the store; SIGTERM stops it", async () => {
+  const s = await startCli([]);
+  assert.match(s.stderr(), /"runtime":"process"/);
+  const res = await admin(s.url, "/api/deployments", {
+    name: "cli-app",
+    replicas: 1,
+    command: APP,
+    ports: 1,
+  });
+  assert.equal(res.status, 201, await res.text());
+  const store = new EmbeddedStore(join(s.dataDir, "store"), { pollMs: 50 });
+  try {
+    let pod: StoredPod | undefined;
+    await until(
+      async () => {
+        [pod] = await storedPods(store);
+        return (
+          pod?.status?.podIP !== undefined && pod.metadata.annotations?.AUTO_PORT0 !== undefined
+        );
+      },
+      30_000,
+      () => `pod never became ready: ${JSON.stringify(pod)}\n${s.stderr()}`,
+    );
+    assert.equal(pod?.status?.phase, "Running");
+    const port = pod?.metadata.annotations?.AUTO_PORT0;
+    // the replica itself answers on its AUTO_PORT0 with its pod name
+    const hello = await fetch(`http://127.0.0.1:${port}/`);
+    assert.equal(await hello.text(), pod?.metadata.name);
+    // the console is served on the same address
+    const page = await fetch(`${s.url}/console/`);
+    assert.equal(page.status, 200);
+
+    s.child.kill("SIGTERM");
+    await stopped(s.child);
+    assert.equal(s.child.exitCode, 0, s.stderr());
+    // the pod stays in the store, no longer running; its process is gone
+    const [after] = await storedPods(store);
+    assert.equal(after?.metadata.name, pod?.metadata.name);
+    assert.equal(after?.status?.podIP, undefined);
+    await assert.rejects(fetch(`http://127.0.0.1:${port}/`));
+  } finally {
+    await store.close();
+  }
+});
+
+test("default runtime: an image-only deployment is refused with the runtime's reason, nothing stored", async () => {
+  const s = await startCli([]);
+  const res = await admin(s.url, "/api/deployments", {
+    name: "img-only",
+    image: "web:1",
+    ports: 1,
+  });
+  assert.equal(res.status, 400);
+  assert.match(((await res.json()) as { resultMsg: string }).resultMsg, /command is required/);
+  const list = (await (await admin(s.url, "/api/deployments")).json()) as { result: unknown[] };
+  assert.deepEqual(list.result, []);
+  s.child.kill("SIGTERM");
+  await stopped(s.child);
+});
+
+test("--runtime none: deployments are stored, no pod or process is started", async () => {
+  const s = await startCli(["--runtime", "none"]);
+  assert.match(s.stderr(), /"runtime":"none"/);
+  const res = await admin(s.url, "/api/deployments", {
+    name: "cli-app",
+    replicas: 2,
+    command: APP,
+    ports: 1,
+  });
+  assert.equal(res.status, 201, await res.text());
+  // the process runtime creates its pod objects before the create answers
+  const store = new EmbeddedStore(join(s.dataDir, "store"));
+  try {
+    assert.deepEqual(await storedPods(store), []);
+  } finally {
+    await store.close();
+  }
+  assert.equal(existsSync(join(s.dataDir, "pods")), false);
+  s.child.kill("SIGTERM");
+  await stopped(s.child);
+  assert.equal(s.child.exitCode, 0, s.stderr());
+});
