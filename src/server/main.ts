@@ -4,7 +4,7 @@
 import { parseArgs } from "node:util";
 import { mintDeploymentToken, mintPodToken } from "./auth/pod-token.js";
 import { loadOrCreateSecret } from "./auth/secret.js";
-import { completeConfig } from "./config/config.js";
+import { cliRuntimeName, completeConfig } from "./config/config.js";
 import { SERVE_HELP, TOKEN_HELP } from "./config/help.js";
 import { fromEnv, loadConfig } from "./config/load.js";
 import { deployCli } from "./deploy/cli.js";
@@ -31,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   // Out of the box, host-mode deployments run here as local processes.
-  config.runtimeName ??= "process";
+  config.runtimeName = cliRuntimeName(config);
   const { startServer } = await import("./server.js");
   const withConsole = config.runtimeName === "process";
   const { consoleExtension } = withConsole

@@ -84,6 +84,21 @@ export function defaultConfig(): ServerConfig {
   };
 }
 
+/**
+ * The `domeos-server` command's runtime when none is named: "process" (host-mode
+ * deployments run here), unless cluster "default" is not configured or lives
+ * in Kubernetes (`kubernetes:` store), where local processes make no sense.
+ */
+export function cliRuntimeName(c: Partial<ServerConfig>): RuntimeName {
+  if (c.runtimeName) return c.runtimeName;
+  if (c.runtime) return c.runtime.name === "process" ? "process" : "none";
+  if (!c.clusters || Object.keys(c.clusters).length === 0) return "process";
+  const store = c.clusters[DEFAULT_CLUSTER];
+  if (store === undefined) return "none";
+  if (typeof store === "string" && store.startsWith("kubernetes:")) return "none";
+  return "process";
+}
+
 /** A config with every field filled: defaults under `partial`. */
 export function completeConfig(partial: Partial<ServerConfig>): ServerConfig {
   return { ...defaultConfig(), ...stripUndefined(partial) };

@@ -34,7 +34,7 @@ Flags (flag > environment > config file > default):
   --external-hold D           how long a port reported busy stays out [10m]         DOMEOS_EXTERNAL_HOLD
   --request-timeout D         whole-request timeout [30s]                           DOMEOS_REQUEST_TIMEOUT
   --log-level L               debug | info | warn | error [info]                    DOMEOS_LOG_LEVEL
-  --runtime process|kubernetes|none  where deployments run [process]            DOMEOS_RUNTIME
+  --runtime process|kubernetes|none  where deployments run                     DOMEOS_RUNTIME
                               process = each replica of cluster "default" runs on
                                 this host as a process through bin/domeize (pods
                                 in the store, logs and working dirs in
@@ -42,7 +42,11 @@ Flags (flag > environment > config file > default):
                                 deployment needs a command
                               kubernetes = applied through the Kubernetes API
                               none = stored, manifests only; nothing runs
+                              [process; none when cluster "default" is not
+                              configured or is a kubernetes: store]
   --kubeconfig FILE           for --runtime kubernetes [in-cluster, ~/.kube/config]  DOMEOS_KUBECONFIG
+  --host-ip IP                this host's address: process pods' status.hostIP
+                              and podIP, what load balancers route to [127.0.0.1] DOMEOS_HOST_IP
   -h, --help                  this text
 Durations: 500ms, 30s, 10m, 1h (a bare number is seconds).
 

@@ -2,6 +2,7 @@
 // DOMEOS_* environment variables, a JSON or TOML file (--config). Every bad
 // value names its layer and setting.
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import { parse as parseToml } from "smol-toml";
 import { isLogLevel } from "../log/logger.js";
@@ -28,6 +29,7 @@ export const SERVE_OPTIONS = {
   "log-level": { type: "string" },
   runtime: { type: "string" },
   kubeconfig: { type: "string" },
+  "host-ip": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -72,6 +74,7 @@ export function fromFlags(argv: string[]): Layer {
   if (v["log-level"]) out.logLevel = level(v["log-level"], w("log-level"));
   if (v.runtime) out.runtimeName = runtimeName(v.runtime, w("runtime"));
   if (v.kubeconfig) out.kubeconfig = v.kubeconfig;
+  if (v["host-ip"]) out.hostIP = hostIP(v["host-ip"], w("host-ip"));
   return out;
 }
 
@@ -119,6 +122,8 @@ export function fromEnv(env: NodeJS.ProcessEnv): Layer {
   const rt2 = e("DOMEOS_RUNTIME");
   if (rt2) out.runtimeName = runtimeName(rt2, w("DOMEOS_RUNTIME"));
   out.kubeconfig = e("DOMEOS_KUBECONFIG");
+  const hi = e("DOMEOS_HOST_IP");
+  if (hi) out.hostIP = hostIP(hi, w("DOMEOS_HOST_IP"));
   return out;
 }
 
@@ -138,6 +143,7 @@ const FILE_KEYS = new Set([
   "logLevel",
   "runtime",
   "kubeconfig",
+  "hostIP",
 ]);
 
 export function fromFile(path: string): Layer {
@@ -217,6 +223,8 @@ export function fromFile(path: string): Layer {
   const rn = str("runtime");
   if (rn) out.runtimeName = runtimeName(rn, w("runtime"));
   out.kubeconfig = str("kubeconfig");
+  const hi = str("hostIP");
+  if (hi) out.hostIP = hostIP(hi, w("hostIP"));
   return out;
 }
 
@@ -253,6 +261,12 @@ export function duration(s: string, where: string): number {
     throw new Error(`${where}: duration ${JSON.stringify(s)} must look like 500ms, 30s, 10m or 1h`);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? "s"]!;
   return Math.round(Number(m[1]) * unit);
+}
+
+/** An IPv4 or IPv6 address: it goes into pods' status.hostIP/podIP, which load balancers render. */
+function hostIP(s: string, where: string): string {
+  if (isIP(s) === 0) throw new Error(`${where}: ${JSON.stringify(s)} must be an IP address`);
+  return s;
 }
 
 function bool(s: string, where: string): boolean {
