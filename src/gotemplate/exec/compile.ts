@@ -5,9 +5,11 @@
 // expression.
 
 import { BUILTINS } from "../builtins/index.js";
-import { printValue } from "../fmt/index.js";
+import { compiledFormat, runAllFast } from "../fmt/compiled-format.js";
+import { printValue, sprintf } from "../fmt/index.js";
 import { quote } from "../fmt/quote.js";
 import type {
+  ActionNode,
   BranchNode,
   ChainNode,
   CommandNode,
@@ -178,6 +180,8 @@ class Compiler {
   readonly scope = new Scope();
   /** Slots declared by the last compiled pipeline (range reads its $i, $v). */
   lastDeclSlots: number[] = [];
+  /** The command of the last compiled pipeline if it is a single command without declarations, else null. */
+  lastSingleCmd: Cmd | null = null;
 
   constructor(readonly common: Common) {}
 
@@ -218,6 +222,8 @@ class Compiler {
         return null;
       case "action": {
         const pipe = this.pipeline(n.pipe);
+        const single = this.lastSingleCmd;
+        if (single !== null) return this.printSingle(n, single);
         if (n.pipe.decl.length > 0) {
           return (s, dot, vars) => {
             s.node = n;
@@ -252,6 +258,21 @@ class Compiler {
           return s.errorf(`unknown node: ${nodeString(n)}`);
         };
     }
+  }
+
+  /**
+   * An action whose pipeline is one command without declarations: the
+   * pipeline closure inlined (same s.node sequence), a string printed as is.
+   */
+  printSingle(n: ActionNode, cmd: Cmd): Exec {
+    const pipeNode = n.pipe;
+    return (s, dot, vars) => {
+      s.node = pipeNode;
+      const v = cmd(s, dot, vars, MISSING);
+      s.node = n;
+      s.out += typeof v === "string" ? v : printAction(s, n, v === null ? undefined : v);
+      return 0;
+    };
   }
 
   ifOrWith(n: BranchNode): Exec {
@@ -414,8 +435,10 @@ class Compiler {
     const targets = isAssign ? declNames.map((name) => this.scope.resolveAll(name)) : [];
     const decls = isAssign ? [] : declNames.map((name) => this.scope.declare(name));
     this.lastDeclSlots = decls;
+    this.lastSingleCmd = null;
     if (cmds.length === 1 && decls.length === 0 && targets.length === 0) {
       const cmd = cmds[0] as Cmd;
+      this.lastSingleCmd = cmd;
       return (s, dot, vars) => {
         s.node = pipe;
         const v = cmd(s, dot, vars, MISSING);
@@ -521,6 +544,15 @@ class Compiler {
     };
     if (v.ident.length === 1) {
       const extra = args.length > 1;
+      if (only >= 0 && !extra) {
+        return (s, _dot, vars, final) => {
+          s.node = v;
+          const val = vars[only];
+          if (val === UNSET) s.errorf(`undefined variable: ${name}`);
+          if (final !== MISSING) notAFunction(s, v);
+          return val;
+        };
+      }
       return (s, _dot, vars, final) => {
         s.node = v;
         const val = read(s, vars);
@@ -530,6 +562,23 @@ class Compiler {
     }
     const chain = this.fieldChain(v, v.ident.slice(1), args);
     const scope = this.scope;
+    const field = v.ident[1] as string;
+    if (only >= 0 && v.ident.length === 2 && args.length <= 1 && !(field in Object.prototype)) {
+      // $x.f: the map fast path of fieldChain inlined; anything else takes the chain.
+      return (s, dot, vars, final) => {
+        s.node = v;
+        const val = vars[only];
+        if (val === UNSET) s.errorf(`undefined variable: ${name}`);
+        if (final === MISSING && typeof val === "object" && val !== null) {
+          const proto = Object.getPrototypeOf(val);
+          if (proto === Object.prototype || proto === null) {
+            const x = (val as Record<string, unknown>)[field];
+            if (x !== undefined) return x;
+          }
+        }
+        return chain(s, dot, vars, final, val, vars[only + scope.nSlots] === true);
+      };
+    }
     return (s, dot, vars, final) => {
       s.node = v;
       const val = read(s, vars);
@@ -637,6 +686,8 @@ class Compiler {
     if (entry.builtin && (name === "eq" || name === "ne") && argEvals.length === 2) {
       return this.equality(ident, cmd, entry, argEvals, name === "ne");
     }
+    if (entry.builtin && name === "printf" && argEvals.length >= 1)
+      return this.printf(ident, cmd, entry, argEvals, argNodes[0] as Node);
     return (s, dot, vars, final) => {
       s.node = ident;
       return evalCall(s, dot, vars, entry, cmd, name, argEvals, final);
@@ -670,6 +721,35 @@ class Compiler {
       } catch (e) {
         s.node = cmd;
         return s.errorf(`error calling ${name}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    };
+  }
+
+  /**
+   * printf without a final pipeline value: the arguments go straight into
+   * sprintf's argument array (no argv copy), and a literal format is looked
+   * up in the compiled-format cache once, here.
+   */
+  printf(ident: IdentifierNode, cmd: Node, entry: FuncEntry, argEvals: Eval[], fmtNode: Node): Cmd {
+    const fmtEval = argEvals[0] as Eval;
+    const rest = argEvals.slice(1);
+    const nrest = rest.length;
+    const cf = fmtNode.type === "string" ? compiledFormat(fmtNode.text) : null;
+    return (s, dot, vars, final) => {
+      s.node = ident;
+      if (final !== MISSING) return evalCall(s, dot, vars, entry, cmd, "printf", argEvals, final);
+      const format = fmtEval(s, dot, vars) as string;
+      const args: unknown[] = new Array(nrest);
+      for (let i = 0; i < nrest; i++) args[i] = (rest[i] as Eval)(s, dot, vars);
+      try {
+        if (cf !== null) {
+          const fast = runAllFast(cf, args);
+          if (fast !== undefined) return fast;
+        }
+        return sprintf(format, args);
+      } catch (e) {
+        s.node = cmd;
+        return s.errorf(`error calling printf: ${e instanceof Error ? e.message : String(e)}`);
       }
     };
   }
@@ -716,6 +796,13 @@ class Compiler {
         };
       case "field": {
         const f = this.fieldNode(n, [n]);
+        // The field closure sets s.node = n first, and validation of these types cannot fail.
+        if (typ === null || typ === REFLECT) return (s, dot, vars) => f(s, dot, vars, MISSING);
+        if (typ === "any")
+          return (s, dot, vars) => {
+            const v = f(s, dot, vars, MISSING);
+            return v === undefined ? null : v;
+          };
         return (s, dot, vars) => {
           s.node = n;
           return validateType(s, f(s, dot, vars, MISSING), typ);
@@ -723,6 +810,13 @@ class Compiler {
       }
       case "variable": {
         const f = this.variableNode(n, []);
+        // The variable closure sets s.node = n first, and validation of these types cannot fail.
+        if (typ === null || typ === REFLECT) return (s, dot, vars) => f(s, dot, vars, MISSING);
+        if (typ === "any")
+          return (s, dot, vars) => {
+            const v = f(s, dot, vars, MISSING);
+            return v === undefined ? null : v;
+          };
         return (s, dot, vars) => {
           s.node = n;
           return validateType(s, f(s, dot, vars, MISSING), typ);
