@@ -26,7 +26,9 @@ export class ProcessRuntime implements PodRuntime {
     return problems;
   }
 
-  ensure(deployment: Deployment, ctx?: DeployContext): Promise<void> {
+  /** Runs the deployment's replicas here; deployments that are not ours (see owns()) are left alone. */
+  async ensure(deployment: Deployment, ctx?: DeployContext): Promise<void> {
+    if (!this.owns(deployment)) return;
     return this.standalone.ensure(
       toRuntimeDeployment(deployment),
       ctx && { serverAddr: ctx.serverAddr, podToken: (pod) => ctx.podToken(pod) },
@@ -34,14 +36,23 @@ export class ProcessRuntime implements PodRuntime {
   }
 
   /** Stored deployments of our cluster that run a command come back (same pods, same ports). */
-  async resume(deployment: Deployment, ctx: DeployContext): Promise<void> {
-    if (deployment.cluster !== this.standalone.clusterName) return;
-    if (!deployment.command) return; // image-only: a Kubernetes deployment, not ours to run
-    await this.ensure(deployment, ctx);
+  resume(deployment: Deployment, ctx: DeployContext): Promise<void> {
+    return this.ensure(deployment, ctx);
   }
 
-  remove(namespace: string, name: string): Promise<void> {
+  async remove(namespace: string, name: string, deployment?: Deployment): Promise<void> {
+    // another cluster's deployment of the same name must not take our pods with it
+    if (deployment && deployment.cluster !== this.standalone.clusterName) return;
     return this.standalone.remove(namespace, name);
+  }
+
+  /**
+   * Ours: a deployment of our cluster with a command. Others (stored under
+   * another runtime: image-only, or another cluster's) validate() refuses to
+   * create; scaling them only changes the stored desired state.
+   */
+  owns(d: Deployment): boolean {
+    return d.cluster === this.standalone.clusterName && d.command !== undefined;
   }
 
   stop(): Promise<void> {

@@ -39,8 +39,10 @@ async function main(argv: string[]): Promise<number> {
     : { consoleExtension: undefined };
   const server = await startServer({ ...config, extend: consoleExtension });
   if (withConsole) {
+    // a generated token is printed anyway; a configured one stays out of the logs
+    const token = config.adminToken === undefined ? server.adminToken : "<admin token>";
     jsonLogger(config.logLevel ?? "info").info(
-      `console on ${server.url}/console/ (admin token in the URL: ${server.url}/console/#token=TOKEN)`,
+      `console on ${server.url}/console/#token=${token}`,
       { console: `${server.url}/console/` },
     );
   }

@@ -163,7 +163,7 @@ async function remove(ctx: RequestContext, deps: DeployDeps): Promise<void> {
   const { ns, name } = names(ctx);
   const d = await clusterOf(ctx, deps).deployments.delete(ns, name);
   deps.log.info("deployment deleted", { deployment: `${ns}/${name}` });
-  await deps.runtime.remove(ns, name);
+  await deps.runtime.remove(ns, name, d);
   sendOk(ctx.res, d);
 }
 

@@ -24,8 +24,8 @@ export interface PodRuntime {
    * that do not mint them themselves.
    */
   ensure(deployment: Deployment, ctx?: DeployContext): Promise<void>;
-  /** Stop and remove all pods of the deployment. */
-  remove(namespace: string, name: string): Promise<void>;
+  /** Stop and remove all pods of the deployment (`deployment`: the one just deleted). */
+  remove(namespace: string, name: string, deployment?: Deployment): Promise<void>;
   /**
    * Problems this runtime has with a deployment about to be created (the raw
    * request body, cluster filled in), each naming the field. Reported with
