@@ -41,10 +41,9 @@ async function main(argv: string[]): Promise<number> {
   if (withConsole) {
     // a generated token is printed anyway; a configured one stays out of the logs
     const token = config.adminToken === undefined ? server.adminToken : "<admin token>";
-    jsonLogger(config.logLevel ?? "info").info(
-      `console on ${server.url}/console/#token=${token}`,
-      { console: `${server.url}/console/` },
-    );
+    jsonLogger(config.logLevel ?? "info").info(`console on ${server.url}/console/#token=${token}`, {
+      console: `${server.url}/console/`,
+    });
   }
   const stop = (sig: string) => {
     process.stderr.write(`domeos-server: ${sig}: shutting down\n`);
