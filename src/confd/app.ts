@@ -7,9 +7,9 @@
 
 import { existsSync } from "node:fs";
 import type { Server } from "node:http";
+import { usage } from "../goflag/usage.js";
 import type { Backend } from "./backends/backend.js";
 import { createBackend } from "./backends/index.js";
-import { usage } from "./cli/go-flags.js";
 import { FLAG_DEFS, loadSettings, type Settings, SettingsError } from "./cli/settings.js";
 import { createLogger, type Logger, levelOf } from "./log/logger.js";
 import { Manager } from "./manager/manager.js";

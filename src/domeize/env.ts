@@ -1,7 +1,7 @@
 // Environment inputs, validated before anything is allocated or reported.
 // A bad value stops domeize with a message naming the variable and value.
 
-import { parseDuration } from "./cli/duration.js";
+import { parseDuration } from "../goflag/duration.js";
 import { EXIT, fail } from "./exit.js";
 
 export interface PodIdentity {

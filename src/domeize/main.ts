@@ -1,7 +1,7 @@
 // domeize entry point. Imports stay minimal and everything else loads
 // lazily: startup time is the cost every pod pays.
 
-import { FlagError, HelpRequested } from "./cli/flags.js";
+import { FlagError, HelpRequested } from "../goflag/flags.js";
 import { parseOptions } from "./cli/options.js";
 import { DomeizeError, EXIT } from "./exit.js";
 import { log } from "./log.js";

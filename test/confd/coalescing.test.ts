@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import type { Wait } from "../../src/confd/cli/duration.js";
+import type { Wait } from "../../src/confd/cli/wait.js";
 import { memoryLogger } from "../../src/confd/log/logger.js";
 import { ResourceRunner, type RunnerOptions } from "../../src/confd/manager/resource-runner.js";
 import { ConfdMetrics } from "../../src/confd/metrics/metrics.js";

@@ -1,80 +1,12 @@
-// Command line (Go flag semantics) and environment validation.
+// Command line (domeize options; Go flag syntax itself: test/goflag) and
+// environment validation.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { formatDuration, parseDuration } from "../../src/domeize/cli/duration.js";
-import { FlagError, HelpRequested, parseFlags } from "../../src/domeize/cli/flags.js";
 import { parseOptions } from "../../src/domeize/cli/options.js";
-import { FLAG_SPECS } from "../../src/domeize/cli/specs.js";
 import { readEnv } from "../../src/domeize/env.js";
 import { DomeizeError, EXIT } from "../../src/domeize/exit.js";
 import { baseEnv, ReportServer, runDomeize, tempDir } from "./helpers.js";
-
-test("Go durations", () => {
-  assert.equal(parseDuration("10s"), 10_000);
-  assert.equal(parseDuration("1m30s"), 90_000);
-  assert.equal(parseDuration("500ms"), 500);
-  assert.equal(parseDuration("1.5h"), 5_400_000);
-  assert.equal(parseDuration("0"), 0);
-  assert.equal(parseDuration("10"), undefined);
-  assert.equal(parseDuration(""), undefined);
-  assert.equal(parseDuration("1x"), undefined);
-  assert.equal(parseDuration(".s"), undefined);
-  assert.equal(formatDuration(90_000), "1m30s");
-  assert.equal(formatDuration(250), "250ms");
-});
-
-test("Go flag syntax: -f, --f, -f=v, -f v, bools, stop at first non-flag and after --", () => {
-  const p = parseFlags(FLAG_SPECS, [
-    "--template",
-    "a:b",
-    "-template=c:d",
-    "-poll",
-    "-timeout",
-    "1m",
-    "echo",
-    "-template",
-    "x",
-  ]);
-  assert.deepEqual(p.values.get("template"), ["a:b", "c:d"]);
-  assert.equal(p.values.get("poll"), true);
-  assert.equal(p.values.get("timeout"), 60_000);
-  assert.deepEqual(p.args, ["echo", "-template", "x"]);
-  assert.deepEqual(parseFlags(FLAG_SPECS, ["-poll", "--", "-x"]).args, ["-x"]);
-  assert.deepEqual(parseFlags(FLAG_SPECS, ["-", "a"]).args, ["-", "a"]);
-  // a bool flag does not take the next argument: "false" becomes the command
-  const b = parseFlags(FLAG_SPECS, ["-poll", "false"]);
-  assert.equal(b.values.get("poll"), true);
-  assert.deepEqual(b.args, ["false"]);
-  assert.equal(parseFlags(FLAG_SPECS, ["-poll=false"]).values.get("poll"), false);
-  // last value wins for plain flags
-  assert.equal(
-    parseFlags(FLAG_SPECS, ["-delims", "a:b", "-delims", "c:d"]).values.get("delims"),
-    "c:d",
-  );
-});
-
-test("flag errors carry Go's messages", () => {
-  const err = (argv: string[]) => {
-    try {
-      parseFlags(FLAG_SPECS, argv);
-    } catch (e) {
-      return e;
-    }
-    return undefined;
-  };
-  assert.match((err(["-nope"]) as Error).message, /^flag provided but not defined: -nope$/);
-  assert.match(
-    (err(["-timeout", "10"]) as Error).message,
-    /^invalid value "10" for flag -timeout: parse error$/,
-  );
-  assert.match((err(["-poll=maybe"]) as Error).message, /invalid boolean value "maybe" for -poll/);
-  assert.match((err(["-template"]) as Error).message, /flag needs an argument: -template/);
-  assert.match((err(["---x"]) as Error).message, /bad flag syntax: ---x/);
-  assert.ok(err(["-h"]) instanceof HelpRequested);
-  assert.ok(err(["--help"]) instanceof HelpRequested);
-  assert.ok(err(["-x"]) instanceof FlagError);
-});
 
 test("options: delims, wait URLs and headers are validated up front", () => {
   assert.deepEqual(parseOptions(["-delims", "<%:%>", "x"]).delims, ["<%", "%>"]);

@@ -5,8 +5,9 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseToml } from "smol-toml";
-import { parseDuration, parseWait, type Wait } from "./duration.js";
-import { type FlagDef, type FlagError, type ParsedFlags, parseGoFlags } from "./go-flags.js";
+import { mustParseDuration } from "../../goflag/duration.js";
+import { type FlagSpec, HelpRequested, type ParsedFlags, parseFlags } from "../../goflag/flags.js";
+import { parseWait, type Wait } from "./wait.js";
 
 export interface Settings {
   backend: string;
@@ -85,21 +86,21 @@ type Key = keyof Settings;
 
 interface Option {
   key: Key;
-  flag: FlagDef;
+  flag: FlagSpec;
   /** Config-file key (confd's spelling); hyphen/underscore variants are accepted too. */
   fileKey?: string;
   /** Converts a string flag/file value (durations, ratios). */
   convert?: (v: string) => unknown;
 }
 
-const s = (name: string, usage: string, def?: string): FlagDef => ({
+const s = (name: string, usage: string, defaultText?: string): FlagSpec => ({
   name,
   kind: "string",
   usage,
-  def,
+  defaultText,
 });
-const b = (name: string, usage: string): FlagDef => ({ name, kind: "bool", usage });
-const l = (name: string, usage: string): FlagDef => ({ name, kind: "list", usage });
+const b = (name: string, usage: string): FlagSpec => ({ name, kind: "bool", usage });
+const l = (name: string, usage: string): FlagSpec => ({ name, kind: "list", usage });
 
 function ratio(v: string): number {
   const n = Number(v);
@@ -111,7 +112,7 @@ function ratio(v: string): number {
   return n;
 }
 
-const ms = (v: string) => parseDuration(v);
+const ms = (v: string) => mustParseDuration(v.trim());
 
 export const OPTIONS: Option[] = [
   {
@@ -133,7 +134,7 @@ export const OPTIONS: Option[] = [
       name: "interval",
       kind: "int",
       usage: "backend polling interval (seconds)",
-      def: "600",
+      defaultText: "600",
     },
     fileKey: "interval",
   },
@@ -260,7 +261,7 @@ const UNSUPPORTED_FLAGS = [
   "separator",
 ];
 
-export const FLAG_DEFS: FlagDef[] = [
+export const FLAG_DEFS: FlagSpec[] = [
   ...OPTIONS.map((o) => o.flag),
   ...UNSUPPORTED_FLAGS.map((n) =>
     s(n, "vault/dynamodb/redis option of confd (backend not supported here)"),
@@ -284,32 +285,35 @@ export function loadSettings(
 ): LoadedSettings {
   let parsed: ParsedFlags;
   try {
-    parsed = parseGoFlags(argv, FLAG_DEFS);
+    parsed = parseFlags(FLAG_DEFS, argv);
   } catch (err) {
-    throw new SettingsError((err as FlagError).message);
+    // Go's flag.Parse stops at -h with ErrHelp: nothing else is read.
+    if (err instanceof HelpRequested)
+      return { settings: { ...DEFAULTS, nodes: [], file: [] }, warnings: [], help: true };
+    throw new SettingsError((err as Error).message);
   }
   const warnings: string[] = [];
-  if (parsed.rest.length > 0)
-    warnings.push(`ignoring non-flag arguments: ${parsed.rest.join(" ")}`);
+  if (parsed.args.length > 0)
+    warnings.push(`ignoring non-flag arguments: ${parsed.args.join(" ")}`);
   const settings: Settings = { ...DEFAULTS, nodes: [], file: [] };
   const configFile =
     (parsed.values.get("config-file") as string | undefined) ?? DEFAULTS.configFile;
   settings.configFile = configFile;
   if (existsSync(configFile)) applyFile(settings, configFile, warnings);
-  else if (parsed.set.has("config-file"))
+  else if (parsed.values.has("config-file"))
     warnings.push(`config file ${configFile} does not exist; using flags and defaults`);
   applyEnv(settings, env);
   for (const o of OPTIONS) {
-    if (!parsed.set.has(o.flag.name)) continue;
+    if (!parsed.values.has(o.flag.name)) continue;
     const v = parsed.values.get(o.flag.name);
     setValue(settings, o, v, `flag -${o.flag.name}`);
   }
   for (const n of UNSUPPORTED_FLAGS) {
-    if (parsed.set.has(n))
+    if (parsed.values.has(n))
       warnings.push(`flag -${n} belongs to a backend this build does not support; ignored`);
   }
   validate(settings);
-  return { settings, warnings, help: parsed.help };
+  return { settings, warnings, help: false };
 }
 
 function setValue(settings: Settings, o: Option, v: unknown, where: string): void {

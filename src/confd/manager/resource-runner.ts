@@ -11,7 +11,7 @@
 
 import { describeExit, runShell } from "../apply/shell.js";
 import { type ApplyOptions, type ApplyResult, applyOutput } from "../apply/stage.js";
-import type { Wait } from "../cli/duration.js";
+import type { Wait } from "../cli/wait.js";
 import type { Logger } from "../log/logger.js";
 import type { ConfdMetrics } from "../metrics/metrics.js";
 import { RenderError, type Renderer } from "../render/renderer.js";

@@ -6,7 +6,8 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, join as joinPath } from "node:path";
 import { parse as parseToml } from "smol-toml";
-import { parseDuration, parseWait, type Wait } from "../cli/duration.js";
+import { mustParseDuration } from "../../goflag/duration.js";
+import { parseWait, type Wait } from "../cli/wait.js";
 import { join } from "../template/go-path.js";
 import { parseMode } from "./mode.js";
 import { groupId, userId } from "./ownership.js";
@@ -207,7 +208,7 @@ function durationOf(
   if (typeof v !== "string")
     return fail(key, `expected a duration string such as "2s", got ${JSON.stringify(v)}`);
   try {
-    return parseDuration(v);
+    return mustParseDuration(v.trim());
   } catch (err) {
     return fail(key, (err as Error).message);
   }

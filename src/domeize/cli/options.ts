@@ -1,13 +1,13 @@
 // Turns argv into validated Options. Everything that can be checked without
 // touching the outside world is checked here, before any port is reported.
 
+import { FlagError, type FlagValue, parseFlags } from "../../goflag/flags.js";
 import {
   parseWaitHeader,
   parseWaitTarget,
   type WaitHeader,
   type WaitTarget,
 } from "../wait/targets.js";
-import { FlagError, type FlagValue, parseFlags } from "./flags.js";
 import { FLAG_SPECS } from "./specs.js";
 
 export interface Options {

@@ -1,7 +1,7 @@
 // The flags domeize accepts: dockerize v0.13's set, plus the few knobs the
 // fixes need (report deadline, per-request timeout, grace period).
 
-import type { FlagSpec } from "./flags.js";
+import type { FlagSpec } from "../../goflag/flags.js";
 
 export const FLAG_SPECS: readonly FlagSpec[] = [
   {

@@ -1,6 +1,6 @@
 // The usage text: teaches by example, and goes to stderr like Go's.
 
-import type { FlagSpec } from "./flags.js";
+import type { FlagSpec } from "../../goflag/flags.js";
 import { FLAG_SPECS } from "./specs.js";
 
 const HEAD = `Usage: domeize [options] [command [arguments...]]

@@ -1,6 +1,6 @@
 // -wait URLs and -wait-http-header values, validated up front.
 
-import { FlagError } from "../cli/flags.js";
+import { FlagError } from "../../goflag/flags.js";
 
 export type WaitTarget =
   | { kind: "tcp"; url: string; network: "tcp" | "tcp4" | "tcp6"; host: string; port: number }
