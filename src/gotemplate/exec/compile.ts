@@ -163,6 +163,24 @@ function constantEval(n: NumberNode): (s: State) => unknown {
   };
 }
 
+/** m[key] if m is a plain map (Go map) holding key, else undefined. Only for keys not on Object.prototype. */
+function mapGet(m: unknown, key: string): unknown {
+  if (typeof m !== "object" || m === null) return undefined;
+  const proto = Object.getPrototypeOf(m);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  return (m as Record<string, unknown>)[key];
+}
+
+/** m.k1.k2... through plain maps whose keys are all present, else undefined. Only for keys not on Object.prototype. */
+function mapPath(m: unknown, keys: string[]): unknown {
+  let r = m;
+  for (let i = 0; i < keys.length; i++) {
+    r = mapGet(r, keys[i] as string);
+    if (r === undefined) return undefined;
+  }
+  return r;
+}
+
 /** The highest slot below `below` holding a value (the top of Go's variable stack), or -1. */
 function topSet(vars: unknown[], below: number, min: number): number {
   for (let i = below - 1; i >= min; i--) if (vars[i] !== UNSET) return i;
@@ -514,6 +532,18 @@ class Compiler {
   /** .a.b.c with the arguments of its command (args[0] is the field itself). */
   fieldNode(field: FieldNode, args: Node[]): Cmd {
     const chain = this.fieldChain(field, field.ident, args);
+    const fields = field.ident;
+    if (args.length <= 1 && fields.length > 1 && fields.every((f) => !(f in Object.prototype))) {
+      // The same plain-map walk as for $x.f.g (see variableNode).
+      return (s, dot, vars, final) => {
+        s.node = field;
+        if (final === MISSING) {
+          const x = mapPath(dot, fields);
+          if (x !== undefined) return x;
+        }
+        return chain(s, dot, vars, final, dot, s.dotIface);
+      };
+    }
     return (s, dot, vars, final) => {
       s.node = field;
       return chain(s, dot, vars, final, dot, s.dotIface);
@@ -562,19 +592,18 @@ class Compiler {
     }
     const chain = this.fieldChain(v, v.ident.slice(1), args);
     const scope = this.scope;
-    const field = v.ident[1] as string;
-    if (only >= 0 && v.ident.length === 2 && args.length <= 1 && !(field in Object.prototype)) {
-      // $x.f: the map fast path of fieldChain inlined; anything else takes the chain.
+    const fields = v.ident.slice(1);
+    if (only >= 0 && args.length <= 1 && fields.every((f) => !(f in Object.prototype))) {
+      // $x.f.g: a walk through plain maps whose keys are all present needs none
+      // of fieldChain's checks; anything else takes the chain from the start.
+      const f0 = fields[0] as string;
       return (s, dot, vars, final) => {
         s.node = v;
         const val = vars[only];
         if (val === UNSET) s.errorf(`undefined variable: ${name}`);
-        if (final === MISSING && typeof val === "object" && val !== null) {
-          const proto = Object.getPrototypeOf(val);
-          if (proto === Object.prototype || proto === null) {
-            const x = (val as Record<string, unknown>)[field];
-            if (x !== undefined) return x;
-          }
+        if (final === MISSING) {
+          const x = fields.length === 1 ? mapGet(val, f0) : mapPath(val, fields);
+          if (x !== undefined) return x;
         }
         return chain(s, dot, vars, final, val, vars[only + scope.nSlots] === true);
       };
@@ -686,6 +715,8 @@ class Compiler {
     if (entry.builtin && (name === "eq" || name === "ne") && argEvals.length === 2) {
       return this.equality(ident, cmd, entry, argEvals, name === "ne");
     }
+    if (entry.builtin && name === "index" && argEvals.length === 2)
+      return this.index2(ident, cmd, entry, argEvals);
     if (entry.builtin && name === "printf" && argEvals.length >= 1)
       return this.printf(ident, cmd, entry, argEvals, argNodes[0] as Node);
     return (s, dot, vars, final) => {
@@ -721,6 +752,31 @@ class Compiler {
       } catch (e) {
         s.node = cmd;
         return s.errorf(`error calling ${name}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    };
+  }
+
+  /** index with two arguments: a slice and an in-range int inline; anything else takes the builtin. */
+  index2(ident: IdentifierNode, cmd: Node, entry: FuncEntry, argEvals: Eval[]): Cmd {
+    const [ea, eb] = argEvals as [Eval, Eval];
+    return (s, dot, vars, final) => {
+      s.node = ident;
+      if (final !== MISSING) return evalCall(s, dot, vars, entry, cmd, "index", argEvals, final);
+      const a = ea(s, dot, vars);
+      const b = eb(s, dot, vars);
+      if (Array.isArray(a) && typeof b === "bigint") {
+        // Number() of a huge index may round, but never into [0, length).
+        const i = Number(b);
+        if (i >= 0 && i < a.length) {
+          const v: unknown = a[i];
+          return v === undefined ? null : v;
+        }
+      }
+      try {
+        return entry.call([a, b]);
+      } catch (e) {
+        s.node = cmd;
+        return s.errorf(`error calling index: ${e instanceof Error ? e.message : String(e)}`);
       }
     };
   }
