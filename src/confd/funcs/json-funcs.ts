@@ -13,8 +13,11 @@ import type { RenderTrace } from "./trace.js";
 
 export class JsonCache {
   private readonly cache = new Map<string, unknown>();
+  /** False: decode, use, drop (the renderer memoizes above this level). */
+  keep = true;
 
   decode(text: string): unknown {
+    if (!this.keep) return parseGo(text);
     let v = this.cache.get(text);
     if (v === undefined) {
       v = parseGo(text);
@@ -23,14 +26,20 @@ export class JsonCache {
     return v;
   }
 
+  clear(): void {
+    this.cache.clear();
+  }
+
   /** A value left the key space (changed or deleted key): forget its decode. */
   evict(text: string): void {
     this.cache.delete(text);
   }
 
   /** After a rebuild: keep only decodes of values still present. */
-  retain(values: Set<string>): void {
-    for (const k of this.cache.keys()) if (!values.has(k)) this.cache.delete(k);
+  retain(values: () => Set<string>): void {
+    if (this.cache.size === 0) return;
+    const keep = values();
+    for (const k of this.cache.keys()) if (!keep.has(k)) this.cache.delete(k);
   }
 
   /** Bound for values that never passed through the key space (tools, literals). */
@@ -65,6 +74,7 @@ export function jsonFuncs(cache: JsonCache, trace: RenderTrace): FuncMap {
   const decode = (text: string): unknown => {
     trace.jsonInput = text;
     const p = trace.pair;
+    if (!cache.keep) return cache.decode(text);
     if (p !== undefined && p.Value === text) {
       if (p.decoded === undefined) p.decoded = cache.decode(text);
       return p.decoded;

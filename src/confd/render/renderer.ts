@@ -6,8 +6,10 @@
 import { readFileSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import { Template } from "../../gotemplate/index.js";
-import { type ConfdFuncSet, confdFuncs, type SystemOptions } from "../funcs/index.js";
+import { type FuncMap, goFunc } from "../../gotemplate/value.js";
+import { type ConfdFuncSet, confdFuncs, KVPair, type SystemOptions } from "../funcs/index.js";
 import type { KeySpace } from "../template/key-space.js";
+import { planRangeMemo } from "./range-memo.js";
 
 export class RenderError extends Error {
   override name = "RenderError";
@@ -20,8 +22,29 @@ export class RenderError extends Error {
   }
 }
 
+export interface RendererOptions {
+  /** Re-execute only the range iterations whose pair changed (default true; see range-memo.ts). */
+  rangeMemo?: boolean;
+}
+
+/** Cached output of one range iteration, by the pair's key. */
+interface MemoEntry {
+  value: string;
+  out: string;
+  used: number;
+}
+
+/** The rewritten template and the caches of its memoized ranges. */
+interface Memoized {
+  template: Template;
+  caches: Map<string, MemoEntry>[];
+}
+
 export class Renderer {
   private template: Template | null = null;
+  private memo: Memoized | null = null;
+  /** Render counter (marks memo entries still in use). */
+  private renders = 0;
   private loadedMtime = -1;
   private loadedSize = -1;
   private readonly set: ConfdFuncSet;
@@ -30,6 +53,7 @@ export class Renderer {
     readonly templatePath: string,
     readonly keySpace: KeySpace,
     sys: SystemOptions = {},
+    private readonly opts: RendererOptions = {},
   ) {
     this.set = confdFuncs(keySpace, sys);
   }
@@ -54,9 +78,48 @@ export class Renderer {
       );
     }
     this.template = t;
+    this.memo = this.opts.rangeMemo === false ? null : this.memoize(text);
+    // With memoized ranges, a decode is used once per changed pair: keeping
+    // every pod's decoded object (~65 MB at 10,000 pods) would buy nothing.
+    this.set.json.keep = this.memo === null;
+    if (this.memo) this.set.json.clear();
     this.loadedMtime = st.mtimeMs;
     this.loadedSize = st.size;
     return t;
+  }
+
+  /** The range-memo rewrite of `text`, or null when the template has no memoizable range. */
+  private memoize(text: string): Memoized | null {
+    const plan = planRangeMemo(text, this.set.funcs);
+    if (!plan) return null;
+    const name = basename(this.templatePath);
+    const funcs: FuncMap = { ...this.set.funcs };
+    const caches: Map<string, MemoEntry>[] = [];
+    try {
+      for (const r of plan.ranges) {
+        const body = new Template(name, { funcs: this.set.funcs });
+        body.parse(r.body);
+        const cache = new Map<string, MemoEntry>();
+        caches.push(cache);
+        funcs[r.funcName] = goFunc(["any"], (pair: unknown) => {
+          if (!(pair instanceof KVPair)) throw new Error("range memo: not a KVPair");
+          const hit = cache.get(pair.Key);
+          const value = pair.Value;
+          if (hit !== undefined && hit.value === value) {
+            hit.used = this.renders;
+            return hit.out;
+          }
+          const out = body.execute(pair);
+          cache.set(pair.Key, { value, out, used: this.renders });
+          return out;
+        });
+      }
+      const template = new Template(name, { funcs });
+      template.parse(plan.text);
+      return { template, caches };
+    } catch {
+      return null; // the body alone does not parse (e.g. it defines templates): render in full
+    }
   }
 
   /** Executes with data nil (as confd). */
@@ -65,6 +128,10 @@ export class Renderer {
     const trace = this.set.trace;
     trace.key = undefined;
     trace.jsonInput = undefined;
+    if (this.memo) {
+      const out = this.renderMemoized(this.memo);
+      if (out !== null) return out;
+    }
     try {
       const out = t.execute(null);
       this.set.json.sweep();
@@ -74,6 +141,23 @@ export class Renderer {
       const where = keys.length > 0 ? ` (while processing key ${keys.join(", ")})` : "";
       throw new RenderError(`${(err as Error).message}${where}`, keys);
     }
+  }
+
+  /** Renders through the memo; null on any failure (the full render then reports it as confd would). */
+  private renderMemoized(memo: Memoized): string | null {
+    const render = ++this.renders;
+    let out: string;
+    try {
+      out = memo.template.execute(null);
+    } catch {
+      for (const cache of memo.caches) cache.clear();
+      return null;
+    }
+    for (const cache of memo.caches) {
+      if (cache.size <= this.keySpace.size) continue;
+      for (const [k, e] of cache) if (e.used !== render) cache.delete(k);
+    }
+    return out;
   }
 
   /** Backend keys of the value the template was decoding (or reading) when it failed. */

@@ -51,14 +51,20 @@ export class KeySpace {
   /** Template-visible key of a backend key. */
   visibleKey(rawKey: string): string {
     const rest = rawKey.startsWith(this.prefix) ? rawKey.slice(this.prefix.length) : rawKey;
+    // Most keys are already clean: path.Join would only prepend the "/".
+    if (rest !== "" && !UNCLEAN.test(rest)) return rest.startsWith("/") ? rest : `/${rest}`;
     return join("/", rest);
   }
 
   private readonly evictListeners: ((oldValue: string) => void)[] = [];
-  private readonly rebuildListeners: ((values: Set<string>) => void)[] = [];
+  private readonly rebuildListeners: ((values: () => Set<string>) => void)[] = [];
 
-  /** Tell caches keyed by value text when a value is replaced or deleted, and after a rebuild. */
-  onEvict(evicted: (oldValue: string) => void, rebuilt: (values: Set<string>) => void): void {
+  /**
+   * Tell caches keyed by value text when a value is replaced or deleted, and
+   * after a rebuild (`values()` builds the set of current values: hashing
+   * 40 MB of pods is paid only by a cache that has something to drop).
+   */
+  onEvict(evicted: (oldValue: string) => void, rebuilt: (values: () => Set<string>) => void): void {
     this.evictListeners.push(evicted);
     this.rebuildListeners.push(rebuilt);
   }
@@ -77,16 +83,20 @@ export class KeySpace {
         if (value !== undefined) this.entries.set(this.visibleKey(raw), { value, raw });
       }
     }
-    this.sorted = null;
+    this.sorted = sortedOrNull([...this.entries.keys()]);
     this.version++;
     this.logKeys = [];
     this.logVersions = [];
     this.logBase = this.version;
-    if (this.rebuildListeners.length > 0) {
-      const values = new Set<string>();
-      for (const e of this.entries.values()) values.add(e.value);
-      for (const l of this.rebuildListeners) l(values);
-    }
+    let values: Set<string> | undefined;
+    const current = (): Set<string> => {
+      if (!values) {
+        values = new Set<string>();
+        for (const e of this.entries.values()) values.add(e.value);
+      }
+      return values;
+    };
+    for (const l of this.rebuildListeners) l(current);
   }
 
   /** Apply changed backend keys; returns true when a selected key changed. */
@@ -186,6 +196,15 @@ export class KeySpace {
     for (const e of this.entries.values()) if (e.value === value) out.push(e.raw);
     return out.sort(compareBytes);
   }
+}
+
+/** "//", a "." or ".." element, or a trailing "/": path.Join would change the key. */
+const UNCLEAN = /\/\/|(?:^|\/)\.\.?(?:\/|$)|\/$/;
+
+/** The keys if already in byte order (a backend view lists them sorted), else null. */
+function sortedOrNull(keys: string[]): string[] | null {
+  for (let i = 1; i < keys.length; i++) if (compareBytes(keys[i - 1], keys[i]) >= 0) return null;
+  return keys;
 }
 
 function lowerBound(keys: readonly string[], k: string): number {
