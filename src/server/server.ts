@@ -14,7 +14,8 @@ import {
   type ServerConfig,
   type ServerExtension,
 } from "./config/config.js";
-import { addDeployRoutes, deployContext } from "./deploy/routes.js";
+import { type Resumer, resumeDeployments } from "./deploy/resume.js";
+import { addDeployRoutes } from "./deploy/routes.js";
 import { type PodRuntime, recordOnlyRuntime } from "./deploy/runtime.js";
 import { toHttpError } from "./http/error-map.js";
 import { sendEnvelope, sendText } from "./http/respond.js";
@@ -96,6 +97,7 @@ export async function startServer(partial: Partial<ServerConfig>): Promise<Runni
     log.info("generated admin token (set --admin-token to choose one)", { adminToken });
 
   let closing: Promise<void> | null = null;
+  let resumer: Resumer | null = null;
   const running: RunningServer = {
     url,
     adminToken,
@@ -105,6 +107,7 @@ export async function startServer(partial: Partial<ServerConfig>): Promise<Runni
     portRange: cfg.portRange,
     close() {
       closing ??= (async () => {
+        resumer?.stop();
         await ext?.close?.();
         // pods first, while the agent API still answers them; they stay in the store
         await runtime.stop?.();
@@ -118,7 +121,7 @@ export async function startServer(partial: Partial<ServerConfig>): Promise<Runni
     },
   };
   try {
-    await resumeDeployments(reg, runtime, { secret, serverAddr }, log);
+    resumer = await resumeDeployments(reg, runtime, { secret, serverAddr, log });
     if (cfg.extend) ext = await cfg.extend(running);
   } catch (err) {
     await running.close();
@@ -148,29 +151,6 @@ async function namedRuntime(
     hostIP: cfg.hostIP,
     log: (msg) => log.info(msg, { component: "runtime" }),
   });
-}
-
-/** Bring back the stored deployments of every cluster, for runtimes that run them here. */
-async function resumeDeployments(
-  clusters: ClusterRegistry,
-  runtime: PodRuntime,
-  deps: { secret: string; serverAddr: () => string },
-  log: Logger,
-): Promise<void> {
-  if (!runtime.resume) return;
-  for (const c of clusters.all()) {
-    for (const d of await c.deployments.list()) {
-      try {
-        await runtime.resume(d, deployContext(d, deps));
-      } catch (err) {
-        // one deployment that cannot run must not keep the others (or the API) down
-        log.error("cannot bring back a stored deployment", {
-          deployment: `${d.cluster}/${d.namespace}/${d.name}`,
-          err,
-        });
-      }
-    }
-  }
 }
 
 interface Ids {
