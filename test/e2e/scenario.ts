@@ -53,18 +53,6 @@ async function portsByPod(sys: System): Promise<Record<string, number[]>> {
   return out;
 }
 
-/**
- * Known defect outside the runtime: after its app was SIGKILLed, domeize asks
- * the ledger with the pod's own earlier ports in `busy` (the dead app's
- * TIME_WAIT sockets are in /proc/net, and src/domeize/ports/reservation.ts
- * askLedger also adds every claimed port, its own included), so the ledger
- * moves the restarted pod to new ports. Kept as a running todo check: it
- * passes once domeize stops reporting its own ports as busy. (A clean stop
- * drains the pod first, so nginx closes the connections and no TIME_WAIT is
- * left on the app's ports: the server-restart check below is a real one.)
- */
-const DOMEIZE_STICKY_TODO = "domeize reports its own previous ports as busy after a SIGKILL";
-
 export async function runScenario(t: TestContext, kind: "embedded" | "etcd"): Promise<void> {
   const sys = new System(kind);
   t.after(() => sys.destroy());
@@ -130,21 +118,17 @@ export async function runScenario(t: TestContext, kind: "embedded" | "etcd"): Pr
     st.diagnostic(`kill -> out of upstream ${timings.leave} ms, back in nginx ${timings.back} ms`);
   });
 
-  await t.test(
-    "the restarted replica has its previous ports",
-    {
-      todo: DOMEIZE_STICKY_TODO,
-    },
-    async () => {
-      assert.ok(killed, "the kill step ran");
-      const after = await portsByPod(sys);
-      assert.deepEqual(
-        after[killed.victim],
-        killed.before[killed.victim],
-        "the restarted pod keeps its ports",
-      );
-    },
-  );
+  // Sticky ports: domeize asks for the pod's previous ports again (its claims
+  // survive the SIGKILL; the dead app's TIME_WAIT sockets do not count).
+  await t.test("the restarted replica has its previous ports", async () => {
+    assert.ok(killed, "the kill step ran");
+    const after = await portsByPod(sys);
+    assert.deepEqual(
+      after[killed.victim],
+      killed.before[killed.victim],
+      "the restarted pod keeps its ports",
+    );
+  });
 
   if (kind === "etcd") {
     await t.test("etcd restarted mid-way: the system converges", async () => {
