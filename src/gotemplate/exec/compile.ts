@@ -211,7 +211,26 @@ class Compiler {
 
   list(list: ListNode): Exec {
     const fns: Exec[] = [];
-    for (const n of list.nodes) {
+    const nodes = list.nodes;
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i] as Node;
+      // Text around an action is written by the action's closure: fewer calls
+      // and one append. Output order is unchanged (a pipeline cannot write),
+      // and on an error the whole output is discarded anyway.
+      const next = nodes[i + 1];
+      if (n.type === "text" && next?.type === "action") {
+        const after = nodes[i + 2];
+        const suffix = after?.type === "text" ? after.text : "";
+        fns.push(this.action(next, n.text, suffix));
+        i += suffix === "" ? 1 : 2;
+        continue;
+      }
+      if (n.type === "action") {
+        const suffix = next?.type === "text" ? next.text : "";
+        fns.push(this.action(n, "", suffix));
+        if (suffix !== "") i++;
+        continue;
+      }
       const f = this.node(n);
       if (f !== null) fns.push(f);
     }
@@ -238,25 +257,8 @@ class Compiler {
       }
       case "comment":
         return null;
-      case "action": {
-        const pipe = this.pipeline(n.pipe);
-        const single = this.lastSingleCmd;
-        if (single !== null) return this.printSingle(n, single);
-        if (n.pipe.decl.length > 0) {
-          return (s, dot, vars) => {
-            s.node = n;
-            pipe(s, dot, vars);
-            return 0;
-          };
-        }
-        return (s, dot, vars) => {
-          s.node = n;
-          const v = pipe(s, dot, vars);
-          s.node = n;
-          s.out += printAction(s, n, v);
-          return 0;
-        };
-      }
+      case "action":
+        return this.action(n, "", "");
       case "if":
       case "with":
         return this.ifOrWith(n);
@@ -278,17 +280,51 @@ class Compiler {
     }
   }
 
+  /** An action, writing `prefix` before and `suffix` after it (the text nodes around it). */
+  action(n: ActionNode, prefix: string, suffix: string): Exec {
+    const pipe = this.pipeline(n.pipe);
+    const single = this.lastSingleCmd;
+    if (single !== null) return this.printSingle(n, single, prefix, suffix);
+    if (n.pipe.decl.length > 0) {
+      return (s, dot, vars) => {
+        s.out += prefix;
+        s.node = n;
+        pipe(s, dot, vars);
+        s.out += suffix;
+        return 0;
+      };
+    }
+    return (s, dot, vars) => {
+      s.out += prefix;
+      s.node = n;
+      const v = pipe(s, dot, vars);
+      s.node = n;
+      s.out += printAction(s, n, v) + suffix;
+      return 0;
+    };
+  }
+
   /**
    * An action whose pipeline is one command without declarations: the
    * pipeline closure inlined (same s.node sequence), a string printed as is.
    */
-  printSingle(n: ActionNode, cmd: Cmd): Exec {
+  printSingle(n: ActionNode, cmd: Cmd, prefix: string, suffix: string): Exec {
     const pipeNode = n.pipe;
+    if (prefix === "" && suffix === "") {
+      return (s, dot, vars) => {
+        s.node = pipeNode;
+        const v = cmd(s, dot, vars, MISSING);
+        s.node = n;
+        s.out += typeof v === "string" ? v : printAction(s, n, v === null ? undefined : v);
+        return 0;
+      };
+    }
     return (s, dot, vars) => {
       s.node = pipeNode;
       const v = cmd(s, dot, vars, MISSING);
       s.node = n;
-      s.out += typeof v === "string" ? v : printAction(s, n, v === null ? undefined : v);
+      const text = typeof v === "string" ? v : printAction(s, n, v === null ? undefined : v);
+      s.out += prefix + text + suffix;
       return 0;
     };
   }
