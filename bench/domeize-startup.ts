@@ -4,9 +4,12 @@
 // affects both alike). Target: ratio <= 1.25 for the bundle.
 //
 //   node dist/bench/domeize-startup.js [runs]
+//
+// DOMEIZE_BENCH_BASELINE=/path/to/older/domeize.cjs adds that bundle as a
+// variant, to compare two builds in the same run.
 
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, resolve } from "node:path";
@@ -14,6 +17,20 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const RUNS = Number(process.argv[2] ?? 40);
+
+/**
+ * CPU time (user + sys, ms) of the reaped children so far, from
+ * /proc/self/stat (cutime, cstime in clock ticks of 10 ms): the launcher
+ * waits for its node, so a run's whole tree is counted once it is reaped.
+ * Far less sensitive to machine load than wall time.
+ */
+function childCpuMs(): number {
+  const stat = readFileSync("/proc/self/stat", "latin1");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[13]) + Number(f[14])) * 10;
+}
+
+const cpu = new Map<string, number[]>();
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const t0 = process.hrtime.bigint();
@@ -30,6 +47,9 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   });
 }
 
+// CPU times come in 10 ms ticks: the mean is finer than the median.
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[s.length >> 1];
@@ -40,7 +60,13 @@ async function main() {
   const server = createServer((req, res) => {
     req.resume();
     req.on("end", () => {
-      if (!req.url?.endsWith("/annotation")) res.statusCode = 404;
+      // A server without the port ledger: a bare 404 on /ports, which
+      // domeize remembers in its state dir (one request on the first run).
+      if (!req.url?.endsWith("/annotation")) {
+        res.statusCode = 404;
+        res.end("404 page not found\n");
+        return;
+      }
       res.end('{"resultCode":200}');
     });
   });
@@ -74,6 +100,13 @@ async function main() {
   if (!existsSync(bundle))
     throw new Error(`${bundle} missing: run node scripts/bundle-domeize.mjs`);
   variants.push(["domeize (bundle)", () => run(`${ROOT}/bin/domeize`, args, env(bundle))]);
+  const baseline = process.env.DOMEIZE_BENCH_BASELINE;
+  if (baseline !== undefined && baseline !== "") {
+    variants.push([
+      "domeize (baseline bundle)",
+      () => run(`${ROOT}/bin/domeize`, args, env(baseline)),
+    ]);
+  }
   variants.push([
     "domeize (bundle), ledger off",
     () => run(`${ROOT}/bin/domeize`, args, { ...env(bundle), DOMEIZE_PORT_LEDGER: "off" }),
@@ -85,17 +118,28 @@ async function main() {
   const times = new Map<string, number[]>(variants.map(([n]) => [n, []]));
   for (const [, fn] of variants) await fn(); // warm the page cache
   for (let i = 0; i < RUNS; i++) {
-    for (const [name, fn] of variants) times.get(name)!.push(await fn());
+    for (const [name, fn] of variants) {
+      const c0 = childCpuMs();
+      times.get(name)!.push(await fn());
+      cpu.set(name, [...(cpu.get(name) ?? []), childCpuMs() - c0]);
+    }
   }
   server.close();
   rmSync(dir, { recursive: true, force: true });
   const base = median(times.get("node -e 0")!);
   console.log(`runs per variant: ${RUNS} (interleaved)`);
-  console.log("| variant | median ms | ratio to node -e 0 |");
-  console.log("| --- | ---: | ---: |");
+  const cpuBase = mean(cpu.get("node -e 0")!);
+  console.log(
+    `load average: ${readFileSync("/proc/loadavg", "latin1").split(" ").slice(0, 3).join(" ")}`,
+  );
+  console.log("| variant | median ms | ratio to node -e 0 | mean CPU ms | CPU ratio |");
+  console.log("| --- | ---: | ---: | ---: | ---: |");
   for (const [name] of variants) {
     const m = median(times.get(name)!);
-    console.log(`| ${name} | ${m.toFixed(1)} | ${(m / base).toFixed(2)} |`);
+    const c = mean(cpu.get(name)!);
+    console.log(
+      `| ${name} | ${m.toFixed(1)} | ${(m / base).toFixed(2)} | ${c.toFixed(0)} | ${(c / cpuBase).toFixed(2)} |`,
+    );
   }
 }
 

@@ -24,21 +24,21 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
     ...opts.templates.flatMap((a) => parseTemplateArg(a, "-template")),
     ...cfg.templates.flatMap((a) => parseTemplateArg(a, "DOMEIZE_TEMPLATES")),
   ];
-  // Side-effect free, so it may start before validation ends: the kernel's
-  // socket-table walk overlaps with template parsing.
-  const inUse =
-    cfg.needPorts > 0 ? import("./ports/procnet.js").then((m) => m.portsInUseAsync()) : undefined;
-  inUse?.catch(() => undefined);
   const loaded = await loadTemplates(jobs, opts.delims);
   trace("templates parsed");
   if (opts.command.length > 0) resolveCommand(opts.command[0], env.PATH);
   const planFile = env.DOMEIZE_PLAN_FILE || undefined;
   const exports: Record<string, string> = {};
   if (cfg.needPorts > 0 && cfg.pod !== undefined) {
-    const [{ allocatePorts, leaseKey }, { reportPorts }] = await Promise.all([
+    const [{ allocatePorts, leaseKey }, { reportPorts }, { portsInUse }] = await Promise.all([
       import("./ports/allocate.js"),
       import("./report.js"),
+      import("./ports/procnet.js"),
     ]);
+    // Read synchronously: the kernel hands /proc/net out a page per read,
+    // and on the thread pool every page is a wake-up of a pool thread and of
+    // this one, which on a loaded host costs far more than the reads.
+    const inUse = Promise.resolve(portsInUse());
     const requestTimeoutMs = opts.reportTimeoutMs ?? cfg.reportTimeoutMs ?? 5000;
     const reserved = await allocatePorts({
       env: cfg,
@@ -47,7 +47,7 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
       requestTimeoutMs,
       leaseTtlMs: cfg.leaseTtlMs,
       useLedger: cfg.useLedger,
-      inUse: inUse!,
+      inUse,
     });
     trace("ports allocated");
     reserved.ports.forEach((p, i) => {

@@ -2,7 +2,7 @@
 // on the IPv6 wildcard in dual-stack mode (which also covers IPv4), falling
 // back to the IPv4 wildcard on hosts without IPv6.
 
-import { createSocket } from "node:dgram";
+import { createSocket, type SocketOptions } from "node:dgram";
 import { createServer } from "node:net";
 
 type Family = "dual" | "v4";
@@ -18,17 +18,33 @@ function probeTcp(port: number, family: Family): Promise<string | null> {
   });
 }
 
+/**
+ * dgram resolves even the wildcard address through dns.lookup (loading
+ * node:dns and compiling net's IPv6 pattern: milliseconds per start); the
+ * probe only ever binds a literal wildcard, so it needs no resolver.
+ */
+function literalLookup(
+  address: string,
+  family: number,
+  cb: (err: Error | null, address: string, family: number) => void,
+): void {
+  cb(null, address, family);
+}
+// @types/node describes dns.lookup's (options object) signature; dgram
+// calls its lookup with (address, family, callback).
+const literal = literalLookup as unknown as SocketOptions["lookup"];
+
 function probeUdp(port: number, family: Family): Promise<string | null> {
   return new Promise((resolve) => {
     const sock =
       family === "dual"
-        ? createSocket({ type: "udp6", ipv6Only: false })
-        : createSocket({ type: "udp4" });
+        ? createSocket({ type: "udp6", ipv6Only: false, lookup: literal })
+        : createSocket({ type: "udp4", lookup: literal });
     sock.once("error", (err: NodeJS.ErrnoException) => {
       sock.close();
       resolve(err.code ?? "ERROR");
     });
-    // udp6 with no address binds "::" (dual-stack) without a lookup.
+    // No address: dgram picks "::" (dual-stack) or "0.0.0.0".
     sock.bind({ port, exclusive: true }, () => sock.close(() => resolve(null)));
   });
 }

@@ -4,7 +4,6 @@
 // follows is the final word, this scan only narrows the candidates.
 
 import { readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 
 export const PROC_NET_FILES = [
   "tcp",
@@ -84,20 +83,5 @@ export function portsInUse(root = "/proc/net"): PortsInUse {
     }
     parseProcNet(text, used, name.startsWith("tcp"));
   }
-  return used;
-}
-
-/**
- * The same, reading the tables in parallel on libuv's thread pool: the
- * kernel's socket-table walk then overlaps with template parsing.
- */
-export async function portsInUseAsync(root = "/proc/net"): Promise<PortsInUse> {
-  const used = new PortsInUse();
-  const texts = await Promise.all(
-    PROC_NET_FILES.map((name) => readFile(`${root}/${name}`, "latin1").catch(() => "")),
-  );
-  texts.forEach((text, i) => {
-    parseProcNet(text, used, PROC_NET_FILES[i].startsWith("tcp"));
-  });
   return used;
 }

@@ -4,50 +4,122 @@
 // mode (and owner when we may set it); a symlinked destination is written
 // through to its target, as os.Create did.
 
-import { realpathSync, statSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  fsync,
+  mkdirSync,
+  openSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { basename, dirname } from "node:path";
 
-function target(dest: string): { path: string; mode?: number; uid?: number; gid?: number } {
+interface Target {
+  readonly dest: string;
+  readonly path: string;
+  readonly mode?: number;
+  readonly uid?: number;
+  readonly gid?: number;
+}
+
+function target(dest: string): Target {
   try {
     const path = realpathSync(dest);
     const st = statSync(path);
-    return { path, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+    return { dest, path, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
   } catch {
-    return { path: dest };
+    return { dest, path: dest };
   }
 }
 
+function writeAll(fd: number, content: string): void {
+  const buf = Buffer.from(content, "utf8");
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off);
+}
+
+/** Create and fill the temp file (page cache only: fast, no waiting). */
+function writeTemp(t: Target, content: string): { tmp: string; fd: number } {
+  const dir = dirname(t.path);
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${dir}/.${basename(t.path)}.domeize-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const fd = openSync(tmp, "wx", t.mode ?? 0o666);
+  try {
+    writeAll(fd, content);
+    if (t.mode !== undefined) {
+      chmodSync(tmp, t.mode);
+      try {
+        chownSync(tmp, t.uid!, t.gid!);
+      } catch {
+        // not ours to give away: the file keeps our owner
+      }
+    }
+  } catch (err) {
+    closeSync(fd);
+    unlinkQuiet(tmp);
+    throw err;
+  }
+  return { tmp, fd };
+}
+
+function unlinkQuiet(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+const fsyncFd = (fd: number) =>
+  new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+
 /**
- * Several files at once: the fsyncs run in parallel on the thread pool
- * (one journal commit can cover them all) instead of one after another.
+ * Several files at once, in three steps: write every temp file, fsync them
+ * all in parallel on the thread pool (one wait, and one journal commit can
+ * cover them all), then rename each over its destination. Any failure
+ * removes the temp files and renames nothing.
  */
 export async function writeAllAtomic(
   files: readonly { dest: string; content: string }[],
 ): Promise<void> {
-  const { open, chmod, chown, rename, unlink, mkdir } = await import("node:fs/promises");
-  await Promise.all(
-    files.map(async ({ dest, content }) => {
+  const written: { t: Target; tmp: string; fd: number }[] = [];
+  const cleanup = () => {
+    for (const w of written) {
+      if (w.fd >= 0) closeSync(w.fd);
+      unlinkQuiet(w.tmp);
+    }
+  };
+  try {
+    for (const { dest, content } of files) {
       const t = target(dest);
-      const dir = dirname(t.path);
-      await mkdir(dir, { recursive: true });
-      const tmp = `${dir}/.${basename(t.path)}.domeize-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-      const fh = await open(tmp, "wx", t.mode ?? 0o666);
-      try {
-        try {
-          await fh.writeFile(content);
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-        if (t.mode !== undefined) {
-          await chmod(tmp, t.mode);
-          await chown(tmp, t.uid!, t.gid!).catch(() => undefined);
-        }
-        await rename(tmp, t.path);
-      } catch (err) {
-        await unlink(tmp).catch(() => undefined);
-        throw new Error(`cannot write ${dest}: ${(err as Error).message}`);
-      }
-    }),
-  );
+      written.push({ t, ...writeTemp(t, content) });
+    }
+  } catch (err) {
+    cleanup();
+    throw new Error(`cannot write ${files[written.length].dest}: ${(err as Error).message}`);
+  }
+  const synced = await Promise.allSettled(written.map((w) => fsyncFd(w.fd)));
+  const failed = synced.findIndex((s) => s.status === "rejected");
+  if (failed >= 0) {
+    cleanup();
+    const why = (synced[failed] as PromiseRejectedResult).reason as Error;
+    throw new Error(`cannot write ${written[failed].t.dest}: ${why.message}`);
+  }
+  for (const w of written) {
+    closeSync(w.fd);
+    w.fd = -1;
+  }
+  for (let i = 0; i < written.length; i++) {
+    try {
+      renameSync(written[i].tmp, written[i].t.path);
+    } catch (err) {
+      for (const w of written.slice(i)) unlinkQuiet(w.tmp);
+      throw new Error(`cannot write ${written[i].t.dest}: ${(err as Error).message}`);
+    }
+  }
 }
