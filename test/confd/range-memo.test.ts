@@ -28,7 +28,8 @@ test("the seed template's range is memoized; the rest of the text is kept", () =
   assert.ok(plan);
   assert.equal(plan.ranges.length, 1);
   assert.match(plan.ranges[0].body, /^\{\{\$data := json \.Value \}\}/);
-  assert.ok(plan.text.includes("{{range gets $dir }}{{_confdRangeMemo0 .}}{{end}}"));
+  assert.equal(plan.ranges[0].whole, true);
+  assert.ok(plan.text.includes("\n    {{_confdRangeMemo0 $dir}}\n"));
   assert.ok(plan.text.startsWith("upstream img_cs_group"));
 });
 
@@ -70,6 +71,10 @@ const TEMPLATES = [
   `{{range gets "/registry/pods/default/*"}}{{$d := json .Value}}{{with $d.metadata}}{{.name}}{{range $k, $v := .annotations}} {{$k}}={{$v}}{{end}}{{end}}
 {{else}}no pods
 {{end}}--{{range gets "/registry/pods/default/*"}}{{base .Key}};{{end}}`,
+  // trim markers outside the range: only the body is memoized
+  `x
+  {{- range gets \`/registry/pods/default/*\` }}{{ $d := json .Value }}{{ len $d.spec.containers }},{{end -}}
+  y`,
 ];
 
 for (const [n, text] of TEMPLATES.entries()) {

@@ -48,6 +48,13 @@ interface Action {
 export interface MemoRange {
   funcName: string;
   body: string;
+  /**
+   * True: the whole `{{range gets P}}...{{end}}` became `{{funcName P}}`
+   * (the memo runs `gets` and joins the iterations itself, so an unchanged
+   * result costs no per-pod call at all). False: only the body became
+   * `{{funcName .}}` (the range has an `{{else}}` or trim markers outside).
+   */
+  whole: boolean;
 }
 
 export interface MemoPlan {
@@ -65,7 +72,8 @@ export function planRangeMemo(text: string, funcs: FuncMap): MemoPlan | null {
   let copied = 0;
   for (let i = 0; i < actions.length; i++) {
     const a = actions[i];
-    if (a.comment || !isGetsRange(a.inner)) continue;
+    const pattern = a.comment ? null : getsRangePattern(a.inner);
+    if (pattern === null) continue;
     const close = matchingClose(actions, i);
     if (close < 0) return null;
     const body = text.slice(a.end, actions[close].start);
@@ -74,9 +82,16 @@ export function planRangeMemo(text: string, funcs: FuncMap): MemoPlan | null {
     if (!pureBody(actions.slice(i + 1, close), outside)) continue;
     const funcName = `_confdRangeMemo${ranges.length}`;
     if (Object.hasOwn(funcs, funcName)) return null;
-    ranges.push({ funcName, body });
-    parts.push(text.slice(copied, a.end), `{{${funcName} .}}`);
-    copied = actions[close].start;
+    const c = actions[close];
+    const whole = keyword(c) === "end" && !a.inner.startsWith("-") && !c.inner.endsWith("-");
+    ranges.push({ funcName, body, whole });
+    if (whole) {
+      parts.push(text.slice(copied, a.start), `{{${funcName} ${pattern}}}`);
+      copied = c.end;
+    } else {
+      parts.push(text.slice(copied, a.end), `{{${funcName} .}}`);
+      copied = c.start;
+    }
     i = close;
   }
   if (ranges.length === 0) return null;
@@ -84,11 +99,12 @@ export function planRangeMemo(text: string, funcs: FuncMap): MemoPlan | null {
   return { text: parts.join(""), ranges };
 }
 
-/** `range gets <string literal or $var>`, nothing declared. */
-function isGetsRange(inner: string): boolean {
-  return /^-?\s*range\s+gets\s+("(?:[^"\\\n]|\\.)*"|`[^`]*`|\$[A-Za-z_][A-Za-z0-9_]*)\s*-?$/.test(
-    inner.replace(/^-\s/, "").replace(/\s-$/, ""),
+/** The pattern operand of `range gets <string literal or $var>` (nothing declared), or null. */
+function getsRangePattern(inner: string): string | null {
+  const m = /^range\s+gets\s+("(?:[^"\\\n]|\\.)*"|`[^`]*`|\$[A-Za-z_][A-Za-z0-9_]*)$/.exec(
+    inner.replace(/^-\s/, "").replace(/\s-$/, "").trim(),
   );
+  return m ? m[1] : null;
 }
 
 const OPENERS = new Set(["if", "range", "with", "block", "define"]);

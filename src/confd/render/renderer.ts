@@ -6,10 +6,11 @@
 import { readFileSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import { Template } from "../../gotemplate/index.js";
-import { type FuncMap, goFunc } from "../../gotemplate/value.js";
-import { type ConfdFuncSet, confdFuncs, KVPair, type SystemOptions } from "../funcs/index.js";
+import type { FuncMap } from "../../gotemplate/value.js";
+import { type ConfdFuncSet, confdFuncs, type SystemOptions } from "../funcs/index.js";
 import type { KeySpace } from "../template/key-space.js";
 import { planRangeMemo } from "./range-memo.js";
+import { memoFunc, RangeMemoCache } from "./range-memo-funcs.js";
 
 export class RenderError extends Error {
   override name = "RenderError";
@@ -27,24 +28,15 @@ export interface RendererOptions {
   rangeMemo?: boolean;
 }
 
-/** Cached output of one range iteration, by the pair's key. */
-interface MemoEntry {
-  value: string;
-  out: string;
-  used: number;
-}
-
 /** The rewritten template and the caches of its memoized ranges. */
 interface Memoized {
   template: Template;
-  caches: Map<string, MemoEntry>[];
+  caches: RangeMemoCache[];
 }
 
 export class Renderer {
   private template: Template | null = null;
   private memo: Memoized | null = null;
-  /** Render counter (marks memo entries still in use). */
-  private renders = 0;
   private loadedMtime = -1;
   private loadedSize = -1;
   private readonly set: ConfdFuncSet;
@@ -94,25 +86,14 @@ export class Renderer {
     if (!plan) return null;
     const name = basename(this.templatePath);
     const funcs: FuncMap = { ...this.set.funcs };
-    const caches: Map<string, MemoEntry>[] = [];
+    const caches: RangeMemoCache[] = [];
     try {
       for (const r of plan.ranges) {
         const body = new Template(name, { funcs: this.set.funcs });
         body.parse(r.body);
-        const cache = new Map<string, MemoEntry>();
+        const cache = new RangeMemoCache(body);
         caches.push(cache);
-        funcs[r.funcName] = goFunc(["any"], (pair: unknown) => {
-          if (!(pair instanceof KVPair)) throw new Error("range memo: not a KVPair");
-          const hit = cache.get(pair.Key);
-          const value = pair.Value;
-          if (hit !== undefined && hit.value === value) {
-            hit.used = this.renders;
-            return hit.out;
-          }
-          const out = body.execute(pair);
-          cache.set(pair.Key, { value, out, used: this.renders });
-          return out;
-        });
+        funcs[r.funcName] = memoFunc(cache, r.whole, this.set.funcs);
       }
       const template = new Template(name, { funcs });
       template.parse(plan.text);
@@ -145,19 +126,12 @@ export class Renderer {
 
   /** Renders through the memo; null on any failure (the full render then reports it as confd would). */
   private renderMemoized(memo: Memoized): string | null {
-    const render = ++this.renders;
-    let out: string;
     try {
-      out = memo.template.execute(null);
+      return memo.template.execute(null);
     } catch {
       for (const cache of memo.caches) cache.clear();
       return null;
     }
-    for (const cache of memo.caches) {
-      if (cache.size <= this.keySpace.size) continue;
-      for (const [k, e] of cache) if (e.used !== render) cache.delete(k);
-    }
-    return out;
   }
 
   /** Backend keys of the value the template was decoding (or reading) when it failed. */
