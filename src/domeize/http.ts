@@ -49,9 +49,24 @@ function route(u: URL, env: NodeJS.ProcessEnv): { host: string; port: string; pa
   return { host, port: u.port, path: u.pathname + u.search };
 }
 
+/**
+ * A built-in module, loaded on first use. process.getBuiltinModule (Node
+ * >= 20.16) rather than import(): the bundle runs from V8's code cache,
+ * and Node 20 cannot run import() in code restored from a cache.
+ */
+async function builtin<K extends "node:http" | "node:https">(
+  id: K,
+): Promise<K extends "node:http" ? typeof import("node:http") : typeof import("node:https")> {
+  type M = K extends "node:http" ? typeof import("node:http") : typeof import("node:https");
+  if (typeof process.getBuiltinModule === "function") return process.getBuiltinModule(id) as M;
+  return (id === "node:http"
+    ? await import("node:http")
+    : await import("node:https")) as unknown as M;
+}
+
 export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
   const u = new URL(req.url);
-  const mod = u.protocol === "https:" ? await import("node:https") : await import("node:http");
+  const mod = u.protocol === "https:" ? await builtin("node:https") : await builtin("node:http");
   const r = route(u, process.env);
   const headers: Record<string, string> = { ...req.headers };
   if (req.body !== undefined) headers["Content-Length"] = String(Buffer.byteLength(req.body));
