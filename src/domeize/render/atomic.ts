@@ -29,7 +29,8 @@ interface Target {
 
 function target(dest: string): Target {
   try {
-    const path = realpathSync(dest);
+    // native: one realpath(3) call instead of an lstat per path component.
+    const path = realpathSync.native(dest);
     const st = statSync(path);
     return { dest, path, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
   } catch {
