@@ -77,6 +77,11 @@ const TEMPLATES = [
   y`,
 ];
 
+test("the test templates are memoized as intended", () => {
+  const whole = TEMPLATES.map((t) => planRangeMemo(t, funcs)?.ranges.map((r) => r.whole));
+  assert.deepEqual(whole, [[true], [false, true], [false]]);
+});
+
 for (const [n, text] of TEMPLATES.entries()) {
   test(`template ${n}: memoized render equals a full render across 300 random changes`, () => {
     const pods = generatePods(200, 7 + n);

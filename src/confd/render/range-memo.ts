@@ -136,9 +136,11 @@ function pureBody(body: Action[], outside: string): boolean {
     if (a.comment) continue;
     const code = stripLiterals(a.inner);
     if (code === null) return false;
-    for (const m of code.matchAll(/\$([A-Za-z_][A-Za-z0-9_]*)?\s*(:=)?/g)) {
+    // Variables left of `:=` are declared (`$x :=`, `range $k, $v :=`).
+    const decl = code.indexOf(":=");
+    for (const m of code.matchAll(/\$([A-Za-z_][A-Za-z0-9_]*)?/g)) {
       if (!m[1]) return false; // `$`: the root data
-      if (m[2]) declared.add(m[1]);
+      if (decl >= 0 && (m.index ?? decl) < decl) declared.add(m[1]);
     }
   }
   for (const a of body) {
