@@ -15,7 +15,7 @@
 // flags, and falls back to compiling when those differ).
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, resolve } from "node:path";
@@ -74,6 +74,7 @@ const PROGRAM = ${JSON.stringify(program)};
   script.runInThisContext()(exports, require, module, __filename, __dirname);
 })();
 `;
+mkdirSync(dirname(outfile), { recursive: true });
 writeFileSync(outfile, boot, { mode: 0o755 });
 
 // The cache: the functions a typical start runs are compiled by the time
