@@ -3,6 +3,10 @@
 // the exact upstream the seed template renders from them. Shared by the
 // domeos-confd benchmark and the nginx end-to-end tests.
 
+import { rng } from "./prng.js";
+
+export { rng };
+
 export interface PodSpec {
   name: string;
   podIP: string;
@@ -13,18 +17,6 @@ export interface PodSpec {
   phase?: string;
   /** Environment variables in the container spec: controls the size (~55 B each). */
   envVars?: number;
-}
-
-/** Deterministic PRNG (mulberry32): the same seed gives the same pods. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ALNUM = "bcdfghjklmnpqrstvwxz2456789";

@@ -2,22 +2,12 @@
 // ({name, template, data}) that both the Go oracle (`gotmpl-ref -bench N`) and
 // ours (`tools/gotmpl-cases --bench N`) execute on the same bytes.
 
+import { rng } from "./prng.js";
+
 export interface BenchCase {
   name: string;
   template: string;
   data: unknown;
-}
-
-/** Deterministic PRNG (mulberry32) so every run renders the same data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ALNUM = "bcdfghjklmnpqrstvwxz0123456789";

@@ -5,22 +5,11 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { rng } from "../../bench/prng.js";
 import { ExecError, goFunc, ParseError, Template } from "../../src/gotemplate/index.js";
 import { SHARED_DIR } from "../support/shared.js";
 
 const BUDGET_MS = Number(process.env.GOTMPL_FUZZ_MS ?? 8_000);
-
-/** mulberry32: small seeded PRNG so a failure names a reproducible seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TOKENS = [
   "{{",
