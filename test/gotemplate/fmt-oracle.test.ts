@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { sprintf, sprintfUncompiled } from "../../src/gotemplate/fmt/index.js";
-import { GoComplex } from "../../src/gotemplate/value.js";
+import { decode } from "./fmt-cases/decode.js";
 
 interface Row {
   format: string;
@@ -16,20 +16,6 @@ interface Row {
 }
 
 const casesFile = new URL("../../../test/gotemplate/fmt-cases/cases.json", import.meta.url);
-
-/** Decode the table's argument encoding into template values. */
-function decode(v: unknown): unknown {
-  if (v === null || typeof v !== "object") return v;
-  const o = v as Record<string, unknown>;
-  if ("int" in o) return BigInt(o.int as string);
-  if ("float" in o) return Number(o.float);
-  if ("complex" in o) {
-    const [re, im] = o.complex as [number, number];
-    return new GoComplex(re, im);
-  }
-  if ("data" in o) return o.data;
-  throw new Error(`bad argument encoding ${JSON.stringify(v)}`);
-}
 
 for (const [name, fn] of [
   ["sprintf (compiled formats)", sprintf],

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { htmlEscaper, jsEscaper, urlQueryEscaper } from "../../src/gotemplate/escape.js";
 import { printValue, sprint, sprintln } from "../../src/gotemplate/fmt/index.js";
-import { GoComplex } from "../../src/gotemplate/value.js";
+import { decode } from "./fmt-cases/decode.js";
 
 interface Row {
   fn: string;
@@ -14,19 +14,6 @@ interface Row {
 }
 
 const casesFile = new URL("../../../test/gotemplate/fmt-cases/print-cases.json", import.meta.url);
-
-function decode(v: unknown): unknown {
-  if (v === null || typeof v !== "object") return v;
-  const o = v as Record<string, unknown>;
-  if ("int" in o) return BigInt(o.int as string);
-  if ("float" in o) return Number(o.float);
-  if ("complex" in o) {
-    const [re, im] = o.complex as [number, number];
-    return new GoComplex(re, im);
-  }
-  if ("data" in o) return o.data;
-  throw new Error(`bad argument encoding ${JSON.stringify(v)}`);
-}
 
 const fns: Record<string, (args: unknown[]) => string> = {
   print: sprint,
