@@ -29,6 +29,8 @@ const { values: args } = parseArgs({
     clients: { type: "string", default: "256" },
     rounds: { type: "string", default: "3" },
     pairs: { type: "string", default: "3" },
+    /** Write a V8 CPU profile of the server child process into this directory. */
+    profile: { type: "string" },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -93,6 +95,7 @@ async function startServer(etcd: string): Promise<{ child: ChildProcess; url: st
   const child = spawn(
     process.execPath,
     [
+      ...(args.profile ? ["--cpu-prof", `--cpu-prof-dir=${args.profile}`] : []),
       "dist/src/server/main.js",
       `--listen=127.0.0.1:${port}`,
       `--etcd=${etcd.replace("http://", "")}`,

@@ -20,6 +20,9 @@ import {
   type IWatchRequest,
   type IWatchResponse,
 } from "etcd3";
+import { CasBatcher } from "./etcd/cas-batcher.js";
+import { GrpcUnary } from "./etcd/grpc-unary.js";
+import { decodeBatchTxn, encodeBatchTxn } from "./etcd/txn-proto.js";
 import { retryPolicy, toStoreError, withTimeout } from "./etcd-errors.js";
 import { validateExpect, validateKey, validateTtl, validateValue } from "./keyrange.js";
 import {
@@ -49,6 +52,17 @@ export interface EtcdOptions {
   callTimeoutMs?: number;
   /** Keys per page when listing a prefix. Default 1000. */
   pageSize?: number;
+  /**
+   * Send compare-and-swap puts to different keys issued at the same time as
+   * one etcd transaction (nested per-key transactions, see
+   * etcd/cas-batcher.ts), over a lean gRPC client. Default true; not used
+   * with username/password (the lean client does not authenticate).
+   */
+  batchCas?: boolean;
+  /** Keys per batched transaction (default 64; etcd's --max-txn-ops must be above it). */
+  batchMaxOps?: number;
+  /** Batched transactions in flight at once (default 2). */
+  batchMaxInFlight?: number;
 }
 
 const NO_LEASE = "0";
@@ -65,6 +79,9 @@ export class EtcdStore implements Store {
    */
   private readonly watchClients: Etcd3[];
   private watchFrom = 0;
+  /** Batched compare-and-swap puts (null: each CAS is its own etcd3 transaction). */
+  readonly casBatcher: CasBatcher | null = null;
+  private readonly grpc: GrpcUnary | null = null;
 
   constructor(opts: EtcdOptions) {
     if (opts.endpoints.length === 0) throw new Error("etcd store: no endpoints given");
@@ -76,6 +93,26 @@ export class EtcdStore implements Store {
       opts.endpoints.length === 1
         ? [this.client]
         : opts.endpoints.map((e) => new Etcd3(this.clientOptions({ ...opts, endpoints: [e] })));
+    if ((opts.batchCas ?? true) && opts.username === undefined) {
+      const grpc = new GrpcUnary({
+        endpoints: opts.endpoints,
+        tls: opts.tls,
+        timeoutMs: this.callTimeoutMs,
+      });
+      this.grpc = grpc;
+      this.casBatcher = new CasBatcher(
+        async (ops) => {
+          const res = await grpc.call(
+            "/etcdserverpb.KV/Txn",
+            encodeBatchTxn(ops),
+            `compare-and-swap of ${ops.length} key(s)`,
+          );
+          return decodeBatchTxn(res, ops.length);
+        },
+        (key, err) => toStoreError(err, `put ${key}`, this.endpoints()),
+        { maxOps: opts.batchMaxOps, maxInFlight: opts.batchMaxInFlight },
+      );
+    }
   }
 
   private clientOptions(opts: EtcdOptions): IOptions {
@@ -153,6 +190,12 @@ export class EtcdStore implements Store {
     if (expect === undefined) {
       const res = await this.call(`put ${key}`, () => this.client.kv.put(put));
       return { ok: true, revision: Number(res.header.revision) };
+    }
+    if (this.casBatcher) {
+      return this.casBatcher.put(
+        { key: put.key, value: put.value, expect, lease: opts.lease },
+        key,
+      );
     }
     return this.casTxn(key, expect, { request_put: put }, `put ${key}`);
   }
@@ -301,6 +344,8 @@ export class EtcdStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.casBatcher?.close();
+    this.grpc?.close();
     for (const stop of [...this.watches]) stop();
     this.client.close();
     for (const c of this.watchClients) if (c !== this.client) c.close();

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { Etcd3 } from "etcd3";
 import { openStore } from "../../src/store/open.js";
+import { StoreUnavailableError } from "../../src/store/store.js";
 import { ETCD_BIN, EtcdServer, requireEtcd } from "../support/etcd.js";
 import { freePort } from "../support/ports.js";
 import { eventually } from "./contract.js";
@@ -118,11 +119,23 @@ test("TLS with client certificates: etcds:// with ca, cert and key", async () =>
       30_000,
     );
     assert.equal((await store.get("/tls/k"))?.value, "v");
+    // Compare-and-swap goes through the batched lean gRPC client: same TLS.
+    const rev = (await store.get("/tls/k"))!.modRevision;
+    const cas = await Promise.all([
+      store.put("/tls/k", "w", { expectModRevision: rev }),
+      store.put("/tls/k2", "x", { expectModRevision: 0 }),
+    ]);
+    assert.deepEqual(
+      cas.map((r) => r.ok),
+      [true, true],
+    );
+    assert.equal((await store.get("/tls/k"))?.value, "w");
     // Without a client certificate the server refuses the handshake.
     const anon = await openStore(
       `etcds://127.0.0.1:${port}?ca=${join(dir, "ca.pem")}&callTimeout=3000`,
     );
     await assert.rejects(anon.get("/tls/k"));
+    await assert.rejects(anon.put("/tls/k", "z", { expectModRevision: 1 }), StoreUnavailableError);
     await anon.close();
   } finally {
     await store.close();
