@@ -25,6 +25,8 @@ export class EtcdRangeReader implements Store {
   readonly description: string;
   private session: ClientHttp2Session | null = null;
   private endpointIndex = 0;
+  /** The last answer's buffer, reused by the next call (see call()). */
+  private spare: Buffer | null = null;
 
   constructor(
     private readonly opts: EtcdOptions,
@@ -77,6 +79,7 @@ export class EtcdRangeReader implements Store {
   async close(): Promise<void> {
     this.session?.close();
     this.session = null;
+    this.spare = null;
   }
 
   // ---- transport --------------------------------------------------------------
@@ -86,8 +89,10 @@ export class EtcdRangeReader implements Store {
     let lastErr: Error | null = null;
     for (let tries = 0; tries < this.opts.endpoints.length; tries++) {
       try {
-        return decodeRangeResponse(
-          await this.call("/etcdserverpb.KV/Range", encodeRangeRequest(req)),
+        return await this.call(
+          "/etcdserverpb.KV/Range",
+          encodeRangeRequest(req),
+          decodeRangeResponse,
         );
       } catch (err) {
         if (!(err instanceof StoreUnavailableError)) throw err;
@@ -121,11 +126,25 @@ export class EtcdRangeReader implements Store {
     return s;
   }
 
-  private call(path: string, message: Buffer): Promise<Buffer> {
+  /**
+   * One unary gRPC call; `decode` runs on the answer's message before the
+   * promise settles. The message is copied once, as it arrives, into a buffer
+   * sized by its gRPC length prefix, and that buffer is reused by the next
+   * call (decoded values are strings, nothing keeps a view of it): a 40 MB
+   * listing leaves no pile of chunks and page copies for GC and malloc to
+   * hold on to.
+   */
+  private call<T>(path: string, message: Buffer, decode: (body: Buffer) => T): Promise<T> {
     const endpoint = this.opts.endpoints[this.endpointIndex];
     const what = `etcd ${endpoint}: ${path}`;
     return new Promise((resolve, reject) => {
-      const fail = (err: Error) => reject(err);
+      let settled = false;
+      const fail = (err: Error) => {
+        if (settled) return;
+        settled = true;
+        release();
+        reject(err);
+      };
       let session: ClientHttp2Session;
       try {
         session = this.connection();
@@ -143,7 +162,6 @@ export class EtcdRangeReader implements Store {
         req.close(constants.NGHTTP2_CANCEL);
         fail(new StoreUnavailableError(`${what}: no answer within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
-      const chunks: Buffer[] = [];
       let status: string | undefined;
       let statusMessage = "";
       const takeStatus = (h: Record<string, unknown>) => {
@@ -152,9 +170,38 @@ export class EtcdRangeReader implements Store {
           statusMessage = decodeURIComponent(String(h["grpc-message"] ?? ""));
         }
       };
+      // The 5-byte gRPC prefix (compressed flag, length), then the message.
+      const prefix = Buffer.alloc(5);
+      let prefixLen = 0;
+      let body: Buffer | null = null;
+      let bodyLen = 0;
+      let got = 0;
+      let malformed = false;
+      const release = () => {
+        if (body !== null && (this.spare === null || this.spare.length < body.length))
+          this.spare = body;
+        body = null;
+      };
       req.on("response", takeStatus);
       req.on("trailers", takeStatus);
-      req.on("data", (d: Buffer) => chunks.push(d));
+      req.on("data", (d: Buffer) => {
+        let off = 0;
+        if (prefixLen < 5) {
+          const n = Math.min(5 - prefixLen, d.length);
+          d.copy(prefix, prefixLen, 0, n);
+          prefixLen += n;
+          off = n;
+          if (prefixLen < 5) return;
+          if (prefix[0] !== 0) malformed = true;
+          bodyLen = prefix.readUInt32BE(1);
+          body = this.buffer(bodyLen);
+        }
+        if (body === null || malformed) return;
+        const n = Math.min(d.length - off, bodyLen - got);
+        d.copy(body, got, off, off + n);
+        got += n;
+        if (off + n < d.length) malformed = true; // a second message in a unary answer
+      });
       req.on("error", (err) => {
         clearTimeout(timer);
         fail(new StoreUnavailableError(`${what}: ${err.message}`));
@@ -162,17 +209,34 @@ export class EtcdRangeReader implements Store {
       req.on("end", () => {
         clearTimeout(timer);
         if (status !== "0") return fail(grpcError(what, Number(status ?? 2), statusMessage));
-        const body = Buffer.concat(chunks);
-        if (body.length < 5 || body[0] !== 0) {
+        if (malformed || prefixLen < 5 || body === null || got < bodyLen) {
           return fail(new Error(`${what}: malformed or compressed gRPC answer`));
         }
-        resolve(body.subarray(5, 5 + body.readUInt32BE(1)));
+        let out: T;
+        try {
+          out = decode(body.subarray(0, bodyLen));
+        } catch (err) {
+          return fail(new Error(`${what}: ${(err as Error).message}`));
+        }
+        settled = true;
+        release();
+        resolve(out);
       });
       const frame = Buffer.alloc(5 + message.length);
       frame.writeUInt32BE(message.length, 1);
       message.copy(frame, 5);
       req.end(frame);
     });
+  }
+
+  /** A buffer of at least `n` bytes: the spare one when it is big enough (one call at a time uses it). */
+  private buffer(n: number): Buffer {
+    const spare = this.spare;
+    if (spare !== null && spare.length >= n) {
+      this.spare = null;
+      return spare;
+    }
+    return Buffer.allocUnsafeSlow(n);
   }
 }
 

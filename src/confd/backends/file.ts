@@ -7,12 +7,21 @@
 // emptying it.
 
 import { type FSWatcher, readdirSync, readFileSync, statSync, watch } from "node:fs";
+import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
-import { parse } from "yaml";
 import { compileMatch } from "../template/go-path.js";
 import type { Backend, BackendOptions, BackendStatus, ChangeListener, KVView } from "./backend.js";
 import { MapView } from "./backend.js";
 import { flattenInto } from "./flatten.js";
+
+// yaml (72 modules) loads on the first file read, not with every backend.
+const require = createRequire(import.meta.url);
+let yaml: typeof import("yaml") | undefined;
+function parseYaml(text: string): unknown {
+  yaml ??= require("yaml") as typeof import("yaml");
+  // YAML 1.1 like confd's gopkg.in/yaml.v2 (yes/no are booleans).
+  return yaml.parse(text, { version: "1.1", intAsBigInt: true, uniqueKeys: false });
+}
 
 export class FileBackendError extends Error {
   override name = "FileBackendError";
@@ -39,8 +48,7 @@ export function loadFiles(files: string[], filter = "*"): Map<string, string> {
     }
     let doc: unknown;
     try {
-      // YAML 1.1 like confd's gopkg.in/yaml.v2 (yes/no are booleans).
-      doc = parse(text, { version: "1.1", intAsBigInt: true, uniqueKeys: false });
+      doc = parseYaml(text);
     } catch (err) {
       throw new FileBackendError(
         `file backend: cannot parse ${file}: ${(err as Error).message.split("\n")[0]}`,

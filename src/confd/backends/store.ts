@@ -5,9 +5,8 @@
 
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { EmbeddedStore } from "../../store/embedded.js";
-import type { BackendOptions } from "./backend.js";
-import { StoreMirror } from "./store-mirror.js";
+import type { Backend, BackendOptions } from "./backend.js";
+import { LazyBackend } from "./lazy-backend.js";
 
 const STORE_FILE = "store.db";
 
@@ -17,16 +16,23 @@ const STORE_FILE = "store.db";
  * ./.data, the server's default. A missing store is an error, never a fresh
  * empty one: an empty view would render an upstream without servers.
  */
-export function createEmbeddedBackend(opts: BackendOptions): StoreMirror {
+export function createEmbeddedBackend(opts: BackendOptions): Backend {
   if (opts.nodes.length > 1) {
     throw new Error(`embedded backend: one -node (the store directory), got ${opts.nodes.length}`);
   }
   const dir = findStoreDir(opts.nodes[0] ?? "./.data");
-  return new StoreMirror(new EmbeddedStore(dir), {
-    name: "embedded",
-    watch: opts.watch ?? true,
-    log: opts.log,
-    ownsStore: true,
+  // SQLite (better-sqlite3) and the mirror load only when this backend starts.
+  return new LazyBackend("embedded", async () => {
+    const [{ EmbeddedStore }, { StoreMirror }] = await Promise.all([
+      import("../../store/embedded.js"),
+      import("./store-mirror.js"),
+    ]);
+    return new StoreMirror(new EmbeddedStore(dir), {
+      name: "embedded",
+      watch: opts.watch ?? true,
+      log: opts.log,
+      ownsStore: true,
+    });
   });
 }
 
