@@ -24,7 +24,10 @@ import { promisify } from "node:util";
 import { build } from "esbuild";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const outfile = `${root}/dist/domeize.cjs`;
+// DOMEIZE_BUNDLE_OUT: another place for the bundle (and its cache);
+// DOMEIZE_BUNDLE_READABLE=1: not minified, for readable --cpu-prof output.
+const outfile = resolve(process.env.DOMEIZE_BUNDLE_OUT || `${root}/dist/domeize.cjs`);
+const readable = process.env.DOMEIZE_BUNDLE_READABLE === "1";
 const result = await build({
   entryPoints: [`${root}/src/domeize/main.ts`],
   outfile,
@@ -32,7 +35,7 @@ const result = await build({
   platform: "node",
   target: "node20",
   format: "cjs",
-  minify: true,
+  minify: !readable,
   legalComments: "none",
   logLevel: "warning",
   write: false,

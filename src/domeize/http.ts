@@ -1,9 +1,15 @@
 // One small HTTP client for the report, the allocation endpoint and http
 // waits: a hard per-request timeout, a bounded response body, and plain
 // HTTP proxies from HTTP_PROXY/NO_PROXY as Go's default client honours them.
-// node:http/https load lazily (startup time matters).
+//
+// http:// goes over a bare node:net socket with the HTTP/1.1 exchange done
+// here (one request per connection, "Connection: close"): node:http costs
+// every pod's start several milliseconds of module loading and request
+// machinery for a single PUT. https:// uses node:https. Built-in modules
+// load lazily (startup time matters).
 
 import type { IncomingMessage, RequestOptions } from "node:http";
+import type { Socket } from "node:net";
 
 export interface HttpResponse {
   readonly status: number;
@@ -19,7 +25,7 @@ export interface HttpRequest {
   readonly maxBody?: number;
 }
 
-/** Connection-level failure (refused, reset, timeout, DNS): worth a retry. */
+/** Connection-level failure (refused, reset, timeout, DNS, malformed answer): worth a retry. */
 export class HttpTransportError extends Error {
   override name = "HttpTransportError";
 }
@@ -41,7 +47,7 @@ function route(u: URL, env: NodeJS.ProcessEnv): { host: string; port: string; pa
   if (proxy !== "" && host !== "localhost" && !host.startsWith("127.") && !noProxy(host, env)) {
     try {
       const p = new URL(proxy.includes("://") ? proxy : `http://${proxy}`);
-      return { host: p.hostname, port: p.port || "80", path: u.href };
+      return { host: p.hostname.replace(/^\[(.*)\]$/, "$1"), port: p.port || "80", path: u.href };
     } catch {
       // a malformed proxy variable is ignored, as Go does for unparsable values
     }
@@ -54,19 +60,278 @@ function route(u: URL, env: NodeJS.ProcessEnv): { host: string; port: string; pa
  * >= 20.16) rather than import(): the bundle runs from V8's code cache,
  * and Node 20 cannot run import() in code restored from a cache.
  */
-async function builtin<K extends "node:http" | "node:https">(
-  id: K,
-): Promise<K extends "node:http" ? typeof import("node:http") : typeof import("node:https")> {
-  type M = K extends "node:http" ? typeof import("node:http") : typeof import("node:https");
+async function builtin<M>(id: "node:https" | "node:net"): Promise<M> {
   if (typeof process.getBuiltinModule === "function") return process.getBuiltinModule(id) as M;
-  return (id === "node:http"
-    ? await import("node:http")
-    : await import("node:https")) as unknown as M;
+  return (await import(id)) as M;
 }
 
-export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
-  const u = new URL(req.url);
-  const mod = u.protocol === "https:" ? await builtin("node:https") : await builtin("node:http");
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// What node:http accepts in a header value: tab, printable ASCII, obs-text.
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** The request head: Host first, caller's headers (a caller's Host wins), then framing. */
+export function requestHead(
+  method: string,
+  path: string,
+  host: string,
+  headers: Record<string, string>,
+  bodyLength: number | undefined,
+): string {
+  if (!TOKEN.test(method)) throw new TypeError(`invalid HTTP method ${JSON.stringify(method)}`);
+  if (!/^[\x21-\x7e]+$/.test(path))
+    throw new TypeError(`invalid request path ${JSON.stringify(path)}`);
+  const fields = new Map<string, [string, string]>([["host", ["Host", host]]]);
+  for (const [name, value] of Object.entries(headers)) {
+    if (!TOKEN.test(name)) throw new TypeError(`invalid header name ${JSON.stringify(name)}`);
+    if (!FIELD_VALUE.test(value)) {
+      throw new TypeError(`invalid character in header ${name}: ${JSON.stringify(value)}`);
+    }
+    const lower = name.toLowerCase();
+    // Framing is ours: one request per connection, length from the body.
+    if (lower === "content-length" || lower === "connection" || lower === "transfer-encoding") {
+      continue;
+    }
+    fields.set(lower, [name, value]);
+  }
+  let head = `${method} ${path} HTTP/1.1\r\n`;
+  for (const [name, value] of fields.values()) head += `${name}: ${value}\r\n`;
+  if (bodyLength !== undefined) head += `Content-Length: ${bodyLength}\r\n`;
+  return `${head}Connection: close\r\n\r\n`;
+}
+
+class BadResponse extends Error {}
+
+const MAX_HEAD = 64 * 1024;
+const CRLF = Buffer.from("\r\n");
+const CRLFCRLF = Buffer.from("\r\n\r\n");
+
+/**
+ * An HTTP/1.x response read from a byte stream: status line, headers,
+ * then the body framed by chunked transfer coding, Content-Length, or the
+ * end of the connection. Interim 1xx answers are skipped. The body is kept
+ * up to `maxBody` bytes (the rest is read and dropped).
+ */
+export class ResponseReader {
+  private buf: Buffer = Buffer.alloc(0);
+  private status = 0;
+  /** "head" | "length" | "chunk-size" | "chunk-data" | "chunk-end" | "trailers" | "close" | "done" */
+  private state = "head";
+  private left = 0;
+  private readonly body: Buffer[] = [];
+  private kept = 0;
+
+  constructor(
+    private readonly maxBody: number,
+    private readonly method: string,
+  ) {}
+
+  /** Feeds bytes; returns the response once it is complete. */
+  push(chunk: Buffer): HttpResponse | undefined {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    this.run();
+    return this.state === "done" ? this.result() : undefined;
+  }
+
+  /** The peer closed: the response if it is complete (or framed by the close). */
+  end(): HttpResponse {
+    if (this.state === "close") this.state = "done";
+    if (this.state !== "done") {
+      throw new BadResponse(
+        this.state === "head" && this.status === 0 && this.buf.length === 0
+          ? "connection closed without an answer"
+          : "connection closed in the middle of the answer",
+      );
+    }
+    return this.result();
+  }
+
+  private result(): HttpResponse {
+    return { status: this.status, body: Buffer.concat(this.body).toString("utf8") };
+  }
+
+  private keep(data: Buffer): void {
+    if (this.kept >= this.maxBody) return;
+    const part = data.subarray(0, this.maxBody - this.kept);
+    this.body.push(part);
+    this.kept += part.length;
+  }
+
+  private run(): void {
+    for (;;) {
+      switch (this.state) {
+        case "head": {
+          const end = this.buf.indexOf(CRLFCRLF);
+          if (end < 0) {
+            if (this.buf.length > MAX_HEAD) throw new BadResponse("response header too large");
+            return;
+          }
+          if (end > MAX_HEAD) throw new BadResponse("response header too large");
+          const head = this.buf.toString("latin1", 0, end);
+          this.buf = this.buf.subarray(end + 4);
+          this.parseHead(head);
+          break;
+        }
+        case "length": {
+          const n = Math.min(this.left, this.buf.length);
+          this.keep(this.buf.subarray(0, n));
+          this.buf = this.buf.subarray(n);
+          this.left -= n;
+          if (this.left > 0) return;
+          this.state = "done";
+          break;
+        }
+        case "close":
+          this.keep(this.buf);
+          this.buf = Buffer.alloc(0);
+          return;
+        case "chunk-size": {
+          const eol = this.buf.indexOf(CRLF);
+          if (eol < 0) {
+            if (this.buf.length > 1024) throw new BadResponse("bad chunk size line");
+            return;
+          }
+          const line = this.buf.toString("latin1", 0, eol);
+          this.buf = this.buf.subarray(eol + 2);
+          const m = /^([0-9A-Fa-f]{1,12})[ \t]*(;.*)?$/.exec(line);
+          if (m === null) throw new BadResponse(`bad chunk size ${JSON.stringify(line)}`);
+          this.left = Number.parseInt(m[1], 16);
+          this.state = this.left === 0 ? "trailers" : "chunk-data";
+          break;
+        }
+        case "chunk-data": {
+          const n = Math.min(this.left, this.buf.length);
+          this.keep(this.buf.subarray(0, n));
+          this.buf = this.buf.subarray(n);
+          this.left -= n;
+          if (this.left > 0) return;
+          this.state = "chunk-end";
+          break;
+        }
+        case "chunk-end":
+          if (this.buf.length < 2) return;
+          if (this.buf[0] !== 13 || this.buf[1] !== 10) throw new BadResponse("bad chunk end");
+          this.buf = this.buf.subarray(2);
+          this.state = "chunk-size";
+          break;
+        case "trailers": {
+          const eol = this.buf.indexOf(CRLF);
+          if (eol < 0) {
+            if (this.buf.length > MAX_HEAD) throw new BadResponse("response trailers too large");
+            return;
+          }
+          this.buf = this.buf.subarray(eol + 2);
+          if (eol === 0) this.state = "done";
+          break;
+        }
+        default:
+          return; // done: anything after the answer is ignored
+      }
+    }
+  }
+
+  private parseHead(head: string): void {
+    const lines = head.split("\r\n");
+    const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0]);
+    if (m === null)
+      throw new BadResponse(`not an HTTP/1.x answer: ${JSON.stringify(lines[0].slice(0, 80))}`);
+    const status = Number(m[1]);
+    let chunked = false;
+    let length: number | undefined;
+    for (let i = 1; i < lines.length; i++) {
+      const colon = lines[i].indexOf(":");
+      if (colon <= 0)
+        throw new BadResponse(`bad header line ${JSON.stringify(lines[i].slice(0, 80))}`);
+      const name = lines[i].slice(0, colon).trim().toLowerCase();
+      const value = lines[i].slice(colon + 1).trim();
+      if (name === "transfer-encoding") {
+        const codings = value
+          .toLowerCase()
+          .split(",")
+          .map((s) => s.trim());
+        chunked = codings[codings.length - 1] === "chunked";
+      } else if (name === "content-length") {
+        if (!/^\d{1,15}$/.test(value)) throw new BadResponse(`bad Content-Length ${value}`);
+        const n = Number(value);
+        if (length !== undefined && length !== n)
+          throw new BadResponse("conflicting Content-Length");
+        length = n;
+      }
+    }
+    if (status >= 100 && status < 200) {
+      if (status === 101) throw new BadResponse("unexpected protocol switch");
+      return; // interim answer (100 Continue, 103): the real one follows
+    }
+    this.status = status;
+    if (this.method === "HEAD" || status === 204 || status === 304) this.state = "done";
+    else if (chunked) this.state = "chunk-size";
+    else if (length !== undefined) {
+      this.left = length;
+      this.state = length === 0 ? "done" : "length";
+    } else this.state = "close";
+  }
+}
+
+function overSocket(req: HttpRequest, u: URL, env: NodeJS.ProcessEnv): Promise<HttpResponse> {
+  const r = route(u, env);
+  const body = req.body === undefined ? undefined : Buffer.from(req.body, "utf8");
+  const head = requestHead(req.method, r.path, u.host, req.headers ?? {}, body?.length);
+  const reader = new ResponseReader(req.maxBody ?? 64 * 1024, req.method);
+  return builtin<typeof import("node:net")>("node:net").then(
+    (net) =>
+      new Promise<HttpResponse>((resolve, reject) => {
+        let sock: Socket | undefined;
+        let settled = false;
+        const finish = (err: Error | undefined, res?: HttpResponse) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          sock?.destroy();
+          if (err !== undefined) reject(err);
+          else resolve(res as HttpResponse);
+        };
+        const fail = (e: unknown) =>
+          finish(
+            e instanceof HttpTransportError
+              ? e
+              : new HttpTransportError(
+                  (e as NodeJS.ErrnoException).code ?? (e as Error).message ?? String(e),
+                ),
+          );
+        // A total deadline, not an idle timeout: a server that trickles bytes
+        // must not hold domeize longer than timeoutMs either.
+        const timer = setTimeout(
+          () => fail(new HttpTransportError(`no answer within ${req.timeoutMs}ms`)),
+          req.timeoutMs,
+        );
+        const port = r.port === "" ? 80 : Number(r.port);
+        sock = net.connect({ host: r.host, port });
+        sock.setNoDelay(true);
+        sock.on("error", fail);
+        sock.on("data", (chunk: Buffer) => {
+          try {
+            const res = reader.push(chunk);
+            if (res !== undefined) finish(undefined, res);
+          } catch (e) {
+            fail(e);
+          }
+        });
+        sock.on("end", () => {
+          try {
+            finish(undefined, reader.end());
+          } catch (e) {
+            fail(e);
+          }
+        });
+        sock.on("close", () => fail(new HttpTransportError("connection closed")));
+        // One write: head and body in one segment. No half-close after it:
+        // some servers cancel a request whose client shut its side down.
+        sock.write(body === undefined ? head : Buffer.concat([Buffer.from(head, "latin1"), body]));
+      }),
+  );
+}
+
+async function overHttps(req: HttpRequest, u: URL): Promise<HttpResponse> {
+  const mod = await builtin<typeof import("node:https")>("node:https");
   const r = route(u, process.env);
   const headers: Record<string, string> = { ...req.headers };
   if (req.body !== undefined) headers["Content-Length"] = String(Buffer.byteLength(req.body));
@@ -92,8 +357,6 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
       );
       res.on("error", (e) => reject(new HttpTransportError(e.message)));
     });
-    // A total deadline, not an idle timeout: a server that trickles bytes
-    // must not hold domeize longer than timeoutMs either.
     const timer = setTimeout(
       () => request.destroy(new HttpTransportError(`no answer within ${req.timeoutMs}ms`)),
       req.timeoutMs,
@@ -104,4 +367,11 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
     );
     request.end(req.body);
   });
+}
+
+export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
+  const u = new URL(req.url);
+  if (u.protocol === "https:") return overHttps(req, u);
+  if (u.protocol !== "http:") throw new TypeError(`unsupported URL scheme ${u.protocol}`);
+  return overSocket(req, u, process.env);
 }

@@ -3,13 +3,14 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { createSocket } from "node:dgram";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { after, before, test } from "node:test";
 import { DomeizeError, EXIT } from "../../src/domeize/exit.js";
 import { claimPath } from "../../src/domeize/ports/claims.js";
 import { identityOf } from "../../src/domeize/ports/identity.js";
-import { portIsFree } from "../../src/domeize/ports/probe.js";
+import { portIsFree, probeMethod } from "../../src/domeize/ports/probe.js";
 import { PortsInUse, parseProcNet, portsInUse } from "../../src/domeize/ports/procnet.js";
 import { type ReserveRequest, reserve } from "../../src/domeize/ports/reservation.js";
 import { removeDir, tempDir } from "./helpers.js";
@@ -44,6 +45,63 @@ test("/proc/net: a port held only by TIME_WAIT connections is soft-busy", () => 
   assert.ok(parseProcNet(TCP).hard(20001), "LISTEN is hard");
 });
 
+/** The plain reading of a table, to check the one-pass parser against. */
+function referenceParse(text: string, tcp: boolean): Map<number, Set<string>> {
+  const out = new Map<number, Set<string>>();
+  for (const line of text.split("\n").slice(1)) {
+    const fields = line.trim().split(/[ \t\r]+/);
+    const local = fields[1];
+    if (local === undefined) continue;
+    const hex = local.slice(local.lastIndexOf(":") + 1);
+    if (!local.includes(":") || !/^[0-9A-Fa-f]{1,4}$/.test(hex)) continue;
+    const port = Number.parseInt(hex, 16);
+    if (!out.has(port)) out.set(port, new Set());
+    out.get(port)?.add(tcp ? (fields[3] ?? "") : "");
+  }
+  return out;
+}
+
+function sameAsReference(text: string, tcp: boolean, what: string): void {
+  const got = parseProcNet(text, new PortsInUse(), tcp);
+  const want = referenceParse(text, tcp);
+  assert.equal(got.size, want.size, what);
+  for (const [port, states] of want) {
+    assert.ok(got.has(port), `${what}: ${port}`);
+    const onlyTimeWait = [...states].every((st) => st === "06");
+    assert.equal(got.hard(port), !onlyTimeWait, `${what}: ${port} hard`);
+  }
+}
+
+test("/proc/net: the one-pass parser reads what a plain split reads (this host, mangled lines)", () => {
+  for (const name of ["tcp", "tcp6", "udp", "udp6", "raw"]) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/net/${name}`, "latin1");
+    } catch {
+      continue;
+    }
+    sameAsReference(text, name.startsWith("tcp"), name);
+  }
+  // Every prefix of every line, odd spacing, tabs, lowercase hex, long ports.
+  const lines = [
+    ...TCP.split("\n").slice(1),
+    "\t 7:\t0100007f:abcd\t00000000:0000  06  x",
+    "  8: 0100007F:12345 00000000:0000 0A",
+    "  9: :1F90",
+    " 10: 0100007F: 00000000:0000 0A",
+    " 11: nocolon 0A",
+    " 12: 0100007F:1F91 00000000:0000",
+    " 13: 0100007F:1F92\r",
+  ];
+  for (const line of lines) {
+    for (let cut = 0; cut <= line.length; cut++) {
+      const text = `header\n${line.slice(0, cut)}\n${line}`;
+      sameAsReference(text, true, JSON.stringify(text));
+      sameAsReference(text, false, JSON.stringify(text));
+    }
+  }
+});
+
 function inUse(...ports: number[]): PortsInUse {
   const u = new PortsInUse();
   for (const p of ports) u.add(p, "0A");
@@ -67,6 +125,32 @@ test("bind probe: a port held on 127.0.0.1 is not free; a closed one is", async 
   assert.equal(await portIsFree(p), false);
   await new Promise((r) => srv.close(r));
   assert.equal(await portIsFree(p), true);
+});
+
+test("bind probe: libuv handles (Node's default here) and net/dgram agree, TCP and UDP", async () => {
+  assert.equal(probeMethod(), "handles", "the fast path is available on Node 20");
+  const srv = await listen();
+  const tcpPort = portOf(srv);
+  const udp = createSocket("udp4");
+  await new Promise<void>((r) => udp.bind(0, "127.0.0.1", r));
+  const udpPort = udp.address().port;
+  try {
+    for (const method of ["handles", "streams"] as const) {
+      assert.equal(await portIsFree(tcpPort, method), false, `${method}: TCP listener`);
+      assert.equal(await portIsFree(udpPort, method), false, `${method}: UDP socket`);
+    }
+  } finally {
+    await new Promise((r) => srv.close(r));
+    await new Promise<void>((r) => udp.close(() => r()));
+  }
+  for (const method of ["handles", "streams"] as const) {
+    assert.equal(await portIsFree(tcpPort, method), true, `${method}: TCP port free again`);
+    assert.equal(await portIsFree(udpPort, method), true, `${method}: UDP port free again`);
+  }
+  // A probe releases the port at once: binding it right after succeeds.
+  assert.equal(await portIsFree(tcpPort, "handles"), true);
+  const again = await listen(tcpPort);
+  await new Promise((r) => again.close(r));
 });
 
 function request(over: Partial<ReserveRequest>): ReserveRequest {

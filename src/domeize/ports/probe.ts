@@ -1,13 +1,120 @@
 // The final check before a port is handed out: really bind it, TCP and UDP,
 // on the IPv6 wildcard in dual-stack mode (which also covers IPv4), falling
 // back to the IPv4 wildcard on hosts without IPv6.
+//
+// Two ways to bind, same sockets and flags:
+// - "handles" (used when available): the libuv TCP and UDP handles of
+//   Node's tcp_wrap / udp_wrap bindings, the ones net.Server and dgram wrap.
+//   bind, listen and close are synchronous calls, so a probe costs a few
+//   system calls and no module loading (net.Server.listen alone loads the
+//   stream stack, node:cluster and node:child_process) and no event-loop
+//   round trip. The close releases the port at once (libuv closes the fd in
+//   uv_close; only the callback is deferred).
+// - "streams": net.createServer().listen and dgram's bind, the public API;
+//   used when the bindings are missing or differ (another runtime), or when
+//   deprecations are being reported (process.binding is DEP0111).
 
-import { createSocket, type SocketOptions } from "node:dgram";
-import { createServer } from "node:net";
+import type { SocketOptions } from "node:dgram";
+import { getSystemErrorName } from "node:util";
 
 type Family = "dual" | "v4";
+export type ProbeMethod = "handles" | "streams";
 
-function probeTcp(port: number, family: Family): Promise<string | null> {
+/** Outcome of one bind: null when it succeeded, else the error code. */
+type Bind = string | null;
+
+interface UvHandle {
+  bind(address: string, port: number, flags?: number): number;
+  bind6(address: string, port: number, flags: number): number;
+  close(): void;
+}
+interface TcpHandle extends UvHandle {
+  listen(backlog: number): number;
+}
+interface Handles {
+  tcp(): TcpHandle;
+  udp(): UvHandle;
+}
+
+function loadHandles(): Handles | undefined {
+  const binding = (process as unknown as { binding?: (name: string) => unknown }).binding;
+  if (typeof binding !== "function") return undefined;
+  if (
+    process.execArgv.includes("--pending-deprecation") ||
+    process.env.NODE_PENDING_DEPRECATION === "1" ||
+    (process.env.NODE_OPTIONS ?? "").includes("--pending-deprecation")
+  ) {
+    return undefined;
+  }
+  try {
+    const tcpWrap = binding("tcp_wrap") as {
+      TCP?: new (type: number) => TcpHandle;
+      constants?: { SERVER?: number };
+    };
+    const udpWrap = binding("udp_wrap") as { UDP?: new () => UvHandle };
+    const { TCP } = tcpWrap;
+    const server = tcpWrap.constants?.SERVER;
+    const { UDP } = udpWrap;
+    if (typeof TCP !== "function" || typeof server !== "number" || typeof UDP !== "function") {
+      return undefined;
+    }
+    const probe = new TCP(server);
+    const ok = ["bind", "bind6", "listen", "close"].every(
+      (m) => typeof (probe as unknown as Record<string, unknown>)[m] === "function",
+    );
+    probe.close();
+    return ok ? { tcp: () => new TCP(server), udp: () => new UDP() } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let handles: Handles | undefined | null = null;
+
+function errName(code: number): string {
+  try {
+    return getSystemErrorName(code);
+  } catch {
+    return `E${-code}`;
+  }
+}
+
+/** TCP: bind then listen (libuv reports EADDRINUSE at listen), as net.Server does. */
+function tcpByHandle(h: Handles, port: number, family: Family): Bind {
+  const sock = h.tcp();
+  try {
+    // flags 0: not IPv6-only, i.e. dual-stack.
+    let err = family === "dual" ? sock.bind6("::", port, 0) : sock.bind("0.0.0.0", port);
+    if (err === 0) err = sock.listen(511);
+    return err === 0 ? null : errName(err);
+  } finally {
+    sock.close();
+  }
+}
+
+/** UDP: bind without SO_REUSEADDR (flags 0), as dgram's exclusive bind. */
+function udpByHandle(h: Handles, port: number, family: Family): Bind {
+  const sock = h.udp();
+  try {
+    const err = family === "dual" ? sock.bind6("::", port, 0) : sock.bind("0.0.0.0", port, 0);
+    return err === 0 ? null : errName(err);
+  } finally {
+    sock.close();
+  }
+}
+
+/**
+ * A built-in module, loaded on first use: process.getBuiltinModule where
+ * present (the bundle runs from V8's code cache, where Node 20 cannot run
+ * import()), else import().
+ */
+async function builtin<T>(id: "node:net" | "node:dgram"): Promise<T> {
+  if (typeof process.getBuiltinModule === "function") return process.getBuiltinModule(id) as T;
+  return (await import(id)) as T;
+}
+
+async function tcpByStream(port: number, family: Family): Promise<Bind> {
+  const { createServer } = await builtin<typeof import("node:net")>("node:net");
   return new Promise((resolve) => {
     const srv = createServer();
     srv.once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? "ERROR"));
@@ -34,7 +141,8 @@ function literalLookup(
 // calls its lookup with (address, family, callback).
 const literal = literalLookup as unknown as SocketOptions["lookup"];
 
-function probeUdp(port: number, family: Family): Promise<string | null> {
+async function udpByStream(port: number, family: Family): Promise<Bind> {
+  const { createSocket } = await builtin<typeof import("node:dgram")>("node:dgram");
   return new Promise((resolve) => {
     const sock =
       family === "dual"
@@ -51,13 +159,24 @@ function probeUdp(port: number, family: Family): Promise<string | null> {
 
 let family: Family = "dual";
 
+const noIpv6 = (err: Bind) => err === "EAFNOSUPPORT" || err === "EADDRNOTAVAIL";
+
+/** The probe method in use here ("handles" unless unavailable). */
+export function probeMethod(): ProbeMethod {
+  if (handles === null) handles = loadHandles();
+  return handles === undefined ? "streams" : "handles";
+}
+
 /** True when nothing holds the port (TCP or UDP, any address). */
-export async function portIsFree(port: number): Promise<boolean> {
-  let tcp = await probeTcp(port, family);
-  if (family === "dual" && (tcp === "EAFNOSUPPORT" || tcp === "EADDRNOTAVAIL")) {
+export async function portIsFree(port: number, method = probeMethod()): Promise<boolean> {
+  const h = method === "handles" ? (handles ?? loadHandles()) : undefined;
+  const tcp = (f: Family) => (h !== undefined ? tcpByHandle(h, port, f) : tcpByStream(port, f));
+  const udp = (f: Family) => (h !== undefined ? udpByHandle(h, port, f) : udpByStream(port, f));
+  let err = await tcp(family);
+  if (family === "dual" && noIpv6(err)) {
     family = "v4";
-    tcp = await probeTcp(port, family);
+    err = await tcp(family);
   }
-  if (tcp !== null) return false;
-  return (await probeUdp(port, family)) === null;
+  if (err !== null) return false;
+  return (await udp(family)) === null;
 }

@@ -50,23 +50,32 @@ export class PortsInUse {
   }
 }
 
-/** Local ports of one /proc/net table ("  0: 0100007F:4E21 00000000:0000 0A ..."). */
+/**
+ * One table line: "sl:", the local ADDR:PORT (the port is 1-4 hex digits
+ * after the last colon), the remote address, the state; fields separated
+ * by blanks. Lines that do not match are skipped (the search moves on to
+ * the next line start: no class here crosses a newline).
+ */
+const LINE =
+  /^[ \t\r]*[^ \t\r\n]+[ \t\r]+[^ \t\r\n]*:([0-9A-Fa-f]{1,4})(?![^ \t\r\n])(?:[ \t\r]+[^ \t\r\n]+(?:[ \t\r]+([^ \t\r\n]+))?)?/gm;
+
+/**
+ * Local ports of one /proc/net table ("  0: 0100007F:4E21 00000000:0000 0A ..."),
+ * the header line skipped; for TCP with their state. One regular
+ * expression run over the whole text rather than a split per line: a host
+ * with thousands of sockets (TIME_WAIT) has hundreds of kilobytes of
+ * table, and this runs cold, once per start.
+ */
 export function parseProcNet(
   text: string,
   into: PortsInUse = new PortsInUse(),
   tcp = true,
 ): PortsInUse {
-  const lines = text.split("\n");
-  for (let i = 1; i < lines.length; i++) {
-    const fields = lines[i].trim().split(/\s+/);
-    // fields[0] = "sl:", fields[1] = local "ADDR:PORT", fields[3] = state
-    const local = fields[1];
-    if (local === undefined) continue;
-    const colon = local.lastIndexOf(":");
-    if (colon < 0) continue;
-    const hex = local.slice(colon + 1);
-    if (!/^[0-9A-Fa-f]{1,4}$/.test(hex)) continue;
-    into.add(Number.parseInt(hex, 16), tcp ? (fields[3] ?? "") : "");
+  const header = text.indexOf("\n");
+  if (header < 0) return into;
+  LINE.lastIndex = header + 1;
+  for (let m = LINE.exec(text); m !== null; m = LINE.exec(text)) {
+    into.add(Number.parseInt(m[1], 16), tcp ? (m[2] ?? "") : "");
   }
   return into;
 }

@@ -92,7 +92,7 @@ async function claimAndProbe(
   claim: Claim,
 ): Promise<{ ok: number[]; bad: number[] }> {
   const claimed = ports.filter((p) => claimPort(req, p, claim) === "claimed");
-  const free = await Promise.all(claimed.map(portIsFree));
+  const free = await Promise.all(claimed.map((p) => portIsFree(p)));
   const ok: number[] = [];
   const bad = ports.filter((p) => !claimed.includes(p));
   claimed.forEach((p, k) => {
