@@ -6,7 +6,8 @@
 //   node dist/bench/domeize-startup.js [runs]
 //
 // DOMEIZE_BENCH_BASELINE=/path/to/older/domeize.cjs adds that bundle as a
-// variant, to compare two builds in the same run.
+// variant, to compare two builds in the same run (with the launcher named
+// domeize in the same directory, when there is one).
 
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -102,9 +103,13 @@ async function main() {
   variants.push(["domeize (bundle)", () => run(`${ROOT}/bin/domeize`, args, env(bundle))]);
   const baseline = process.env.DOMEIZE_BENCH_BASELINE;
   if (baseline !== undefined && baseline !== "") {
+    // The baseline's own launcher when one sits beside it (an older build
+    // copied with its bin/domeize), else this tree's.
+    const own = `${dirname(resolve(baseline))}/domeize`;
+    const launcher = existsSync(own) ? own : `${ROOT}/bin/domeize`;
     variants.push([
-      "domeize (baseline bundle)",
-      () => run(`${ROOT}/bin/domeize`, args, env(baseline)),
+      `domeize (baseline bundle${launcher === own ? " + its launcher" : ""})`,
+      () => run(launcher, args, env(baseline)),
     ]);
   }
   variants.push([

@@ -15,7 +15,7 @@ import { trace } from "./trace.js";
 type Env = NodeJS.ProcessEnv;
 
 /** Internal variables of the launcher protocol, never passed to the app. */
-const INTERNAL = ["DOMEIZE_PLAN_FILE", "DOMEIZE_RESUME"];
+const INTERNAL = ["DOMEIZE_PLAN_FILE", "DOMEIZE_RESUME", "DOMEIZE_NETSCAN", "DOMEIZE_NETSCAN_PID"];
 
 export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
   trace("start");
@@ -28,17 +28,24 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
   trace("templates parsed");
   if (opts.command.length > 0) resolveCommand(opts.command[0], env.PATH);
   const planFile = env.DOMEIZE_PLAN_FILE || undefined;
+  // The launcher's copy of /proc/net's TCP tables (bin/domeize), removed with the plan.
+  const scanFile = planFile !== undefined ? env.DOMEIZE_NETSCAN || undefined : undefined;
   const exports: Record<string, string> = {};
   if (cfg.needPorts > 0 && cfg.pod !== undefined) {
-    const [{ allocatePorts, leaseKey }, { reportPorts }, { portsInUse }] = await Promise.all([
-      import("./ports/allocate.js"),
-      import("./report.js"),
-      import("./ports/procnet.js"),
-    ]);
-    // Read synchronously: the kernel hands /proc/net out a page per read,
-    // and on the thread pool every page is a wake-up of a pool thread and of
-    // this one, which on a loaded host costs far more than the reads.
-    const inUse = Promise.resolve(portsInUse());
+    const [{ allocatePorts, leaseKey }, { reportPorts }, { portsInUse, launcherTcpTables }] =
+      await Promise.all([
+        import("./ports/allocate.js"),
+        import("./report.js"),
+        import("./ports/procnet.js"),
+      ]);
+    // The TCP tables come from the launcher's background copy when it has
+    // one (made while Node started); the rest is read here, synchronously:
+    // the kernel hands /proc/net out a page per read, and on the thread pool
+    // every page is a wake-up of a pool thread and of this one.
+    const tcpTables =
+      scanFile !== undefined ? launcherTcpTables(scanFile, scanPid(env)) : undefined;
+    trace(tcpTables !== undefined ? "launcher's tcp tables read" : "no launcher tcp tables");
+    const inUse = Promise.resolve(portsInUse(undefined, tcpTables));
     const requestTimeoutMs = opts.reportTimeoutMs ?? cfg.reportTimeoutMs ?? 5000;
     const reserved = await allocatePorts({
       env: cfg,
@@ -85,8 +92,14 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
   // Hand over to the launcher: exec the app, or (tails) exec a resident domeize.
   const argv = tails ? [process.execPath, process.argv[1], ...process.argv.slice(2)] : opts.command;
   if (tails) exports.DOMEIZE_RESUME = "run";
-  writeFileSync(planFile, renderPlan({ planFile, exports, argv }));
+  const alsoRemove = scanFile !== undefined ? [scanFile] : [];
+  writeFileSync(planFile, renderPlan({ planFile, alsoRemove, exports, argv }));
   return 0;
+}
+
+function scanPid(env: Env): number | undefined {
+  const raw = env.DOMEIZE_NETSCAN_PID ?? "";
+  return /^[1-9]\d{0,9}$/.test(raw) ? Number(raw) : undefined;
 }
 
 /** Resident: run the app as a child (forwarding signals) and follow the tails. */

@@ -3,14 +3,17 @@
 // 128+signal, SIGKILL after the grace period.
 
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { EXIT } from "../../src/domeize/exit.js";
+import { launcherTcpTables, PortsInUse, parseProcNet } from "../../src/domeize/ports/procnet.js";
 import { renderPlan, shellQuote } from "../../src/domeize/run/plan.js";
 import { freePort } from "../support/ports.js";
 import {
   baseEnv,
   collect,
+  podEnv,
+  ReportServer,
   removeDir,
   runDomeize,
   startDomeize,
@@ -138,4 +141,50 @@ test("a signal during preparation (waiting for a dependency) stops domeize promp
   const r = await done;
   assert.ok(Date.now() - t0 < 10_000, "stopped long before -timeout");
   assert.notEqual(r.code, 0);
+});
+
+test("launcher with NEED_PORTS: /proc/net's TCP tables copied in the background, used, removed; the app inherits no child", async () => {
+  const server = await new ReportServer().start();
+  try {
+    const tmp = `${dir}/scan-tmp`;
+    mkdirSync(tmp);
+    const env = podEnv(server, `${dir}/scan-state`, { TMPDIR: tmp, DOMEIZE_TRACE: "1" });
+    // read is a builtin: no child of the app's own in the list.
+    const app = ["sh", "-c", 'read -r kids < /proc/$$/task/$$/children; echo "children=[$kids]"'];
+    const r = await runDomeize(app, env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /launcher's tcp tables read/);
+    assert.equal(r.stdout, "children=[]\n", "the copying job was reaped before the exec");
+    assert.deepEqual(readdirSync(tmp), [], "plan and copy removed");
+    // A failure before the ports (bad template): nothing left either.
+    const bad = await runDomeize(["-template", `${dir}/missing.tmpl:${dir}/x`, "true"], env);
+    assert.equal(bad.code, EXIT.template);
+    assert.deepEqual(readdirSync(tmp), []);
+  } finally {
+    await server.stop();
+  }
+});
+
+test("the launcher's copy is used only when complete and cat succeeded", () => {
+  const file = `${dir}/copy.net`;
+  const head =
+    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+  const line =
+    "   0: 0100007F:4E21 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1\n";
+  writeFileSync(file, `${head}${line}${head}# domeize-scan end 0\n`);
+  const text = launcherTcpTables(file, undefined);
+  assert.equal(text, `${head}${line}${head}`);
+  assert.ok(parseProcNet(text ?? "", new PortsInUse()).hard(20001));
+  writeFileSync(file, `${head}${line}# domeize-scan end 1\n`);
+  assert.equal(launcherTcpTables(file, undefined), undefined, "cat failed (no tcp6): read here");
+  writeFileSync(file, `${head}${line}`);
+  assert.equal(launcherTcpTables(file, undefined), undefined, "incomplete, no job: read here");
+  const t0 = Date.now();
+  assert.equal(
+    launcherTcpTables(file, process.pid, 50),
+    undefined,
+    "incomplete while the job runs: waits, then gives up",
+  );
+  assert.ok(Date.now() - t0 >= 45);
+  assert.equal(launcherTcpTables(`${dir}/absent.net`, process.pid), undefined);
 });

@@ -80,10 +80,18 @@ export function parseProcNet(
   return into;
 }
 
-/** Ports in use in this network namespace; missing tables are skipped. */
-export function portsInUse(root = "/proc/net"): PortsInUse {
+const TCP_TABLES = new Set(["tcp", "tcp6"]);
+
+/**
+ * Ports in use in this network namespace; missing tables are skipped.
+ * `tcpTables`: the tcp and tcp6 tables already read (the launcher's copy,
+ * see launcherTcpTables), so only the others are read here.
+ */
+export function portsInUse(root = "/proc/net", tcpTables?: string): PortsInUse {
   const used = new PortsInUse();
+  if (tcpTables !== undefined) parseProcNet(tcpTables, used, true);
   for (const name of PROC_NET_FILES) {
+    if (tcpTables !== undefined && TCP_TABLES.has(name)) continue;
     let text: string;
     try {
       text = readFileSync(`${root}/${name}`, "latin1");
@@ -93,4 +101,51 @@ export function portsInUse(root = "/proc/net"): PortsInUse {
     parseProcNet(text, used, name.startsWith("tcp"));
   }
   return used;
+}
+
+const SCAN_END = "# domeize-scan end ";
+
+/** Whether a process (the launcher's copying job) still runs: not gone, not a zombie. */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    const state = stat[stat.lastIndexOf(")") + 2];
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The tcp and tcp6 tables as bin/domeize copied them in the background
+ * (`cat /proc/net/tcp /proc/net/tcp6`, then a line with cat's exit
+ * status): their text when the copy is complete and cat succeeded, else
+ * undefined (the caller reads /proc/net itself). Waits, a millisecond at a
+ * time, while the copying job `pid` runs, at most `maxWaitMs`.
+ */
+export function launcherTcpTables(
+  file: string,
+  pid: number | undefined,
+  maxWaitMs = 1000,
+): string | undefined {
+  const until = Date.now() + maxWaitMs;
+  let sleeper: Int32Array | undefined;
+  for (;;) {
+    // Checked before the read: a job found finished has written everything.
+    const alive = pid !== undefined && running(pid);
+    let text: string;
+    try {
+      text = readFileSync(file, "latin1");
+    } catch {
+      return undefined;
+    }
+    const at = text.lastIndexOf(SCAN_END);
+    if (at >= 0 && (at === 0 || text[at - 1] === "\n")) {
+      const status = /^(\d+)\n$/.exec(text.slice(at + SCAN_END.length));
+      if (status !== null) return status[1] === "0" ? text.slice(0, at) : undefined;
+    }
+    if (!alive || Date.now() >= until) return undefined;
+    sleeper ??= new Int32Array(new SharedArrayBuffer(4));
+    Atomics.wait(sleeper, 0, 0, 1);
+  }
 }

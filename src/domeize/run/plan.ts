@@ -9,13 +9,16 @@ export function shellQuote(s: string): string {
 
 export interface Plan {
   readonly planFile: string;
+  /** More files of the launcher to remove with the plan (its /proc/net copy). */
+  readonly alsoRemove?: readonly string[];
   readonly exports: Record<string, string>;
   /** argv to exec; empty = nothing to run (exit 0). */
   readonly argv: readonly string[];
 }
 
 export function renderPlan(plan: Plan): string {
-  const lines = [`rm -f -- ${shellQuote(plan.planFile)}`];
+  const files = [plan.planFile, ...(plan.alsoRemove ?? [])];
+  const lines = [`rm -f -- ${files.map(shellQuote).join(" ")}`];
   for (const [k, v] of Object.entries(plan.exports)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`bad variable name ${k}`);
     lines.push(`export ${k}=${shellQuote(v)}`);
