@@ -11,7 +11,7 @@
 //
 //   npm run build && node dist/bench/server-reports.js [--seconds 10] [--clients 256] [--pairs 3] [--rounds 3]
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,6 +29,8 @@ const { values: args } = parseArgs({
     clients: { type: "string", default: "256" },
     rounds: { type: "string", default: "3" },
     pairs: { type: "string", default: "3" },
+    /** Offered rate of the open-loop phase (reports/s, all clients together; 0: skip it). */
+    rate: { type: "string", default: "2000" },
     /** Write a V8 CPU profile of the server child process into this directory. */
     profile: { type: "string" },
   },
@@ -37,6 +39,28 @@ const SECONDS = Number(args.seconds);
 const CLIENTS = Number(args.clients);
 const ROUNDS = Number(args.rounds);
 const PAIRS = Number(args.pairs);
+const RATE = Number(args.rate);
+
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux). */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU ms per operation of the server, etcd and this process (the load generator) over a phase. */
+function cpuMeter(pids: { server?: number; etcd?: number }) {
+  const t0 = { s: cpuMs(pids.server), e: cpuMs(pids.etcd), b: cpuMs(process.pid) };
+  return (ops: number) => {
+    const per = (a: number, b: number) => ((b - a) / Math.max(1, ops)).toFixed(2);
+    return `server ${per(t0.s, cpuMs(pids.server))}, etcd ${per(t0.e, cpuMs(pids.etcd))}, load generator ${per(t0.b, cpuMs(process.pid))}`;
+  };
+}
 
 /** A Kubernetes-shaped pod of 3-5 KB. */
 function podJson(ns: string, name: string, host: string, size: number): string {
@@ -202,6 +226,102 @@ async function reports(url: string, pods: string[]) {
   };
 }
 
+interface Sent {
+  p0: string;
+  sentAt: number;
+  doneAt: number;
+  ok: boolean;
+}
+
+/**
+ * Open loop: every client sends to its own pod on a fixed schedule (together
+ * RATE reports/s, start times staggered), whether or not its previous report
+ * has been answered. Latency counts from the scheduled send time, so a
+ * server that falls behind shows up as latency, not as a lower offered rate.
+ */
+async function openLoop(url: string, pods: string[]) {
+  const interval = (1000 * pods.length) / RATE; // ms between one client's reports
+  const lat: number[] = [];
+  const sent = new Map<string, Sent[]>();
+  let ok = 0;
+  let okInWindow = 0;
+  let failed = 0;
+  let late = 0;
+  const t0 = performance.now() + 50;
+  const end = t0 + SECONDS * 1000;
+  await Promise.all(
+    pods.map(async (pod, c) => {
+      const token = mintPodToken(SECRET, "default", "default", pod);
+      const target = `${url}/api/agent/pod/default/default/${pod}/annotation`;
+      const mine: Sent[] = [];
+      sent.set(pod, mine);
+      const inflight: Promise<void>[] = [];
+      for (let k = 0; ; k++) {
+        const at = t0 + (c / pods.length) * interval + k * interval;
+        if (at >= end) break;
+        const wait = at - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        else if (wait < -5) late++;
+        // Unique per pod within the phase (< 1000 reports per pod).
+        const p0 = String(20000 + (k % 1000));
+        const body = JSON.stringify({
+          AUTO_PORT0: p0,
+          AUTO_PORT1: String(20000 + Math.floor(Math.random() * 1000)),
+        });
+        const rec: Sent = { p0, sentAt: performance.now(), doneAt: 0, ok: false };
+        mine.push(rec);
+        inflight.push(
+          call(target, "PUT", body, token).then((r) => {
+            rec.doneAt = performance.now();
+            lat.push(rec.doneAt - at);
+            rec.ok = r.status === 200 && JSON.parse(r.text).resultCode === 200;
+            if (rec.ok) {
+              ok++;
+              if (rec.doneAt <= end) okInWindow++;
+            } else failed++;
+          }),
+        );
+      }
+      await Promise.all(inflight);
+    }),
+  );
+  const sentCount = [...sent.values()].reduce((a, xs) => a + xs.length, 0);
+  lat.sort((a, b) => a - b);
+  return {
+    offered: sentCount / SECONDS,
+    /** Acknowledged within the phase's window (a server that falls behind answers later). */
+    rate: okInWindow / SECONDS,
+    ok,
+    p50: percentile(lat, 50),
+    p99: percentile(lat, 99),
+    max: lat.at(-1) ?? Number.NaN,
+    failed,
+    late,
+    sent,
+  };
+}
+
+/**
+ * Lost updates after an open-loop phase. Requests of one pod may overlap, so
+ * "last acknowledged" is not an order; what must hold: the stored value
+ * comes from a request that had not finished when the newest acknowledged
+ * request was sent (an older finished one would mean the acknowledged write
+ * was overwritten by an earlier one = lost).
+ */
+async function lostInOpenLoop(store: EtcdStore, sent: Map<string, Sent[]>): Promise<number> {
+  let lost = 0;
+  for (const [pod, reqs] of sent) {
+    const acked = reqs.filter((r) => r.ok);
+    if (acked.length === 0) continue;
+    const newest = acked.reduce((a, b) => (b.sentAt > a.sentAt ? b : a));
+    const kv = await store.get(podKey("default", pod));
+    const stored = JSON.parse(kv!.value).metadata.annotations.AUTO_PORT0;
+    const from = reqs.find((r) => r.p0 === stored);
+    if (!from || from.doneAt < newest.sentAt) lost++;
+  }
+  return lost;
+}
+
 async function allocations(url: string, store: EtcdStore, round: number) {
   const host = `10.200.0.${round + 1}`;
   const pods = Array.from({ length: 200 }, (_, i) => `alloc-${round}-${i}`);
@@ -262,10 +382,20 @@ async function main() {
     const raws: Awaited<ReturnType<typeof rawPuts>>[] = [];
     const reps: Awaited<ReturnType<typeof reports>>[] = [];
     let lost = 0;
+    const pids = {
+      server: s.child.pid,
+      etcd: (etcd as unknown as { proc: ChildProcess | null }).proc?.pid,
+    };
+    const cpu: string[] = [];
     for (let i = 0; i < PAIRS; i++) {
-      raws.push(await rawPuts(store, values));
+      let meter = cpuMeter(pids);
+      const raw = await rawPuts(store, values);
+      raws.push(raw);
+      cpu.push(`raw put pair ${i + 1}: ${meter(raw.rate * SECONDS)}`);
       newPhase();
+      meter = cpuMeter(pids);
       const rep = await reports(s.url, pods);
+      cpu.push(`closed-loop reports pair ${i + 1}: ${meter(rep.rate * SECONDS)}`);
       reps.push(rep);
       for (const [pod, p0] of rep.last) {
         const kv = await store.get(podKey("default", pod));
@@ -281,6 +411,15 @@ async function main() {
       p99: med(reps.map((r) => r.p99)),
       failed: reps.reduce((a, r) => a + r.failed, 0),
     };
+    let open: Awaited<ReturnType<typeof openLoop>> | null = null;
+    let openLost = 0;
+    if (RATE > 0) {
+      newPhase();
+      const meter = cpuMeter(pids);
+      open = await openLoop(s.url, pods);
+      cpu.push(`open-loop reports: ${meter(open.ok)}`);
+      openLost = await lostInOpenLoop(store, open.sent);
+    }
     const pairRatios = reps.map((r, i) => (100 * r.rate) / raws[i]!.rate);
     const ratios = pairRatios.map((x) => `${x.toFixed(0)}%`);
     const allocs = [];
@@ -302,6 +441,18 @@ async function main() {
       `Per pair, raw puts/s: ${raws.map((r) => r.rate.toFixed(0)).join(", ")}; reports/s: ${reps.map((r) => r.rate.toFixed(0)).join(", ")}.`,
       "",
       `Reports failed (HTTP 503 when etcd calls hit their 3 s deadline; the agent retries): ${rep.failed}. Pods whose stored AUTO_PORT0 is neither the last acknowledged value nor a later failed attempt (= a lost update): ${lost}.`,
+      "",
+      ...(open
+        ? [
+            `Open loop (${CLIENTS} clients, each its own pod, together offering ${RATE} reports/s on a fixed schedule for ${SECONDS} s; latency from the scheduled send time):`,
+            "",
+            "| offered | acknowledged within the window | p50 | p99 | max | acknowledged in all | failed | sends > 5 ms late (load generator) | lost updates |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+            `| ${open.offered.toFixed(0)}/s | ${open.rate.toFixed(0)}/s | ${open.p50.toFixed(1)} ms | ${open.p99.toFixed(1)} ms | ${open.max.toFixed(1)} ms | ${open.ok} | ${open.failed} | ${open.late} | ${openLost} |`,
+            "",
+          ]
+        : []),
+      `CPU ms per operation (from /proc): ${cpu.join("; ")}.`,
       "",
       "| port ledger round (200 pods of one host, 2 ports each, all at once) | wall | allocations/s | ports | duplicates | failed |",
       "| --- | --- | --- | --- | --- | --- |",

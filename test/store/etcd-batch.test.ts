@@ -70,7 +70,7 @@ describe("etcd batched compare-and-swap (nested transactions)", () => {
     assert.equal(b.ok, true);
   });
 
-  test("two CAS puts on one key at once: exactly one wins, the other sees its value", async () => {
+  test("two CAS puts on one key at once: the first called wins, the second sees its value", async () => {
     const { revision } = await store.put("/t/batch/dup", "start");
     const rs = await Promise.all(
       ["one", "two"].map((v) => store.put("/t/batch/dup", v, { expectModRevision: revision })),

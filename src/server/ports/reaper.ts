@@ -1,7 +1,13 @@
 // Gives ports back: on every pod deletion seen by a watch, and in a periodic
 // sweep that catches what the watch missed (server down, watch compacted,
 // allocations interrupted halfway, expired "external" records).
-import { podKey, type Store, type Watch, type WatchEvent } from "../../store/store.js";
+import {
+  podKey,
+  type Store,
+  type Watch,
+  type WatchEvent,
+  type WatchHandlers,
+} from "../../store/store.js";
 import type { Logger } from "../log/logger.js";
 import {
   ASSIGNMENT_PREFIX,
@@ -54,7 +60,7 @@ export class PortReaper {
     while (!this.closed) {
       try {
         this.lastRevision ??= await this.store.revision();
-        this.watch = await this.store.watch(PODS_PREFIX, this.lastRevision + 1, {
+        this.watch = await watchDeletions(this.store, PODS_PREFIX, this.lastRevision + 1, {
           onEvents: (events, revision) => {
             this.lastRevision = Math.max(this.lastRevision ?? 0, revision);
             void this.onEvents(events);
@@ -159,4 +165,21 @@ export class PortReaper {
     if (freed > 0) this.opts.onFreed?.(freed);
     return freed;
   }
+}
+
+/**
+ * Watch only deletions where the store can filter them at the source (etcd:
+ * the pod watch then does not receive every annotation write); elsewhere a
+ * plain watch, whose puts onEvents skips.
+ */
+function watchDeletions(
+  store: Store,
+  prefix: string,
+  fromRevision: number,
+  handlers: WatchHandlers,
+): Promise<Watch> {
+  const s = store as Store & { watchDeletions?: Store["watch"] };
+  return typeof s.watchDeletions === "function"
+    ? s.watchDeletions(prefix, fromRevision, handlers)
+    : store.watch(prefix, fromRevision, handlers);
 }

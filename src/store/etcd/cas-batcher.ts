@@ -14,7 +14,8 @@
 // which is the mod revision of every key the batch wrote).
 //
 // etcd refuses a transaction that writes one key twice, so a key already in
-// the batch being built waits for the next one. Batches are bounded by op
+// the batch being built, or in a batch still in flight, waits for a later
+// one: puts to one key reach etcd in call order. Batches are bounded by op
 // count (etcd's --max-txn-ops, 128 by default, counts the nested ops too)
 // and bytes (--max-request-bytes, 1.5 MiB by default).
 
@@ -41,6 +42,8 @@ export class CasBatcher {
   private pending: Entry[] = [];
   private scheduled = false;
   private inFlight = 0;
+  /** Keys of the batches in flight. */
+  private readonly busy = new Set<string>();
   private maxOps: number;
   private readonly maxBytes: number;
   private readonly maxInFlight: number;
@@ -88,6 +91,7 @@ export class CasBatcher {
   private flush(): void {
     while (this.pending.length > 0 && this.inFlight < this.maxInFlight) {
       const batch = this.take();
+      if (batch.length === 0) return; // every pending key is in flight
       this.inFlight++;
       void this.run(batch);
     }
@@ -103,7 +107,7 @@ export class CasBatcher {
       const size = e.op.key.length * 3 + e.op.value.length + 64;
       const full =
         batch.length >= this.maxOps || (batch.length > 0 && bytes + size > this.maxBytes);
-      if (full || keys.has(e.key)) {
+      if (full || keys.has(e.key) || this.busy.has(e.key)) {
         rest.push(e);
         continue;
       }
@@ -112,6 +116,7 @@ export class CasBatcher {
       batch.push(e);
     }
     this.pending = rest;
+    for (const e of batch) this.busy.add(e.key);
     return batch;
   }
 
@@ -135,6 +140,7 @@ export class CasBatcher {
         for (const e of batch) e.reject(this.describeError(e.key, err));
       }
     } finally {
+      for (const e of batch) this.busy.delete(e.key);
       this.inFlight--;
       this.flush();
     }
