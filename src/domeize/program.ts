@@ -7,7 +7,7 @@ import type { Options } from "./cli/options.js";
 import { readEnv } from "./env.js";
 import { log } from "./log.js";
 import { parseTemplateArg } from "./render/spec.js";
-import { loadTemplates, renderTemplates } from "./render/templates.js";
+import { loadTemplates, type Staged, stageTemplates } from "./render/templates.js";
 import { renderPlan } from "./run/plan.js";
 import { resolveCommand } from "./run/resolve.js";
 import { trace } from "./trace.js";
@@ -31,6 +31,7 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
   // The launcher's copy of /proc/net's TCP tables (bin/domeize), removed with the plan.
   const scanFile = planFile !== undefined ? env.DOMEIZE_NETSCAN || undefined : undefined;
   const exports: Record<string, string> = {};
+  let staging: Promise<Staged> | undefined;
   if (cfg.needPorts > 0 && cfg.pod !== undefined) {
     const [{ allocatePorts, leaseKey }, { reportPorts }, { portsInUse, launcherTcpTables }] =
       await Promise.all([
@@ -65,18 +66,29 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
     log(
       `ports for ${leaseKey(cfg.pod)}: ${reserved.ports.join(" ")}${reserved.sticky > 0 ? ` (${reserved.sticky} kept from the previous start)` : ""}`,
     );
+    const reporting = reportPorts(cfg.pod, reserved.ports, {
+      deadlineMs: opts.reportDeadlineMs ?? cfg.reportDeadlineMs ?? 60_000,
+      requestTimeoutMs,
+    });
+    // While the report is on its way: execute the templates and write and
+    // fsync their temp files. Nothing is visible before the commit, which
+    // waits for the report; a template error is raised after the report,
+    // as when rendering followed it.
+    staging = stageTemplates(loaded, opts.noOverwrite);
+    staging.catch(() => {}); // examined below, after the report
     try {
-      await reportPorts(cfg.pod, reserved.ports, {
-        deadlineMs: opts.reportDeadlineMs ?? cfg.reportDeadlineMs ?? 60_000,
-        requestTimeoutMs,
-      });
+      await reporting;
     } catch (err) {
       reserved.release(); // never reported: free them at once
+      await staging.then(
+        (s) => s.abort(),
+        () => {},
+      );
       throw err;
     }
   }
   trace("reported");
-  await renderTemplates(loaded, opts.noOverwrite);
+  await (await (staging ?? stageTemplates(loaded, opts.noOverwrite))).commit();
   trace("rendered");
   if (opts.waits.length > 0) {
     const { waitAll } = await import("./wait/wait.js");

@@ -3,6 +3,7 @@
 // never starts with unreported ports.
 
 import assert from "node:assert/strict";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { after, before, test } from "node:test";
 import { EXIT } from "../../src/domeize/exit.js";
@@ -165,5 +166,53 @@ test("hanging server: per-request timeout, retries, then exit 6", async () => {
     assert.ok(r.ms < 10_000, `took ${r.ms}ms`);
   } finally {
     hang.close();
+  }
+});
+
+test("templates staged during the report: a failed report leaves every destination untouched, no temp file", async () => {
+  const server = await new ReportServer((_q, res) => {
+    res.statusCode = 403;
+    res.end("no");
+  }).start();
+  try {
+    const out = `${dir}/staged-out`;
+    mkdirSync(out);
+    writeFileSync(`${dir}/staged.tmpl`, "port {{ .Env.AUTO_PORT0 }}\n");
+    writeFileSync(`${out}/old.conf`, "old\n");
+    const args = ["-template", `${dir}/staged.tmpl:${out}/old.conf`];
+    args.push("-template", `${dir}/staged.tmpl:${out}/new.conf`, ...APP);
+    const r = await runDomeize(args, podEnv(server, `${dir}/staged-state`));
+    assert.equal(r.code, EXIT.report);
+    assert.equal(readFileSync(`${out}/old.conf`, "utf8"), "old\n");
+    assert.equal(existsSync(`${out}/new.conf`), false);
+    assert.deepEqual(readdirSync(out), ["old.conf"], "temp files removed");
+    // Reported fine: both in place.
+    server.reply = (_q, res) => res.end('{"resultCode":200}');
+    const ok = await runDomeize(args, podEnv(server, `${dir}/staged-state`));
+    assert.equal(ok.code, 0, ok.stderr);
+    const port = JSON.parse(server.annotations().at(-1)?.body ?? "{}").AUTO_PORT0;
+    assert.equal(readFileSync(`${out}/old.conf`, "utf8"), `port ${port}\n`);
+    assert.equal(readFileSync(`${out}/new.conf`, "utf8"), `port ${port}\n`);
+    assert.deepEqual(readdirSync(out).sort(), ["new.conf", "old.conf"]);
+  } finally {
+    await server.stop();
+  }
+});
+
+test("a template execution error is raised after the report, as before: exit 4, nothing written", async () => {
+  const server = await new ReportServer().start();
+  try {
+    const out = `${dir}/exec-err-out`;
+    mkdirSync(out);
+    writeFileSync(`${dir}/exec-err.tmpl`, '{{ .Env.AUTO_PORT0 }}{{ fail "no" }}');
+    const r = await runDomeize(
+      ["-template", `${dir}/exec-err.tmpl:${out}/x.conf`, ...APP],
+      podEnv(server, `${dir}/exec-err-state`),
+    );
+    assert.equal(r.code, EXIT.template, r.stderr);
+    assert.equal(server.annotations().length, 1, "reported first");
+    assert.deepEqual(readdirSync(out), []);
+  } finally {
+    await server.stop();
   }
 });

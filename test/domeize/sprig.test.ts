@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { templateFuncs } from "../../src/domeize/funcs/index.js";
+import { funcsFor } from "../../src/domeize/render/templates.js";
 import { Template, typedMap } from "../../src/gotemplate/index.js";
 import { ROOT } from "./helpers.js";
 
@@ -54,4 +55,37 @@ test("the function map has dockerize's 13 names and at least 180 of sprig's", ()
     assert.ok(names.includes(n), n);
   }
   assert.ok(names.length >= 180, `${names.length} functions`);
+});
+
+test("each template gets only the functions its text names: same output and errors as the whole map", () => {
+  const all = Object.entries(templateFuncs());
+  const tmpl = readFileSync(`${ROOT}/test/domeize/fixtures/sprig.tmpl`, "utf8");
+  const filtered = (text: string) =>
+    new Template("t", { funcs: funcsFor(text, all) }).parse(text).execute({});
+  assert.equal(filtered(tmpl), render(tmpl));
+  assert.deepEqual(Object.keys(funcsFor('{{ upper "a" | lower }}', all)).sort(), [
+    "lower",
+    "upper",
+  ]);
+  // A name the map lacks fails the same way; a longer name containing a
+  // function's name (repeat / rep) is looked up as itself.
+  for (const text of [
+    "{{ nosuchfunc 1 }}",
+    '{{ repeat 2 "a" }}',
+    '{{ define "x" }}{{ trim . }}{{ end }}{{ template "x" " a " }}',
+  ]) {
+    let want: string;
+    try {
+      want = render(text);
+    } catch (e) {
+      want = `error: ${(e as Error).message}`;
+    }
+    let got: string;
+    try {
+      got = filtered(text);
+    } catch (e) {
+      got = `error: ${(e as Error).message}`;
+    }
+    assert.equal(got, want, text);
+  }
 });

@@ -12,7 +12,7 @@ import {
   mkdirSync,
   openSync,
   realpathSync,
-  renameSync,
+  rename,
   statSync,
   unlinkSync,
   writeSync,
@@ -79,19 +79,33 @@ function unlinkQuiet(path: string): void {
 const fsyncFd = (fd: number) =>
   new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
 
+/** Temp files written and fsynced, waiting to be renamed over their destinations. */
+export interface StagedFiles {
+  /** Rename every temp file over its destination (all at once on the thread pool). */
+  commit(): Promise<void>;
+  /** Remove the temp files: no destination is touched. */
+  abort(): void;
+}
+
+const renameAsync = (from: string, to: string) =>
+  new Promise<void>((resolve, reject) =>
+    rename(from, to, (err) => (err ? reject(err) : resolve())),
+  );
+
 /**
- * Several files at once, in three steps: write every temp file, fsync them
- * all in parallel on the thread pool (one wait, and one journal commit can
- * cover them all), then rename each over its destination. Any failure
- * removes the temp files and renames nothing.
+ * Several files at once, in two steps. stageAll: write every temp file,
+ * fsync them all in parallel on the thread pool (one wait, and one journal
+ * commit can cover them all); commit: rename each over its destination.
+ * Any failure while staging removes the temp files and renames nothing.
  */
-export async function writeAllAtomic(
+export async function stageAll(
   files: readonly { dest: string; content: string }[],
-): Promise<void> {
+): Promise<StagedFiles> {
   const written: { t: Target; tmp: string; fd: number }[] = [];
   const cleanup = () => {
     for (const w of written) {
       if (w.fd >= 0) closeSync(w.fd);
+      w.fd = -1;
       unlinkQuiet(w.tmp);
     }
   };
@@ -115,12 +129,27 @@ export async function writeAllAtomic(
     closeSync(w.fd);
     w.fd = -1;
   }
-  for (let i = 0; i < written.length; i++) {
-    try {
-      renameSync(written[i].tmp, written[i].t.path);
-    } catch (err) {
-      for (const w of written.slice(i)) unlinkQuiet(w.tmp);
-      throw new Error(`cannot write ${written[i].t.dest}: ${(err as Error).message}`);
-    }
-  }
+  return {
+    async commit() {
+      // Renames are independent (each is atomic on its own), so they go to
+      // the thread pool together; a failed one leaves its temp file removed.
+      const renamed = await Promise.allSettled(written.map((w) => renameAsync(w.tmp, w.t.path)));
+      const bad = renamed.findIndex((r) => r.status === "rejected");
+      if (bad >= 0) {
+        renamed.forEach((r, i) => {
+          if (r.status === "rejected") unlinkQuiet(written[i].tmp);
+        });
+        const why = (renamed[bad] as PromiseRejectedResult).reason as Error;
+        throw new Error(`cannot write ${written[bad].t.dest}: ${why.message}`);
+      }
+    },
+    abort: cleanup,
+  };
+}
+
+/** stageAll, then commit. */
+export async function writeAllAtomic(
+  files: readonly { dest: string; content: string }[],
+): Promise<void> {
+  await (await stageAll(files)).commit();
 }
