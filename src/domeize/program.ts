@@ -2,7 +2,7 @@
 // and the command; allocate ports; report; render; wait; then exec the app
 // (through the sh launcher) or run it as a child (tails, no launcher).
 
-import { writeFileSync } from "node:fs";
+import { unlinkSync, writeFileSync } from "node:fs";
 import type { Options } from "./cli/options.js";
 import { readEnv } from "./env.js";
 import { log } from "./log.js";
@@ -104,8 +104,21 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
   // Hand over to the launcher: exec the app, or (tails) exec a resident domeize.
   const argv = tails ? [process.execPath, process.argv[1], ...process.argv.slice(2)] : opts.command;
   if (tails) exports.DOMEIZE_RESUME = "run";
-  const alsoRemove = scanFile !== undefined ? [scanFile] : [];
-  writeFileSync(planFile, renderPlan({ planFile, alsoRemove, exports, argv }));
+  const launcherFiles = scanFile !== undefined ? [planFile, scanFile] : [planFile];
+  if (env.DOMEIZE_PLAN_FD === "3") {
+    // The launcher reads the plan through the descriptor it opened before
+    // starting Node: the files can go now (no rm for the shell to run).
+    writeFileSync(planFile, renderPlan({ remove: [], exports, argv }));
+    for (const f of launcherFiles) {
+      try {
+        unlinkSync(f);
+      } catch {
+        // already gone; the plan itself is read through the descriptor
+      }
+    }
+  } else {
+    writeFileSync(planFile, renderPlan({ remove: launcherFiles, exports, argv }));
+  }
   return 0;
 }
 

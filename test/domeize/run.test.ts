@@ -34,7 +34,7 @@ test("shell quoting survives every byte a value can hold", async () => {
   assert.equal(r.code, 0);
   assert.equal(r.stdout, tricky);
   assert.match(
-    renderPlan({ planFile: "/tmp/p", exports: { A: "1" }, argv: [] }),
+    renderPlan({ remove: ["/tmp/p"], exports: { A: "1" }, argv: [] }),
     /export A='1'\nexit 0/,
   );
 });
@@ -187,4 +187,39 @@ test("the launcher's copy is used only when complete and cat succeeded", () => {
   );
   assert.ok(Date.now() - t0 >= 45);
   assert.equal(launcherTcpTables(`${dir}/absent.net`, process.pid), undefined);
+});
+
+test("launcher: the app's environment is the caller's plus AUTO_PORTs (no launcher variable leaks or clobbers)", async () => {
+  const env = baseEnv({ dir: "keep", main: "keep", plan: "keep", rc: "keep", TMPDIR: dir });
+  const r = await runDomeize(["env"], env);
+  assert.equal(r.code, 0, r.stderr);
+  const got = Object.fromEntries(
+    r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
+  for (const k of ["dir", "main", "plan", "rc"]) assert.equal(got[k], "keep", k);
+  assert.deepEqual(
+    Object.keys(got).filter((k) => /^(_dz_|DOMEIZE_(PLAN|NETSCAN))/.test(k)),
+    [],
+    "no launcher variable reaches the app",
+  );
+});
+
+test("launcher: a Node part that writes an old-style plan (rm line, files left) still works, nothing left", async () => {
+  const tmp = `${dir}/old-plan-tmp`;
+  mkdirSync(tmp);
+  const fake = `${dir}/old-node.sh`;
+  // Stands in for an older domeize.cjs: ignores DOMEIZE_PLAN_FD and the copy.
+  writeFileSync(
+    fake,
+    `#!/bin/sh\nprintf "rm -f -- '%s'\\nexport X='old plan'\\nexec sh -c 'echo \\"\\$X\\"'\\n" "$DOMEIZE_PLAN_FILE" >"$DOMEIZE_PLAN_FILE"\n`,
+    { mode: 0o755 },
+  );
+  const env = baseEnv({ TMPDIR: tmp, DOMEIZE_NODE: fake, NEED_PORTS: "2" });
+  const r = await runDomeize(["ignored"], env);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "old plan\n");
+  assert.deepEqual(readdirSync(tmp), [], "plan and /proc/net copy removed");
 });

@@ -8,17 +8,19 @@ export function shellQuote(s: string): string {
 }
 
 export interface Plan {
-  readonly planFile: string;
-  /** More files of the launcher to remove with the plan (its /proc/net copy). */
-  readonly alsoRemove?: readonly string[];
+  /**
+   * Files the plan removes first (the plan file itself, the launcher's
+   * /proc/net copy); none when Node removed them (the launcher reads the
+   * plan through a descriptor it opened before, DOMEIZE_PLAN_FD).
+   */
+  readonly remove: readonly string[];
   readonly exports: Record<string, string>;
   /** argv to exec; empty = nothing to run (exit 0). */
   readonly argv: readonly string[];
 }
 
 export function renderPlan(plan: Plan): string {
-  const files = [plan.planFile, ...(plan.alsoRemove ?? [])];
-  const lines = [`rm -f -- ${files.map(shellQuote).join(" ")}`];
+  const lines = plan.remove.length > 0 ? [`rm -f -- ${plan.remove.map(shellQuote).join(" ")}`] : [];
   for (const [k, v] of Object.entries(plan.exports)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`bad variable name ${k}`);
     lines.push(`export ${k}=${shellQuote(v)}`);
