@@ -37,6 +37,7 @@ import {
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const GOLDEN = resolve(ROOT, "../shared/reference/confd-golden");
+// Run as users do (the executable, so its shebang's node flags apply).
 const CONFD = join(ROOT, "bin/domeos-confd");
 
 /** confd 0.17 at 10k pods, reference §11 (shared 2-core VM). */
@@ -146,7 +147,7 @@ function onetime(s: Setup, etcd: EtcdServer, expected: string, runs: number) {
     const t0 = performance.now();
     const r = spawnSync(
       "/usr/bin/time",
-      ["-f", "%M %U %S", process.execPath, CONFD, ...confdArgs(s, etcd, ["-onetime"])],
+      ["-f", "%M %U %S", CONFD, ...confdArgs(s, etcd, ["-onetime"])],
       { encoding: "utf8" },
     );
     walls.push(performance.now() - t0);
@@ -160,7 +161,7 @@ function onetime(s: Setup, etcd: EtcdServer, expected: string, runs: number) {
 }
 
 function startConfd(s: Setup, etcd: EtcdServer, extra: string[]): ChildProcess {
-  const p = spawn(process.execPath, [CONFD, ...confdArgs(s, etcd, ["-watch", ...extra])], {
+  const p = spawn(CONFD, confdArgs(s, etcd, ["-watch", ...extra]), {
     stdio: ["ignore", "ignore", "pipe"],
   });
   p.stderr?.on("data", (d: Buffer) => process.stderr.write(`[confd] ${d}`));

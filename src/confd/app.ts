@@ -10,11 +10,14 @@ import type { Server } from "node:http";
 import { usage } from "../goflag/usage.js";
 import type { Backend } from "./backends/backend.js";
 import { createBackend } from "./backends/index.js";
+import { LazyBackend } from "./backends/lazy-backend.js";
 import { FLAG_DEFS, loadSettings, type Settings, SettingsError } from "./cli/settings.js";
 import { createLogger, type Logger, levelOf } from "./log/logger.js";
-import { Manager } from "./manager/manager.js";
+import { phase } from "./log/phase-trace.js";
+import type { Manager } from "./manager/manager.js";
 import type { ConfdMetrics } from "./metrics/metrics.js";
-import { DiscoverError } from "./resource/discover.js";
+import { DiscoverError, discoverResources } from "./resource/discover.js";
+import { loadResource } from "./resource/resource-config.js";
 
 export const VERSION = "0.1.0";
 
@@ -95,6 +98,12 @@ export async function runConfd(argv: readonly string[], io: AppIO = defaultIO())
     log("error", (err as Error).message);
     return 1;
   }
+  // -onetime: the backend starts reading now, while the template engine and
+  // the rest of the manager load (etcd serves 40 MB meanwhile).
+  phase("settings");
+  if (settings.onetime) startEarly(backend, settings);
+  const { Manager } = await import("./manager/manager.js");
+  phase("modules loaded");
   const manager = new Manager(
     backend,
     {
@@ -125,6 +134,26 @@ export async function runConfd(argv: readonly string[], io: AppIO = defaultIO())
   }
   if (!metrics) return runOnetime(manager, log);
   return runContinuously(manager, settings, metrics, log, io);
+}
+
+/**
+ * Starts a lazily loaded backend on the keys of the resources (the same
+ * prefixes, in the same order, as Manager.start, which then joins this
+ * start). Anything unusual (no conf.d, a bad resource) is left to the
+ * manager to report, in its usual order.
+ */
+function startEarly(backend: Backend, settings: Settings): void {
+  if (!(backend instanceof LazyBackend)) return;
+  const keys = new Set<string>();
+  try {
+    const ctx = { confdir: settings.confdir, globalPrefix: settings.prefix, warn: () => {} };
+    for (const file of discoverResources(settings.confdir)) {
+      for (const k of loadResource(file, ctx).backendKeys) keys.add(k);
+    }
+  } catch {
+    return;
+  }
+  backend.start([...keys]).catch(() => {}); // the manager's start() gets this failure too
 }
 
 async function runOnetime(manager: Manager, log: Logger): Promise<number> {

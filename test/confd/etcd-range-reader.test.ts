@@ -65,6 +65,32 @@ describe("etcd range reader", () => {
     }
   });
 
+  test("-onetime's page-string values: same answer as the full client (ASCII and UTF-8, pages over 1 MB)", async () => {
+    // 1,500 values of ~2 KB: each 1,000-key page is ~2 MB, decoded through one
+    // Latin-1 page string; every 7th value is not ASCII and must be UTF-8.
+    const success = [];
+    for (let i = 0; i < 1500; i++) {
+      const text = i % 7 === 0 ? `é😀ü-${i}-` : `ascii-${i}-`;
+      success.push({
+        request_put: {
+          key: Buffer.from(`/big/k${String(i).padStart(5, "0")}`),
+          value: Buffer.from(`{"n":${i},"s":"${text.repeat(Math.ceil(2000 / text.length))}"}`),
+        },
+      });
+      if (success.length === 100) await store.client.kv.txn({ success: success.splice(0) });
+    }
+    const reader = new EtcdRangeReader({ endpoints: [etcd.endpoint] }, undefined, true);
+    try {
+      const mine = await reader.list("/big/");
+      const theirs = await store.list("/big/");
+      assert.equal(mine.kvs.length, 1500);
+      assert.deepEqual(mine, theirs);
+      assert.ok(mine.kvs[7].value.includes("é😀ü-7-"));
+    } finally {
+      await reader.close();
+    }
+  });
+
   test("a dead endpoint first: fails over; all dead: StoreUnavailableError", async () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
     const reader = new EtcdRangeReader({ endpoints: [dead, etcd.endpoint] });

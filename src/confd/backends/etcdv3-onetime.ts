@@ -7,7 +7,7 @@ import { etcdOptions } from "./etcdv3-options.js";
 import { StoreMirror } from "./store-mirror.js";
 
 export function createEtcdOnetimeBackend(opts: BackendOptions): StoreMirror {
-  return new StoreMirror(new EtcdRangeReader(etcdOptions(opts)), {
+  return new StoreMirror(new EtcdRangeReader(etcdOptions(opts), undefined, true), {
     name: "etcdv3",
     watch: false,
     log: opts.log,

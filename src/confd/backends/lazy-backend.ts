@@ -17,7 +17,23 @@ export class LazyBackend implements Backend {
     private readonly load: () => Promise<Backend>,
   ) {}
 
-  async start(prefixes: string[]): Promise<void> {
+  /** The start in progress or done, by prefixes: starting again with the same ones joins it. */
+  private started: { key: string; promise: Promise<void> } | null = null;
+
+  /**
+   * Loads the implementation and starts it. A second call with the same
+   * prefixes returns the first call's promise: -onetime starts reading
+   * before the template engine has loaded, and the manager's start joins it.
+   */
+  start(prefixes: string[]): Promise<void> {
+    const key = prefixes.join("\0");
+    if (this.started?.key === key) return this.started.promise;
+    const promise = this.startInner(prefixes);
+    this.started = { key, promise };
+    return promise;
+  }
+
+  private async startInner(prefixes: string[]): Promise<void> {
     const inner = await this.load();
     if (this.closed) {
       await inner.close();

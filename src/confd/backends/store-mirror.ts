@@ -23,6 +23,7 @@ import {
   type Watch,
   type WatchEvent,
 } from "../../store/store.js";
+import { phase } from "../log/phase-trace.js";
 import type { Backend, BackendOptions, BackendStatus, ChangeListener, KVView } from "./backend.js";
 import { coveringPrefixes, underPrefix } from "./exact-prefix.js";
 import { MirrorView } from "./mirror-view.js";
@@ -174,6 +175,7 @@ export class StoreMirror implements Backend {
       results = await Promise.all(this.prefixes.map((p) => this.store.list(p)));
       if (new Set(results.map((r) => r.revision)).size <= 1) break;
     }
+    phase("snapshot read");
     const map = new Map<string, string>();
     let probe: Probe | null = null;
     results.forEach((res, i) => {
@@ -187,6 +189,7 @@ export class StoreMirror implements Backend {
     });
     this.probe = probe;
     this.mirror.replace(map);
+    phase("snapshot in view");
     const wasLoaded = this.loaded;
     this.loaded = true;
     this.log("debug", "snapshot loaded", { keys: map.size, revision: this.currentRevision() });

@@ -7,6 +7,7 @@
 import type { Backend, BackendStatus } from "../backends/backend.js";
 import type { SystemOptions } from "../funcs/index.js";
 import type { Logger } from "../log/logger.js";
+import { phase } from "../log/phase-trace.js";
 import type { ConfdMetrics } from "../metrics/metrics.js";
 import { Renderer } from "../render/renderer.js";
 import { discoverResources } from "../resource/discover.js";
@@ -90,6 +91,7 @@ export class Manager {
     await this.backend.start(prefixes);
     const view = this.backend.view();
     for (const ks of this.spaces) ks.rebuild(view);
+    phase("key spaces built");
     this.started = true;
     this.updateBackendMetrics();
   }

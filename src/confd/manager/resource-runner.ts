@@ -13,6 +13,7 @@ import { describeExit, runShell } from "../apply/shell.js";
 import { type ApplyOptions, type ApplyResult, applyOutput } from "../apply/stage.js";
 import type { Wait } from "../cli/wait.js";
 import type { Logger } from "../log/logger.js";
+import { phase } from "../log/phase-trace.js";
 import type { ConfdMetrics } from "../metrics/metrics.js";
 import { RenderError, type Renderer } from "../render/renderer.js";
 import type { ResourceConfig } from "../resource/resource-config.js";
@@ -235,6 +236,7 @@ export class ResourceRunner {
     try {
       output = this.renderer.render();
       this.renders++;
+      phase("rendered");
     } catch (err) {
       const keys = err instanceof RenderError ? err.keys : [];
       const message = (err as Error).message;
@@ -255,6 +257,7 @@ export class ResourceRunner {
     };
     this.acceptLossOnce = false;
     const result = await applyOutput(this.res, output, applyOpts);
+    phase(`applied (${result.status})`);
     // Nothing new to apply: the failed reload is still the outcome to report and retry.
     if (reloadFailure && result.status === "unchanged") return this.record(reloadFailure, changeAt);
     return this.record(result, changeAt);
