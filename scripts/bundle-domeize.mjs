@@ -70,6 +70,11 @@ const PROGRAM = ${JSON.stringify(program)};
         vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER ?? ((specifier) => import(specifier)),
     },
   );
+  if (process.env.DOMEIZE_TRACE === "1") {
+    const state =
+      cachedData === undefined ? "absent or stale" : script.cachedDataRejected ? "rejected" : "used";
+    fs.writeSync(2, \`domeize trace: code cache \${state}\\n\`);
+  }
   const out = process.env.DOMEIZE_CODE_CACHE_OUT;
   if (out) {
     process.on("exit", () => {

@@ -3,7 +3,8 @@
 // 128+signal, SIGKILL after the grace period.
 
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { EXIT } from "../../src/domeize/exit.js";
 import { launcherTcpTables, PortsInUse, parseProcNet } from "../../src/domeize/ports/procnet.js";
@@ -14,6 +15,7 @@ import {
   collect,
   podEnv,
   ReportServer,
+  ROOT,
   removeDir,
   runDomeize,
   startDomeize,
@@ -222,4 +224,33 @@ test("launcher: a Node part that writes an old-style plan (rm line, files left) 
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, "old plan\n");
   assert.deepEqual(readdirSync(tmp), [], "plan and /proc/net copy removed");
+});
+
+test("the shipped bundle (scripts/bundle-domeize.mjs): runs the whole flow from its code cache, and without it", async () => {
+  const out = `${dir}/bundle/domeize.cjs`;
+  execFileSync(process.execPath, [`${ROOT}/scripts/bundle-domeize.mjs`], {
+    env: { PATH: process.env.PATH, DOMEIZE_BUNDLE_OUT: out },
+    stdio: "pipe",
+  });
+  const server = await new ReportServer().start();
+  try {
+    writeFileSync(`${dir}/bundle.tmpl`, '{{ .Env.AUTO_PORT0 | atoi | add 1 }} {{ upper "x" }}\n');
+    const env = podEnv(server, `${dir}/bundle-state`, { DOMEIZE_MAIN: out, DOMEIZE_TRACE: "1" });
+    const args = ["-template", `${dir}/bundle.tmpl:${dir}/bundle.out`, "cat", `${dir}/bundle.out`];
+    const r = await runDomeize(args, env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /code cache used/);
+    const port = Number(JSON.parse(server.annotations()[0].body).AUTO_PORT0);
+    assert.equal(r.stdout, `${port + 1} X\n`);
+    // A cache of another build is ignored (checked by hash), not trusted.
+    const cache = readFileSync(`${out}.cache`);
+    cache.write("0".repeat(64), 0, "latin1");
+    writeFileSync(`${out}.cache`, cache);
+    const stale = await runDomeize(args, env);
+    assert.equal(stale.code, 0, stale.stderr);
+    assert.match(stale.stderr, /code cache absent or stale/);
+    assert.equal(stale.stdout, r.stdout);
+  } finally {
+    await server.stop();
+  }
 });
