@@ -23,6 +23,7 @@ import {
 import { CasBatcher } from "./etcd/cas-batcher.js";
 import { GrpcUnary } from "./etcd/grpc-unary.js";
 import { decodeBatchTxn, encodeBatchTxn } from "./etcd/txn-proto.js";
+import { LeanWatch } from "./etcd/watch.js";
 import { retryPolicy, toStoreError, withTimeout } from "./etcd-errors.js";
 import { validateExpect, validateKey, validateTtl, validateValue } from "./keyrange.js";
 import {
@@ -326,6 +327,7 @@ export class EtcdStore implements Store {
         filters: deletionsOnly ? ["Noput"] : undefined,
       },
     };
+    if (this.grpc) return this.leanWatch(prefix, key, end, fromRevision, handlers, deletionsOnly);
     // A stream goes to one endpoint: on a connection failure try the next
     // one, starting with the endpoint that worked last.
     const n = this.watchClients.length;
@@ -337,6 +339,43 @@ export class EtcdStore implements Store {
         return { close: async () => w.stop() };
       } catch (err) {
         if (!(err instanceof StoreUnavailableError) || attempt + 1 >= n) throw err;
+      }
+    }
+  }
+
+  /** A watch over the lean gRPC client's connection; on a connection failure the next endpoint. */
+  private async leanWatch(
+    prefix: string,
+    key: Buffer,
+    rangeEnd: Buffer,
+    fromRevision: number,
+    handlers: WatchHandlers,
+    deletionsOnly: boolean,
+  ): Promise<Watch> {
+    const grpc = this.grpc!;
+    const spec = {
+      key,
+      rangeEnd,
+      startRevision: Math.max(0, fromRevision || 0),
+      prevKv: !deletionsOnly,
+      noPut: deletionsOnly,
+    };
+    const where = `${this.description}: watch ${prefix}`;
+    const n = this.endpoints().split(",").length;
+    for (let attempt = 0; ; attempt++) {
+      let w: LeanWatch | null = null;
+      try {
+        w = new LeanWatch(grpc.openStream("/etcdserverpb.Watch/Watch"), spec, handlers, where);
+        const lw = w;
+        this.watches.add(lw.stop);
+        lw.onEnd = () => this.watches.delete(lw.stop);
+        await withTimeout(lw.created, this.callTimeoutMs, where);
+        return { close: async () => lw.stop() };
+      } catch (err) {
+        w?.stop();
+        const e = toStoreError(err, `watch ${prefix}`, this.endpoints());
+        if (!(e instanceof StoreUnavailableError) || attempt + 1 >= n) throw e;
+        grpc.next();
       }
     }
   }

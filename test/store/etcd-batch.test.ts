@@ -98,6 +98,46 @@ describe("etcd batched compare-and-swap (nested transactions)", () => {
     assert.equal(await store.get("/t/batch/leased"), null);
   });
 
+  test("a watcher sees one batch as one revision, large responses intact", async () => {
+    const p = "/t/batch/watched/";
+    const values = Array.from({ length: 40 }, (_, i) => `${i}:`.padEnd(20_000, String(i % 10)));
+    await Promise.all(values.map((_, i) => store.put(`${p}${i}`, "old")));
+    const seen: { revision: number; keys: string[]; values: string[]; prev: string[] }[] = [];
+    const w = await store.watch(p, 0, {
+      onEvents: (events, revision) =>
+        seen.push({
+          revision,
+          keys: events.map((e) => (e.type === "put" ? e.kv.key : e.key)),
+          values: events.map((e) => (e.type === "put" ? e.kv.value : "")),
+          prev: events.map((e) => e.prev?.value ?? ""),
+        }),
+      onError: () => {},
+    });
+    try {
+      const revs = (await Promise.all(values.map((_, i) => store.get(`${p}${i}`)))).map(
+        (kv) => kv!.modRevision,
+      );
+      const rs = await Promise.all(
+        values.map((v, i) => store.put(`${p}${i}`, v, { expectModRevision: revs[i]! })),
+      );
+      assert.ok(rs.every((r) => r.ok && r.revision === rs[0]!.revision));
+      const deadline = Date.now() + 5000;
+      while (seen.length === 0 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      assert.equal(seen.length, 1, "one revision, one batch of events");
+      assert.equal(seen[0]!.revision, rs[0]!.revision);
+      assert.deepEqual([...seen[0]!.keys].sort(), values.map((_, i) => `${p}${i}`).sort());
+      const byKey = new Map(seen[0]!.keys.map((k, j) => [k, seen[0]!.values[j]]));
+      for (const [i, v] of values.entries()) assert.equal(byKey.get(`${p}${i}`), v);
+      assert.ok(
+        seen[0]!.prev.every((x) => x === "old"),
+        "previous values delivered",
+      );
+    } finally {
+      await w.close();
+    }
+  });
+
   test("more keys than etcd's --max-txn-ops: batches shrink, every write lands", async () => {
     const s = new EtcdStore({ endpoints: [etcd.endpoint], batchMaxOps: 300 });
     try {

@@ -2,6 +2,7 @@
 // missing etcd binary fails the run loudly).
 
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { after, before, test } from "node:test";
 import { EtcdStore } from "../../src/store/etcd.js";
 import { EtcdServer } from "../support/etcd.js";
@@ -42,4 +43,34 @@ test("etcd watchDeletions: only deletions reach the handler, from the given revi
   } finally {
     await store.close();
   }
+});
+
+test("etcd: an open watch keeps the process alive; an idle store after puts does not", async () => {
+  const mod = new URL("../../src/store/etcd.js", import.meta.url).href;
+  const script = (watch: boolean) => `
+    const { EtcdStore } = await import(${JSON.stringify(mod)});
+    const s = new EtcdStore({ endpoints: [${JSON.stringify(etcd.endpoint)}] });
+    await s.put("/t/alive/k", "v", { expectModRevision: 0 }).catch(() => {});
+    if (${watch}) await s.watch("/t/alive/", 0, { onEvents() {}, onError(e) { console.error(e); process.exit(3); } });
+    console.log("ready");`;
+  const run = (watch: boolean) => {
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script(watch)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    return { child, exited };
+  };
+  const idle = run(false);
+  const code = await Promise.race([
+    idle.exited,
+    new Promise((r) => setTimeout(() => r("still running"), 10_000)),
+  ]);
+  assert.equal(code, 0, "a store with nothing open lets the process exit");
+  const watching = run(true);
+  const early = await Promise.race([
+    watching.exited,
+    new Promise((r) => setTimeout(() => r("still running"), 3000)),
+  ]);
+  watching.child.kill();
+  assert.equal(early, "still running", "the watch keeps the process alive");
 });

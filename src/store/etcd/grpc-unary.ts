@@ -10,7 +10,7 @@
 // StoreUnavailableError naming the endpoints.
 
 import { readFileSync } from "node:fs";
-import { type ClientHttp2Session, connect, constants } from "node:http2";
+import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from "node:http2";
 import { isIP } from "node:net";
 import { StoreUnavailableError } from "../store.js";
 
@@ -42,6 +42,9 @@ export class GrpcUnary {
   private readonly cert?: Buffer;
   private readonly key?: Buffer;
   private closed = false;
+  /** Long-lived streams (watches) open on the current session: pinged while > 0. */
+  private streams = 0;
+  private readonly openStreams = new WeakMap<ClientHttp2Session, number>();
 
   constructor(private readonly opts: GrpcUnaryOptions) {
     if (opts.endpoints.length === 0) throw new Error("etcd: no endpoints given");
@@ -73,6 +76,52 @@ export class GrpcUnary {
     this.drop();
   }
 
+  /** The endpoint calls and streams go to now. */
+  get endpoint(): string {
+    return this.opts.endpoints[this.endpointIndex]!;
+  }
+
+  /** After a failure on the current endpoint: drop its connection, use the next one. */
+  next(): void {
+    this.drop();
+    this.endpointIndex = (this.endpointIndex + 1) % this.opts.endpoints.length;
+  }
+
+  /**
+   * A long-lived gRPC stream (a watch) on the current endpoint's connection.
+   * While streams are open the connection is pinged every 10 s; a ping not
+   * answered within 5 s (etcd frozen, host gone) destroys the connection,
+   * which ends the streams with an error.
+   */
+  openStream(path: string): ClientHttp2Stream {
+    if (this.closed) throw new StoreUnavailableError(`${this.describe()}: client closed`);
+    let session: ClientHttp2Session;
+    try {
+      session = this.connection();
+    } catch (err) {
+      throw new StoreUnavailableError(`${this.describe()}: ${(err as Error).message}`);
+    }
+    const stream = session.request({
+      [constants.HTTP2_HEADER_METHOD]: "POST",
+      [constants.HTTP2_HEADER_PATH]: path,
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    // An open watch keeps the process alive, as a grpc-js stream did (the
+    // session is unref'd otherwise: an idle client must not).
+    this.streams++;
+    const open = (this.openStreams.get(session) ?? 0) + 1;
+    this.openStreams.set(session, open);
+    if (open === 1) session.ref();
+    stream.once("close", () => {
+      this.streams--;
+      const left = (this.openStreams.get(session) ?? 1) - 1;
+      this.openStreams.set(session, left);
+      if (left === 0 && !session.destroyed) session.unref();
+    });
+    return stream;
+  }
+
   private describe(): string {
     return `etcd ${this.opts.endpoints.join(",")}`;
   }
@@ -97,7 +146,19 @@ export class GrpcUnary {
     });
     s.on("connect", () => s.setLocalWindowSize(16 << 20));
     s.on("error", () => {}); // reported through the requests
+    const keepalive = setInterval(() => {
+      if (this.streams === 0 || s.destroyed) return;
+      const dead = setTimeout(() => s.destroy(new Error("keepalive ping not answered")), 5000);
+      dead.unref();
+      try {
+        s.ping(() => clearTimeout(dead));
+      } catch {
+        clearTimeout(dead);
+      }
+    }, 10_000);
+    keepalive.unref();
     s.on("close", () => {
+      clearInterval(keepalive);
       if (this.session === s) this.session = null;
     });
     s.on("goaway", () => {

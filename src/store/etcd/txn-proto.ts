@@ -154,7 +154,7 @@ export function encodeBatchTxn(ops: readonly CasPut[]): Buffer {
 
 // ---- decoding ----------------------------------------------------------------
 
-class Reader {
+export class Reader {
   pos: number;
   constructor(
     readonly buf: Buffer,
@@ -202,7 +202,7 @@ class Reader {
   }
 }
 
-function headerRevision(buf: Buffer, [start, end]: [number, number]): number {
+export function headerRevision(buf: Buffer, [start, end]: [number, number]): number {
   const r = new Reader(buf, start, end);
   let revision = 0;
   while (r.pos < r.end) {
