@@ -33,7 +33,7 @@ export function confdFuncs(ks: KeySpace, opts: SystemOptions = {}): ConfdFuncSet
     (values) => json.retain(values),
   );
   const funcs: FuncMap = {
-    ...storeFuncs(ks, trace),
+    ...storeFuncs(ks, trace, () => json.keep),
     ...jsonFuncs(json, trace),
     ...stringFuncs(),
     ...mathFuncs(),

@@ -13,12 +13,21 @@ import type { KeySpace } from "../template/key-space.js";
 import { KVPair, kvPairs } from "./kv-pair.js";
 import type { RenderTrace } from "./trace.js";
 
-export function storeFuncs(ks: KeySpace, trace: RenderTrace): FuncMap {
+/**
+ * @param tracked whether pairs must tell `trace` when their Value is read
+ *   (json's per-pair decode cache needs it; without that cache, plain pairs
+ *   are cheaper to make). Either kind gives the same results.
+ */
+export function storeFuncs(
+  ks: KeySpace,
+  trace: RenderTrace,
+  tracked: () => boolean = () => true,
+): FuncMap {
   const pairCache = new Map<string, { value: string; pair: KVPair }>();
   const pairOf = (key: string, value: string): KVPair => {
     const hit = pairCache.get(key);
     if (hit && hit.value === value) return hit.pair;
-    const pair = new KVPair(key, value, trace);
+    const pair = new KVPair(key, value, tracked() ? trace : undefined);
     pairCache.set(key, { value, pair });
     return pair;
   };

@@ -33,17 +33,20 @@ export class KeySpace {
    * @param selectors backend keys (already joined with the prefix), e.g. ["/registry/pods/default"]
    * @param prefix    the resource prefix ("/" when empty), stripped from keys
    */
+  /** Each selector as a directory prefix (with its trailing "/"). */
+  private readonly dirPrefixes: readonly string[];
+
   constructor(
     readonly selectors: readonly string[],
     readonly prefix: string,
-  ) {}
+  ) {
+    this.dirPrefixes = selectors.map((sel) => (sel.endsWith("/") ? sel : `${sel}/`));
+  }
 
   /** Does this backend key belong to the resource? (exact key or below it) */
   selects(rawKey: string): boolean {
-    for (const sel of this.selectors) {
-      if (rawKey === sel) return true;
-      const dirPrefix = sel.endsWith("/") ? sel : `${sel}/`;
-      if (rawKey.startsWith(dirPrefix)) return true;
+    for (let i = 0; i < this.selectors.length; i++) {
+      if (rawKey === this.selectors[i] || rawKey.startsWith(this.dirPrefixes[i])) return true;
     }
     return false;
   }
@@ -201,8 +204,20 @@ export class KeySpace {
 /** "//", a "." or ".." element, or a trailing "/": path.Join would change the key. */
 const UNCLEAN = /\/\/|(?:^|\/)\.\.?(?:\/|$)|\/$/;
 
+/** UTF-16 code-unit order equals UTF-8 byte order unless surrogates are involved. */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
 /** The keys if already in byte order (a backend view lists them sorted), else null. */
 function sortedOrNull(keys: string[]): string[] | null {
+  // Native comparison first (one C++ call per pair); byte order only when a
+  // key has a surrogate or the native order does not hold.
+  let native = true;
+  for (let i = 1; i < keys.length && native; i++) native = keys[i - 1] < keys[i];
+  if (native) {
+    let surrogates = false;
+    for (let i = 0; i < keys.length && !surrogates; i++) surrogates = SURROGATE.test(keys[i]);
+    if (!surrogates) return keys;
+  }
   for (let i = 1; i < keys.length; i++) if (compareBytes(keys[i - 1], keys[i]) >= 0) return null;
   return keys;
 }
