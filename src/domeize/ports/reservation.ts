@@ -48,14 +48,6 @@ export interface Reserved {
   release(): void;
 }
 
-function shuffle(a: number[]): number[] {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a;
-}
-
 type Attempt = "claimed" | "taken";
 
 /** Claim one port: create its claim file, or take over a dead (or our own old) one. */
@@ -71,7 +63,14 @@ function claimPort(req: ReserveRequest, port: number, claim: Claim): Attempt {
   return "taken";
 }
 
-function candidates(req: ReserveRequest, previous: number[]): number[] {
+/**
+ * The candidates, drawn one at a time: our previous ports (they may linger
+ * in TIME_WAIT after the app was killed), then fresh ports in random order,
+ * then ports with claims of others (maybe dead) in random order. The random
+ * order is a Fisher-Yates shuffle done step by step, as far as needed: a
+ * start usually takes two or three ports of a range of a thousand.
+ */
+function candidates(req: ReserveRequest, previous: number[]): () => number | undefined {
   const claimed = claimedPorts(req.stateDir);
   const fresh: number[] = [];
   const others: number[] = [];
@@ -79,10 +78,29 @@ function candidates(req: ReserveRequest, previous: number[]): number[] {
     if (req.inUse.has(p)) continue;
     (claimed.has(p) ? others : fresh).push(p);
   }
-  // Our previous ports may linger in TIME_WAIT after the app was killed.
-  const own = previous.filter((p) => !req.inUse.hard(p));
-  const ordered = [...own, ...shuffle(fresh), ...shuffle(others)];
-  return [...new Set(ordered)].filter((p) => p >= req.start && p <= req.end);
+  const own = previous.filter((p) => !req.inUse.hard(p) && p >= req.start && p <= req.end);
+  const draw = (a: number[], k: number) => {
+    const j = k + Math.floor(Math.random() * (a.length - k));
+    [a[k], a[j]] = [a[j], a[k]];
+    return a[k];
+  };
+  const seen = new Set<number>();
+  let i = 0;
+  let f = 0;
+  let o = 0;
+  return () => {
+    for (;;) {
+      let p: number;
+      if (i < own.length) p = own[i++];
+      else if (f < fresh.length) p = draw(fresh, f++);
+      else if (o < others.length) p = draw(others, o++);
+      else return undefined;
+      if (!seen.has(p)) {
+        seen.add(p);
+        return p;
+      }
+    }
+  };
 }
 
 /** Claim the given ports and probe them together; returns those that passed. */
@@ -158,12 +176,16 @@ export async function reserve(req: ReserveRequest): Promise<Reserved> {
   const claim: Claim = { key: req.key, owner: req.owner, created: Date.now() };
   const chosen: number[] = req.propose === undefined ? [] : await fromLedger(req, previous, claim);
   let taken = 0;
-  const list = candidates(req, previous).filter((p) => !chosen.includes(p));
-  let next = 0;
-  while (chosen.length < req.count && next < list.length) {
+  const next = candidates(req, previous);
+  while (chosen.length < req.count) {
     // Claim as many as still needed, then probe them together.
     const want: number[] = [];
-    while (want.length < req.count - chosen.length && next < list.length) want.push(list[next++]);
+    while (want.length < req.count - chosen.length) {
+      const p = next();
+      if (p === undefined) break;
+      if (!chosen.includes(p)) want.push(p);
+    }
+    if (want.length === 0) break;
     const { ok, bad } = await claimAndProbe(req, want, claim);
     chosen.push(...ok);
     taken += bad.length;
@@ -181,7 +203,9 @@ export async function reserve(req: ReserveRequest): Promise<Reserved> {
   }
   // Old claims of ours that we did not take back are free now.
   for (const p of previous) if (!chosen.includes(p)) releaseOld(req, p);
-  rememberPorts(req.stateDir, req.key, chosen);
+  // A restart that got the same ports back leaves the record as it is.
+  const same = chosen.length === previous.length && chosen.every((p, k) => p === previous[k]);
+  if (!same) rememberPorts(req.stateDir, req.key, chosen);
   return { ports: chosen, sticky: chosen.filter((p) => previous.includes(p)).length, release };
 }
 
