@@ -5,7 +5,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { EnvBackend } from "../../src/confd/backends/env.js";
 import { createBackend } from "../../src/confd/backends/index.js";
+import { LazyBackend } from "../../src/confd/backends/lazy-backend.js";
 import { EmbeddedStore } from "../../src/store/embedded.js";
 
 const PODS = "/registry/pods/default";
@@ -79,4 +81,20 @@ test("backend names: etcd is etcdv3, unknown ones are refused by name, bad -node
     () => createBackend({ backend: "etcdv3", nodes: ["http://h:2379/path"] }),
     /-node "http:\/\/h:2379\/path" is not host:port or a URL/,
   );
+});
+
+test("a lazy backend started twice on the same keys loads and starts once (-onetime's early start)", async () => {
+  let loads = 0;
+  const b = new LazyBackend("env", async () => {
+    loads++;
+    return new EnvBackend();
+  });
+  const first = b.start(["/a", "/b"]);
+  const again = b.start(["/a", "/b"]);
+  assert.equal(again, first, "the second start joins the first");
+  await Promise.all([first, again]);
+  assert.equal(loads, 1);
+  await b.start(["/c"]);
+  assert.equal(loads, 2, "other keys: a new start");
+  await b.close();
 });
