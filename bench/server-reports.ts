@@ -7,9 +7,14 @@
 //      p50/p99, ratio to (1); every pod checked afterwards for its last
 //      acknowledged ports;
 //   3. port ledger: 200 pods of one host asking for 2 ports at once, --rounds
-//      times (a fresh host each round): allocations/s, duplicates.
+//      times (a fresh host each round): allocations/s, duplicates;
+//   4. open loop (--rate, default 2000 reports/s): the same 256 clients
+//      sending on a fixed schedule; achieved rate, p50/p99 from the
+//      scheduled send time, lost updates;
+//   --baseline DIR: a built checkout of another commit, measured phase by
+//   phase in the same run (servers run one at a time).
 //
-//   npm run build && node dist/bench/server-reports.js [--seconds 10] [--clients 256] [--pairs 3] [--rounds 3]
+//   npm run build && node dist/bench/server-reports.js [--seconds 10] [--clients 256] [--pairs 3] [--rounds 3] [--rate 2000] [--baseline DIR] [--profile DIR]
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
@@ -33,6 +38,11 @@ const { values: args } = parseArgs({
     rate: { type: "string", default: "2000" },
     /** Write a V8 CPU profile of the server child process into this directory. */
     profile: { type: "string" },
+    /**
+     * A checkout of an older commit, built (its dist/src/server/main.js is
+     * run): measured in the same run, phase after phase with this build.
+     */
+    baseline: { type: "string" },
   },
 });
 const SECONDS = Number(args.seconds);
@@ -58,7 +68,8 @@ function cpuMeter(pids: { server?: number; etcd?: number }) {
   const t0 = { s: cpuMs(pids.server), e: cpuMs(pids.etcd), b: cpuMs(process.pid) };
   return (ops: number) => {
     const per = (a: number, b: number) => ((b - a) / Math.max(1, ops)).toFixed(2);
-    return `server ${per(t0.s, cpuMs(pids.server))}, etcd ${per(t0.e, cpuMs(pids.etcd))}, load generator ${per(t0.b, cpuMs(process.pid))}`;
+    const server = pids.server === undefined ? "" : `server ${per(t0.s, cpuMs(pids.server))}, `;
+    return `${server}etcd ${per(t0.e, cpuMs(pids.etcd))}, load generator ${per(t0.b, cpuMs(process.pid))}`;
   };
 }
 
@@ -113,14 +124,23 @@ async function rawPuts(store: EtcdStore, values: string[]): Promise<{ rate: numb
   return { rate: n / SECONDS, p99: percentile(lat, 99) };
 }
 
-async function startServer(etcd: string): Promise<{ child: ChildProcess; url: string }> {
+interface Build {
+  name: string;
+  main: string;
+  profile: boolean;
+}
+
+async function startServer(
+  etcd: string,
+  build: Build,
+): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "bench-server-"));
   const child = spawn(
     process.execPath,
     [
-      ...(args.profile ? ["--cpu-prof", `--cpu-prof-dir=${args.profile}`] : []),
-      "dist/src/server/main.js",
+      ...(args.profile && build.profile ? ["--cpu-prof", `--cpu-prof-dir=${args.profile}`] : []),
+      build.main,
       `--listen=127.0.0.1:${port}`,
       `--etcd=${etcd.replace("http://", "")}`,
       `--data-dir=${dataDir}`,
@@ -353,107 +373,160 @@ async function allocations(url: string, store: EtcdStore, round: number) {
   };
 }
 
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  child.kill("SIGTERM");
+  const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(t);
+}
+
+type Closed = Awaited<ReturnType<typeof reports>>;
+type Open = Awaited<ReturnType<typeof openLoop>>;
+
+interface PerBuild {
+  build: Build;
+  closed: Closed[];
+  open: (Open & { lost: number })[];
+  lost: number;
+  cpu: string[];
+}
+
 async function main() {
   const etcd = new EtcdServer();
   await etcd.start();
   const store = new EtcdStore({ endpoints: [etcd.endpoint], callTimeoutMs: 10_000 });
   let server: ChildProcess | null = null;
+  const etcdPid = (etcd as unknown as { proc: ChildProcess | null }).proc?.pid;
+  const builds: Build[] = [{ name: "this build", main: "dist/src/server/main.js", profile: true }];
+  if (args.baseline) {
+    builds.push({
+      name: `baseline ${args.baseline}`,
+      main: join(args.baseline, "dist/src/server/main.js"),
+      profile: false,
+    });
+  }
+  const run = async <T>(build: Build, fn: (url: string, pid?: number) => Promise<T>) => {
+    const s = await startServer(etcd.endpoint, build);
+    server = s.child;
+    try {
+      // Warm-up: connections, JIT, caches on both sides.
+      newPhase();
+      await Promise.all(
+        pods.map((p) =>
+          call(
+            `${s.url}/api/agent/pod/default/default/${p}/annotation`,
+            "PUT",
+            '{"AUTO_PORT0":"20000"}',
+            mintPodToken(SECRET, "default", "default", p),
+          ),
+        ),
+      );
+      return await fn(s.url, s.child.pid);
+    } finally {
+      await stopServer(s.child);
+      server = null;
+    }
+  };
+  const pods = Array.from({ length: CLIENTS }, (_, i) => `bench-${i}`);
   try {
-    const pods = Array.from({ length: CLIENTS }, (_, i) => `bench-${i}`);
     const values = pods.map((p) =>
       podJson("default", p, "10.100.0.1", 3000 + Math.floor(Math.random() * 2000)),
     );
     await Promise.all(pods.map((p, i) => store.put(podKey("default", p), values[i]!)));
-    const s = await startServer(etcd.endpoint);
-    server = s.child;
-    // Warm-up: connections, JIT, caches on both sides.
-    await Promise.all(
-      pods.map((p) =>
-        call(
-          `${s.url}/api/agent/pod/default/default/${p}/annotation`,
-          "PUT",
-          '{"AUTO_PORT0":"20000"}',
-          mintPodToken(SECRET, "default", "default", p),
-        ),
-      ),
-    );
-    // Interleaved pairs (raw, reports): the shared machine's speed drifts a
-    // lot, so each ratio compares neighbours; the medians are reported.
+    // Interleaved phases (raw, then each build's reports): the shared
+    // machine's speed drifts a lot, so each ratio compares neighbours; the
+    // medians are reported.
     const raws: Awaited<ReturnType<typeof rawPuts>>[] = [];
-    const reps: Awaited<ReturnType<typeof reports>>[] = [];
-    let lost = 0;
-    const pids = {
-      server: s.child.pid,
-      etcd: (etcd as unknown as { proc: ChildProcess | null }).proc?.pid,
-    };
-    const cpu: string[] = [];
+    const rawCpu: string[] = [];
+    const per: PerBuild[] = builds.map((build) => ({
+      build,
+      closed: [],
+      open: [],
+      lost: 0,
+      cpu: [],
+    }));
     for (let i = 0; i < PAIRS; i++) {
-      let meter = cpuMeter(pids);
+      const meter = cpuMeter({ etcd: etcdPid });
       const raw = await rawPuts(store, values);
       raws.push(raw);
-      cpu.push(`raw put pair ${i + 1}: ${meter(raw.rate * SECONDS)}`);
-      newPhase();
-      meter = cpuMeter(pids);
-      const rep = await reports(s.url, pods);
-      cpu.push(`closed-loop reports pair ${i + 1}: ${meter(rep.rate * SECONDS)}`);
-      reps.push(rep);
-      for (const [pod, p0] of rep.last) {
-        const kv = await store.get(podKey("default", pod));
-        const stored = JSON.parse(kv!.value).metadata.annotations.AUTO_PORT0;
-        if (stored !== p0 && !rep.maybe.get(pod)?.has(stored)) lost++;
+      rawCpu.push(`pair ${i + 1}: ${meter(raw.rate * SECONDS)}`);
+      for (const b of per) {
+        await run(b.build, async (url, pid) => {
+          newPhase();
+          let meter = cpuMeter({ server: pid, etcd: etcdPid });
+          const rep = await reports(url, pods);
+          b.cpu.push(`closed loop pair ${i + 1}: ${meter(rep.rate * SECONDS)}`);
+          b.closed.push(rep);
+          for (const [pod, p0] of rep.last) {
+            const kv = await store.get(podKey("default", pod));
+            const stored = JSON.parse(kv!.value).metadata.annotations.AUTO_PORT0;
+            if (stored !== p0 && !rep.maybe.get(pod)?.has(stored)) b.lost++;
+          }
+          if (RATE > 0) {
+            newPhase();
+            meter = cpuMeter({ server: pid, etcd: etcdPid });
+            const open = await openLoop(url, pods);
+            b.cpu.push(`open loop pair ${i + 1}: ${meter(open.ok)}`);
+            b.open.push({ ...open, lost: await lostInOpenLoop(store, open.sent) });
+          }
+        });
       }
     }
     const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const raw = { rate: med(raws.map((r) => r.rate)), p99: med(raws.map((r) => r.p99)) };
-    const rep = {
-      rate: med(reps.map((r) => r.rate)),
-      p50: med(reps.map((r) => r.p50)),
-      p99: med(reps.map((r) => r.p99)),
-      failed: reps.reduce((a, r) => a + r.failed, 0),
-    };
-    let open: Awaited<ReturnType<typeof openLoop>> | null = null;
-    let openLost = 0;
-    if (RATE > 0) {
-      newPhase();
-      const meter = cpuMeter(pids);
-      open = await openLoop(s.url, pods);
-      cpu.push(`open-loop reports: ${meter(open.ok)}`);
-      openLost = await lostInOpenLoop(store, open.sent);
-    }
-    const pairRatios = reps.map((r, i) => (100 * r.rate) / raws[i]!.rate);
-    const ratios = pairRatios.map((x) => `${x.toFixed(0)}%`);
-    const allocs = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      newPhase();
-      allocs.push(await allocations(s.url, store, r));
+    const allocs = await run(builds[0]!, async (url) => {
+      const out = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        newPhase();
+        out.push(await allocations(url, store, r));
+      }
+      return out;
+    });
+    const closedRows: string[] = [];
+    const openRows: string[] = [];
+    const notes: string[] = [];
+    for (const b of per) {
+      const pairRatios = b.closed.map((r, i) => (100 * r.rate) / raws[i]!.rate);
+      closedRows.push(
+        `| reports through domeos-server, ${b.build.name} (auth, validation, CAS merge into 3-5 KB pods) | ${med(b.closed.map((r) => r.rate)).toFixed(0)}/s | ${med(b.closed.map((r) => r.p50)).toFixed(1)} ms | ${med(b.closed.map((r) => r.p99)).toFixed(1)} ms | **${med(pairRatios).toFixed(0)}%** (pairs: ${pairRatios.map((x) => `${x.toFixed(0)}%`).join(", ")}) |`,
+      );
+      for (const [i, o] of b.open.entries()) {
+        openRows.push(
+          `| ${b.build.name}, pair ${i + 1} | ${o.offered.toFixed(0)}/s | ${o.rate.toFixed(0)}/s | ${o.p50.toFixed(1)} ms | ${o.p99.toFixed(1)} ms | ${o.max.toFixed(1)} ms | ${o.failed} | ${o.late} | ${o.lost} |`,
+        );
+      }
+      const failed = b.closed.reduce((a, r) => a + r.failed, 0);
+      notes.push(
+        `${b.build.name}: closed-loop reports/s per pair ${b.closed.map((r) => r.rate.toFixed(0)).join(", ")}; failed (HTTP 503 at the etcd deadline; the agent retries) ${failed}; lost updates ${b.lost}. CPU ms per report: ${b.cpu.join("; ")}.`,
+      );
     }
     const out = [
       `machine: ${cpus().length} cores, load average ${loadavg()
         .map((x) => x.toFixed(1))
         .join(" ")} at the end (shared with other jobs)`,
       "",
-      `| measurement (${CLIENTS} concurrent clients, ${PAIRS} interleaved pairs of ${SECONDS} s; medians) | rate | p50 | p99 |`,
-      "| --- | --- | --- | --- |",
-      `| raw etcd put loop (etcd3 client, 3-5 KB values) | ${raw.rate.toFixed(0)}/s | | ${raw.p99.toFixed(1)} ms |`,
-      `| annotation reports through domeos-server (auth, validation, CAS merge into 3-5 KB pods) | ${rep.rate.toFixed(0)}/s | ${rep.p50.toFixed(1)} ms | ${rep.p99.toFixed(1)} ms |`,
-      `| **ratio reports / raw puts** (median of the per-pair ratios ${ratios.join(", ")}) | **${med(pairRatios).toFixed(0)}%** | | |`,
+      `Closed loop: ${CLIENTS} clients, each PUTs to its own pod, waits for the answer, PUTs again (${PAIRS} interleaved rounds of ${SECONDS} s per phase; medians). Mean latency = ${CLIENTS} / rate (Little's law).`,
       "",
-      `Per pair, raw puts/s: ${raws.map((r) => r.rate.toFixed(0)).join(", ")}; reports/s: ${reps.map((r) => r.rate.toFixed(0)).join(", ")}.`,
+      "| measurement | rate | p50 | p99 | ratio to raw puts |",
+      "| --- | --- | --- | --- | --- |",
+      `| raw etcd put loop (etcd3 client, 3-5 KB values, ${CLIENTS} concurrent) | ${raw.rate.toFixed(0)}/s | | ${raw.p99.toFixed(1)} ms | |`,
+      ...closedRows,
       "",
-      `Reports failed (HTTP 503 when etcd calls hit their 3 s deadline; the agent retries): ${rep.failed}. Pods whose stored AUTO_PORT0 is neither the last acknowledged value nor a later failed attempt (= a lost update): ${lost}.`,
+      `Raw puts/s per pair: ${raws.map((r) => r.rate.toFixed(0)).join(", ")}; CPU ms per put: ${rawCpu.join("; ")}.`,
+      ...notes.map((n) => `\n${n}`),
       "",
-      ...(open
+      ...(RATE > 0
         ? [
-            `Open loop (${CLIENTS} clients, each its own pod, together offering ${RATE} reports/s on a fixed schedule for ${SECONDS} s; latency from the scheduled send time):`,
+            `Open loop: ${CLIENTS} clients, each its own pod, together offering ${RATE} reports/s on a fixed schedule for ${SECONDS} s; latency from the scheduled send time; "acknowledged" counts answers within the window.`,
             "",
-            "| offered | acknowledged within the window | p50 | p99 | max | acknowledged in all | failed | sends > 5 ms late (load generator) | lost updates |",
+            "| server | offered | acknowledged | p50 | p99 | max | failed | sends > 5 ms late (load generator) | lost updates |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-            `| ${open.offered.toFixed(0)}/s | ${open.rate.toFixed(0)}/s | ${open.p50.toFixed(1)} ms | ${open.p99.toFixed(1)} ms | ${open.max.toFixed(1)} ms | ${open.ok} | ${open.failed} | ${open.late} | ${openLost} |`,
+            ...openRows,
             "",
           ]
         : []),
-      `CPU ms per operation (from /proc): ${cpu.join("; ")}.`,
-      "",
       "| port ledger round (200 pods of one host, 2 ports each, all at once) | wall | allocations/s | ports | duplicates | failed |",
       "| --- | --- | --- | --- | --- | --- |",
       ...allocs.map(
@@ -463,7 +536,7 @@ async function main() {
     ];
     process.stdout.write(`${out.join("\n")}\n`);
   } finally {
-    server?.kill("SIGTERM");
+    if (server) await stopServer(server);
     await store.close();
     await etcd.destroy();
     agent.destroy();
