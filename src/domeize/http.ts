@@ -2,14 +2,17 @@
 // waits: a hard per-request timeout, a bounded response body, and plain
 // HTTP proxies from HTTP_PROXY/NO_PROXY as Go's default client honours them.
 //
-// http:// goes over a bare node:net socket with the HTTP/1.1 exchange done
-// here (one request per connection, "Connection: close"): node:http costs
-// every pod's start several milliseconds of module loading and request
-// machinery for a single PUT. https:// uses node:https. Built-in modules
-// load lazily (startup time matters).
+// http:// is an HTTP/1.1 exchange done here (one request per connection,
+// "Connection: close"): node:http costs every pod's start several
+// milliseconds of module loading and request machinery for a single PUT.
+// To a literal IP address it runs over a libuv TCP handle (see uv.ts: no
+// node:net, whose module and stream layers cost ~10 ms of a start); to a
+// host name, over a node:net socket (DNS). https:// uses node:https.
+// Built-in modules load lazily (startup time matters).
 
 import type { IncomingMessage, RequestOptions } from "node:http";
 import type { Socket } from "node:net";
+import { errName, hasMethods, uvBinding } from "./uv.js";
 
 export interface HttpResponse {
   readonly status: number;
@@ -271,11 +274,206 @@ export class ResponseReader {
   }
 }
 
+interface TcpSocketHandle {
+  connect(req: object, address: string, port: number): number;
+  connect6(req: object, address: string, port: number): number;
+  readStart(): number;
+  readStop(): number;
+  writeBuffer(req: object, data: Buffer): number;
+  close(): void;
+  /** Set once: Node's accessor accepts only a function. */
+  onread: (buf: ArrayBuffer | undefined) => void;
+}
+
+interface StreamHandles {
+  socket(): TcpSocketHandle;
+  connectReq(): { oncomplete?: (status: number) => void };
+  writeReq(): {
+    handle?: unknown;
+    buffer?: Buffer;
+    async?: boolean;
+    oncomplete?: (status: number) => void;
+  };
+  /** streamBaseState: bytes read (or the error) and the offset of the last read. */
+  readonly state: Int32Array;
+  readonly kBytes: number;
+  readonly kOffset: number;
+}
+
+function loadStreamHandles(): StreamHandles | undefined {
+  const tcpWrap = uvBinding("tcp_wrap") as
+    | {
+        TCP?: new (type: number) => TcpSocketHandle;
+        TCPConnectWrap?: new () => object;
+        constants?: { SOCKET?: number };
+      }
+    | undefined;
+  const streamWrap = uvBinding("stream_wrap") as
+    | {
+        WriteWrap?: new () => object;
+        streamBaseState?: unknown;
+        kReadBytesOrError?: unknown;
+        kArrayBufferOffset?: unknown;
+      }
+    | undefined;
+  const TCP = tcpWrap?.TCP;
+  const ConnectWrap = tcpWrap?.TCPConnectWrap;
+  const kind = tcpWrap?.constants?.SOCKET;
+  const WriteWrap = streamWrap?.WriteWrap;
+  const state = streamWrap?.streamBaseState;
+  const kBytes = streamWrap?.kReadBytesOrError;
+  const kOffset = streamWrap?.kArrayBufferOffset;
+  if (
+    typeof TCP !== "function" ||
+    typeof ConnectWrap !== "function" ||
+    typeof kind !== "number" ||
+    typeof WriteWrap !== "function" ||
+    !(state instanceof Int32Array) ||
+    typeof kBytes !== "number" ||
+    typeof kOffset !== "number"
+  ) {
+    return undefined;
+  }
+  try {
+    const probe = new TCP(kind);
+    const ok = hasMethods(probe, [
+      "connect",
+      "connect6",
+      "readStart",
+      "readStop",
+      "writeBuffer",
+      "close",
+    ]);
+    probe.close();
+    if (!ok) return undefined;
+  } catch {
+    return undefined;
+  }
+  return {
+    socket: () => new TCP(kind),
+    connectReq: () => new ConnectWrap(),
+    writeReq: () => new WriteWrap(),
+    state,
+    kBytes,
+    kOffset,
+  };
+}
+
+/** libuv's end of stream. */
+const UV_EOF = -4095;
+
+/**
+ * Null until first needed; undefined when the handles are unavailable, or
+ * after an exchange through them failed at the transport level (later
+ * requests take node:net, so a difference in Node's internals costs at
+ * most one retried attempt).
+ */
+let streamHandles: StreamHandles | undefined | null = null;
+
+/** For tests: "handles" when the next literal-IP http:// request goes through libuv handles. */
+export function exchangeMethod(): "handles" | "net" {
+  if (streamHandles === null) streamHandles = loadStreamHandles();
+  return streamHandles === undefined ? "net" : "handles";
+}
+
+/** For tests: force node:net ("net") or allow the handles again ("handles"). */
+export function useExchangeMethod(method: "handles" | "net"): void {
+  streamHandles = method === "net" ? undefined : loadStreamHandles();
+}
+
+const IPV4 = /^(?:\d{1,3}\.){3}\d{1,3}$/;
+
+/**
+ * One exchange over a libuv TCP handle: connect to a literal address, write
+ * the request, read until the reader has the answer. What node:net does
+ * underneath, without its module and stream layers.
+ */
+function overHandles(
+  h: StreamHandles,
+  host: string,
+  port: number,
+  request: Buffer,
+  reader: ResponseReader,
+  timeoutMs: number,
+): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    const sock = h.socket();
+    const connect = h.connectReq();
+    const write = h.writeReq();
+    let settled = false;
+    let open = true;
+    const finish = (err: Error | undefined, res?: HttpResponse) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (open) {
+        open = false;
+        sock.close(); // no read after this (onread itself must stay a function)
+      }
+      if (err !== undefined) reject(err);
+      else resolve(res as HttpResponse);
+    };
+    const fail = (why: string) => finish(new HttpTransportError(why));
+    const timer = setTimeout(() => fail(`no answer within ${timeoutMs}ms`), timeoutMs);
+    sock.onread = (buf) => {
+      const n = h.state[h.kBytes];
+      try {
+        if (n > 0 && buf !== undefined) {
+          // A copy: the reader keeps views of what it is given.
+          const chunk = Buffer.from(new Uint8Array(buf, h.state[h.kOffset], n));
+          const res = reader.push(chunk);
+          if (res !== undefined) finish(undefined, res);
+        } else if (n === UV_EOF) {
+          finish(undefined, reader.end());
+        } else if (n < 0) {
+          fail(errName(n));
+        }
+      } catch (e) {
+        fail((e as Error).message);
+      }
+    };
+    connect.oncomplete = (status: number) => {
+      if (settled) return;
+      if (status < 0) return fail(errName(status));
+      let err = sock.readStart();
+      if (err === 0) {
+        write.handle = sock;
+        write.buffer = request; // kept alive while the write is in flight
+        write.async = false;
+        write.oncomplete = (st: number) => {
+          if (st < 0) fail(errName(st));
+        };
+        err = sock.writeBuffer(write, request);
+      }
+      if (err < 0) fail(errName(err));
+    };
+    const err = IPV4.test(host)
+      ? sock.connect(connect, host, port)
+      : sock.connect6(connect, host, port);
+    if (err < 0) fail(errName(err));
+  });
+}
+
 function overSocket(req: HttpRequest, u: URL, env: NodeJS.ProcessEnv): Promise<HttpResponse> {
   const r = route(u, env);
   const body = req.body === undefined ? undefined : Buffer.from(req.body, "utf8");
   const head = requestHead(req.method, r.path, u.host, req.headers ?? {}, body?.length);
   const reader = new ResponseReader(req.maxBody ?? 64 * 1024, req.method);
+  // A literal address (no DNS to do) goes through the libuv handles.
+  const literal = IPV4.test(r.host) || r.host.includes(":");
+  if (literal && exchangeMethod() === "handles" && streamHandles) {
+    const request =
+      body === undefined
+        ? Buffer.from(head, "latin1")
+        : Buffer.concat([Buffer.from(head, "latin1"), body]);
+    const port = r.port === "" ? 80 : Number(r.port);
+    return overHandles(streamHandles, r.host, port, request, reader, req.timeoutMs).catch(
+      (err: unknown) => {
+        if (err instanceof HttpTransportError) streamHandles = undefined;
+        throw err;
+      },
+    );
+  }
   return builtin<typeof import("node:net")>("node:net").then(
     (net) =>
       new Promise<HttpResponse>((resolve, reject) => {

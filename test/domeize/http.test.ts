@@ -2,17 +2,20 @@
 // the request it writes, and answers framed every way a server may frame
 // them (Content-Length, chunked, the end of the connection), split at
 // every byte, with interim 1xx answers; malformed, truncated and slow
-// answers are transport errors (retried by the report).
+// answers are transport errors (retried by the report). Both ways to the
+// server: libuv handles (literal addresses) and node:net.
 
 import assert from "node:assert/strict";
 import { createServer as createHttpServer } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import { test } from "node:test";
 import {
+  exchangeMethod,
   HttpTransportError,
   httpRequest,
   ResponseReader,
   requestHead,
+  useExchangeMethod,
 } from "../../src/domeize/http.js";
 
 /** Feeds `raw` to a reader in pieces of `step` bytes, then the close. */
@@ -126,91 +129,141 @@ const urlOf = (srv: Server, path = "/x") => {
   return `http://127.0.0.1:${typeof a === "object" && a !== null ? a.port : 0}${path}`;
 };
 
-test("over a socket: the request as sent, a chunked answer trickled in pieces", async () => {
-  let request = "";
-  const srv = await rawServer((s, got) => {
-    request = got;
-    const parts = CHUNKED.match(/[\s\S]{1,9}/g) ?? [];
-    let i = 0;
-    const next = () => {
-      if (i < parts.length) s.write(parts[i++], "latin1", () => setTimeout(next, 1));
-    };
-    next();
-  });
-  try {
-    const res = await httpRequest({
-      method: "PUT",
-      url: urlOf(srv, "/api/agent/pod/c/ns/p/annotation"),
-      headers: { "Content-Type": "application/json", Authorization: "Bearer t" },
-      body: '{"AUTO_PORT0":"20001"}',
-      timeoutMs: 5000,
+for (const method of ["handles", "net"] as const) {
+  test(`${method}: the request as sent, a chunked answer trickled in pieces`, async () => {
+    useExchangeMethod(method);
+    let request = "";
+    const srv = await rawServer((s, got) => {
+      request = got;
+      const parts = CHUNKED.match(/[\s\S]{1,9}/g) ?? [];
+      let i = 0;
+      const next = () => {
+        if (i < parts.length) s.write(parts[i++], "latin1", () => setTimeout(next, 1));
+      };
+      next();
     });
-    assert.deepEqual(res, { status: 200, body: '{"resultCode":200}' });
-    const port = new URL(urlOf(srv)).port;
-    assert.equal(
-      request,
-      `PUT /api/agent/pod/c/ns/p/annotation HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
-        "Content-Type: application/json\r\nAuthorization: Bearer t\r\nContent-Length: 22\r\n" +
-        'Connection: close\r\n\r\n{"AUTO_PORT0":"20001"}',
+    try {
+      const res = await httpRequest({
+        method: "PUT",
+        url: urlOf(srv, "/api/agent/pod/c/ns/p/annotation"),
+        headers: { "Content-Type": "application/json", Authorization: "Bearer t" },
+        body: '{"AUTO_PORT0":"20001"}',
+        timeoutMs: 5000,
+      });
+      assert.deepEqual(res, { status: 200, body: '{"resultCode":200}' });
+      const port = new URL(urlOf(srv)).port;
+      assert.equal(
+        request,
+        `PUT /api/agent/pod/c/ns/p/annotation HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
+          "Content-Type: application/json\r\nAuthorization: Bearer t\r\nContent-Length: 22\r\n" +
+          'Connection: close\r\n\r\n{"AUTO_PORT0":"20001"}',
+      );
+    } finally {
+      srv.close();
+    }
+  });
+
+  test(`${method}: node:http's server (keep-alive ignored, close honoured)`, async () => {
+    useExchangeMethod(method);
+    const srv = createHttpServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => {
+        body += c;
+      });
+      req.on("end", () => {
+        res.setHeader("Content-Type", "application/json");
+        res.end(JSON.stringify({ resultCode: 200, echo: body, method: req.method }));
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    try {
+      const a = srv.address();
+      const url = `http://127.0.0.1:${typeof a === "object" && a !== null ? a.port : 0}/p`;
+      const put = await httpRequest({ method: "PUT", url, body: "é", timeoutMs: 5000 });
+      assert.deepEqual(JSON.parse(put.body), { resultCode: 200, echo: "é", method: "PUT" });
+      // A chunked answer from node:http (no Content-Length set).
+      srv.removeAllListeners("request");
+      srv.on("request", (_req, res) => {
+        res.write("a");
+        setTimeout(() => res.end("b"), 5);
+      });
+      const get = await httpRequest({ method: "GET", url, timeoutMs: 5000 });
+      assert.deepEqual(get, { status: 200, body: "ab" });
+    } finally {
+      srv.close();
+    }
+  });
+
+  test(`${method}: refused, hanging, truncated and garbage answers are transport errors`, async () => {
+    const free = createServer();
+    await new Promise<void>((r) => free.listen(0, "127.0.0.1", r));
+    const refusedUrl = urlOf(free);
+    await new Promise((r) => free.close(r));
+    const hang = await rawServer(() => {});
+    const cut = await rawServer((s) =>
+      s.end("HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\npartial"),
     );
-  } finally {
-    srv.close();
-  }
-});
-
-test("over a socket: node:http's server (keep-alive ignored, close honoured)", async () => {
-  const srv = createHttpServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => {
-      body += c;
-    });
-    req.on("end", () => {
-      res.setHeader("Content-Type", "application/json");
-      res.end(JSON.stringify({ resultCode: 200, echo: body, method: req.method }));
-    });
+    const junk = await rawServer((s) => s.end("garbage\r\n\r\n"));
+    try {
+      const cases: [string, RegExp, number][] = [
+        [refusedUrl, /ECONNREFUSED/, 5000],
+        [urlOf(hang), /no answer within 200ms/, 200],
+        [urlOf(cut), /closed in the middle/, 5000],
+        [urlOf(junk), /not an HTTP/, 5000],
+      ];
+      for (const [url, msg, timeoutMs] of cases) {
+        useExchangeMethod(method);
+        await assert.rejects(httpRequest({ method: "GET", url, timeoutMs }), (e: unknown) => {
+          assert.ok(e instanceof HttpTransportError, String(e));
+          assert.match(e.message, msg);
+          return true;
+        });
+      }
+    } finally {
+      for (const s of [hang, cut, junk]) s.close();
+    }
   });
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  try {
-    const a = srv.address();
-    const url = `http://127.0.0.1:${typeof a === "object" && a !== null ? a.port : 0}/p`;
-    const put = await httpRequest({ method: "PUT", url, body: "é", timeoutMs: 5000 });
-    assert.deepEqual(JSON.parse(put.body), { resultCode: 200, echo: "é", method: "PUT" });
-    // A chunked answer from node:http (no Content-Length set).
-    srv.removeAllListeners("request");
-    srv.on("request", (_req, res) => {
-      res.write("a");
-      setTimeout(() => res.end("b"), 5);
-    });
-    const get = await httpRequest({ method: "GET", url, timeoutMs: 5000 });
-    assert.deepEqual(get, { status: 200, body: "ab" });
-  } finally {
-    srv.close();
-  }
-});
+}
 
-test("over a socket: refused, hanging, truncated and garbage answers are transport errors", async () => {
+test("literal addresses go through libuv handles on Node 20; a transport error there switches to node:net", async () => {
+  useExchangeMethod("handles");
+  assert.equal(exchangeMethod(), "handles");
   const free = createServer();
   await new Promise<void>((r) => free.listen(0, "127.0.0.1", r));
-  const refusedUrl = urlOf(free);
+  const url = urlOf(free);
   await new Promise((r) => free.close(r));
-  const hang = await rawServer(() => {});
-  const cut = await rawServer((s) => s.end("HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\npartial"));
-  const junk = await rawServer((s) => s.end("garbage\r\n\r\n"));
+  await assert.rejects(httpRequest({ method: "GET", url, timeoutMs: 2000 }), /ECONNREFUSED/);
+  assert.equal(exchangeMethod(), "net", "later requests take node:net");
+  await assert.rejects(httpRequest({ method: "GET", url, timeoutMs: 2000 }), /ECONNREFUSED/);
+  useExchangeMethod("handles");
+});
+
+test("handles: an IPv6 literal address ([::1]) and a large answer read in many pieces", async (t) => {
+  useExchangeMethod("handles");
+  const big = "x".repeat(300_000);
+  const srv = createHttpServer((_req, res) => res.end(big));
   try {
-    const cases: [string, RegExp, number][] = [
-      [refusedUrl, /ECONNREFUSED/, 5000],
-      [urlOf(hang), /no answer within 200ms/, 200],
-      [urlOf(cut), /closed in the middle/, 5000],
-      [urlOf(junk), /not an HTTP/, 5000],
-    ];
-    for (const [url, msg, timeoutMs] of cases) {
-      await assert.rejects(httpRequest({ method: "GET", url, timeoutMs }), (e: unknown) => {
-        assert.ok(e instanceof HttpTransportError, String(e));
-        assert.match(e.message, msg);
-        return true;
-      });
-    }
+    await new Promise<void>((resolve, reject) => {
+      srv.once("error", reject);
+      srv.listen(0, "::1", resolve);
+    });
+  } catch {
+    t.skip("no IPv6 loopback here");
+    return;
+  }
+  try {
+    const a = srv.address();
+    const port = typeof a === "object" && a !== null ? a.port : 0;
+    const res = await httpRequest({
+      method: "GET",
+      url: `http://[::1]:${port}/`,
+      timeoutMs: 5000,
+      maxBody: 1 << 20,
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.body, big);
+    assert.equal(exchangeMethod(), "handles");
   } finally {
-    for (const s of [hang, cut, junk]) s.close();
+    srv.close();
   }
 });

@@ -12,10 +12,10 @@
 //   uv_close; only the callback is deferred).
 // - "streams": net.createServer().listen and dgram's bind, the public API;
 //   used when the bindings are missing or differ (another runtime), or when
-//   deprecations are being reported (process.binding is DEP0111).
+//   deprecations are being reported (see ../uv.ts).
 
 import type { SocketOptions } from "node:dgram";
-import { getSystemErrorName } from "node:util";
+import { errName, hasMethods, uvBinding } from "../uv.js";
 
 type Family = "dual" | "v4";
 export type ProbeMethod = "handles" | "streams";
@@ -37,32 +37,24 @@ interface Handles {
 }
 
 function loadHandles(): Handles | undefined {
-  const binding = (process as unknown as { binding?: (name: string) => unknown }).binding;
-  if (typeof binding !== "function") return undefined;
-  if (
-    process.execArgv.includes("--pending-deprecation") ||
-    process.env.NODE_PENDING_DEPRECATION === "1" ||
-    (process.env.NODE_OPTIONS ?? "").includes("--pending-deprecation")
-  ) {
+  const tcpWrap = uvBinding("tcp_wrap") as
+    | { TCP?: new (type: number) => TcpHandle; constants?: { SERVER?: number } }
+    | undefined;
+  const udpWrap = uvBinding("udp_wrap") as { UDP?: new () => UvHandle } | undefined;
+  const TCP = tcpWrap?.TCP;
+  const server = tcpWrap?.constants?.SERVER;
+  const UDP = udpWrap?.UDP;
+  if (typeof TCP !== "function" || typeof server !== "number" || typeof UDP !== "function") {
     return undefined;
   }
   try {
-    const tcpWrap = binding("tcp_wrap") as {
-      TCP?: new (type: number) => TcpHandle;
-      constants?: { SERVER?: number };
-    };
-    const udpWrap = binding("udp_wrap") as { UDP?: new () => UvHandle };
-    const { TCP } = tcpWrap;
-    const server = tcpWrap.constants?.SERVER;
-    const { UDP } = udpWrap;
-    if (typeof TCP !== "function" || typeof server !== "number" || typeof UDP !== "function") {
-      return undefined;
-    }
-    const probe = new TCP(server);
-    const ok = ["bind", "bind6", "listen", "close"].every(
-      (m) => typeof (probe as unknown as Record<string, unknown>)[m] === "function",
-    );
-    probe.close();
+    const tcp = new TCP(server);
+    const udp = new UDP();
+    const ok =
+      hasMethods(tcp, ["bind", "bind6", "listen", "close"]) &&
+      hasMethods(udp, ["bind", "bind6", "close"]);
+    tcp.close();
+    udp.close();
     return ok ? { tcp: () => new TCP(server), udp: () => new UDP() } : undefined;
   } catch {
     return undefined;
@@ -70,14 +62,6 @@ function loadHandles(): Handles | undefined {
 }
 
 let handles: Handles | undefined | null = null;
-
-function errName(code: number): string {
-  try {
-    return getSystemErrorName(code);
-  } catch {
-    return `E${-code}`;
-  }
-}
 
 /** TCP: bind then listen (libuv reports EADDRINUSE at listen), as net.Server does. */
 function tcpByHandle(h: Handles, port: number, family: Family): Bind {
