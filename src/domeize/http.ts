@@ -5,9 +5,10 @@
 // http:// is an HTTP/1.1 exchange done here (one request per connection,
 // "Connection: close"): node:http costs every pod's start several
 // milliseconds of module loading and request machinery for a single PUT.
-// To a literal IP address it runs over a libuv TCP handle (see uv.ts: no
-// node:net, whose module and stream layers cost ~10 ms of a start); to a
-// host name, over a node:net socket (DNS). https:// uses node:https.
+// It runs over a libuv TCP handle (see uv.ts: no node:net, whose module
+// and stream layers cost ~10 ms of a start), a host name looked up with
+// dns.lookup first, as node:net does; over a node:net socket when the
+// handles are unavailable. https:// uses node:https.
 // Built-in modules load lazily (startup time matters).
 
 import type { IncomingMessage, RequestOptions } from "node:http";
@@ -63,7 +64,7 @@ function route(u: URL, env: NodeJS.ProcessEnv): { host: string; port: string; pa
  * >= 20.16) rather than import(): the bundle runs from V8's code cache,
  * and Node 20 cannot run import() in code restored from a cache.
  */
-async function builtin<M>(id: "node:https" | "node:net"): Promise<M> {
+async function builtin<M>(id: "node:https" | "node:net" | "node:dns"): Promise<M> {
   if (typeof process.getBuiltinModule === "function") return process.getBuiltinModule(id) as M;
   return (await import(id)) as M;
 }
@@ -370,7 +371,7 @@ const UV_EOF = -4095;
  */
 let streamHandles: StreamHandles | undefined | null = null;
 
-/** For tests: "handles" when the next literal-IP http:// request goes through libuv handles. */
+/** For tests: "handles" when the next http:// request goes through libuv handles. */
 export function exchangeMethod(): "handles" | "net" {
   if (streamHandles === null) streamHandles = loadStreamHandles();
   return streamHandles === undefined ? "net" : "handles";
@@ -454,25 +455,44 @@ function overHandles(
   });
 }
 
+/** The first address of a host name (dns.lookup, as node:net), within timeoutMs. */
+async function lookup(host: string, timeoutMs: number): Promise<string> {
+  const dns = await builtin<typeof import("node:dns")>("node:dns");
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new HttpTransportError(`no answer within ${timeoutMs}ms (looking up ${host})`)),
+      timeoutMs,
+    );
+    dns.lookup(host, { hints: dns.ADDRCONFIG }, (err, address) => {
+      clearTimeout(timer);
+      if (err) reject(new HttpTransportError(err.code ?? err.message));
+      else resolve(address);
+    });
+  });
+}
+
 function overSocket(req: HttpRequest, u: URL, env: NodeJS.ProcessEnv): Promise<HttpResponse> {
   const r = route(u, env);
   const body = req.body === undefined ? undefined : Buffer.from(req.body, "utf8");
   const head = requestHead(req.method, r.path, u.host, req.headers ?? {}, body?.length);
   const reader = new ResponseReader(req.maxBody ?? 64 * 1024, req.method);
-  // A literal address (no DNS to do) goes through the libuv handles.
-  const literal = IPV4.test(r.host) || r.host.includes(":");
-  if (literal && exchangeMethod() === "handles" && streamHandles) {
+  if (exchangeMethod() === "handles" && streamHandles) {
+    const h = streamHandles;
     const request =
       body === undefined
         ? Buffer.from(head, "latin1")
         : Buffer.concat([Buffer.from(head, "latin1"), body]);
     const port = r.port === "" ? 80 : Number(r.port);
-    return overHandles(streamHandles, r.host, port, request, reader, req.timeoutMs).catch(
-      (err: unknown) => {
+    // The deadline covers the name lookup too, as with node:net.
+    const deadline = Date.now() + req.timeoutMs;
+    const literal = IPV4.test(r.host) || r.host.includes(":");
+    const address = literal ? Promise.resolve(r.host) : lookup(r.host, req.timeoutMs);
+    return address
+      .then((ip) => overHandles(h, ip, port, request, reader, Math.max(1, deadline - Date.now())))
+      .catch((err: unknown) => {
         if (err instanceof HttpTransportError) streamHandles = undefined;
         throw err;
-      },
-    );
+      });
   }
   return builtin<typeof import("node:net")>("node:net").then(
     (net) =>

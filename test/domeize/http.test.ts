@@ -267,3 +267,27 @@ test("handles: an IPv6 literal address ([::1]) and a large answer read in many p
     srv.close();
   }
 });
+
+test("handles: a host name is looked up first (localhost); an unknown one is a transport error", async () => {
+  useExchangeMethod("handles");
+  const srv = createHttpServer((_req, res) => res.end("named"));
+  await new Promise<void>((r) => srv.listen(0, "localhost", r));
+  try {
+    const a = srv.address();
+    const port = typeof a === "object" && a !== null ? a.port : 0;
+    const res = await httpRequest({
+      method: "GET",
+      url: `http://localhost:${port}/`,
+      timeoutMs: 5000,
+    });
+    assert.deepEqual(res, { status: 200, body: "named" });
+    assert.equal(exchangeMethod(), "handles");
+    await assert.rejects(
+      httpRequest({ method: "GET", url: "http://no-such-host.invalid/", timeoutMs: 3000 }),
+      (e: unknown) => e instanceof HttpTransportError,
+    );
+  } finally {
+    srv.close();
+    useExchangeMethod("handles");
+  }
+});
