@@ -105,7 +105,7 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
   const argv = tails ? [process.execPath, process.argv[1], ...process.argv.slice(2)] : opts.command;
   if (tails) exports.DOMEIZE_RESUME = "run";
   const launcherFiles = scanFile !== undefined ? [planFile, scanFile] : [planFile];
-  if (env.DOMEIZE_PLAN_FD === "3") {
+  if ((env.DOMEIZE_PLAN_FD ?? "") !== "") {
     // The launcher reads the plan through the descriptor it opened before
     // starting Node: the files can go now (no rm for the shell to run).
     writeFileSync(planFile, renderPlan({ remove: [], exports, argv }));

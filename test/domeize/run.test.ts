@@ -3,8 +3,9 @@
 // 128+signal, SIGKILL after the grace period.
 
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import type { Readable } from "node:stream";
 import { after, before, test } from "node:test";
 import { EXIT } from "../../src/domeize/exit.js";
 import { launcherTcpTables, PortsInUse, parseProcNet } from "../../src/domeize/ports/procnet.js";
@@ -13,6 +14,7 @@ import { freePort } from "../support/ports.js";
 import {
   baseEnv,
   collect,
+  LAUNCHER,
   podEnv,
   ReportServer,
   ROOT,
@@ -250,6 +252,56 @@ test("the shipped bundle (scripts/bundle-domeize.mjs): runs the whole flow from 
     assert.equal(stale.code, 0, stale.stderr);
     assert.match(stale.stderr, /code cache absent or stale/);
     assert.equal(stale.stdout, r.stdout);
+  } finally {
+    await server.stop();
+  }
+});
+
+test("launcher: descriptors the caller passes (socket activation: fd 3 up) reach the app untouched", async () => {
+  const server = await new ReportServer().start();
+  try {
+    const tmp = `${dir}/fd-tmp`;
+    mkdirSync(tmp);
+    const env = podEnv(server, `${dir}/fd-state`, { TMPDIR: tmp });
+    const app = ["sh", "-c", "echo on-fd-3 >&3; echo on-fd-9 >&9"];
+    const child = spawn(LAUNCHER, app, {
+      env,
+      stdio: [
+        "ignore",
+        "pipe",
+        "pipe",
+        "pipe",
+        "ignore",
+        "ignore",
+        "ignore",
+        "ignore",
+        "ignore",
+        "pipe",
+      ],
+    });
+    let fd3 = "";
+    let fd9 = "";
+    const pipes = child.stdio as unknown as (Readable | null)[];
+    pipes[3]?.on("data", (c) => {
+      fd3 += c;
+    });
+    pipes[9]?.on("data", (c) => {
+      fd9 += c;
+    });
+    const r = await collect(child);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(fd3, "on-fd-3\n");
+    assert.equal(fd9, "on-fd-9\n");
+    assert.deepEqual(readdirSync(tmp), []);
+    // Every descriptor 3-9 taken: the plan is read by name, still nothing left.
+    const all = spawn(LAUNCHER, ["sh", "-c", "echo ran"], {
+      env,
+      stdio: ["ignore", "pipe", "pipe", "pipe", "pipe", "pipe", "pipe", "pipe", "pipe", "pipe"],
+    });
+    const r2 = await collect(all);
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.equal(r2.stdout, "ran\n");
+    assert.deepEqual(readdirSync(tmp), []);
   } finally {
     await server.stop();
   }
