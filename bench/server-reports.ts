@@ -10,7 +10,8 @@
 //      times (a fresh host each round): allocations/s, duplicates;
 //   4. open loop (--rate, default 2000 reports/s): the same 256 clients
 //      sending on a fixed schedule; achieved rate, p50/p99 from the
-//      scheduled send time, lost updates;
+//      scheduled send time, lost updates; beside it, the same schedule of
+//      raw etcd puts (the latency floor of this etcd at this rate);
 //   --baseline DIR: a built checkout of another commit, measured phase by
 //   phase in the same run (servers run one at a time).
 //
@@ -397,15 +398,16 @@ interface Sent {
 }
 
 /**
- * Open loop: every client sends to its own pod on a fixed schedule (together
- * RATE reports/s, start times staggered), whether or not its previous report
+ * Open loop: `clients` senders on a fixed schedule (together RATE requests/s,
+ * start times staggered), each sending whether or not its previous request
  * has been answered. Latency counts from the scheduled send time, so a
- * server that falls behind shows up as latency, not as a lower offered rate.
+ * target that falls behind shows up as latency, not as a lower offered rate.
+ * `send(c, k)` makes client c's k-th request and says whether it succeeded.
  */
-async function openLoop(url: string, pods: string[]) {
-  const interval = (1000 * pods.length) / RATE; // ms between one client's reports
+async function paced(clients: number, send: (c: number, k: number) => Promise<boolean>) {
+  const interval = (1000 * clients) / RATE; // ms between one client's requests
   const lat: number[] = [];
-  const sent = new Map<string, Sent[]>();
+  let sentCount = 0;
   let ok = 0;
   let okInWindow = 0;
   let failed = 0;
@@ -413,46 +415,38 @@ async function openLoop(url: string, pods: string[]) {
   const t0 = performance.now() + 50;
   const end = t0 + SECONDS * 1000;
   await Promise.all(
-    pods.map(async (pod, c) => {
-      const token = mintPodToken(SECRET, "default", "default", pod);
-      const target = `${url}/api/agent/pod/default/default/${pod}/annotation`;
-      const mine: Sent[] = [];
-      sent.set(pod, mine);
+    Array.from({ length: clients }, async (_, c) => {
       const inflight: Promise<void>[] = [];
       for (let k = 0; ; k++) {
-        const at = t0 + (c / pods.length) * interval + k * interval;
+        const at = t0 + (c / clients) * interval + k * interval;
         if (at >= end) break;
         const wait = at - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         else if (wait < -5) late++;
-        // Unique per pod within the phase (< 1000 reports per pod).
-        const p0 = String(20000 + (k % 1000));
-        const body = JSON.stringify({
-          AUTO_PORT0: p0,
-          AUTO_PORT1: String(20000 + Math.floor(Math.random() * 1000)),
-        });
-        const rec: Sent = { p0, sentAt: performance.now(), doneAt: 0, ok: false };
-        mine.push(rec);
+        sentCount++;
         inflight.push(
-          call(target, "PUT", body, token).then((r) => {
-            rec.doneAt = performance.now();
-            lat.push(rec.doneAt - at);
-            rec.ok = r.status === 200 && JSON.parse(r.text).resultCode === 200;
-            if (rec.ok) {
+          send(c, k).then(
+            (good) => {
+              const doneAt = performance.now();
+              lat.push(doneAt - at);
+              if (!good) return void failed++;
               ok++;
-              if (rec.doneAt <= end) okInWindow++;
-            } else failed++;
-          }),
+              if (doneAt <= end) okInWindow++;
+            },
+            () => {
+              lat.push(performance.now() - at);
+              failed++;
+            },
+          ),
         );
       }
       await Promise.all(inflight);
     }),
   );
-  const sentCount = [...sent.values()].reduce((a, xs) => a + xs.length, 0);
   lat.sort((a, b) => a - b);
   return {
     offered: sentCount / SECONDS,
-    /** Acknowledged within the phase's window (a server that falls behind answers later). */
+    /** Acknowledged within the phase's window (a target that falls behind answers later). */
     rate: okInWindow / SECONDS,
     ok,
     p50: percentile(lat, 50),
@@ -460,8 +454,46 @@ async function openLoop(url: string, pods: string[]) {
     max: lat.at(-1) ?? Number.NaN,
     failed,
     late,
-    sent,
   };
+}
+
+/** The open loop through domeos-server: every client reports to its own pod. */
+async function openLoop(url: string, pods: string[]) {
+  const sent = new Map<string, Sent[]>(pods.map((p) => [p, []]));
+  const tokens = pods.map((p) => mintPodToken(SECRET, "default", "default", p));
+  const stats = await paced(pods.length, async (c, k) => {
+    const pod = pods[c]!;
+    // Unique per pod within the phase (< 1000 reports per pod).
+    const p0 = String(20000 + (k % 1000));
+    const body = JSON.stringify({
+      AUTO_PORT0: p0,
+      AUTO_PORT1: String(20000 + Math.floor(Math.random() * 1000)),
+    });
+    const rec: Sent = { p0, sentAt: performance.now(), doneAt: 0, ok: false };
+    sent.get(pod)!.push(rec);
+    const r = await call(
+      `${url}/api/agent/pod/default/default/${pod}/annotation`,
+      "PUT",
+      body,
+      tokens[c]!,
+    );
+    rec.doneAt = performance.now();
+    rec.ok = r.status === 200 && JSON.parse(r.text).resultCode === 200;
+    return rec.ok;
+  });
+  return { ...stats, sent };
+}
+
+/**
+ * The same open loop straight into etcd (the etcd3 client, unconditional
+ * puts of the pods' values): the floor any server on this etcd can reach at
+ * this rate, measured in the same run.
+ */
+function rawOpenLoop(store: EtcdStore, values: string[]) {
+  return paced(values.length, async (c) => {
+    await store.client.put(`/bench/raw/${c}`).value(values[c]!);
+    return true;
+  });
 }
 
 /**
@@ -586,6 +618,7 @@ async function main() {
     // medians are reported.
     const raws: Awaited<ReturnType<typeof rawPuts>>[] = [];
     const rawCpu: string[] = [];
+    const rawOpens: Awaited<ReturnType<typeof rawOpenLoop>>[] = [];
     const per: PerBuild[] = builds.map((build) => ({
       build,
       closed: [],
@@ -598,6 +631,7 @@ async function main() {
       const raw = await rawPuts(store, values);
       raws.push(raw);
       rawCpu.push(`pair ${i + 1}: ${meter(raw.rate * SECONDS)}`);
+      if (RATE > 0) rawOpens.push(await rawOpenLoop(store, values));
       for (const b of per) {
         await run(b.build, async (url, pid) => {
           newPhase();
@@ -634,7 +668,10 @@ async function main() {
       return out;
     });
     const closedRows: string[] = [];
-    const openRows: string[] = [];
+    const openRows = rawOpens.map(
+      (o, i) =>
+        `| raw etcd puts (etcd3 client, no server: the floor), pair ${i + 1} | ${o.offered.toFixed(0)}/s | ${o.rate.toFixed(0)}/s | ${o.p50.toFixed(1)} ms | ${o.p99.toFixed(1)} ms | ${o.max.toFixed(1)} ms | ${o.failed} | ${o.late} | | |`,
+    );
     const notes: string[] = [];
     for (const b of per) {
       const pairRatios = b.closed.map((r, i) => (100 * r.rate) / raws[i]!.rate);
