@@ -11,7 +11,6 @@
 // through onError (callers re-list and watch again); it never silently
 // resumes with a gap.
 
-import { readFileSync } from "node:fs";
 import {
   Etcd3,
   type IDuplexStream,
@@ -22,6 +21,7 @@ import {
 } from "etcd3";
 import { CasBatcher } from "./etcd/cas-batcher.js";
 import { GrpcUnary } from "./etcd/grpc-unary.js";
+import { pem } from "./etcd/tls.js";
 import { decodeBatchTxn, encodeBatchTxn } from "./etcd/txn-proto.js";
 import { LeanWatch } from "./etcd/watch.js";
 import { retryPolicy, toStoreError, withTimeout } from "./etcd-errors.js";
@@ -548,14 +548,4 @@ function prefixRange(prefix: string): { key: Buffer; end: Buffer } {
     }
   }
   return { key, end: Buffer.from([0]) };
-}
-
-function pem(value: string | undefined, what: string): Buffer | undefined {
-  if (value === undefined || value === "") return undefined;
-  if (value.includes("-----BEGIN")) return Buffer.from(value);
-  try {
-    return readFileSync(value);
-  } catch (err) {
-    throw new Error(`etcd TLS ${what} ${value}: cannot read: ${(err as Error).message}`);
-  }
 }

@@ -6,9 +6,10 @@
 // full store (src/store/etcd.ts).
 
 import { isAscii } from "node:buffer";
-import { readFileSync } from "node:fs";
 import { type ClientHttp2Session, connect, constants } from "node:http2";
 import { isIP } from "node:net";
+import { decodeKeyValue, headerRevision, Reader } from "../../store/etcd/protobuf.js";
+import { pem } from "../../store/etcd/tls.js";
 import type { EtcdOptions } from "../../store/etcd.js";
 import {
   CompactedError,
@@ -117,9 +118,9 @@ export class EtcdRangeReader implements Store {
     const s = connect(endpoint, {
       // No SNI for an IP address (RFC 6066); the certificate is still checked.
       servername: isIP(host) ? "" : host,
-      ca: pem(tls?.ca),
-      cert: pem(tls?.cert),
-      key: pem(tls?.key),
+      ca: pem(tls?.ca, "ca"),
+      cert: pem(tls?.cert, "cert"),
+      key: pem(tls?.key, "key"),
       // A 40 MB answer in 64 KB flow-control windows costs round trips.
       settings: { initialWindowSize: 16 << 20 },
     });
@@ -250,12 +251,6 @@ function grpcError(what: string, code: number, message: string): Error {
   return new Error(`${what}: ${message} (gRPC ${code})`);
 }
 
-function pem(value: string | undefined): Buffer | undefined {
-  if (value === undefined || value === "") return undefined;
-  if (value.includes("-----BEGIN")) return Buffer.from(value);
-  return readFileSync(value);
-}
-
 /** etcd's prefix range end: the prefix with its last byte below 0xff incremented. */
 export function prefixEnd(prefix: Buffer): Buffer {
   for (let i = prefix.length - 1; i >= 0; i--) {
@@ -312,47 +307,6 @@ export function encodeRangeRequest(r: RangeRequest): Buffer {
   return Buffer.concat(parts);
 }
 
-/** A cursor over a protobuf message. */
-class Reader {
-  pos: number;
-  constructor(
-    readonly buf: Buffer,
-    start: number,
-    readonly end: number,
-  ) {
-    this.pos = start;
-  }
-  varint(): number {
-    let x = 0;
-    let mul = 1;
-    for (;;) {
-      if (this.pos >= this.end) throw new Error("truncated protobuf varint");
-      const c = this.buf[this.pos++];
-      x += (c & 127) * mul;
-      if (c < 128) return x;
-      mul *= 128;
-    }
-  }
-  /** Skip a field of wire type `wt`; returns [start, end) for length-delimited ones. */
-  field(wt: number): [number, number] {
-    if (wt === 0) {
-      this.varint();
-      return [0, 0];
-    }
-    if (wt === 2) {
-      const len = this.varint();
-      const start = this.pos;
-      this.pos += len;
-      if (this.pos > this.end) throw new Error("truncated protobuf field");
-      return [start, this.pos];
-    }
-    if (wt === 1) this.pos += 8;
-    else if (wt === 5) this.pos += 4;
-    else throw new Error(`unsupported protobuf wire type ${wt}`);
-    return [0, 0];
-  }
-}
-
 /**
  * Decodes a RangeResponse. With `sliceValues`, the values of a large answer
  * are slices of one Latin-1 string of the whole answer (ASCII values only;
@@ -365,14 +319,15 @@ export function decodeRangeResponse(buf: Buffer, sliceValues = false): RangeResp
   const r = new Reader(buf, 0, buf.length);
   const out: RangeResponse = { revision: 0, kvs: [], more: false };
   const page = sliceValues && buf.length >= SLICE_MIN ? new PageText(buf) : null;
+  const pageValue = page ? (s: number, e: number) => page.value(s, e) : undefined;
   while (r.pos < r.end) {
     const tag = r.varint();
     const no = tag >>> 3;
     const wt = tag & 7;
-    if (no === 1 && wt === 2) out.revision = decodeHeaderRevision(buf, r.field(wt));
-    else if (no === 2 && wt === 2) out.kvs.push(decodeKeyValue(buf, r.field(wt), page));
+    if (no === 1 && wt === 2) out.revision = headerRevision(buf, r.sub());
+    else if (no === 2 && wt === 2) out.kvs.push(decodeKeyValue(buf, r.sub(), pageValue));
     else if (no === 3 && wt === 0) out.more = r.varint() !== 0;
-    else r.field(wt);
+    else r.skip(wt);
   }
   return out;
 }
@@ -389,43 +344,4 @@ class PageText {
     if (this.text === undefined) this.text = this.buf.toString("latin1");
     return this.text.slice(s, e);
   }
-}
-
-function decodeHeaderRevision(buf: Buffer, [start, end]: [number, number]): number {
-  const r = new Reader(buf, start, end);
-  let revision = 0;
-  while (r.pos < r.end) {
-    const tag = r.varint();
-    if (tag === 3 << 3) revision = r.varint();
-    else r.field(tag & 7);
-  }
-  return revision;
-}
-
-function decodeKeyValue(
-  buf: Buffer,
-  [start, end]: [number, number],
-  page: PageText | null,
-): KeyValue {
-  const r = new Reader(buf, start, end);
-  const kv: KeyValue = { key: "", value: "", createRevision: 0, modRevision: 0, version: 0 };
-  while (r.pos < r.end) {
-    const tag = r.varint();
-    const no = tag >>> 3;
-    const wt = tag & 7;
-    if (wt === 2 && (no === 1 || no === 5)) {
-      const [s, e] = r.field(wt);
-      if (no === 1) kv.key = buf.toString("utf8", s, e);
-      else kv.value = page ? page.value(s, e) : buf.toString("utf8", s, e);
-    } else if (wt === 0 && no >= 2 && no <= 4) {
-      const v = r.varint();
-      if (no === 2) kv.createRevision = v;
-      else if (no === 3) kv.modRevision = v;
-      else kv.version = v;
-    } else {
-      // lease (6) is skipped: ids exceed 2^53 and templates never see them.
-      r.field(wt);
-    }
-  }
-  return kv;
 }

@@ -9,10 +9,10 @@
 // failure moves to the next endpoint (each tried once per call) and ends in
 // StoreUnavailableError naming the endpoints.
 
-import { readFileSync } from "node:fs";
 import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from "node:http2";
 import { isIP } from "node:net";
 import { StoreUnavailableError } from "../store.js";
+import { pem } from "./tls.js";
 
 /** gRPC status codes that mean "cannot reach etcd now". */
 const UNAVAILABLE = new Set([1, 4, 14]); // CANCELLED, DEADLINE_EXCEEDED, UNAVAILABLE
@@ -239,15 +239,5 @@ export class GrpcUnary {
       req.write(header);
       req.end(message);
     });
-  }
-}
-
-function pem(value: string | undefined, what: string): Buffer | undefined {
-  if (value === undefined || value === "") return undefined;
-  if (value.includes("-----BEGIN")) return Buffer.from(value);
-  try {
-    return readFileSync(value);
-  } catch (err) {
-    throw new Error(`etcd TLS ${what} ${value}: cannot read: ${(err as Error).message}`);
   }
 }

@@ -18,7 +18,7 @@ import {
   type WatchEvent,
   type WatchHandlers,
 } from "../store.js";
-import { decodeKeyValue, headerRevision, Reader } from "./txn-proto.js";
+import { decodeKeyValue, headerRevision, Reader } from "./protobuf.js";
 
 export interface WatchSpec {
   key: Buffer;
