@@ -176,11 +176,14 @@ const HOLE = `\u0000domeos-annotations-${randomBytes(12).toString("hex")}\u0000`
 const HOLE_JSON = JSON.stringify(HOLE);
 
 /**
- * Parse a stored pod and split its JSON around metadata.annotations (created
- * empty when missing, as a merge would): head + JSON.stringify(annotations)
- * + tail is then exactly JSON.stringify of the pod with those annotations.
+ * A stored pod parsed for a merge, with metadata.annotations created empty
+ * when missing (as a merge would). Anything but a JSON object is refused:
+ * overwriting it would lose data.
  */
-function split(key: string, podJson: string, modRevision: number): Cached {
+function parsePod(
+  key: string,
+  podJson: string,
+): { pod: Record<string, unknown>; meta: Record<string, unknown> } {
   let pod: unknown;
   try {
     pod = JSON.parse(podJson);
@@ -191,6 +194,16 @@ function split(key: string, podJson: string, modRevision: number): Cached {
   if (!isObject(pod.metadata)) pod.metadata = {};
   const meta = pod.metadata as Record<string, unknown>;
   if (!isObject(meta.annotations)) meta.annotations = {};
+  return { pod, meta };
+}
+
+/**
+ * Parse a stored pod and split its JSON around metadata.annotations (created
+ * empty when missing, as a merge would): head + JSON.stringify(annotations)
+ * + tail is then exactly JSON.stringify of the pod with those annotations.
+ */
+function split(key: string, podJson: string, modRevision: number): Cached {
+  const { pod, meta } = parsePod(key, podJson);
   const annotations = meta.annotations as Record<string, unknown>;
   meta.annotations = HOLE;
   const text = JSON.stringify(pod);
@@ -213,16 +226,7 @@ export function applyPatch(
   podJson: string,
   patch: Record<string, string>,
 ): string | null {
-  let pod: unknown;
-  try {
-    pod = JSON.parse(podJson);
-  } catch {
-    throw new HttpError(500, `pod object at ${key} is not valid JSON; refusing to overwrite it`);
-  }
-  if (!isObject(pod)) throw new HttpError(500, `pod object at ${key} is not a JSON object`);
-  if (!isObject(pod.metadata)) pod.metadata = {};
-  const meta = pod.metadata as Record<string, unknown>;
-  if (!isObject(meta.annotations)) meta.annotations = {};
+  const { pod, meta } = parsePod(key, podJson);
   const ann = meta.annotations as Record<string, unknown>;
   let changed = false;
   for (const [k, v] of Object.entries(patch)) {
