@@ -137,6 +137,25 @@ const readText = (p: string) => {
 };
 const countReloads = (s: Setup) => readText(s.reloads).split("\n").filter(Boolean).length;
 
+/**
+ * The children's environment: this one without NODE_EXTRA_CA_CERTS, which
+ * some shells set and which makes every Node process load a CA bundle at
+ * start (~90 ms here): a property of the shell, not of domeos-confd.
+ */
+const CHILD_ENV = { ...process.env };
+delete CHILD_ENV.NODE_EXTRA_CA_CERTS;
+
+/** Median wall time of `node -e 0` in the children's environment: Node's own start, for scale. */
+function nodeStartMs(runs = 7): number {
+  const walls: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    spawnSync(process.execPath, ["-e", "0"], { env: CHILD_ENV });
+    walls.push(performance.now() - t0);
+  }
+  return median(walls);
+}
+
 /** 1. -onetime: wall time and peak RSS (GNU time), dest missing each run. */
 function onetime(s: Setup, etcd: EtcdServer, expected: string, runs: number) {
   const walls: number[] = [];
@@ -148,7 +167,7 @@ function onetime(s: Setup, etcd: EtcdServer, expected: string, runs: number) {
     const r = spawnSync(
       "/usr/bin/time",
       ["-f", "%M %U %S", CONFD, ...confdArgs(s, etcd, ["-onetime"])],
-      { encoding: "utf8" },
+      { encoding: "utf8", env: CHILD_ENV },
     );
     walls.push(performance.now() - t0);
     if (r.status !== 0) throw new Error(`onetime failed (${r.status}): ${r.stderr}`);
@@ -162,6 +181,7 @@ function onetime(s: Setup, etcd: EtcdServer, expected: string, runs: number) {
 
 function startConfd(s: Setup, etcd: EtcdServer, extra: string[]): ChildProcess {
   const p = spawn(CONFD, confdArgs(s, etcd, ["-watch", ...extra]), {
+    env: CHILD_ENV,
     stdio: ["ignore", "ignore", "pipe"],
   });
   p.stderr?.on("data", (d: Buffer) => process.stderr.write(`[confd] ${d}`));
@@ -281,7 +301,7 @@ async function main(): Promise<void> {
     // 1. onetime
     const one = onetime(s, etcd, expected(), Number(args["onetime-runs"]));
     console.log(
-      `onetime: wall median ${fmt(one.wallMs)} ms (runs ${one.walls.map(fmt).join(", ")}), CPU median ${fmt(one.cpuMs)} ms, peak RSS ${fmt(one.rssMiB)} MiB`,
+      `onetime: wall median ${fmt(one.wallMs)} ms (runs ${one.walls.map(fmt).join(", ")}), CPU median ${fmt(one.cpuMs)} ms, peak RSS ${fmt(one.rssMiB)} MiB; node -e 0 in the same run: ${fmt(nodeStartMs())} ms${process.env.NODE_EXTRA_CA_CERTS ? " (children run without this shell's NODE_EXTRA_CA_CERTS)" : ""}`,
     );
 
     // 2. watch latency
