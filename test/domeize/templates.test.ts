@@ -10,10 +10,12 @@ import {
   readdirSync,
   readFileSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { after, before, test } from "node:test";
 import { EXIT } from "../../src/domeize/exit.js";
+import { STALE_TEMP_MS } from "../../src/domeize/render/atomic.js";
 import { baseEnv, removeDir, runDomeize, tempDir } from "./helpers.js";
 
 let dir: string;
@@ -87,6 +89,23 @@ test("an execution error leaves every destination untouched; exit 4", async () =
     [],
     "no temp files left",
   );
+});
+
+test("a render removes old temp files a killed domeize left beside its destination, and nothing else", async () => {
+  const t = file("s.tmpl", "new");
+  const dest = file("s.conf", "old");
+  const old = (Date.now() - STALE_TEMP_MS - 60_000) / 1000;
+  const stale = file(".s.conf.domeize-4242-abcdef", "half");
+  utimesSync(stale, old, old);
+  const fresh = file(".s.conf.domeize-4243-abcdef", "in progress elsewhere");
+  const other = file(".other.conf.domeize-4244-abcdef", "someone else's");
+  utimesSync(other, old, old);
+  const r = await runDomeize(["-template", `${t}:${dest}`], baseEnv({}));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readFileSync(dest, "utf8"), "new");
+  assert.equal(existsSync(stale), false, "the old leftover is removed");
+  assert.equal(existsSync(fresh), true, "a recent temp file may belong to a live run");
+  assert.equal(existsSync(other), true, "other destinations' files are not touched");
 });
 
 test("a parse error or unknown function fails before anything runs", async () => {

@@ -11,6 +11,7 @@ import {
   fsync,
   mkdirSync,
   openSync,
+  readdirSync,
   realpathSync,
   rename,
   statSync,
@@ -142,9 +143,46 @@ export async function stageAll(
         const why = (renamed[bad] as PromiseRejectedResult).reason as Error;
         throw new Error(`cannot write ${written[bad].t.dest}: ${why.message}`);
       }
+      removeStaleTemps(written.map((w) => w.t.path));
     },
     abort: cleanup,
   };
+}
+
+/** Temp files older than this are leftovers of a domeize that died mid-way. */
+export const STALE_TEMP_MS = 60 * 60 * 1000;
+
+/**
+ * Remove the temp files an earlier domeize left beside these destinations
+ * when it was killed between staging and commit (temp files live for the
+ * whole report, retries included). Only files of our own naming scheme for
+ * these destinations, and only old ones: a temp file of a live run (the same
+ * template in another container sharing the directory) is minutes old at most.
+ */
+function removeStaleTemps(paths: readonly string[]): void {
+  const byDir = new Map<string, string[]>();
+  for (const p of paths) {
+    const prefixes = byDir.get(dirname(p)) ?? [];
+    prefixes.push(`.${basename(p)}.domeize-`);
+    byDir.set(dirname(p), prefixes);
+  }
+  const cutoff = Date.now() - STALE_TEMP_MS;
+  for (const [dir, prefixes] of byDir) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (!prefixes.some((prefix) => name.startsWith(prefix))) continue;
+      try {
+        if (statSync(`${dir}/${name}`).mtimeMs < cutoff) unlinkSync(`${dir}/${name}`);
+      } catch {
+        // gone meanwhile, or not ours to remove
+      }
+    }
+  }
 }
 
 /** stageAll, then commit. */
