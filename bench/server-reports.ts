@@ -24,6 +24,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { mintPodToken } from "../src/server/auth/pod-token.js";
+import { GrpcUnary } from "../src/store/etcd/grpc-unary.js";
 import { EtcdStore } from "../src/store/etcd.js";
 import { podKey } from "../src/store/store.js";
 import { EtcdServer } from "../test/support/etcd.js";
@@ -485,15 +486,51 @@ async function openLoop(url: string, pods: string[]) {
 }
 
 /**
- * The same open loop straight into etcd (the etcd3 client, unconditional
- * puts of the pods' values): the floor any server on this etcd can reach at
- * this rate, measured in the same run.
+ * The same open loop straight into etcd, unconditional puts of the pods'
+ * values, one request per write: with the etcd3 client (what the closed
+ * raw loop uses), and with the lean HTTP/2 gRPC client the server uses
+ * (src/store/etcd/grpc-unary.ts), whose own CPU cost is far smaller on this
+ * 2-core machine. What etcd gives single writes at this rate, same run.
  */
 function rawOpenLoop(store: EtcdStore, values: string[]) {
   return paced(values.length, async (c) => {
     await store.client.put(`/bench/raw/${c}`).value(values[c]!);
     return true;
   });
+}
+
+async function leanOpenLoop(endpoint: string, values: string[]) {
+  const grpc = new GrpcUnary({ endpoints: [endpoint], timeoutMs: 10_000 });
+  const bodies = values.map((v, c) => putRequest(Buffer.from(`/bench/raw/${c}`), Buffer.from(v)));
+  try {
+    return await paced(values.length, async (c) => {
+      await grpc.call("/etcdserverpb.KV/Put", bodies[c]!, "put");
+      return true;
+    });
+  } finally {
+    grpc.close();
+  }
+}
+
+/** An etcdserverpb.PutRequest { key = 1; value = 2 }. */
+function putRequest(key: Buffer, value: Buffer): Buffer {
+  const varint = (n: number) => {
+    const out: number[] = [];
+    while (n > 127) {
+      out.push((n & 127) | 128);
+      n >>>= 7;
+    }
+    out.push(n);
+    return Buffer.from(out);
+  };
+  return Buffer.concat([
+    Buffer.from([0x0a]),
+    varint(key.length),
+    key,
+    Buffer.from([0x12]),
+    varint(value.length),
+    value,
+  ]);
 }
 
 /**
@@ -619,6 +656,7 @@ async function main() {
     const raws: Awaited<ReturnType<typeof rawPuts>>[] = [];
     const rawCpu: string[] = [];
     const rawOpens: Awaited<ReturnType<typeof rawOpenLoop>>[] = [];
+    const leanOpens: Awaited<ReturnType<typeof rawOpenLoop>>[] = [];
     const per: PerBuild[] = builds.map((build) => ({
       build,
       closed: [],
@@ -631,7 +669,10 @@ async function main() {
       const raw = await rawPuts(store, values);
       raws.push(raw);
       rawCpu.push(`pair ${i + 1}: ${meter(raw.rate * SECONDS)}`);
-      if (RATE > 0) rawOpens.push(await rawOpenLoop(store, values));
+      if (RATE > 0) {
+        rawOpens.push(await rawOpenLoop(store, values));
+        leanOpens.push(await leanOpenLoop(etcd.endpoint, values));
+      }
       for (const b of per) {
         await run(b.build, async (url, pid) => {
           newPhase();
@@ -668,10 +709,12 @@ async function main() {
       return out;
     });
     const closedRows: string[] = [];
-    const openRows = rawOpens.map(
-      (o, i) =>
-        `| raw etcd puts (etcd3 client, no server: the floor), pair ${i + 1} | ${o.offered.toFixed(0)}/s | ${o.rate.toFixed(0)}/s | ${o.p50.toFixed(1)} ms | ${o.p99.toFixed(1)} ms | ${o.max.toFixed(1)} ms | ${o.failed} | ${o.late} | | |`,
-    );
+    const rawRow = (what: string) => (o: Open | (typeof rawOpens)[number], i: number) =>
+      `| raw etcd puts (${what}, one request per write, no server), pair ${i + 1} | ${o.offered.toFixed(0)}/s | ${o.rate.toFixed(0)}/s | ${o.p50.toFixed(1)} ms | ${o.p99.toFixed(1)} ms | ${o.max.toFixed(1)} ms | ${o.failed} | ${o.late} | | |`;
+    const openRows = [
+      ...rawOpens.map(rawRow("etcd3 client")),
+      ...leanOpens.map(rawRow("lean gRPC client")),
+    ];
     const notes: string[] = [];
     for (const b of per) {
       const pairRatios = b.closed.map((r, i) => (100 * r.rate) / raws[i]!.rate);
