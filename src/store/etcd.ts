@@ -24,10 +24,10 @@ import { GrpcUnary } from "./etcd/grpc-unary.js";
 import { pem } from "./etcd/tls.js";
 import { decodeBatchTxn, encodeBatchTxn } from "./etcd/txn-proto.js";
 import { LeanWatch } from "./etcd/watch.js";
+import { WatchLifecycle } from "./etcd/watch-lifecycle.js";
 import { retryPolicy, toStoreError, withTimeout } from "./etcd-errors.js";
 import { validateExpect, validateKey, validateTtl, validateValue } from "./keyrange.js";
 import {
-  CompactedError,
   type KeyValue,
   type Lease,
   type ListResult,
@@ -426,85 +426,33 @@ export class EtcdStore implements Store {
   }
 }
 
-/** One watch stream: created handshake, revision batches, and how it ends. */
-class EtcdWatch {
-  readonly created: Promise<void>;
-  onEnd: () => void = () => {};
-  private ended = false;
-  /** Until etcd confirms the watch, failures reject `created` instead of calling onError. */
-  private established = false;
-  private resolveCreated!: () => void;
-  private rejectCreated!: (err: Error) => void;
-
+/** One watch stream over etcd3's client (the path with username/password). */
+class EtcdWatch extends WatchLifecycle {
   constructor(
     private readonly stream: IDuplexStream<IWatchRequest, IWatchResponse>,
-    private readonly handlers: WatchHandlers,
-    private readonly endpoints: string,
-    private readonly what: string,
+    handlers: WatchHandlers,
+    endpoints: string,
+    what: string,
   ) {
-    this.created = new Promise((resolve, reject) => {
-      this.resolveCreated = resolve;
-      this.rejectCreated = reject;
-    });
-    stream.on("data", (res) => this.onResponse(res));
-    stream.on("error", (err) => this.fail(toStoreError(err, what, endpoints)));
-    stream.on("end", () =>
-      this.fail(new StoreUnavailableError(`etcd ${endpoints}: ${what}: stream ended`)),
+    super(handlers, `etcd ${endpoints}: ${what}`);
+    stream.on("data", (res) =>
+      this.onResponse(
+        Boolean(res.created),
+        res.canceled
+          ? { compactRevision: Number(res.compact_revision), reason: String(res.cancel_reason) }
+          : null,
+        (res.events ?? []).map((ev): [number, WatchEvent] => [
+          Number(ev.kv.mod_revision),
+          toEvent(ev.type, ev.kv, ev.prev_kv),
+        ]),
+      ),
     );
+    stream.on("error", (err) => this.fail(toStoreError(err, what, endpoints)));
+    stream.on("end", () => this.fail(new StoreUnavailableError(`${this.where}: stream ended`)));
   }
 
-  readonly stop = (): void => {
-    if (this.ended) return;
-    this.ended = true;
+  protected cancelStream(): void {
     this.stream.cancel();
-    this.onEnd();
-  };
-
-  private onResponse(res: IWatchResponse): void {
-    if (this.ended) return;
-    if (res.created) {
-      this.established = true;
-      this.resolveCreated();
-    }
-    if (res.canceled) {
-      const compactRev = Number(res.compact_revision);
-      this.fail(
-        compactRev > 0
-          ? new CompactedError(compactRev)
-          : new Error(`etcd ${this.endpoints}: ${this.what}: canceled: ${res.cancel_reason}`),
-      );
-      return;
-    }
-    // One response may span several revisions: deliver one batch per revision.
-    let batch: WatchEvent[] = [];
-    let rev = 0;
-    const flush = () => {
-      if (batch.length > 0) this.deliver(batch, rev);
-      batch = [];
-    };
-    for (const ev of res.events ?? []) {
-      const r = Number(ev.kv.mod_revision);
-      if (r !== rev) flush();
-      rev = r;
-      batch.push(toEvent(ev.type, ev.kv, ev.prev_kv));
-    }
-    flush();
-  }
-
-  private deliver(events: WatchEvent[], revision: number): void {
-    if (this.ended) return;
-    try {
-      this.handlers.onEvents(events, revision);
-    } catch (err) {
-      this.fail(err instanceof Error ? err : new Error(String(err)));
-    }
-  }
-
-  private fail(err: Error): void {
-    if (this.ended) return;
-    this.stop();
-    if (this.established) this.handlers.onError(err);
-    else this.rejectCreated(err);
   }
 }
 

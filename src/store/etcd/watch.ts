@@ -12,13 +12,13 @@
 
 import { type ClientHttp2Stream, constants } from "node:http2";
 import {
-  CompactedError,
   type KeyValue,
   StoreUnavailableError,
   type WatchEvent,
   type WatchHandlers,
 } from "../store.js";
 import { decodeKeyValue, headerRevision, Reader } from "./protobuf.js";
+import { WatchLifecycle } from "./watch-lifecycle.js";
 
 export interface WatchSpec {
   key: Buffer;
@@ -122,13 +122,7 @@ export function decodeWatchResponse(buf: Buffer): Response {
 }
 
 /** One watch stream: created handshake, revision batches, and how it ends. */
-export class LeanWatch {
-  readonly created: Promise<void>;
-  onEnd: () => void = () => {};
-  private ended = false;
-  private established = false;
-  private resolveCreated!: () => void;
-  private rejectCreated!: (err: Error) => void;
+export class LeanWatch extends WatchLifecycle {
   /** Bytes received but not yet a whole gRPC message: in `chunks`, `have` bytes of `need`. */
   private pending: Buffer | null = null;
   private chunks: Buffer[] = [];
@@ -140,13 +134,10 @@ export class LeanWatch {
   constructor(
     private readonly stream: ClientHttp2Stream,
     spec: WatchSpec,
-    private readonly handlers: WatchHandlers,
-    private readonly where: string,
+    handlers: WatchHandlers,
+    where: string,
   ) {
-    this.created = new Promise((resolve, reject) => {
-      this.resolveCreated = resolve;
-      this.rejectCreated = reject;
-    });
+    super(handlers, where);
     const takeStatus = (h: Record<string, unknown>) => {
       if (h["grpc-status"] !== undefined) {
         this.status = Number(h["grpc-status"]);
@@ -172,12 +163,9 @@ export class LeanWatch {
     stream.write(frame);
   }
 
-  readonly stop = (): void => {
-    if (this.ended) return;
-    this.ended = true;
+  protected cancelStream(): void {
     if (!this.stream.destroyed) this.stream.close(constants.NGHTTP2_CANCEL);
-    this.onEnd();
-  };
+  }
 
   private onData(d: Buffer): void {
     // A response of many events arrives in many chunks: collect them and
@@ -207,7 +195,14 @@ export class LeanWatch {
         return;
       }
       buf = buf.subarray(5 + len);
-      this.onResponse(res);
+      this.onResponse(
+        res.created,
+        res.canceled ? { compactRevision: res.compactRevision, reason: res.cancelReason } : null,
+        res.events.map((ev): [number, WatchEvent] => [
+          ev.type === "put" ? ev.kv.modRevision : ev.modRevision,
+          ev,
+        ]),
+      );
     }
     if (buf.length > 0 && !this.ended) {
       this.pending = buf;
@@ -215,50 +210,5 @@ export class LeanWatch {
       this.have = buf.length;
       this.need = buf.length < 5 ? 5 : 5 + buf.readUInt32BE(1);
     }
-  }
-
-  private onResponse(res: Response): void {
-    if (this.ended) return;
-    if (res.created) {
-      this.established = true;
-      this.resolveCreated();
-    }
-    if (res.canceled) {
-      this.fail(
-        res.compactRevision > 0
-          ? new CompactedError(res.compactRevision)
-          : new Error(`${this.where}: canceled: ${res.cancelReason}`),
-      );
-      return;
-    }
-    // One response may span several revisions: deliver one batch per revision.
-    let batch: WatchEvent[] = [];
-    let rev = 0;
-    for (const ev of res.events) {
-      const r = ev.type === "put" ? ev.kv.modRevision : ev.modRevision;
-      if (r !== rev && batch.length > 0) {
-        this.deliver(batch, rev);
-        batch = [];
-      }
-      rev = r;
-      batch.push(ev);
-    }
-    if (batch.length > 0) this.deliver(batch, rev);
-  }
-
-  private deliver(events: WatchEvent[], revision: number): void {
-    if (this.ended) return;
-    try {
-      this.handlers.onEvents(events, revision);
-    } catch (err) {
-      this.fail(err instanceof Error ? err : new Error(String(err)));
-    }
-  }
-
-  private fail(err: Error): void {
-    if (this.ended) return;
-    this.stop();
-    if (this.established) this.handlers.onError(err);
-    else this.rejectCreated(err);
   }
 }
