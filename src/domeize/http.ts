@@ -160,6 +160,15 @@ export class ResponseReader {
     this.kept += part.length;
   }
 
+  /** Body bytes of a sized part (Content-Length or one chunk): whether all `left` have come. */
+  private takeBody(): boolean {
+    const n = Math.min(this.left, this.buf.length);
+    this.keep(this.buf.subarray(0, n));
+    this.buf = this.buf.subarray(n);
+    this.left -= n;
+    return this.left === 0;
+  }
+
   private run(): void {
     for (;;) {
       switch (this.state) {
@@ -175,15 +184,10 @@ export class ResponseReader {
           this.parseHead(head);
           break;
         }
-        case "length": {
-          const n = Math.min(this.left, this.buf.length);
-          this.keep(this.buf.subarray(0, n));
-          this.buf = this.buf.subarray(n);
-          this.left -= n;
-          if (this.left > 0) return;
+        case "length":
+          if (!this.takeBody()) return;
           this.state = "done";
           break;
-        }
         case "close":
           this.keep(this.buf);
           this.buf = Buffer.alloc(0);
@@ -202,15 +206,10 @@ export class ResponseReader {
           this.state = this.left === 0 ? "trailers" : "chunk-data";
           break;
         }
-        case "chunk-data": {
-          const n = Math.min(this.left, this.buf.length);
-          this.keep(this.buf.subarray(0, n));
-          this.buf = this.buf.subarray(n);
-          this.left -= n;
-          if (this.left > 0) return;
+        case "chunk-data":
+          if (!this.takeBody()) return;
           this.state = "chunk-end";
           break;
-        }
         case "chunk-end":
           if (this.buf.length < 2) return;
           if (this.buf[0] !== 13 || this.buf[1] !== 10) throw new BadResponse("bad chunk end");
