@@ -195,15 +195,17 @@ for (const method of ["handles", "net"] as const) {
   });
 
   test(`${method}: refused, hanging, truncated and garbage answers are transport errors`, async () => {
-    const free = createServer();
-    await new Promise<void>((r) => free.listen(0, "127.0.0.1", r));
-    const refusedUrl = urlOf(free);
-    await new Promise((r) => free.close(r));
     const hang = await rawServer(() => {});
     const cut = await rawServer((s) =>
       s.end("HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\npartial"),
     );
     const junk = await rawServer((s) => s.end("garbage\r\n\r\n"));
+    // The refused port is taken and freed last: freed first, the kernel could hand it
+    // to one of the servers above (it did once in CI, and "refused" met the "cut" server).
+    const free = createServer();
+    await new Promise<void>((r) => free.listen(0, "127.0.0.1", r));
+    const refusedUrl = urlOf(free);
+    await new Promise((r) => free.close(r));
     try {
       const cases: [string, RegExp, number][] = [
         [refusedUrl, /ECONNREFUSED/, 5000],
