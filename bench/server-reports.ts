@@ -15,7 +15,7 @@
 //   --baseline DIR: a built checkout of another commit, measured phase by
 //   phase in the same run (servers run one at a time).
 //
-//   npm run build && node dist/bench/server-reports.js [--seconds 10] [--clients 256] [--pairs 3] [--rounds 3] [--rate 2000] [--baseline DIR] [--profile DIR]
+//   npm run build && node dist/bench/server-reports.js [--seconds 10] [--clients 256] [--pairs 3] [--rounds 3] [--rate 2000] [--baseline DIR] [--node-flags "..."] [--profile DIR]
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
@@ -46,6 +46,8 @@ const { values: args } = parseArgs({
      * run): measured in the same run, phase after phase with this build.
      */
     baseline: { type: "string" },
+    /** Node flags for this build's server only (A/B against --baseline, e.g. the same directory). */
+    "node-flags": { type: "string", default: "" },
     /** Load generator: "lean" (HTTP/1.1 over plain sockets) or "node" (node:http). */
     client: { type: "string", default: "lean" },
   },
@@ -167,6 +169,7 @@ interface Build {
   name: string;
   main: string;
   profile: boolean;
+  nodeFlags: string[];
 }
 
 async function startServer(
@@ -178,6 +181,7 @@ async function startServer(
   const child = spawn(
     process.execPath,
     [
+      ...build.nodeFlags,
       ...(args.profile && build.profile ? ["--cpu-prof", `--cpu-prof-dir=${args.profile}`] : []),
       build.main,
       `--listen=127.0.0.1:${port}`,
@@ -614,12 +618,21 @@ async function main() {
   const store = new EtcdStore({ endpoints: [etcd.endpoint], callTimeoutMs: 10_000 });
   let server: ChildProcess | null = null;
   const etcdPid = (etcd as unknown as { proc: ChildProcess | null }).proc?.pid;
-  const builds: Build[] = [{ name: "this build", main: "dist/src/server/main.js", profile: true }];
+  const nodeFlags = args["node-flags"].split(" ").filter(Boolean);
+  const builds: Build[] = [
+    {
+      name: nodeFlags.length ? `this build (node ${nodeFlags.join(" ")})` : "this build",
+      main: "dist/src/server/main.js",
+      profile: true,
+      nodeFlags,
+    },
+  ];
   if (args.baseline) {
     builds.push({
       name: `baseline ${args.baseline}`,
       main: join(args.baseline, "dist/src/server/main.js"),
       profile: false,
+      nodeFlags: [],
     });
   }
   const run = async <T>(build: Build, fn: (url: string, pid?: number) => Promise<T>) => {
