@@ -15,7 +15,7 @@
 //   --baseline DIR: a built checkout of another commit, measured phase by
 //   phase in the same run (servers run one at a time).
 //
-//   npm run build && node dist/bench/server-reports.js [--seconds 10] [--clients 256] [--pairs 3] [--rounds 3] [--rate 2000] [--baseline DIR] [--node-flags "..."] [--profile DIR]
+//   npm run build && node dist/bench/server-reports.js [--seconds 10] [--clients 256] [--pairs 3] [--rounds 3] [--rate 2000] [--baseline DIR] [--node-flags="--flag ..."] [--profile DIR]
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
@@ -67,6 +67,17 @@ function cpuMs(pid: number | undefined): number {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Peak resident memory (VmHWM, MiB) of a live process, from /proc (Linux). */
+function peakRssMiB(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : Number.NaN;
   } catch {
     return Number.NaN;
   }
@@ -610,6 +621,8 @@ interface PerBuild {
   open: (Open & { lost: number; fsync: string })[];
   lost: number;
   cpu: string[];
+  /** The server's peak RSS (MiB) per pair, after its closed and open loops. */
+  peakRss: number[];
 }
 
 async function main() {
@@ -676,8 +689,15 @@ async function main() {
       open: [],
       lost: 0,
       cpu: [],
+      peakRss: [],
     }));
     for (let i = 0; i < PAIRS; i++) {
+      // Each pair writes ~0.5 GB of revisions: compact them away and defragment
+      // first, or a few pairs reach etcd's 2 GB quota; and every pair then
+      // starts from the same small database (compaction alone leaves a long
+      // free list that slowed the later pairs' commits).
+      await store.compact(await store.revision());
+      await store.client.maintenance.defragment();
       const meter = cpuMeter({ etcd: etcdPid });
       const raw = await rawPuts(store, values);
       raws.push(raw);
@@ -686,7 +706,9 @@ async function main() {
         rawOpens.push(await rawOpenLoop(store, values));
         leanOpens.push(await leanOpenLoop(etcd.endpoint, values));
       }
-      for (const b of per) {
+      // Alternate which build goes first: etcd's database grows through a pair,
+      // so a fixed order would hand the second build a systematically older etcd.
+      for (const b of i % 2 === 0 ? per : [...per].reverse()) {
         await run(b.build, async (url, pid) => {
           newPhase();
           let meter = cpuMeter({ server: pid, etcd: etcdPid });
@@ -708,6 +730,7 @@ async function main() {
             b.cpu.push(`open loop pair ${i + 1}: ${meter(open.ok)}`);
             b.open.push({ ...open, lost: await lostInOpenLoop(store, open.sent), fsync });
           }
+          b.peakRss.push(peakRssMiB(pid));
         });
       }
     }
@@ -741,7 +764,7 @@ async function main() {
       }
       const failed = b.closed.reduce((a, r) => a + r.failed, 0);
       notes.push(
-        `${b.build.name}: closed-loop reports/s per pair ${b.closed.map((r) => r.rate.toFixed(0)).join(", ")}; failed (HTTP 503 at the etcd deadline; the agent retries) ${failed}; lost updates ${b.lost}. CPU ms per report: ${b.cpu.join("; ")}.`,
+        `${b.build.name}: closed-loop reports/s per pair ${b.closed.map((r) => r.rate.toFixed(0)).join(", ")}; failed (HTTP 503 at the etcd deadline; the agent retries) ${failed}; lost updates ${b.lost}; server peak RSS per pair ${b.peakRss.map((m) => `${m.toFixed(0)} MiB`).join(", ")}. CPU ms per report: ${b.cpu.join("; ")}.`,
       );
     }
     const out = [
