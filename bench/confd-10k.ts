@@ -201,7 +201,9 @@ function onetime(s: Setup, etcd: EtcdServer, expected: string, runs: number) {
       // Its 40 MB dump goes to /dev/null, as in the reference's measurement.
       etcdctl.push(timed(ETCDCTL, args, { ...CHILD_ENV, ETCDCTL_API: "3" }, false).ms);
     }
-    nodeRead.push(timed(process.execPath, [READ_FLOOR, etcd.endpoint, "/registry/pods/default/"]).ms);
+    nodeRead.push(
+      timed(process.execPath, [READ_FLOOR, etcd.endpoint, "/registry/pods/default/"]).ms,
+    );
   }
   return {
     wallMs: median(walls),

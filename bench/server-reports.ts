@@ -707,7 +707,7 @@ async function main() {
         leanOpens.push(await leanOpenLoop(etcd.endpoint, values));
       }
       // Alternate which build goes first: etcd's database grows through a pair,
-      // so a fixed order would hand the second build a systematically older etcd.
+      // so a fixed order would always hand the second build the bigger, slower one.
       for (const b of i % 2 === 0 ? per : [...per].reverse()) {
         await run(b.build, async (url, pid) => {
           newPhase();
