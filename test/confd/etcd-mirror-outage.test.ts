@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { createEtcdV3Backend } from "../../src/confd/backends/etcdv3.js";
 import { StoreMirror } from "../../src/confd/backends/store-mirror.js";
 import { EtcdStore } from "../../src/store/etcd.js";
-import { EtcdServer } from "../support/etcd.js";
+import { EtcdServer, etcdWithStore } from "../support/etcd.js";
 import { EtcdProxy } from "./etcd-proxy.js";
 
 const PODS = "/registry/pods/default";
@@ -53,20 +53,12 @@ async function wipe(etcd: EtcdServer): Promise<void> {
 }
 
 describe("etcdv3 backend against a real etcd", () => {
-  const etcd = new EtcdServer();
-  let writer: EtcdStore;
-  before(async () => {
-    await etcd.start();
-    writer = new EtcdStore({ endpoints: [etcd.endpoint] });
-  });
-  after(async () => {
-    await writer?.close();
-    await etcd.destroy();
-  });
+  const live = etcdWithStore();
+  const etcd = live.etcd;
 
   test("snapshot then incremental watch; sibling prefixes never wake it", async () => {
-    await writer.put(`${PODS}/a`, "A");
-    await writer.put(`${PODS}2/x`, "sibling");
+    await live.store.put(`${PODS}/a`, "A");
+    await live.store.put(`${PODS}2/x`, "sibling");
     const logs: string[] = [];
     const b = backend(etcd.endpoint, logs);
     const changes: (string[] | null)[] = [];
@@ -74,22 +66,22 @@ describe("etcdv3 backend against a real etcd", () => {
     await b.start([PODS]);
     try {
       assert.deepEqual(viewOf(b), { [`${PODS}/a`]: "A" });
-      await writer.put(`${PODS}2/y`, "sibling");
-      await writer.put(`${PODS}foo`, "sibling");
-      await writer.put(`${PODS}/b`, "B");
+      await live.store.put(`${PODS}2/y`, "sibling");
+      await live.store.put(`${PODS}foo`, "sibling");
+      await live.store.put(`${PODS}/b`, "B");
       await until(() => changes.length > 0, 5000, "the change");
       assert.deepEqual(changes, [[`${PODS}/b`]]);
-      await writer.delete(`${PODS}/a`);
+      await live.store.delete(`${PODS}/a`);
       await until(() => changes.length > 1, 5000, "the delete");
       assert.deepEqual(viewOf(b), { [`${PODS}/b`]: "B" });
     } finally {
       await b.close();
-      await writer.delete(`${PODS}/b`);
+      await live.store.delete(`${PODS}/b`);
     }
   });
 
   test("etcd stopped and restarted: outage visible, first change after recovery < 2 s, nothing missed", async () => {
-    for (const i of [1, 2, 3]) await writer.put(`${PODS}/p${i}`, `v${i}`);
+    for (const i of [1, 2, 3]) await live.store.put(`${PODS}/p${i}`, `v${i}`);
     const logs: string[] = [];
     const b = backend(etcd.endpoint, logs);
     await b.start([PODS]);
@@ -127,14 +119,14 @@ describe("etcdv3 backend against a real etcd", () => {
       assert.equal(b.status().disconnects, 1);
     } finally {
       await b.close();
-      for (const i of [1, 2, 3, 4]) await writer.delete(`${PODS}/p${i}`).catch(() => {});
+      for (const i of [1, 2, 3, 4]) await live.store.delete(`${PODS}/p${i}`).catch(() => {});
     }
   });
 
   test("started while etcd is unreachable: waits, logs once, resolves with the full snapshot", async () => {
     const proxy = new EtcdProxy(etcd.clientPort);
     await proxy.start();
-    await writer.put(`${PODS}/s1`, "one");
+    await live.store.put(`${PODS}/s1`, "one");
     proxy.partition();
     const logs: string[] = [];
     const b = backend(proxy.endpoint, logs);
@@ -159,14 +151,14 @@ describe("etcdv3 backend against a real etcd", () => {
     } finally {
       await b.close();
       await proxy.close();
-      await writer.delete(`${PODS}/s1`);
+      await live.store.delete(`${PODS}/s1`);
     }
   });
 
   test("half-open link (nothing forwarded, no reset): the probe notices, then it resumes", async () => {
     const proxy = new EtcdProxy(etcd.clientPort);
     await proxy.start();
-    await writer.put(`${PODS}/h1`, "one");
+    await live.store.put(`${PODS}/h1`, "one");
     const logs: string[] = [];
     const b = new StoreMirror(new EtcdStore({ endpoints: [proxy.endpoint] }), {
       name: "etcdv3",
@@ -181,7 +173,7 @@ describe("etcdv3 backend against a real etcd", () => {
       proxy.blackhole();
       await until(() => !b.status().connected, 5000, "the probe to notice the dead link");
       assert.match(b.status().lastError ?? "", /timed out|unavailable|deadline/i);
-      await writer.put(`${PODS}/h2`, "two");
+      await live.store.put(`${PODS}/h2`, "two");
       proxy.restore();
       await until(
         () => viewOf(b)[`${PODS}/h2`] === "two",
@@ -193,14 +185,14 @@ describe("etcdv3 backend against a real etcd", () => {
     } finally {
       await b.close();
       await proxy.close();
-      for (const k of ["h1", "h2"]) await writer.delete(`${PODS}/${k}`).catch(() => {});
+      for (const k of ["h1", "h2"]) await live.store.delete(`${PODS}/${k}`).catch(() => {});
     }
   });
 
   test("compaction past the watcher's revision behind a partition: re-list, converge", async () => {
     const proxy = new EtcdProxy(etcd.clientPort);
     await proxy.start();
-    await writer.put(`${PODS}/c1`, "one");
+    await live.store.put(`${PODS}/c1`, "one");
     const logs: string[] = [];
     const b = backend(proxy.endpoint, logs);
     const changes: (string[] | null)[] = [];
@@ -209,21 +201,22 @@ describe("etcdv3 backend against a real etcd", () => {
     try {
       proxy.partition();
       await until(() => !b.status().connected, 5000, "the partition to show");
-      await writer.put(`${PODS}/c2`, "two");
-      await writer.delete(`${PODS}/c1`);
-      const r = await writer.put(`${PODS}/c3`, "three");
-      await writer.compact(r.revision);
+      await live.store.put(`${PODS}/c2`, "two");
+      await live.store.delete(`${PODS}/c1`);
+      const r = await live.store.put(`${PODS}/c3`, "three");
+      await live.store.compact(r.revision);
       proxy.restore();
       await until(() => b.status().connected, 5000, "reconnect");
       await until(() => changes.includes(null), 5000, "the re-list");
       assert.deepEqual(viewOf(b), await etcdOf(etcd.endpoint));
       assert.ok(b.status().relists >= 1);
-      await writer.put(`${PODS}/c4`, "four");
+      await live.store.put(`${PODS}/c4`, "four");
       await until(() => viewOf(b)[`${PODS}/c4`] === "four", 5000, "resume after re-list");
     } finally {
       await b.close();
       await proxy.close();
-      for (const k of ["c1", "c2", "c3", "c4"]) await writer.delete(`${PODS}/${k}`).catch(() => {});
+      for (const k of ["c1", "c2", "c3", "c4"])
+        await live.store.delete(`${PODS}/${k}`).catch(() => {});
     }
   });
 });

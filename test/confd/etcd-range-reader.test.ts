@@ -12,7 +12,7 @@ import { EtcdRangeReader, prefixEnd } from "../../src/confd/backends/etcd-range-
 import { createBackend } from "../../src/confd/backends/index.js";
 import { EtcdStore } from "../../src/store/etcd.js";
 import { StoreUnavailableError } from "../../src/store/store.js";
-import { ETCD_BIN, EtcdServer } from "../support/etcd.js";
+import { ETCD_BIN, EtcdServer, etcdWithStore } from "../support/etcd.js";
 import { freePort } from "../support/ports.js";
 import { ROOT } from "./nginx-harness.js";
 
@@ -20,16 +20,8 @@ const GOLDEN = join(ROOT, "../shared/reference/confd-golden");
 const PODS = "/registry/pods/default";
 
 describe("etcd range reader", () => {
-  const etcd = new EtcdServer();
-  let store: EtcdStore;
-  before(async () => {
-    await etcd.start();
-    store = new EtcdStore({ endpoints: [etcd.endpoint] });
-  });
-  after(async () => {
-    await store?.close();
-    await etcd.destroy();
-  });
+  const live = etcdWithStore();
+  const etcd = live.etcd;
 
   test("prefix range ends", () => {
     assert.deepEqual(prefixEnd(Buffer.from("/a")), Buffer.from("/b"));
@@ -46,20 +38,20 @@ describe("etcd range reader", () => {
           value: Buffer.from(`v${i}-é😀`),
         },
       });
-      if (success.length === 100) await store.client.kv.txn({ success: success.splice(0) });
+      if (success.length === 100) await live.store.client.kv.txn({ success: success.splice(0) });
     }
-    await store.put("/r", "self");
-    await store.put("/rx/sibling", "x");
+    await live.store.put("/r", "self");
+    await live.store.put("/rx/sibling", "x");
     const reader = new EtcdRangeReader({ endpoints: [etcd.endpoint] });
     try {
       const mine = await reader.list("/r");
-      const theirs = await store.list("/r");
+      const theirs = await live.store.list("/r");
       assert.equal(mine.kvs.length, 2502);
       assert.deepEqual(mine, theirs);
-      assert.equal(mine.revision, await store.revision());
+      assert.equal(mine.revision, await live.store.revision());
       assert.equal((await reader.get("/r/k00007"))?.value, "v7-é😀");
       assert.equal(await reader.get("/r/none"), null);
-      assert.equal(await reader.revision(), await store.revision());
+      assert.equal(await reader.revision(), await live.store.revision());
     } finally {
       await reader.close();
     }
@@ -77,12 +69,12 @@ describe("etcd range reader", () => {
           value: Buffer.from(`{"n":${i},"s":"${text.repeat(Math.ceil(2000 / text.length))}"}`),
         },
       });
-      if (success.length === 100) await store.client.kv.txn({ success: success.splice(0) });
+      if (success.length === 100) await live.store.client.kv.txn({ success: success.splice(0) });
     }
     const reader = new EtcdRangeReader({ endpoints: [etcd.endpoint] }, undefined, true);
     try {
       const mine = await reader.list("/big/");
-      const theirs = await store.list("/big/");
+      const theirs = await live.store.list("/big/");
       assert.equal(mine.kvs.length, 1500);
       assert.deepEqual(mine, theirs);
       assert.ok(mine.kvs[7].value.includes("é😀ü-7-"));
@@ -95,7 +87,7 @@ describe("etcd range reader", () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
     const reader = new EtcdRangeReader({ endpoints: [dead, etcd.endpoint] });
     try {
-      assert.equal(await reader.revision(), await store.revision());
+      assert.equal(await reader.revision(), await live.store.revision());
     } finally {
       await reader.close();
     }
@@ -115,7 +107,7 @@ describe("etcd range reader", () => {
       string,
       string
     >;
-    for (const [k, v] of Object.entries(pods)) await store.put(k, v);
+    for (const [k, v] of Object.entries(pods)) await live.store.put(k, v);
     const dir = mkdtempSync(join(tmpdir(), "confd-golden-"));
     try {
       mkdirSync(join(dir, "conf.d"));

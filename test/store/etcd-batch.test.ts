@@ -7,28 +7,20 @@
 // respected.
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { EtcdStore } from "../../src/store/etcd.js";
-import { EtcdServer } from "../support/etcd.js";
+import { etcdWithStore } from "../support/etcd.js";
 
-const etcd = new EtcdServer();
-let store: EtcdStore;
-before(async () => {
-  await etcd.start();
-  store = new EtcdStore({ endpoints: [etcd.endpoint] });
-});
-after(async () => {
-  await store.close();
-  await etcd.destroy();
-});
+const live = etcdWithStore();
+const etcd = live.etcd;
 
-const batches = () => store.casBatcher!.stats.batches;
+const batches = () => live.store.casBatcher!.stats.batches;
 
 describe("etcd batched compare-and-swap (nested transactions)", () => {
   test("each key's CAS succeeds or fails on its own inside one transaction", async () => {
     const p = "/t/batch/mixed/";
     const revs: number[] = [];
-    for (let i = 0; i < 40; i++) revs.push((await store.put(`${p}${i}`, `v${i}`)).revision);
+    for (let i = 0; i < 40; i++) revs.push((await live.store.put(`${p}${i}`, `v${i}`)).revision);
     const before = batches();
     // i % 4: 0 current revision (wins), 1 stale revision (loses), 2 create-if-absent
     // on an existing key (loses), 3 create-if-absent on a new key (wins).
@@ -36,14 +28,14 @@ describe("etcd batched compare-and-swap (nested transactions)", () => {
     const keyOf = (i: number) => (i % 4 === 3 ? `${p}new-${i}` : `${p}${i}`);
     const results = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
-        store.put(keyOf(i), `w${i}`, { expectModRevision: expectOf(i) }),
+        live.store.put(keyOf(i), `w${i}`, { expectModRevision: expectOf(i) }),
       ),
     );
     assert.equal(batches() - before, 1, "40 keys put together: one transaction");
     const writtenAt = results.find((r) => r.ok)!.revision;
     for (let i = 0; i < 40; i++) {
       const r = results[i]!;
-      const kv = await store.get(keyOf(i));
+      const kv = await live.store.get(keyOf(i));
       if (i % 4 === 0 || i % 4 === 3) {
         assert.equal(r.ok, true, `key ${i} should be written`);
         assert.equal(r.revision, writtenAt, "all writes of the batch share one revision");
@@ -61,19 +53,19 @@ describe("etcd batched compare-and-swap (nested transactions)", () => {
 
   test("a key that does not exist: CAS on a revision fails with no current value", async () => {
     const [a, b] = await Promise.all([
-      store.put("/t/batch/absent/a", "x", { expectModRevision: 5 }),
-      store.put("/t/batch/absent/b", "y", { expectModRevision: 0 }),
+      live.store.put("/t/batch/absent/a", "x", { expectModRevision: 5 }),
+      live.store.put("/t/batch/absent/b", "y", { expectModRevision: 0 }),
     ]);
     assert.equal(a.ok, false);
     assert.equal(a.current, undefined);
-    assert.equal(await store.get("/t/batch/absent/a"), null);
+    assert.equal(await live.store.get("/t/batch/absent/a"), null);
     assert.equal(b.ok, true);
   });
 
   test("two CAS puts on one key at once: the first called wins, the second sees its value", async () => {
-    const { revision } = await store.put("/t/batch/dup", "start");
+    const { revision } = await live.store.put("/t/batch/dup", "start");
     const rs = await Promise.all(
-      ["one", "two"].map((v) => store.put("/t/batch/dup", v, { expectModRevision: revision })),
+      ["one", "two"].map((v) => live.store.put("/t/batch/dup", v, { expectModRevision: revision })),
     );
     assert.deepEqual(
       rs.map((r) => r.ok),
@@ -81,29 +73,32 @@ describe("etcd batched compare-and-swap (nested transactions)", () => {
     );
     assert.equal(rs[1]!.current!.value, "one");
     assert.equal(rs[1]!.current!.modRevision, rs[0]!.revision);
-    assert.equal((await store.get("/t/batch/dup"))!.value, "one");
+    assert.equal((await live.store.get("/t/batch/dup"))!.value, "one");
   });
 
   test("leases and large values go through the batch", async () => {
-    const lease = await store.grantLease(30);
+    const lease = await live.store.grantLease(30);
     const big = "x".repeat(300_000);
     const rs = await Promise.all([
-      store.put("/t/batch/leased", "l", { expectModRevision: 0, lease: lease.id }),
-      ...[1, 2, 3, 4].map((i) => store.put(`/t/batch/big/${i}`, big, { expectModRevision: 0 })),
+      live.store.put("/t/batch/leased", "l", { expectModRevision: 0, lease: lease.id }),
+      ...[1, 2, 3, 4].map((i) =>
+        live.store.put(`/t/batch/big/${i}`, big, { expectModRevision: 0 }),
+      ),
     ]);
     assert.ok(rs.every((r) => r.ok));
-    assert.equal((await store.get("/t/batch/leased"))!.lease, lease.id);
-    for (const i of [1, 2, 3, 4]) assert.equal((await store.get(`/t/batch/big/${i}`))!.value, big);
+    assert.equal((await live.store.get("/t/batch/leased"))!.lease, lease.id);
+    for (const i of [1, 2, 3, 4])
+      assert.equal((await live.store.get(`/t/batch/big/${i}`))!.value, big);
     await lease.revoke();
-    assert.equal(await store.get("/t/batch/leased"), null);
+    assert.equal(await live.store.get("/t/batch/leased"), null);
   });
 
   test("a watcher sees one batch as one revision, large responses intact", async () => {
     const p = "/t/batch/watched/";
     const values = Array.from({ length: 40 }, (_, i) => `${i}:`.padEnd(20_000, String(i % 10)));
-    await Promise.all(values.map((_, i) => store.put(`${p}${i}`, "old")));
+    await Promise.all(values.map((_, i) => live.store.put(`${p}${i}`, "old")));
     const seen: { revision: number; keys: string[]; values: string[]; prev: string[] }[] = [];
-    const w = await store.watch(p, 0, {
+    const w = await live.store.watch(p, 0, {
       onEvents: (events, revision) =>
         seen.push({
           revision,
@@ -114,11 +109,11 @@ describe("etcd batched compare-and-swap (nested transactions)", () => {
       onError: () => {},
     });
     try {
-      const revs = (await Promise.all(values.map((_, i) => store.get(`${p}${i}`)))).map(
+      const revs = (await Promise.all(values.map((_, i) => live.store.get(`${p}${i}`)))).map(
         (kv) => kv!.modRevision,
       );
       const rs = await Promise.all(
-        values.map((v, i) => store.put(`${p}${i}`, v, { expectModRevision: revs[i]! })),
+        values.map((v, i) => live.store.put(`${p}${i}`, v, { expectModRevision: revs[i]! })),
       );
       assert.ok(rs.every((r) => r.ok && r.revision === rs[0]!.revision));
       const deadline = Date.now() + 5000;

@@ -4,6 +4,8 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, before } from "node:test";
+import { EtcdStore } from "../../src/store/etcd.js";
 import { freePort } from "./ports.js";
 
 export const ETCD_BIN = process.env.ETCD_BIN ?? "/usr/bin/etcd";
@@ -86,4 +88,29 @@ export class EtcdServer {
     await this.stop();
     rmSync(this.dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A real etcd and an EtcdStore client on it for the enclosing suite (or
+ * file): started in its before(), closed and destroyed in its after().
+ */
+export function etcdWithStore(): { etcd: EtcdServer; readonly store: EtcdStore } {
+  const etcd = new EtcdServer();
+  let store: EtcdStore | undefined;
+  before(async () => {
+    await etcd.start();
+    store = new EtcdStore({ endpoints: [etcd.endpoint] });
+  });
+  after(async () => {
+    await store?.close();
+    await etcd.destroy();
+  });
+  return {
+    etcd,
+    get store(): EtcdStore {
+      if (store === undefined)
+        throw new Error("etcdWithStore: used before the suite's before() ran");
+      return store;
+    },
+  };
 }
