@@ -1,6 +1,6 @@
 // domeos-confd at 10,000 pods (3-5 KB each, about half rendered) in a real
 // etcd, with the seed's upstream template, against confd's numbers measured
-// in ../shared/reference/confd.md §11 (no confd binary here):
+// in docs/reference/confd.md §11 (no confd binary here):
 //   1. -onetime wall time and peak RSS (dest missing);
 //   2. watch: one pod's AUTO_PORT0 changed -> file updated, median / p95;
 //      peak RSS of the watching process;
@@ -37,7 +37,7 @@ import {
 } from "./confd-pods.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const GOLDEN = resolve(ROOT, "../shared/reference/confd-golden");
+const GOLDEN = resolve(ROOT, "test/fixtures/confd-golden");
 // Run as users do (the executable, so its shebang's node flags apply).
 const CONFD = join(ROOT, "bin/domeos-confd");
 const READ_FLOOR = join(ROOT, "dist/bench/confd-read-floor.js");

@@ -19,7 +19,7 @@ import { parseArgs } from "node:util";
 import { generatePods } from "./confd-pods.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const GOLDEN = resolve(ROOT, "../shared/reference/confd-golden");
+const GOLDEN = resolve(ROOT, "test/fixtures/confd-golden");
 const ORACLE = process.env.GOTMPL_REF ?? "/tmp/gotmpl-ref";
 
 interface BenchRow {

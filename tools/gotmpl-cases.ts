@@ -1,4 +1,4 @@
-// Conformance adapter for ../shared/gotmpl/compare.mjs (format in its README):
+// Conformance adapter for test/fixtures/gotmpl/compare.mjs (format in its README):
 // a JSON case array on stdin, the result array on stdout. With `--bench N`
 // each case is parsed once, executed once to warm up, then N times, and
 // {name, nsPerOp, bytes, error} is printed, like the oracle's -bench.

@@ -1,6 +1,6 @@
 // Function sets selectable by a case's "funcs" field. "none"/"" is Go's
 // builtins only; "dockerize" and "confd" are the small stand-in sets of the
-// oracle (../shared/gotmpl/oracle/main.go), so benchmarks compare like with like.
+// oracle (test/fixtures/gotmpl/oracle/main.go), so benchmarks compare like with like.
 // They are NOT the real libraries (see src/domeize and src/confd for those),
 // except "confd", which uses src/confd's library ("confd-standin" keeps the stand-in).
 

@@ -1,5 +1,5 @@
 // The oracle's stand-in "dockerize" and "confd" function sets, ported with
-// the same Go signatures (see ../shared/gotmpl/oracle/main.go). Benchmark use only.
+// the same Go signatures (see test/fixtures/gotmpl/oracle/main.go). Benchmark use only.
 
 import {
   FuncError,

@@ -13,10 +13,9 @@ import { createBackend } from "../../src/confd/backends/index.js";
 import { EtcdStore } from "../../src/store/etcd.js";
 import { StoreUnavailableError } from "../../src/store/store.js";
 import { ETCD_BIN, EtcdServer, etcdWithStore } from "../support/etcd.js";
+import { CONFD_GOLDEN as GOLDEN, REPO_ROOT as ROOT } from "../support/fixtures.js";
 import { freePort } from "../support/ports.js";
-import { ROOT } from "./nginx-harness.js";
 
-const GOLDEN = join(ROOT, "../shared/reference/confd-golden");
 const PODS = "/registry/pods/default";
 
 describe("etcd range reader", () => {

@@ -1,5 +1,5 @@
 // confd template functions: Go-exact behaviour checked against outputs the
-// Go oracle (../shared/gotmpl, real text/template + Go's strings/strconv/
+// Go oracle (test/fixtures/gotmpl/oracle, real text/template + Go's strings/strconv/
 // path/encoding/json) recorded in fixtures/, plus the confd-specific
 // semantics the oracle's stand-in set does not cover.
 
@@ -12,7 +12,7 @@ import { GoTime } from "../../src/confd/funcs/go-time.js";
 import { confdCaseFuncs, confdFuncs } from "../../src/confd/funcs/index.js";
 import { KeySpace, keySpaceFromObject } from "../../src/confd/template/key-space.js";
 import { Template } from "../../src/gotemplate/index.js";
-import { REPO_ROOT } from "../support/shared.js";
+import { REPO_ROOT } from "../support/fixtures.js";
 
 const FIXTURES = join(REPO_ROOT, "test", "confd", "fixtures");
 

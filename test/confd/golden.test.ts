@@ -1,4 +1,4 @@
-// Golden tests against real confd's output (../shared/reference/confd-golden):
+// Golden tests against real confd's output (test/fixtures/confd-golden):
 // fn.tmpl over kv.json/env.json -> fn.out, and the DomeOS upstream template
 // over 12 pods -> upstream-12pods.conf, byte for byte.
 
@@ -9,9 +9,8 @@ import { test } from "node:test";
 import { MapView } from "../../src/confd/backends/backend.js";
 import { Renderer } from "../../src/confd/render/renderer.js";
 import { KeySpace } from "../../src/confd/template/key-space.js";
-import { SHARED_DIR } from "../support/shared.js";
+import { CONFD_GOLDEN as GOLDEN } from "../support/fixtures.js";
 
-const GOLDEN = join(SHARED_DIR, "reference", "confd-golden");
 const readJson = (f: string) =>
   JSON.parse(readFileSync(join(GOLDEN, f), "utf8")) as Record<string, string>;
 

@@ -9,11 +9,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { CONFD_GOLDEN as GOLDEN, REPO_ROOT } from "../support/fixtures.js";
 import { freePort } from "../support/ports.js";
-import { REPO_ROOT, SHARED_DIR } from "../support/shared.js";
 
 const MAIN = join(REPO_ROOT, "dist", "src", "confd", "main.js");
-const GOLDEN = join(SHARED_DIR, "reference", "confd-golden");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Run {

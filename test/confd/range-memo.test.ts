@@ -13,12 +13,9 @@ import { confdFuncs } from "../../src/confd/funcs/index.js";
 import { planRangeMemo } from "../../src/confd/render/range-memo.js";
 import { Renderer } from "../../src/confd/render/renderer.js";
 import { KeySpace } from "../../src/confd/template/key-space.js";
-import { SHARED_DIR } from "../support/shared.js";
+import { CONFD_GOLDEN } from "../support/fixtures.js";
 
-const UPSTREAM = readFileSync(
-  join(SHARED_DIR, "reference", "confd-golden", "upstream.tmpl"),
-  "utf8",
-);
+const UPSTREAM = readFileSync(join(CONFD_GOLDEN, "upstream.tmpl"), "utf8");
 const funcs = confdFuncs(new KeySpace([], "/")).funcs;
 const dir = mkdtempSync(join(tmpdir(), "confd-memo-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -6,9 +6,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { REPO_ROOT, SHARED_DIR } from "../support/shared.js";
+import { GOTMPL_KIT as KIT, REPO_ROOT } from "../support/fixtures.js";
 
-const KIT = join(SHARED_DIR, "gotmpl");
 const ADAPTER = join(REPO_ROOT, "tools", "gotmpl-cases");
 const CASES_DIR = join(REPO_ROOT, "test", "gotemplate", "cases");
 
@@ -39,7 +38,10 @@ function judge(corpus: string, expected: string): void {
 test("core.json: every case matches Go (output, error kind, error location)", {
   timeout: 300_000,
 }, () => {
-  assert.ok(existsSync(join(KIT, "core.json")), `conformance kit not found at ${KIT}`);
+  assert.ok(
+    existsSync(join(KIT, "core.json")),
+    `conformance kit missing at ${KIT} (tools/sync-fixtures.sh copies it in)`,
+  );
   judge(join(KIT, "core.json"), join(KIT, "core.expected.json"));
 });
 

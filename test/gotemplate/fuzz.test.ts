@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { rng } from "../../bench/prng.js";
 import { ExecError, goFunc, ParseError, Template } from "../../src/gotemplate/index.js";
-import { SHARED_DIR } from "../support/shared.js";
+import { GOTMPL_KIT } from "../support/fixtures.js";
 
 const BUDGET_MS = Number(process.env.GOTMPL_FUZZ_MS ?? 8_000);
 
@@ -102,7 +102,7 @@ const DATA = {
 
 function corpusTemplates(): string[] {
   try {
-    const cases = JSON.parse(readFileSync(join(SHARED_DIR, "gotmpl", "core.json"), "utf8")) as {
+    const cases = JSON.parse(readFileSync(join(GOTMPL_KIT, "core.json"), "utf8")) as {
       template: string;
     }[];
     return cases.map((c) => c.template);

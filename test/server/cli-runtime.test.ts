@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { EmbeddedStore } from "../../src/store/embedded.js";
 import { freePort } from "../support/ports.js";
-import { REPO_ROOT } from "../support/shared.js";
+import { REPO_ROOT } from "../support/fixtures.js";
 
 const ADMIN = "cli-runtime-admin-token";
 const children: ChildProcess[] = [];
