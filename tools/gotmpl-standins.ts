@@ -1,6 +1,9 @@
 // The oracle's stand-in "dockerize" and "confd" function sets, ported with
 // the same Go signatures (see test/fixtures/gotmpl/oracle/main.go). Benchmark use only.
 
+import { base as pathBase, dir as pathDir, match as pathMatch } from "../src/golib/path.js";
+import { atoi } from "../src/golib/strconv.js";
+import { replace as goReplace, split as goSplit, toLower, toUpper } from "../src/golib/strings.js";
 import {
   FuncError,
   type FuncMap,
@@ -28,73 +31,11 @@ export function dockerizeStandIn(): FuncMap {
     ) => goReplace(s, o, n, k)) as never),
     atoi: goFunc(["string"], ((s: string) => atoi(s)) as never),
     add: goFunc(["int", "int"], ((a: number, b: number) => BigInt(a) + BigInt(b)) as never),
-    lower: goFunc(["string"], ((s: string) => goCase(s, false)) as never),
-    upper: goFunc(["string"], ((s: string) => goCase(s, true)) as never),
+    lower: goFunc(["string"], ((s: string) => toLower(s)) as never),
+    upper: goFunc(["string"], ((s: string) => toUpper(s)) as never),
     isTrue: goFunc(["string"], ((s: string) =>
       ["1", "t", "true", "yes", "on"].includes(s.toLowerCase())) as never),
   };
-}
-
-/** strings.ToUpper/ToLower: rune by rune, so "ß" stays "ß" (JS would give "SS"). */
-function goCase(s: string, upper: boolean): string {
-  let out = "";
-  for (const ch of s) {
-    const m = upper ? ch.toUpperCase() : ch.toLowerCase();
-    out += [...m].length === 1 ? m : ch;
-  }
-  return out;
-}
-
-/** path.Clean of Go, enough for Base/Dir. */
-function pathClean(p: string): string {
-  if (p === "") return ".";
-  const rooted = p.startsWith("/");
-  const out: string[] = [];
-  for (const seg of p.split("/")) {
-    if (seg === "" || seg === ".") continue;
-    if (seg === "..") {
-      if (out.length > 0 && out[out.length - 1] !== "..") out.pop();
-      else if (!rooted) out.push("..");
-    } else out.push(seg);
-  }
-  const joined = out.join("/");
-  return rooted ? `/${joined}` : joined || ".";
-}
-
-function pathBase(p: string): string {
-  if (p === "") return ".";
-  const t = p.replace(/\/+$/, "");
-  if (t === "") return "/";
-  return t.slice(t.lastIndexOf("/") + 1);
-}
-
-function pathDir(p: string): string {
-  const i = p.lastIndexOf("/");
-  return pathClean(p.slice(0, i + 1));
-}
-
-function goSplit(s: string, sep: string): string[] {
-  if (sep === "") return Array.from(s);
-  return s.split(sep);
-}
-
-function goReplace(s: string, old: string, neu: string, n: number): string {
-  if (n < 0) return s.split(old).join(neu);
-  let out = s;
-  let from = 0;
-  for (let i = 0; i < n; i++) {
-    const k = out.indexOf(old, from);
-    if (k < 0) break;
-    out = out.slice(0, k) + neu + out.slice(k + old.length);
-    from = k + neu.length;
-  }
-  return out;
-}
-
-function atoi(s: string): bigint {
-  if (!/^[+-]?\d+$/.test(s))
-    throw new FuncError(`strconv.Atoi: parsing ${JSON.stringify(s)}: invalid syntax`);
-  return BigInt(s);
 }
 
 class KVPair extends GoStruct {
@@ -107,17 +48,6 @@ class KVPair extends GoStruct {
   get goType(): string {
     return "main.KVPair";
   }
-}
-
-/** Go's path.Match restricted to what the stand-in needs: '*', '?', literal bytes. */
-function pathMatch(pattern: string, name: string): boolean {
-  const re = new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|\\]/g, "\\$&")
-      .replace(/\*/g, "[^/]*")
-      .replace(/\?/g, "[^/]")}$`,
-  );
-  return re.test(name);
 }
 
 function children(store: Map<string, string>, dir: string, dirsOnly: boolean): string[] {
@@ -189,8 +119,8 @@ export function confdStandIn(data: unknown): { funcs: FuncMap; data: unknown } {
     split: goFunc(["string", "string"], ((s: string, sep: string) =>
       typedList("[]string", goSplit(s, sep))) as never),
     join: goFunc(["[]string", "string"], ((a: string[], sep: string) => a.join(sep)) as never),
-    toUpper: goFunc(S, ((s: string) => goCase(s, true)) as never),
-    toLower: goFunc(S, ((s: string) => goCase(s, false)) as never),
+    toUpper: goFunc(S, ((s: string) => toUpper(s)) as never),
+    toLower: goFunc(S, ((s: string) => toLower(s)) as never),
     contains: goFunc(["string", "string"], ((s: string, sub: string) => s.includes(sub)) as never),
     replace: goFunc(["string", "string", "string", "int"], ((
       s: string,

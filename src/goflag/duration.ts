@@ -3,7 +3,7 @@
 // error messages. Callers get milliseconds (fractional below 1 ms).
 // Deliberately dependency-free: domeize imports this on its startup path.
 
-import { goQuote, goTimeQuote } from "./quote.js";
+import { quote as goQuote, timeQuote as goTimeQuote } from "../golib/quote.js";
 
 /** A string that time.ParseDuration rejects; the message is Go's. */
 export class DurationError extends Error {

@@ -5,8 +5,8 @@
 // order, others keep the last value. Errors carry Go's messages.
 // Deliberately small and dependency-free: domeize parses flags at startup.
 
+import { quote as goQuote } from "../golib/quote.js";
 import { parseDuration } from "./duration.js";
-import { goQuote } from "./quote.js";
 
 export type FlagKind = "bool" | "string" | "int" | "list" | "duration";
 

@@ -1,7 +1,7 @@
 // Go's flag.PrintDefaults layout ("Usage of prog:" then each flag, sorted).
 
+import { quote as goQuote } from "../golib/quote.js";
 import type { FlagKind, FlagSpec } from "./flags.js";
-import { goQuote } from "./quote.js";
 
 const TYPE_NAME: Record<FlagKind, string> = {
   bool: "",

@@ -1,7 +1,8 @@
 // text/template's html, js and urlquery builtins: HTMLEscaper, JSEscaper and
 // URLQueryEscaper of Go 1.19 (text/template/funcs.go, net/url.QueryEscape).
+
+import { isPrint } from "../golib/isprint.js";
 import { sprint } from "./fmt/index.js";
-import { isPrint } from "./fmt/isprint.js";
 
 /**
  * Go's evalArgs: a single string operand is used as is; otherwise the

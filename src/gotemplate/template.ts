@@ -2,12 +2,12 @@
 // ExecuteTemplate, Lookup, Funcs, Option, Delims, Templates) over the
 // parser and the closure compiler.
 
+import { quote } from "../golib/quote.js";
 import { BUILTINS } from "./builtins/index.js";
 import { ExecError, ParseError, TemplateError } from "./errors.js";
 import { type Common, MissingKey } from "./exec/common.js";
 import { compiledFor } from "./exec/compile.js";
 import { State } from "./exec/state.js";
-import { quote } from "./fmt/quote.js";
 import { funcEntry, isGoodFuncName } from "./funcs.js";
 import { isEmptyTree } from "./parse/ast.js";
 import { parse, type Tree } from "./parse/parser.js";

@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { rng } from "../../bench/confd-pods.js";
 import { MapView } from "../../src/confd/backends/backend.js";
-import { join } from "../../src/confd/template/go-path.js";
 import { KeySpace } from "../../src/confd/template/key-space.js";
+import { join } from "../../src/golib/path.js";
 import { compareBytes } from "../../src/gotemplate/value.js";
 
 const PIECES = ["a", "b", ".", "..", "", "...", ".x", "é", "😀", "z"];

@@ -9,7 +9,7 @@
 import { type FSWatcher, readdirSync, readFileSync, statSync, watch } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
-import { compileMatch } from "../template/go-path.js";
+import { compileMatch } from "../../golib/path.js";
 import type { Backend, BackendOptions, BackendStatus, ChangeListener, KVView } from "./backend.js";
 import { MapView } from "./backend.js";
 import { flattenInto } from "./flatten.js";

@@ -3,7 +3,7 @@
 // strings (ints in decimal, bools as true/false, floats without exponent),
 // nulls are dropped.
 
-import { join } from "../template/go-path.js";
+import { join } from "../../golib/path.js";
 
 export function flattenInto(node: unknown, key: string, out: Map<string, string>): void {
   if (Array.isArray(node)) {

@@ -1,6 +1,7 @@
 // confd's key-value functions (kelseyhightower/memkv): get getv gets getvs
 // exists ls lsdir, over the resource's KeySpace.
 
+import { base, clean, compileMatch, dir, literalPrefix } from "../../golib/path.js";
 import {
   compareBytes,
   FuncError,
@@ -8,7 +9,6 @@ import {
   goFunc,
   typedList,
 } from "../../gotemplate/value.js";
-import { base, clean, compileMatch, dir, literalPrefix } from "../template/go-path.js";
 import type { KeySpace } from "../template/key-space.js";
 import { KVPair, kvPairs } from "./kv-pair.js";
 import type { RenderTrace } from "./trace.js";

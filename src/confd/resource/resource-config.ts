@@ -7,8 +7,8 @@ import { readFileSync } from "node:fs";
 import { isAbsolute, join as joinPath } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { mustParseDuration } from "../../goflag/duration.js";
+import { join } from "../../golib/path.js";
 import { parseWait, type Wait } from "../cli/wait.js";
-import { join } from "../template/go-path.js";
 import { parseMode } from "./mode.js";
 import { groupId, userId } from "./ownership.js";
 

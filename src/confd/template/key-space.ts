@@ -7,9 +7,9 @@
 // every render, the key space is updated incrementally from the backend's
 // changed keys, and keeps a sorted key array so `gets` needs no sort.
 
+import { join } from "../../golib/path.js";
 import { compareBytes } from "../../gotemplate/value.js";
 import type { KVView } from "../backends/backend.js";
-import { join } from "./go-path.js";
 
 /** One visible entry; `raw` is the backend key it came from (for error messages). */
 export interface KeyEntry {

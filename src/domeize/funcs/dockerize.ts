@@ -2,6 +2,8 @@
 // the reference: default treats "" as set, contains tests map keys, ...).
 
 import { statSync } from "node:fs";
+import { atoi } from "../../golib/strconv.js";
+import { replace, split, toLower, toUpper } from "../../golib/strings.js";
 import { FuncError, type FuncMap, goFunc, mapGet, typedList } from "../../gotemplate/value.js";
 import { jsonQuery } from "./jsonquery.js";
 import { parseGoUrl } from "./url.js";
@@ -30,52 +32,6 @@ function exists(path: string): boolean {
     if (code === "ENOENT") return false;
     throw new FuncError(`unable to stat ${path}: ${(err as Error).message}`);
   }
-}
-
-/** strings.Replace */
-function replace(s: string, old: string, rep: string, n: number): string {
-  if (n < 0) return old === "" ? goReplaceEmpty(s, rep, -1) : s.split(old).join(rep);
-  if (old === "") return goReplaceEmpty(s, rep, n);
-  let out = "";
-  let rest = s;
-  for (let i = 0; i < n; i++) {
-    const at = rest.indexOf(old);
-    if (at < 0) break;
-    out += rest.slice(0, at) + rep;
-    rest = rest.slice(at + old.length);
-  }
-  return out + rest;
-}
-
-/** Replace with an empty "old" inserts rep before every rune (and at the end). */
-function goReplaceEmpty(s: string, rep: string, n: number): string {
-  const runes = Array.from(s);
-  let out = "";
-  let done = 0;
-  for (const r of runes) {
-    if (n < 0 || done < n) {
-      out += rep;
-      done++;
-    }
-    out += r;
-  }
-  if (n < 0 || done < n) out += rep;
-  return out;
-}
-
-/** strings.Split: an empty separator splits into UTF-8 sequences. */
-export function goSplit(s: string, sep: string): string[] {
-  return sep === "" ? Array.from(s) : s.split(sep);
-}
-
-function atoi(s: string): bigint {
-  const m = /^[+-]?\d+$/.exec(s);
-  if (m === null) throw new FuncError(`strconv.Atoi: parsing ${JSON.stringify(s)}: invalid syntax`);
-  const n = BigInt(s);
-  if (n > 9223372036854775807n || n < -9223372036854775808n) {
-    throw new FuncError(`strconv.Atoi: parsing ${JSON.stringify(s)}: value out of range`);
-  }
-  return n;
 }
 
 function isTrue(s: string): boolean {
@@ -108,14 +64,14 @@ export function dockerizeFuncs(): FuncMap {
     ),
     exists: goFunc(["string"], exists as never, { result: "bool" }),
     split: goFunc(["string", "string"], ((s: string, sep: string) =>
-      typedList("[]string", goSplit(s, sep))) as never),
+      typedList("[]string", split(s, sep))) as never),
     replace: goFunc(["string", "string", "string", "int"], replace as never, { result: "string" }),
     parseUrl: goFunc(["string"], ((s: string) => parseGoUrl(s)) as never),
     atoi: goFunc(["string"], atoi as never),
     add: goFunc(["int", "int"], ((a: number, b: number) => a + b) as never, { result: "int" }),
     isTrue: goFunc(["string"], isTrue as never, { result: "bool" }),
-    lower: goFunc(["string"], ((s: string) => s.toLowerCase()) as never, { result: "string" }),
-    upper: goFunc(["string"], ((s: string) => s.toUpperCase()) as never, { result: "string" }),
+    lower: goFunc(["string"], toLower as never, { result: "string" }),
+    upper: goFunc(["string"], toUpper as never, { result: "string" }),
     jsonQuery: goFunc(["string", "string"], jsonQuery as never),
     loop: goFunc([], loop as never, { variadic: "int" }),
   };

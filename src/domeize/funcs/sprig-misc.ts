@@ -2,7 +2,7 @@
 // expressions, paths, OS, URLs, UUIDs. node:crypto loads only when a hash
 // or UUID function actually runs.
 
-import { posix } from "node:path";
+import { base, clean, dir, ext, isAbs } from "../../golib/path.js";
 import { FuncError, type FuncMap, GoStruct, goFunc, mapGet } from "../../gotemplate/value.js";
 import { isEmpty, isMap, isNil, strval, typeOf } from "./convert.js";
 import { marshal, unmarshal } from "./json.js";
@@ -247,18 +247,17 @@ export function sprigMisc(): FuncMap {
     regexSplit: f([S, S, I], regexSplit as never),
     mustRegexSplit: f([S, S, I], regexSplit as never),
     regexQuoteMeta: f([S], ((s: string) => s.replace(/[\\.+*?()|[\]{}^$]/g, "\\$&")) as never),
-    base: f([S], ((s: string) => (s === "" ? "." : posix.basename(s) || "/")) as never),
-    dir: f([S], ((s: string) => posix.dirname(s)) as never),
-    clean: f([S], ((s: string) =>
-      s === "" ? "." : posix.normalize(s).replace(/(.)\/$/, "$1")) as never),
-    ext: f([S], ((s: string) => posix.extname(s)) as never),
-    isAbs: f([S], ((s: string) => s.startsWith("/")) as never),
-    osBase: f([S], ((s: string) => (s === "" ? "." : posix.basename(s) || "/")) as never),
-    osDir: f([S], ((s: string) => posix.dirname(s)) as never),
-    osClean: f([S], ((s: string) =>
-      s === "" ? "." : posix.normalize(s).replace(/(.)\/$/, "$1")) as never),
-    osExt: f([S], ((s: string) => posix.extname(s)) as never),
-    osIsAbs: f([S], ((s: string) => s.startsWith("/")) as never),
+    base: f([S], base as never),
+    dir: f([S], dir as never),
+    clean: f([S], clean as never),
+    ext: f([S], ext as never),
+    isAbs: f([S], isAbs as never),
+    // filepath on Linux: the same as path.
+    osBase: f([S], base as never),
+    osDir: f([S], dir as never),
+    osClean: f([S], clean as never),
+    osExt: f([S], ext as never),
+    osIsAbs: f([S], isAbs as never),
     env: f([S], ((k: string) => process.env[k] ?? "") as never),
     expandenv: f([S], expandenv as never),
     urlParse: f([S], urlParse as never),

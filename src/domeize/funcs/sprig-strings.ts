@@ -1,6 +1,18 @@
 // sprig v3 string functions (text only; dockerize's own upper/lower/
 // contains/replace/split override some of these names).
 
+import { quote } from "../../golib/quote.js";
+import {
+  replace,
+  split,
+  splitN,
+  toLower,
+  toUpper,
+  trim,
+  trimPrefix,
+  trimSpace,
+  trimSuffix,
+} from "../../golib/strings.js";
 import { FuncError, type FuncMap, goFunc } from "../../gotemplate/value.js";
 import { isNil, strings, strval } from "./convert.js";
 
@@ -100,35 +112,19 @@ function abbrevboth(left: number, right: number, s: string): string {
   return `...${s.slice(s.length - (right - 3))}`;
 }
 
-function goQuote(s: string): string {
-  return JSON.stringify(s);
-}
-
-function trimChars(s: string, cut: string, left: boolean, right: boolean): string {
-  const set = new Set(Array.from(cut));
-  const a = Array.from(s);
-  let i = 0;
-  let j = a.length;
-  while (left && i < j && set.has(a[i])) i++;
-  while (right && j > i && set.has(a[j - 1])) j--;
-  return a.slice(i, j).join("");
-}
-
 export function sprigStrings(): FuncMap {
   const f = goFunc;
   return {
     abbrev: f([I, S], abbrev as never),
     abbrevboth: f([I, I, S], abbrevboth as never),
     trunc: f([I, S], trunc as never),
-    trim: f([S], ((s: string) => s.trim()) as never),
-    trimAll: f([S, S], ((cut: string, s: string) => trimChars(s, cut, true, true)) as never),
-    trimall: f([S, S], ((cut: string, s: string) => trimChars(s, cut, true, true)) as never),
-    trimPrefix: f([S, S], ((p: string, s: string) =>
-      s.startsWith(p) ? s.slice(p.length) : s) as never),
-    trimSuffix: f([S, S], ((p: string, s: string) =>
-      p !== "" && s.endsWith(p) ? s.slice(0, s.length - p.length) : s) as never),
-    upper: f([S], ((s: string) => s.toUpperCase()) as never),
-    lower: f([S], ((s: string) => s.toLowerCase()) as never),
+    trim: f([S], trimSpace as never),
+    trimAll: f([S, S], ((cut: string, s: string) => trim(s, cut)) as never),
+    trimall: f([S, S], ((cut: string, s: string) => trim(s, cut)) as never),
+    trimPrefix: f([S, S], ((p: string, s: string) => trimPrefix(s, p)) as never),
+    trimSuffix: f([S, S], ((p: string, s: string) => trimSuffix(s, p)) as never),
+    upper: f([S], toUpper as never),
+    lower: f([S], toLower as never),
     title: f([S], title as never),
     untitle: f([S], untitle as never),
     substr: f([I, I, S], substr as never),
@@ -169,7 +165,7 @@ export function sprigStrings(): FuncMap {
       ((...xs: unknown[]) =>
         xs
           .filter((x) => !isNil(x))
-          .map((x) => goQuote(strval(x)))
+          .map((x) => quote(strval(x)))
           .join(" ")) as never,
       { variadic: ANY },
     ),
@@ -202,22 +198,17 @@ export function sprigStrings(): FuncMap {
       return `\n${pad}${s.replace(/\n/g, `\n${pad}`)}`;
     }) as never),
     replace: f([S, S, S], ((old: string, rep: string, s: string) =>
-      s.split(old).join(rep)) as never),
+      replace(s, old, rep, -1)) as never),
     plural: f([S, S, I], ((one: string, many: string, n: number) =>
       n === 1 ? one : many) as never),
     randAlpha: f([I], ((n: number) => randFrom(ALPHA, n)) as never),
     randAlphaNum: f([I], ((n: number) => randFrom(ALPHA + DIGITS, n)) as never),
     randAscii: f([I], ((n: number) => randFrom(ASCII, n)) as never),
     randNumeric: f([I], ((n: number) => randFrom(DIGITS, n)) as never),
-    splitList: f([S, S], ((sep: string, s: string) => strings(s.split(sep))) as never),
+    splitList: f([S, S], ((sep: string, s: string) => strings(split(s, sep))) as never),
     splitn: f([S, I, S], ((sep: string, n: number, s: string) => {
-      const parts = s.split(sep);
       const out: Record<string, unknown> = {};
-      const head =
-        n < 0 || parts.length <= n
-          ? parts
-          : [...parts.slice(0, n - 1), parts.slice(n - 1).join(sep)];
-      head.forEach((p, i) => {
+      splitN(s, sep, n).forEach((p, i) => {
         out[`_${i}`] = p;
       });
       return out;

@@ -4,10 +4,10 @@
 // records the current node (s.node), so errors carry Go's location and
 // expression.
 
+import { quote } from "../../golib/quote.js";
 import { BUILTINS } from "../builtins/index.js";
 import { compiledFormat, runAllFast } from "../fmt/compiled-format.js";
 import { printValue, sprintf } from "../fmt/index.js";
-import { quote } from "../fmt/quote.js";
 import type {
   ActionNode,
   BranchNode,

@@ -1,7 +1,7 @@
 // Go's evalField: .Name on a map (key), a host struct (method or exported
 // field) or anything else (an error naming the receiver's type).
 
-import { quote } from "../fmt/quote.js";
+import { quote } from "../../golib/quote.js";
 import { mapElemType } from "../fmt/types.js";
 import { GO_TYPE, type GoFunc, GoStruct } from "../value.js";
 import { MissingKey } from "./common.js";

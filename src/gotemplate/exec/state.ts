@@ -1,8 +1,8 @@
 // Execution state shared by the compiled closures of one Execute call:
 // the output, Go's "current node" for error messages, and the template stack.
 
+import { quote } from "../../golib/quote.js";
 import { ExecError } from "../errors.js";
-import { quote } from "../fmt/quote.js";
 import type { Node } from "../parse/ast.js";
 import { errorContext } from "../parse/ast.js";
 import type { Common } from "./common.js";

@@ -3,11 +3,12 @@
 // literal text and verb specs and replay them. Formats whose meaning depends
 // on the operands (`*` widths, `[n]` argument indexes) are not compiled and go
 // through Printer.doPrintf, which follows Go's parser step by step.
+
+import { quote } from "../../golib/quote.js";
+import { runeCount } from "../../golib/utf8.js";
 import { formatFloatV } from "./float.js";
 import { SPACES } from "./format.js";
 import type { Printer } from "./print.js";
-import { quote } from "./quote.js";
-import { runeCount } from "./utf8.js";
 
 const SHARP = 1;
 const ZERO = 2;

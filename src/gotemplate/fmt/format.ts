@@ -1,10 +1,11 @@
 // Go's fmt/format.go of Go 1.19: the raw formatter. Flags, width and
 // precision, padding (widths count runes), integers in every base, strings,
 // %x of bytes, %q, %c, %U and floats. Printer (print.ts) builds on it.
+
+import { isPrint } from "../../golib/isprint.js";
+import { canBackquote, quote, quoteRune, quoteToASCII } from "../../golib/quote.js";
+import { isAscii, runeCount, runeToString, truncateRunes, utf8Bytes } from "../../golib/utf8.js";
 import { formatFloat } from "./float.js";
-import { isPrint } from "./isprint.js";
-import { canBackquote, quote, quoteRune, quoteToASCII } from "./quote.js";
-import { isAscii, runeCount, runeToString, truncateRunes, utf8Bytes } from "./utf8.js";
 
 export const LDIGITS = "0123456789abcdefx";
 export const UDIGITS = "0123456789ABCDEFX";

@@ -5,9 +5,9 @@ import { formatFloatV } from "./float.js";
 import { freePrinter, getPrinter } from "./print.js";
 import { doPrintf } from "./printf.js";
 
+export { isPrint } from "../../golib/isprint.js";
+export { canBackquote, quote, quoteRune, quoteToASCII } from "../../golib/quote.js";
 export { formatFloat, formatFloatV } from "./float.js";
-export { isPrint } from "./isprint.js";
-export { canBackquote, quote, quoteRune, quoteToASCII } from "./quote.js";
 export { goTypeName } from "./types.js";
 
 /** fmt.Sprint: operands in their default format, spaces between operands when neither is a string. */

@@ -1,7 +1,7 @@
 // The parse tree of Go's text/template/parse (node.go): node kinds and the
 // String() form Go prints in error messages ("at <.a.b>").
 
-import { quote } from "./strconv.js";
+import { quote } from "../../golib/quote.js";
 
 /** What a node needs to locate itself in an error: the parsed text and the top-level name. */
 export interface TreeInfo {

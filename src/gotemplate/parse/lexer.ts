@@ -2,7 +2,8 @@
 // Positions are UTF-16 indices into the template text; errors convert them
 // to Go's byte columns. No regular expression scans the input.
 
-import { formatRuneU, isPrint, quote } from "./strconv.js";
+import { isPrint } from "../../golib/isprint.js";
+import { quote } from "../../golib/quote.js";
 
 export enum T {
   Error = 0,
@@ -545,4 +546,10 @@ function lexRawQuote(l: Lexer): StateFn {
   }
   l.emit(T.RawString);
   return lexInsideAction;
+}
+
+/** fmt's %#U: `U+002D '-'` (the quoted character only when printable). */
+function formatRuneU(r: number): string {
+  const u = `U+${r.toString(16).toUpperCase().padStart(4, "0")}`;
+  return isPrint(r) ? `${u} '${String.fromCodePoint(r)}'` : u;
 }

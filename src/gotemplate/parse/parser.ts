@@ -1,6 +1,8 @@
 // The parser of Go's text/template/parse (parse.go), ported token for token
 // so that every parse error has Go's message and Go's line number.
 
+import { quote } from "../../golib/quote.js";
+import { parseFloat64, parseInt0, parseUint0, unquote, unquoteChar } from "../../golib/strconv.js";
 import { ParseError } from "../errors.js";
 import type {
   BranchNode,
@@ -18,7 +20,6 @@ import type {
 } from "./ast.js";
 import { isEmptyTree, nodeString } from "./ast.js";
 import { type Item, itemString, Lexer, T } from "./lexer.js";
-import { parseFloat64, parseInt0, parseUint0, quote, unquote, unquoteChar } from "./strconv.js";
 
 /** One parsed template (Go's parse.Tree). */
 export interface Tree {

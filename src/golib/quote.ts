@@ -115,3 +115,15 @@ export function canBackquote(s: string): boolean {
   }
   return true;
 }
+
+/** The time package's own quote (duration and layout errors): bytes >= 0x80 and controls as \xNN. */
+export function timeQuote(text: string): string {
+  let out = '"';
+  for (const ch of text) {
+    const code = ch.codePointAt(0) as number;
+    if (code >= 0x80 || code < 0x20) {
+      for (const byte of Buffer.from(ch, "utf8")) out += `\\x${hex(byte, 2)}`;
+    } else out += ch === '"' || ch === "\\" ? `\\${ch}` : ch;
+  }
+  return `${out}"`;
+}

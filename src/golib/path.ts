@@ -1,6 +1,7 @@
-// Go's `path` package (Clean, Join, Base, Dir, Match) with its exact
-// semantics: confd presents keys through path.Join and matches `gets`
-// patterns with path.Match, so templates depend on these details.
+// Go's `path` package (Clean, Join, Base, Dir, Ext, IsAbs, Match) with its
+// exact semantics: confd presents keys through path.Join and matches `gets`
+// patterns with path.Match, sprig's path functions are these, so templates
+// depend on the details (Dir("a/") is "a", Ext(".bashrc") is ".bashrc").
 
 /** path.Clean: shortest equivalent path ("" -> ".", "//a/" -> "/a"). */
 export function clean(p: string): string {
@@ -41,6 +42,19 @@ export function base(p: string): string {
 export function dir(p: string): string {
   const i = p.lastIndexOf("/");
   return clean(p.slice(0, i + 1));
+}
+
+/** path.Ext: the suffix from the last "." of the last element ("" when it has none). */
+export function ext(p: string): string {
+  for (let i = p.length - 1; i >= 0 && p[i] !== "/"; i--) {
+    if (p[i] === ".") return p.slice(i);
+  }
+  return "";
+}
+
+/** path.IsAbs */
+export function isAbs(p: string): boolean {
+  return p.startsWith("/");
 }
 
 /** Go's path.ErrBadPattern message. */

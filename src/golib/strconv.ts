@@ -1,21 +1,25 @@
-// Go's strconv pieces the parser needs: Quote, Unquote, UnquoteChar, and the
-// base-0 integer and float syntaxes of ParseInt/ParseUint/ParseFloat.
-// Ported from Go 1.19 so that literals are accepted and rejected exactly as Go does.
+// Go's strconv parsing (Go 1.19): Unquote, UnquoteChar, the base-0 integer
+// and float syntaxes of ParseInt/ParseUint/ParseFloat (template literals),
+// Atoi and ParseBool with Go's error texts. Quoting is in quote.ts.
 
-import { isPrint } from "../fmt/isprint.js";
-import { quote } from "../fmt/quote.js";
+import { quote } from "./quote.js";
 
-export { isPrint, quote };
-
-/** fmt's %#U: `U+002D '-'` (the quoted character only when printable). */
-export function formatRuneU(r: number): string {
-  const u = `U+${r.toString(16).toUpperCase().padStart(4, "0")}`;
-  return isPrint(r) ? `${u} '${String.fromCodePoint(r)}'` : u;
-}
-
+/** strconv.ErrSyntax from Unquote/UnquoteChar. */
 export class SyntaxError_ extends Error {
   constructor() {
     super("invalid syntax");
+  }
+}
+
+/** strconv.NumError: `strconv.Atoi: parsing "x": invalid syntax`. */
+export class NumError extends Error {
+  override name = "NumError";
+  constructor(
+    readonly func: string,
+    readonly num: string,
+    readonly reason: "invalid syntax" | "value out of range",
+  ) {
+    super(`strconv.${func}: parsing ${quote(num)}: ${reason}`);
   }
 }
 
@@ -305,4 +309,25 @@ export function parseFloat64(s: string): number | null {
   }
   if (!Number.isFinite(v)) return null;
   return neg ? -v : v;
+}
+
+const MAX_I64 = (1n << 63n) - 1n;
+const MIN_I64 = -(1n << 63n);
+
+/** strconv.Atoi on a 64-bit platform: optional sign, decimal digits (no underscores). */
+export function atoi(s: string): bigint {
+  if (!/^[+-]?[0-9]+$/.test(s)) throw new NumError("Atoi", s, "invalid syntax");
+  const v = BigInt(s);
+  if (v > MAX_I64 || v < MIN_I64) throw new NumError("Atoi", s, "value out of range");
+  return v;
+}
+
+const TRUE = new Set(["1", "t", "T", "TRUE", "true", "True"]);
+const FALSE = new Set(["0", "f", "F", "FALSE", "false", "False"]);
+
+/** strconv.ParseBool. */
+export function parseBool(s: string): boolean {
+  if (TRUE.has(s)) return true;
+  if (FALSE.has(s)) return false;
+  throw new NumError("ParseBool", s, "invalid syntax");
 }
