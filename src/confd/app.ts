@@ -2,8 +2,7 @@
 // (onetime, watch, or interval polling as confd's default), plus the
 // optional /metrics and /healthz listener and signal handling.
 //   SIGINT/SIGTERM: exit 0 (as confd).
-//   SIGHUP: re-render everything and accept shrinks the line-loss guard
-//           refused (confd dies on SIGHUP).
+//   SIGHUP: re-render everything (confd dies on SIGHUP).
 
 import { existsSync } from "node:fs";
 import type { Server } from "node:http";
@@ -92,6 +91,7 @@ export async function runConfd(argv: readonly string[], io: AppIO = defaultIO())
       files: settings.file,
       filter: settings.filter,
       watch: !settings.onetime,
+      snapshotGuard: { maxLoss: settings.maxLineLoss },
       log,
     });
   } catch (err) {
@@ -113,7 +113,7 @@ export async function runConfd(argv: readonly string[], io: AppIO = defaultIO())
       syncOnly: settings.syncOnly,
       keepStageFile: settings.keepStageFile,
       commandTimeoutMs: settings.commandTimeoutMs,
-      maxLineLoss: settings.maxLineLoss,
+      freezeOnBadKey: settings.freezeOnBadKey,
       wait: settings.wait,
       reloadMinIntervalMs: settings.reloadMinIntervalMs,
       retryMaxMs: settings.retryMaxMs,
@@ -197,8 +197,8 @@ async function runContinuously(
     stopRequested();
   };
   const onHup = () => {
-    log("info", "SIGHUP: re-rendering all resources and accepting refused shrinks");
-    manager.confirmAll();
+    log("info", "SIGHUP: re-rendering all resources");
+    manager.renderAll();
   };
   if (io.signals) {
     process.on("SIGINT", onTerm);

@@ -1,6 +1,6 @@
 // The apply pipeline on real files and real shell commands: unchanged output
 // means no write/check/reload; a failing check keeps the old file; -noop
-// prints a diff; the line-loss guard refuses a sudden shrink; mode/owner
+// prints a diff; a check-only run leaves the destination alone; mode/owner
 // drift is repaired.
 
 import assert from "node:assert/strict";
@@ -17,8 +17,12 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { lineLoss } from "../../src/confd/apply/line-guard.js";
-import { type ApplyOptions, applyOutput, checkCommand } from "../../src/confd/apply/stage.js";
+import {
+  type ApplyOptions,
+  applyOutput,
+  checkCommand,
+  checkOutput,
+} from "../../src/confd/apply/stage.js";
 import { unifiedDiff } from "../../src/confd/apply/unified-diff.js";
 import type { ResourceConfig } from "../../src/confd/resource/resource-config.js";
 
@@ -43,7 +47,6 @@ function setup(extra: Partial<ResourceConfig> = {}) {
     syncOnly: false,
     keepStageFile: false,
     commandTimeoutMs: 10000,
-    maxLineLoss: 0.5,
     log: (level, msg) => lines.push(`${level} ${msg}`),
   };
   const calls = () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []);
@@ -106,28 +109,17 @@ test("-noop: unified diff, nothing written, checked or reloaded", async () => {
   assert.deepEqual(calls(), []);
 });
 
-test("line-loss guard refuses a big shrink at once; a small one passes; acceptLoss overrides", async () => {
-  const { res, opts, calls } = setup();
-  const big = `${Array.from({ length: 100 }, (_, i) => `server 10.0.0.${i}:80;`).join("\n")}\n`;
-  writeFileSync(res.dest, big);
-  const refused = await applyOutput(res, "upstream {}\n", opts);
-  assert.equal(refused.status, "guard-refused");
-  assert.ok(
-    refused.status === "guard-refused" &&
-      refused.loss.oldLines === 100 &&
-      refused.loss.newLines === 1,
-  );
-  assert.equal(readFileSync(res.dest, "utf8"), big);
-  const fewer = big.split("\n").slice(10).join("\n");
-  assert.equal((await applyOutput(res, fewer, opts)).status, "updated");
-  assert.equal((await applyOutput(res, "x\n", { ...opts, acceptLoss: true })).status, "updated");
-  assert.equal((await applyOutput(res, big, { ...opts, maxLineLoss: 1 })).status, "updated");
-  assert.equal(
-    (await applyOutput(res, "y\n", { ...opts, maxLineLoss: 1 })).status,
-    "updated",
-    "1 disables the guard",
-  );
-  assert.equal(calls().filter((c) => c === "reload").length, 4);
+test("checkOutput: stages, checks ({{.src}}), removes the staged file, never touches the destination", async () => {
+  const { dir, res, opts, calls, staged } = setup({ checkCmd: `grep -q good {{.src}}` });
+  writeFileSync(res.dest, "old\n");
+  assert.deepEqual(await checkOutput(res, "good\n", opts), { ok: true });
+  const bad = await checkOutput(res, "bad\n", opts);
+  assert.equal(bad.ok, false);
+  assert.ok(!bad.ok && bad.status === "check-failed" && /exit status 1/.test(bad.message));
+  assert.equal(readFileSync(res.dest, "utf8"), "old\n");
+  assert.deepEqual(staged(), [], "no staged file left behind");
+  assert.deepEqual(calls(), [], "no reload");
+  assert.ok(existsSync(dir));
 });
 
 test("mode and owner drift are repaired (owner/group work, unlike confd)", async () => {
@@ -174,12 +166,11 @@ test("a missing destination directory is a clear failure", async () => {
   assert.ok(r.status === "write-failed" && r.message.includes("/nonexistent-dir-x"));
 });
 
-test("helpers: {{.src}} substitution, line loss, diff hunks", () => {
+test("helpers: {{.src}} substitution, diff hunks", () => {
   assert.equal(
     checkCommand("nginx -t -c {{ .src }} && test -s {{.src}}", "/x/.f1"),
     "nginx -t -c /x/.f1 && test -s /x/.f1",
   );
-  assert.deepEqual(lineLoss("a\nb\nc\nd\n", "a\n"), { oldLines: 4, newLines: 1, share: 0.75 });
   assert.equal(unifiedDiff("same", "same", "a", "b"), "");
   const old = `${Array.from({ length: 20 }, (_, i) => `l${i}`).join("\n")}\n`;
   const d = unifiedDiff(old, old.replace("l2\n", "").replace("l15", "L15"), "a", "b");

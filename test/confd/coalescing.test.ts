@@ -59,7 +59,6 @@ function setup(opts: Partial<RunnerOptions> = {}, res: Partial<ResourceConfig> =
       syncOnly: false,
       keepStageFile: false,
       commandTimeoutMs: 10000,
-      maxLineLoss: 1,
       reloadMinIntervalMs: 0,
       retryInitialMs: 50,
       retryMaxMs: 400,
@@ -169,8 +168,8 @@ test("a failed check is retried with backoff without a new change, then applies"
   t.runner.close();
 });
 
-test("a render error names the key that broke it and keeps the last good file", async () => {
-  const t = setup();
+test("-freeze-on-bad-key: a render error names the key that broke it and keeps the last good file", async () => {
+  const t = setup({ freezeOnBadKey: true });
   writeFileSync(
     t.resource.templatePath,
     '{{range gets "/k/*"}}{{$d := json .Value}}{{$d.ip}}\n{{end}}',

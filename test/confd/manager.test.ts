@@ -1,7 +1,9 @@
 // The manager: resources share one backend snapshot; a change reaches only
 // the resources whose keys it touches; a re-list (null) re-renders all; a
 // bad resource is skipped while the others work; health follows the
-// backend's connection; SIGHUP's confirm accepts a refused shrink.
+// backend's connection; a key whose value breaks the render or the check is
+// left out (named in logs, health and metrics) while the others apply, and
+// -freeze-on-bad-key keeps confd's freeze.
 
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -72,7 +74,7 @@ function confdir() {
   };
 }
 
-function manager(dir: string, be: MemoryBackend, maxLineLoss = 0.5) {
+function manager(dir: string, be: MemoryBackend, extra: { freezeOnBadKey?: boolean } = {}) {
   const log = memoryLogger();
   const m = new Manager(
     be,
@@ -83,10 +85,10 @@ function manager(dir: string, be: MemoryBackend, maxLineLoss = 0.5) {
       syncOnly: false,
       keepStageFile: false,
       commandTimeoutMs: 10000,
-      maxLineLoss,
       reloadMinIntervalMs: 0,
       retryMaxMs: 200,
       printDiff: () => {},
+      ...extra,
     },
     log,
   );
@@ -101,8 +103,7 @@ test("changes reach only the resources whose keys they touch; a re-list re-rende
   const be = new MemoryBackend();
   be.map.set("/app/a/x", "1");
   be.map.set("/app/b/y", "2");
-  // Guard off: this test empties a file on purpose.
-  const { m, log } = manager(c.dir, be, 1);
+  const { m, log } = manager(c.dir, be);
   t.after(() => m.close());
   assert.equal(m.loadResources().length, 2);
   assert.equal(m.invalid.length, 1);
@@ -147,26 +148,90 @@ test("health follows the backend connection and per-resource errors", async (t) 
   assert.ok(h.resources[0].lastSuccessAt !== undefined);
 });
 
-test("the line-loss guard keeps the file until confirmed (SIGHUP)", async (t) => {
+test("a key whose value breaks the render is left out; the others apply; a new value brings it back", async (t) => {
   const c = confdir();
-  c.res("a", "/app/a");
+  writeFileSync(
+    join(c.dir, "templates", "json.tmpl"),
+    '{{range gets "/*"}}{{$d := json .Value}}{{base .Key}}={{$d.port}}\n{{end}}',
+  );
+  writeFileSync(
+    join(c.dir, "conf.d", "a.toml"),
+    `[template]\nsrc = "json.tmpl"\ndest = "${join(c.dir, "a")}"\nprefix = "/app/a"\nkeys = ["/"]\n`,
+  );
   const be = new MemoryBackend();
-  for (let i = 0; i < 20; i++) be.map.set(`/app/a/k${String(i).padStart(2, "0")}`, String(i));
-  const { m } = manager(c.dir, be);
+  be.map.set("/app/a/p1", '{"port":1}');
+  const { m, log } = manager(c.dir, be);
   t.after(() => m.close());
   m.loadResources();
   await m.start();
   m.renderAll();
-  await until(() => c.out("a").split("\n").length === 21);
-  const full = c.out("a");
-  for (let i = 1; i < 20; i++) be.map.delete(`/app/a/k${String(i).padStart(2, "0")}`);
-  be.emit(null);
-  const r = m.runners[0];
-  await until(() => r.outcomes.filter((o) => o.status === "guard-refused").length >= 2);
-  assert.equal(c.out("a"), full, "refused and retried, the old file stays");
-  assert.match(r.status().lastError ?? "", /refusing to shrink .* from 20 to 1 lines/);
-  m.confirmAll();
-  await until(() => c.out("a") === "k00=0\n");
+  await until(() => c.out("a") === "p1=1\n");
+  be.map.set("/app/a/p2", "{not json");
+  be.map.set("/app/a/p3", '{"port":3}');
+  be.emit(["/app/a/p2", "/app/a/p3"]);
+  await until(() => c.out("a") === "p1=1\np3=3\n");
+  const h = m.health().resources[0];
+  assert.equal(h.healthy, true, "the file is right for every other key");
+  assert.deepEqual(
+    h.excludedKeys?.map((e) => e.key),
+    ["/app/a/p2"],
+  );
+  assert.match(h.excludedKeys?.[0].reason ?? "", /render error: .*invalid character/);
+  assert.ok(
+    log.lines.some((l) => /leaving \/app\/a\/p2 out of the rendered view/.test(l)),
+    log.lines.join("\n"),
+  );
+  // Another change: the same bad value stays out, without a new failure.
+  be.map.set("/app/a/p4", '{"port":4}');
+  be.emit(["/app/a/p4"]);
+  await until(() => c.out("a") === "p1=1\np3=3\np4=4\n");
+  // The pod is fixed: it is back at once.
+  be.map.set("/app/a/p2", '{"port":2}');
+  be.emit(["/app/a/p2"]);
+  await until(() => c.out("a") === "p1=1\np2=2\np3=3\np4=4\n");
+  assert.equal(m.health().resources[0].excludedKeys, undefined);
+});
+
+test("a failed check is traced to the key by bisection; -freeze-on-bad-key freezes instead", async (t) => {
+  for (const freeze of [false, true]) {
+    const c = confdir();
+    // The "config check": every value must be a number.
+    c.res("a", "/app/a", `check_cmd = "! grep -qv '=[0-9]*$' {{.src}}"\n`);
+    const be = new MemoryBackend();
+    for (let i = 0; i < 5; i++) be.map.set(`/app/a/old${i}`, String(i));
+    const { m, log } = manager(c.dir, be, { freezeOnBadKey: freeze });
+    m.loadResources();
+    await m.start();
+    m.renderAll();
+    await until(() => c.out("a").split("\n").length === 6);
+    const before = c.out("a");
+    const added: string[] = [];
+    for (let i = 0; i < 9; i++) {
+      const k = `/app/a/new${i}`;
+      be.map.set(k, i === 6 ? "abc" : String(i));
+      added.push(k);
+    }
+    be.emit(added);
+    const r = m.runners[0];
+    if (freeze) {
+      await until(() => r.outcomes.some((o) => o.status === "check-failed"));
+      assert.equal(c.out("a"), before, "confd's freeze: nothing of the scale-up applies");
+      assert.equal(m.health().resources[0].excludedKeys, undefined);
+    } else {
+      await until(() => c.out("a").split("\n").length === 14);
+      assert.ok(!c.out("a").includes("abc"));
+      for (const i of [0, 1, 2, 3, 4, 5, 7, 8]) assert.ok(c.out("a").includes(`new${i}=${i}\n`));
+      const h = m.health().resources[0];
+      assert.deepEqual(
+        h.excludedKeys?.map((e) => e.key),
+        ["/app/a/new6"],
+      );
+      assert.match(h.excludedKeys?.[0].reason ?? "", /^check failed/);
+      assert.ok(log.lines.some((l) => /leaving \/app\/a\/new6 out .*traced in \d+ checks/.test(l)));
+    }
+    await m.close();
+  }
+  t.diagnostic("ok");
 });
 
 test("a store change during a grown check backoff renders now, not when the backoff expires", async (t) => {
@@ -187,7 +252,6 @@ test("a store change during a grown check backoff renders now, not when the back
       syncOnly: false,
       keepStageFile: false,
       commandTimeoutMs: 10000,
-      maxLineLoss: 1,
       reloadMinIntervalMs: 0,
       retryMaxMs: 30000,
       printDiff: () => {},

@@ -101,16 +101,22 @@ describe("domeos-confd + etcd + nginx", () => {
     await expectRoutes(["b0"], "nginx to route to the returning pod");
   });
 
-  test("check_cmd failing: old file kept, nginx keeps serving, the next good render applies", async () => {
+  test("check_cmd failing: traced to the pod, which is left out; nginx keeps serving; the fixed pod applies", async () => {
     const before = readText(dest);
     // nginx -t rejects the port (no DNS involved: deterministic offline).
     await store.put(`${PODS}/web-bad`, podFor("web-bad", "127.0.0.1", 99999));
     await until(
-      () => /Config check failed: exit status 1.*invalid port in upstream/.test(confd.stderr),
+      () =>
+        /Config check failed: exit status 1; tracing it .*invalid port in upstream/.test(
+          confd.stderr,
+        ) &&
+        /leaving \/registry\/pods\/default\/web-bad out of the rendered view: check failed: .*invalid port/.test(
+          confd.stderr,
+        ),
       10_000,
-      "nginx -t's refusal to be logged",
+      "nginx -t's refusal traced to web-bad",
     );
-    assert.equal(readText(dest), before, "the destination is untouched");
+    assert.equal(readText(dest), before, "the destination never gets the bad line");
     assert.ok(sameSet(await routedTo(nginx.port), ["b0"]), "nginx still serves");
     await store.put(`${PODS}/web-bad`, podFor("web-bad", "127.0.0.1", backends[2].port));
     await until(() => readText(dest).includes(`:${backends[2].port};`), 10_000, "the fixed render");

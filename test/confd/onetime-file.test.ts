@@ -106,12 +106,27 @@ test("bad TOML and a missing template: clear errors, other resources still rende
   );
 });
 
-test("a malformed pod: the error names its key, the last good file stays", async () => {
+test("a malformed pod: left out and named, the others render, exit 0; -freeze-on-bad-key: the last good file stays, exit 1", async () => {
   const s = seedConfdir();
+  s.data.registry.pods.default["broken-pod"] = '{"metadata": {"annotations": null}}';
+  writeFileSync(s.dataFile, JSON.stringify(s.data));
+  const isolated = await run(["-onetime", ...s.base]);
+  assert.equal(isolated.code, 0, isolated.stderr);
+  assert.match(
+    isolated.stderr,
+    /leaving \/registry\/pods\/default\/broken-pod out of the rendered view: render error: .*nil pointer evaluating interface \{\}\.accessType/,
+  );
+  assert.equal(
+    readFileSync(s.dest, "utf8"),
+    readFileSync(join(GOLDEN, "upstream-12pods.conf"), "utf8"),
+  );
+  rmSync(s.dest);
+  delete s.data.registry.pods.default["broken-pod"];
+  writeFileSync(s.dataFile, JSON.stringify(s.data));
   assert.equal((await run(["-onetime", ...s.base])).code, 0);
   s.data.registry.pods.default["broken-pod"] = '{"metadata": {"annotations": null}}';
   writeFileSync(s.dataFile, JSON.stringify(s.data));
-  const r = await run(["-onetime", ...s.base]);
+  const r = await run(["-onetime", "-freeze-on-bad-key", ...s.base]);
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,

@@ -1,6 +1,5 @@
 // Applies one rendered output to its destination, safely:
 //   compare (content, mode, owner) -> unchanged: nothing at all
-//   line-loss guard -> refuse a sudden large shrink
 //   -noop -> unified diff only
 //   stage `.<dest><random>` in the dest directory -> check_cmd on it ({{.src}})
 //   -> atomic rename -> reload_cmd (with a timeout).
@@ -11,7 +10,6 @@ import { chmod, chown, open, readFile, rename, rm, stat, writeFile } from "node:
 import { basename, dirname, join } from "node:path";
 import { formatMode } from "../resource/mode.js";
 import type { ResourceConfig } from "../resource/resource-config.js";
-import { exceedsLoss, type LineLoss, lineLoss } from "./line-guard.js";
 import { describeExit, runShell } from "./shell.js";
 import { unifiedDiff } from "./unified-diff.js";
 
@@ -20,10 +18,6 @@ export interface ApplyOptions {
   syncOnly: boolean;
   keepStageFile: boolean;
   commandTimeoutMs: number;
-  /** 0..1; 1 disables the guard. */
-  maxLineLoss: number;
-  /** Skip the guard once (an operator-confirmed or persistent shrink). */
-  acceptLoss?: boolean;
   log: (level: "debug" | "info" | "warning" | "error", msg: string) => void;
 }
 
@@ -31,7 +25,6 @@ export type ApplyResult =
   | { status: "unchanged" }
   | { status: "noop"; diff: string }
   | { status: "updated"; reloaded: boolean; reasons: string[] }
-  | { status: "guard-refused"; loss: LineLoss }
   | { status: "check-failed"; message: string; output: string }
   | { status: "reload-failed"; message: string; output: string }
   | { status: "write-failed"; message: string };
@@ -80,10 +73,6 @@ export async function applyOutput(
     return { status: "unchanged" };
   }
   for (const r of reasons) opts.log("info", r);
-  if (cur && !opts.acceptLoss) {
-    const loss = lineLoss(cur.content.toString("utf8"), output);
-    if (exceedsLoss(loss, opts.maxLineLoss)) return { status: "guard-refused", loss };
-  }
   if (opts.noop) {
     const diff = unifiedDiff(
       cur?.content.toString("utf8") ?? "",
@@ -115,6 +104,64 @@ function differences(
   return out;
 }
 
+function stagedPath(dest: string): string {
+  return join(dirname(dest), `.${basename(dest)}${randomInt(0, 2 ** 32 - 1)}`);
+}
+
+type CheckResult =
+  | { ok: true }
+  | { ok: false; status: "check-failed" | "write-failed"; message: string; output: string };
+
+/** Write `next` to `staged` and run check_cmd on it (nothing is renamed). */
+async function stageAndCheck(
+  res: ResourceConfig,
+  staged: string,
+  next: Buffer,
+  mode: number,
+  opts: ApplyOptions,
+): Promise<CheckResult> {
+  try {
+    await writeStaged(staged, next, mode, res);
+  } catch (err) {
+    return {
+      ok: false,
+      status: "write-failed",
+      message: `cannot stage ${staged}: ${(err as Error).message}`,
+      output: "",
+    };
+  }
+  if (opts.syncOnly || res.checkCmd === "") return { ok: true };
+  const r = await runShell(checkCommand(res.checkCmd, staged), opts.commandTimeoutMs);
+  if (r.ok) return { ok: true };
+  const message = `Config check failed: ${describeExit(r, opts.commandTimeoutMs)}`;
+  return { ok: false, status: "check-failed", message, output: r.output };
+}
+
+/**
+ * Would check_cmd accept `output`? Stages it, checks it and removes it; the
+ * destination is not touched (tracing a failed check to the pods at fault).
+ */
+export async function checkOutput(
+  res: ResourceConfig,
+  output: string,
+  opts: ApplyOptions,
+): Promise<CheckResult> {
+  const staged = stagedPath(res.dest);
+  let mode = res.mode ?? 0o644;
+  if (res.mode === undefined) {
+    try {
+      mode = (await stat(res.dest)).mode & 0o7777;
+    } catch {
+      // a new destination: 0644
+    }
+  }
+  try {
+    return await stageAndCheck(res, staged, Buffer.from(output, "utf8"), mode, opts);
+  } finally {
+    await rm(staged, { force: true });
+  }
+}
+
 async function stageCheckReplace(
   res: ResourceConfig,
   next: Buffer,
@@ -122,23 +169,14 @@ async function stageCheckReplace(
   reasons: string[],
   opts: ApplyOptions,
 ): Promise<ApplyResult> {
-  const staged = join(dirname(res.dest), `.${basename(res.dest)}${randomInt(0, 2 ** 32 - 1)}`);
+  const staged = stagedPath(res.dest);
   let renamed = false;
   try {
-    try {
-      await writeStaged(staged, next, mode, res);
-    } catch (err) {
-      return {
-        status: "write-failed",
-        message: `cannot stage ${staged}: ${(err as Error).message}`,
-      };
-    }
-    if (!opts.syncOnly && res.checkCmd !== "") {
-      const r = await runShell(checkCommand(res.checkCmd, staged), opts.commandTimeoutMs);
-      if (!r.ok) {
-        const message = `Config check failed: ${describeExit(r, opts.commandTimeoutMs)}`;
-        return { status: "check-failed", message, output: r.output };
-      }
+    const checked = await stageAndCheck(res, staged, next, mode, opts);
+    if (!checked.ok) {
+      if (checked.status === "write-failed")
+        return { status: "write-failed", message: checked.message };
+      return { status: "check-failed", message: checked.message, output: checked.output };
     }
     try {
       await replace(staged, res.dest, next, mode, res);

@@ -5,6 +5,7 @@
 // keys changed, so a pod change never means re-reading every key.
 
 import { compareBytes } from "../../gotemplate/value.js";
+import type { SnapshotGuardOptions } from "./snapshot-guard.js";
 
 /** A read-only view of the current key space. Keys are absolute ("/registry/pods/default/p1"). */
 export interface KVView {
@@ -22,6 +23,10 @@ export interface BackendStatus {
   lastError?: string;
   /** Epoch ms since which `connected` has had its current value. */
   since?: number;
+  /** A suspicious snapshot held for a confirming re-read (the view keeps its last content). */
+  held?: { reason: string; since: number; keys: number };
+  /** Suspicious snapshots held since start. */
+  holds?: number;
 }
 
 /** Listener for changes. `changedKeys === null` means "everything may have changed" (after a re-list). */
@@ -54,6 +59,8 @@ export interface BackendOptions {
   filter?: string;
   /** Whether the backend should keep following changes (watch/interval) or just load once. */
   watch?: boolean;
+  /** Which full snapshots are held for a confirming re-read (mirroring backends). */
+  snapshotGuard?: SnapshotGuardOptions;
   /** Logger shared with the rest of confd. */
   log?: (level: "debug" | "info" | "warning" | "error", msg: string) => void;
 }

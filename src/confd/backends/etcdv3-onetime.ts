@@ -10,6 +10,7 @@ export function createEtcdOnetimeBackend(opts: BackendOptions): StoreMirror {
   return new StoreMirror(new EtcdRangeReader(etcdOptions(opts), undefined, true), {
     name: "etcdv3",
     watch: false,
+    snapshotGuard: opts.snapshotGuard,
     log: opts.log,
     ownsStore: true,
   });

@@ -30,6 +30,7 @@ export function createEtcdV3Backend(opts: BackendOptions): StoreMirror {
   return new StoreMirror(snapshots ? new LeanListing(store, snapshots) : store, {
     name: "etcdv3",
     watch: opts.watch ?? true,
+    snapshotGuard: opts.snapshotGuard,
     log: opts.log,
     ownsStore: true,
     readAt: (key, revision) => readAt(store, key, revision),

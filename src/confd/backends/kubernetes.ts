@@ -26,6 +26,7 @@ export function createKubernetesBackend(opts: BackendOptions): StoreMirror {
   return new StoreMirror(new KubernetesStore(kc), {
     name: "kubernetes",
     watch: opts.watch ?? true,
+    snapshotGuard: opts.snapshotGuard,
     log: opts.log,
     ownsStore: true,
   });

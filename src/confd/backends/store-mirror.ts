@@ -27,6 +27,7 @@ import { phase } from "../log/phase-trace.js";
 import type { Backend, BackendOptions, BackendStatus, ChangeListener, KVView } from "./backend.js";
 import { coveringPrefixes, underPrefix } from "./exact-prefix.js";
 import { MirrorView } from "./mirror-view.js";
+import { DEFAULT_GUARD, type SnapshotGuardOptions, sameKeys, suspicion } from "./snapshot-guard.js";
 
 export interface MirrorOptions {
   /** Backend name for logs and status ("etcdv3", "embedded", "kubernetes"). */
@@ -50,6 +51,8 @@ export interface MirrorOptions {
    * to must agree with the view at the view's own revision.
    */
   readAt?: (key: string, revision: number) => Promise<KeyValue | null>;
+  /** Which snapshots are held for a confirming re-read (snapshot-guard.ts). */
+  snapshotGuard?: SnapshotGuardOptions;
 }
 
 /** What the mirror reports beyond BackendStatus (for metrics and health). */
@@ -64,6 +67,14 @@ export interface MirrorStatus extends BackendStatus {
   resets: number;
   /** Watch batches applied. */
   batches: number;
+  holds: number;
+}
+
+/** One consistent read of every prefix. */
+interface Snapshot {
+  map: Map<string, string>;
+  revs: Map<string, number>;
+  probe: Probe | null;
 }
 
 /** The last key written (as the view saw it): the reset check compares it with the store. */
@@ -84,10 +95,16 @@ class RevisionResetError extends Error {
   override name = "RevisionResetError";
 }
 
+/** A snapshot failed its consistency check: it is never applied; read again. */
+export class InconsistentSnapshotError extends Error {
+  override name = "InconsistentSnapshotError";
+}
+
 export class StoreMirror implements Backend {
   readonly name: string;
-  private readonly opts: Required<Omit<MirrorOptions, "log" | "readAt">> &
+  private readonly opts: Required<Omit<MirrorOptions, "log" | "readAt" | "snapshotGuard">> &
     Pick<MirrorOptions, "log" | "readAt">;
+  private readonly guard: Required<SnapshotGuardOptions>;
   private readonly mirror = new MirrorView();
   private prefixes: string[] = [];
   /** Per-prefix revision the view reflects (lists of several prefixes may differ). */
@@ -102,6 +119,7 @@ export class StoreMirror implements Backend {
     relists: 0,
     resets: 0,
     batches: 0,
+    holds: 0,
   };
   private probe: Probe | null = null;
   /** The current outage, for rate-limited logging. */
@@ -127,6 +145,7 @@ export class StoreMirror implements Backend {
       ownsStore: false,
       ...opts,
     };
+    this.guard = { ...DEFAULT_GUARD, ...opts.snapshotGuard };
   }
 
   async start(prefixes: string[]): Promise<void> {
@@ -165,37 +184,113 @@ export class StoreMirror implements Backend {
 
   // ---- snapshot ------------------------------------------------------------
 
-  /** List every prefix, then swap the complete result into the view. */
+  /**
+   * Read a consistent snapshot, hold it for confirmation when it is
+   * suspicious (snapshot-guard.ts), then swap it into the view.
+   */
   private async relist(): Promise<void> {
+    let snap = await this.readSnapshot();
+    const why = suspicion(
+      this.loaded ? this.mirror.size : undefined,
+      snap.map.size,
+      this.guard.maxLoss,
+    );
+    if (why !== null) snap = await this.confirm(snap, why);
+    this.revs.clear();
+    for (const [prefix, rev] of snap.revs) this.revs.set(prefix, rev);
+    this.probe = snap.probe;
+    this.mirror.replace(snap.map);
+    phase("snapshot in view");
+    const wasLoaded = this.loaded;
+    this.loaded = true;
+    this.log("debug", "snapshot loaded", { keys: snap.map.size, revision: this.currentRevision() });
+    if (wasLoaded) {
+      this.st.relists++;
+      this.emit(null);
+    }
+  }
+
+  /**
+   * List every prefix at one common revision. A snapshot that fails this
+   * consistency check (prefixes at different revisions after a few tries, a
+   * key newer than its listing) is never applied: it throws, and the
+   * recovery loop retries with backoff.
+   */
+  private async readSnapshot(): Promise<Snapshot> {
     let results: ListResult[] = [];
-    // Several prefixes are listed separately; retry a few times for one common revision.
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; ; attempt++) {
       // No overall deadline: 40 MB of pods may take seconds on a busy host, and a
       // fixed one would retry forever. The stores bound each page request instead.
       results = await Promise.all(this.prefixes.map((p) => this.store.list(p)));
       if (new Set(results.map((r) => r.revision)).size <= 1) break;
+      if (attempt >= 4)
+        throw new InconsistentSnapshotError(
+          `prefixes listed at different revisions (${results.map((r) => r.revision).join(", ")}) after ${attempt + 1} tries`,
+        );
     }
     phase("snapshot read");
     const map = new Map<string, string>();
+    const revs = new Map<string, number>();
     let probe: Probe | null = null;
     results.forEach((res, i) => {
       const prefix = this.prefixes[i];
       for (const kv of res.kvs) {
         if (!underPrefix(kv.key, prefix)) continue;
+        if (kv.modRevision > res.revision)
+          throw new InconsistentSnapshotError(
+            `key ${kv.key} has mod revision ${kv.modRevision}, above its listing's revision ${res.revision}`,
+          );
         map.set(kv.key, kv.value);
         if (probe === null || kv.modRevision > probe.modRevision) probe = probeOf(kv);
       }
-      this.revs.set(prefix, res.revision);
+      revs.set(prefix, res.revision);
     });
-    this.probe = probe;
-    this.mirror.replace(map);
-    phase("snapshot in view");
-    const wasLoaded = this.loaded;
-    this.loaded = true;
-    this.log("debug", "snapshot loaded", { keys: map.size, revision: this.currentRevision() });
-    if (wasLoaded) {
-      this.st.relists++;
-      this.emit(null);
+    return { map, revs, probe };
+  }
+
+  /**
+   * Hold a suspicious snapshot: re-read after a short delay until a re-read
+   * confirms it (same keys, or no longer suspicious), at most maxHoldMs.
+   * The view keeps its last content meanwhile.
+   */
+  private async confirm(first: Snapshot, why: string): Promise<Snapshot> {
+    const { confirmDelayMs, maxHoldMs, maxLoss } = this.guard;
+    const since = Date.now();
+    const current = this.loaded ? this.mirror.size : undefined;
+    this.st.holds++;
+    this.st.held = { reason: why, since, keys: first.map.size };
+    this.log("warning", "holding a suspicious snapshot: re-reading to confirm", {
+      reason: why,
+      viewKeys: current,
+      snapshotKeys: first.map.size,
+      confirmInMs: confirmDelayMs,
+    });
+    try {
+      let prev = first;
+      for (;;) {
+        await sleep(confirmDelayMs);
+        if (this.closed) throw new Error(`${this.name}: closed while confirming a snapshot`);
+        const next = await this.readSnapshot();
+        const still = suspicion(current, next.map.size, maxLoss);
+        const held = Date.now() - since;
+        if (still === null || sameKeys(prev.map, next.map) || held >= maxHoldMs) {
+          const verdict =
+            still === null
+              ? "the re-read is not suspicious"
+              : sameKeys(prev.map, next.map)
+                ? "confirmed by a re-read"
+                : `still changing after ${held} ms: applying the latest consistent read`;
+          this.log("warning", `suspicious snapshot: ${verdict}; applying it`, {
+            keys: next.map.size,
+            heldMs: held,
+          });
+          return next;
+        }
+        this.st.held = { reason: why, since, keys: next.map.size };
+        prev = next;
+      }
+    } finally {
+      this.st.held = undefined;
     }
   }
 

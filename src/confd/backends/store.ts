@@ -30,6 +30,7 @@ export function createEmbeddedBackend(opts: BackendOptions): Backend {
     return new StoreMirror(new EmbeddedStore(dir), {
       name: "embedded",
       watch: opts.watch ?? true,
+      snapshotGuard: opts.snapshotGuard,
       log: opts.log,
       ownsStore: true,
     });

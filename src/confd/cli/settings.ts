@@ -38,8 +38,10 @@ export interface Settings {
   /** Global quiescence (consul-template -wait). */
   wait?: Wait;
   metricsAddr: string;
-  /** Refuse a render that loses more than this share of the destination's lines (0..1; 1 disables). */
+  /** Hold a re-listed snapshot that drops more than this share of the keys for a confirming re-read (0..1; 1 disables). */
   maxLineLoss: number;
+  /** confd's behaviour: a key whose value breaks the render or check freezes the file. */
+  freezeOnBadKey: boolean;
   /** Minimum time between two reloads of one resource (ms). */
   reloadMinIntervalMs: number;
   /** Timeout of check_cmd and reload_cmd (ms). */
@@ -76,6 +78,7 @@ export const DEFAULTS: Settings = {
   filter: "*",
   metricsAddr: "",
   maxLineLoss: 0.5,
+  freezeOnBadKey: false,
   reloadMinIntervalMs: 0,
   commandTimeoutMs: 30000,
   retryMaxMs: 30000,
@@ -221,11 +224,19 @@ export const OPTIONS: Option[] = [
     key: "maxLineLoss",
     flag: s(
       "max-line-loss",
-      "refuse a render losing more than this share of the destination's lines at once; 1 disables",
+      "hold a snapshot read after a reconnect/compaction/reset that drops more than this share of the keys (or an empty read) for a confirming re-read; 1 disables",
       "0.5",
     ),
     fileKey: "max_line_loss",
     convert: ratio,
+  },
+  {
+    key: "freezeOnBadKey",
+    flag: b(
+      "freeze-on-bad-key",
+      "confd's behaviour: a pod whose value breaks the render or check_cmd freezes the whole file (default: leave that pod out)",
+    ),
+    fileKey: "freeze_on_bad_key",
   },
   {
     key: "reloadMinIntervalMs",

@@ -116,6 +116,9 @@ export class Manager {
     this.metrics.watchConnected.set({ backend: this.backend.name }, st.connected ? 1 : 0);
     if (st.revision !== undefined)
       this.metrics.backendRevision.set({ backend: this.backend.name }, st.revision);
+    this.metrics.snapshotHeld.set({ backend: this.backend.name }, st.held ? 1 : 0);
+    if (st.holds !== undefined)
+      this.metrics.snapshotHolds.set({ backend: this.backend.name }, st.holds);
   }
 
   /** -onetime: every resource once, in order; returns the number that failed. */
@@ -131,11 +134,6 @@ export class Manager {
   /** Watch/interval: render everything now, then follow changes. */
   renderAll(): void {
     for (const r of this.runners) r.notify();
-  }
-
-  /** SIGHUP: re-render all, accepting shrinks the line-loss guard refused. */
-  confirmAll(): void {
-    for (const r of this.runners) r.confirm();
   }
 
   async idle(): Promise<void> {

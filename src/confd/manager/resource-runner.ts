@@ -8,23 +8,32 @@
 // - a minimum interval between two reloads delays the next render;
 // - a failed render, check or reload is retried with capped exponential
 //   backoff, not only on the next change (confd waits for the next event).
+//
+// One bad pod never holds back the others (unless -freeze-on-bad-key): a key
+// whose value breaks the render, or that a failed check_cmd is traced to
+// (bisecting the keys changed since the last good file), is left out of the
+// view until its value changes, with a log line, /healthz and a metric
+// naming it; the rest applies at once.
 
 import { describeExit, runShell } from "../apply/shell.js";
-import { type ApplyOptions, type ApplyResult, applyOutput } from "../apply/stage.js";
+import { type ApplyOptions, type ApplyResult, applyOutput, checkOutput } from "../apply/stage.js";
 import type { Wait } from "../cli/wait.js";
 import type { Logger } from "../log/logger.js";
 import { phase } from "../log/phase-trace.js";
 import type { ConfdMetrics } from "../metrics/metrics.js";
 import { RenderError, type Renderer } from "../render/renderer.js";
 import type { ResourceConfig } from "../resource/resource-config.js";
+import type { ExcludedKey } from "../template/key-space.js";
 import { Backoff } from "./backoff.js";
+import { findCulprits } from "./find-culprits.js";
 
 export interface RunnerOptions {
   noop: boolean;
   syncOnly: boolean;
   keepStageFile: boolean;
   commandTimeoutMs: number;
-  maxLineLoss: number;
+  /** confd's behaviour: a bad key freezes the whole file (default: leave the key out). */
+  freezeOnBadKey?: boolean;
   wait?: Wait;
   reloadMinIntervalMs: number;
   retryInitialMs?: number;
@@ -45,16 +54,12 @@ export interface ResourceHealth {
   lastError?: string;
   /** Backend keys that broke the last failed render. */
   brokenKeys?: string[];
+  /** Keys left out of the rendered view (bad pods) until their value changes. */
+  excludedKeys?: { key: string; reason: string; since: number }[];
   retryInMs?: number;
 }
 
-const FAILED = new Set([
-  "render-error",
-  "check-failed",
-  "guard-refused",
-  "write-failed",
-  "reload-failed",
-]);
+const FAILED = new Set(["render-error", "check-failed", "write-failed", "reload-failed"]);
 
 export class ResourceRunner {
   private running = false;
@@ -67,8 +72,14 @@ export class ResourceRunner {
   private retryAt: number | undefined;
   private lastReloadAt = 0;
   private needReload = false;
-  private acceptLossOnce = false;
   private closed = false;
+  /** KeySpace version of the last render that left the destination correct. */
+  private goodVersion: number | undefined;
+  private templateGeneration = 0;
+  /** KeySpace version the last rendered output reflects. */
+  private renderedVersion = 0;
+  /** Excluded keys the metrics currently name. */
+  private excludedInMetrics = new Set<string>();
   private readonly backoff: Backoff;
   private readonly health: ResourceHealth;
   private readonly idleWaiters: (() => void)[] = [];
@@ -106,15 +117,14 @@ export class ResourceRunner {
     this.arm();
   }
 
-  /** Re-render once and accept a shrink the line-loss guard refused (SIGHUP). */
-  confirm(): void {
-    this.acceptLossOnce = true;
-    this.notify();
-  }
-
   status(): ResourceHealth {
+    const excluded = this.renderer.keySpace.excludedKeys();
     return {
       ...this.health,
+      excludedKeys:
+        excluded.length > 0
+          ? excluded.map((e) => ({ key: e.raw, reason: e.reason, since: e.since }))
+          : undefined,
       retryInMs: this.retryAt ? Math.max(0, this.retryAt - Date.now()) : undefined,
     };
   }
@@ -231,36 +241,150 @@ export class ResourceRunner {
         reloadFailure = r;
       }
     }
-    let output: string;
-    const t0 = performance.now();
-    try {
-      output = this.renderer.render();
-      this.renders++;
-      phase("rendered");
-    } catch (err) {
-      const keys = err instanceof RenderError ? err.keys : [];
-      const message = (err as Error).message;
-      this.metrics?.renderErrors.inc(label);
-      this.log("error", `${this.res.dest}: render failed, keeping the last good file: ${message}`);
-      return this.record({ status: "render-error", message, keys }, changeAt);
-    } finally {
-      this.metrics?.renderSeconds.observe(label, (performance.now() - t0) / 1000);
-    }
+    const rendered = this.renderIsolating();
+    if (typeof rendered !== "string") return this.record(rendered, changeAt);
+    let output = rendered;
     const applyOpts: ApplyOptions = {
       noop: this.opts.noop,
       syncOnly: this.opts.syncOnly,
       keepStageFile: this.opts.keepStageFile,
       commandTimeoutMs: this.opts.commandTimeoutMs,
-      maxLineLoss: this.res.maxLineLoss ?? this.opts.maxLineLoss,
-      acceptLoss: this.acceptLossOnce,
       log: this.log,
     };
-    this.acceptLossOnce = false;
-    const result = await applyOutput(this.res, output, applyOpts);
+    let result = await applyOutput(this.res, output, applyOpts);
+    if (result.status === "check-failed" && !this.opts.freezeOnBadKey) {
+      const retried = await this.traceCheckFailure(result, applyOpts);
+      if (retried !== null) {
+        output = retried;
+        result = await applyOutput(this.res, output, applyOpts);
+      }
+    }
     phase(`applied (${result.status})`);
     // Nothing new to apply: the failed reload is still the outcome to report and retry.
     if (reloadFailure && result.status === "unchanged") return this.record(reloadFailure, changeAt);
     return this.record(result, changeAt);
+  }
+
+  /** At most this many keys are left out (more is a broken template or store, not a bad pod). */
+  private maxExcluded(): number {
+    const ks = this.renderer.keySpace;
+    return Math.max(3, Math.floor((ks.size + ks.excludedCount) * 0.25));
+  }
+
+  /**
+   * Render; a key whose value breaks the render is left out and the render
+   * repeated (unless freezing). A template that changed on disk gets every
+   * excluded key back first (its fix may be what they needed).
+   */
+  private renderIsolating(): string | Outcome {
+    const ks = this.renderer.keySpace;
+    const label = { resource: this.res.dest };
+    const excludedNow: string[] = [];
+    for (;;) {
+      const t0 = performance.now();
+      try {
+        const out = this.renderer.render();
+        this.renders++;
+        phase("rendered");
+        if (this.renderer.generation !== this.templateGeneration) {
+          this.templateGeneration = this.renderer.generation;
+          if (ks.excludedCount > 0 && excludedNow.length === 0) {
+            for (const e of ks.excludedKeys()) ks.include(e.raw);
+            this.log("info", `${this.res.dest}: template changed: excluded keys are tried again`);
+            continue;
+          }
+        }
+        this.renderedVersion = ks.version;
+        return out;
+      } catch (err) {
+        const keys = err instanceof RenderError ? err.keys : [];
+        const message = (err as Error).message;
+        this.metrics?.renderErrors.inc(label);
+        const excluded = this.opts.freezeOnBadKey
+          ? []
+          : keys.filter((k) => ks.exclude(k, `render error: ${message}`));
+        if (excluded.length === 0 || ks.excludedCount > this.maxExcluded()) {
+          for (const k of excluded) ks.include(k);
+          for (const k of excludedNow) ks.include(k);
+          this.log(
+            "error",
+            `${this.res.dest}: render failed, keeping the last good file: ${message}`,
+          );
+          return { status: "render-error", message, keys };
+        }
+        excludedNow.push(...excluded);
+        this.noteExcluded(excluded, "render_error", `render error: ${message}`);
+      } finally {
+        this.metrics?.renderSeconds.observe(label, (performance.now() - t0) / 1000);
+      }
+    }
+  }
+
+  /**
+   * check_cmd refused the render: find the keys at fault among those changed
+   * since the last good file (every key when there is none) by bisection,
+   * leave them out, and return the render without them; null when the
+   * failure is not the keys' (it then freezes, as confd).
+   */
+  private async traceCheckFailure(
+    failed: { message: string; output: string },
+    applyOpts: ApplyOptions,
+  ): Promise<string | null> {
+    const ks = this.renderer.keySpace;
+    const changed = this.goodVersion === undefined ? null : ks.rawChangesSince(this.goodVersion);
+    const candidates = changed ?? ks.rawKeys();
+    this.log(
+      "error",
+      `${this.res.dest}: ${failed.message}; tracing it to the ${candidates.length} key(s) changed since the last good file. Output: ${JSON.stringify(failed.output)}`,
+    );
+    const passes = async (hidden: readonly string[]): Promise<boolean> => {
+      const out = hidden.filter((k) => ks.exclude(k, "probe"));
+      try {
+        const text = this.renderer.render();
+        return (await checkOutput(this.res, text, applyOpts)).ok;
+      } catch {
+        return false;
+      } finally {
+        for (const k of out) ks.include(k);
+      }
+    };
+    const found = await findCulprits(candidates, passes, {
+      maxCulprits: this.maxExcluded() - ks.excludedCount,
+      maxProbes: 64,
+    });
+    if (found === null) {
+      this.log(
+        "error",
+        `${this.res.dest}: the failed check is not traced to the ${candidates.length} changed key(s): freezing the file`,
+      );
+      return null;
+    }
+    const reason = `check failed: ${firstLine(failed.output) || failed.message}`;
+    const excluded = found.culprits.filter((k) => ks.exclude(k, reason));
+    this.noteExcluded(excluded, "check_failed", `${reason} (traced in ${found.probes} checks)`);
+    const again = this.renderIsolating();
+    return typeof again === "string" ? again : null;
+  }
+
+  private noteExcluded(keys: readonly string[], cause: string, why: string): void {
+    for (const k of keys) {
+      this.log(
+        "error",
+        `${this.res.dest}: leaving ${k} out of the rendered view: ${why} (the other keys apply; it is tried again when its value changes)`,
+      );
+    }
+    this.metrics?.keyExclusions.inc({ resource: this.res.dest, cause }, keys.length);
+  }
+
+  /** The metric names exactly the keys excluded now. */
+  private syncExcludedMetrics(excluded: readonly ExcludedKey[]): void {
+    const m = this.metrics;
+    if (!m) return;
+    const now = new Set(excluded.map((e) => e.raw));
+    for (const k of this.excludedInMetrics)
+      if (!now.has(k)) m.excludedKey.remove({ resource: this.res.dest, key: k });
+    for (const k of now) m.excludedKey.set({ resource: this.res.dest, key: k }, 1);
+    this.excludedInMetrics = now;
   }
 
   private async retryReload(): Promise<ApplyResult> {
@@ -282,6 +406,7 @@ export class ResourceRunner {
     this.metrics?.renders.inc({ ...label, result });
     const now = Date.now();
     this.health.lastOutcome = o.status;
+    this.syncExcludedMetrics(this.renderer.keySpace.excludedKeys());
     switch (o.status) {
       case "updated":
         this.needReload = false;
@@ -311,12 +436,6 @@ export class ResourceRunner {
         this.metrics?.reloads.inc({ ...label, result: "failed" });
         this.log("error", `${this.res.dest}: ${o.message}. Output: ${JSON.stringify(o.output)}`);
         return this.fail(o, o.message, []);
-      case "guard-refused": {
-        this.metrics?.guardRefusals.inc(label);
-        const msg = `refusing to shrink ${this.res.dest} from ${o.loss.oldLines} to ${o.loss.newLines} lines at once (${Math.round(o.loss.share * 100)}% > max-line-loss); keeping the old file (send SIGHUP to accept)`;
-        this.log("error", msg);
-        return this.fail(o, msg, []);
-      }
       case "write-failed":
         this.log("error", `${this.res.dest}: ${o.message}`);
         return this.fail(o, o.message, []);
@@ -326,6 +445,7 @@ export class ResourceRunner {
   }
 
   private succeed(o: Outcome, now: number): Outcome {
+    if (o.status !== "noop") this.goodVersion = this.renderedVersion;
     this.backoff.reset();
     this.health.healthy = true;
     this.health.lastSuccessAt = now;
@@ -344,4 +464,8 @@ export class ResourceRunner {
     this.metrics?.resourceHealthy.set({ resource: this.res.dest }, 0);
     return o;
   }
+}
+
+function firstLine(text: string): string {
+  return text.trim().split("\n")[0]?.trim() ?? "";
 }

@@ -1,5 +1,5 @@
 // Prometheus metrics of domeos-confd (confd has none): renders, reloads,
-// check failures, render errors, guard refusals, watch state and the
+// check failures, render errors, excluded keys, held snapshots, watch state and the
 // change-to-file latency, per resource (its dest path).
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
@@ -10,7 +10,10 @@ export class ConfdMetrics {
   readonly reloads: Counter<"resource" | "result">;
   readonly checkFailures: Counter<"resource">;
   readonly renderErrors: Counter<"resource">;
-  readonly guardRefusals: Counter<"resource">;
+  readonly keyExclusions: Counter<"resource" | "cause">;
+  readonly excludedKey: Gauge<"resource" | "key">;
+  readonly snapshotHeld: Gauge<"backend">;
+  readonly snapshotHolds: Gauge<"backend">;
   readonly lastSuccess: Gauge<"resource">;
   readonly resourceHealthy: Gauge<"resource">;
   readonly watchConnected: Gauge<"backend">;
@@ -22,7 +25,7 @@ export class ConfdMetrics {
     const r = [this.registry];
     this.renders = new Counter({
       name: "confd_renders_total",
-      help: "Template renders by result (updated, unchanged, noop, error, check_failed, guard_refused, write_failed, reload_failed)",
+      help: "Template renders by result (updated, unchanged, noop, render_error, check_failed, write_failed, reload_failed)",
       labelNames: ["resource", "result"],
       registers: r,
     });
@@ -44,10 +47,28 @@ export class ConfdMetrics {
       labelNames: ["resource"],
       registers: r,
     });
-    this.guardRefusals = new Counter({
-      name: "confd_line_loss_refusals_total",
-      help: "Renders refused because they would drop too many lines at once",
-      labelNames: ["resource"],
+    this.keyExclusions = new Counter({
+      name: "confd_key_exclusions_total",
+      help: "Keys left out of the rendered view because their value broke the render (render_error) or the check (check_failed)",
+      labelNames: ["resource", "cause"],
+      registers: r,
+    });
+    this.excludedKey = new Gauge({
+      name: "confd_excluded_key",
+      help: "1 for each key currently left out of the rendered view (a bad pod), until its value changes",
+      labelNames: ["resource", "key"],
+      registers: r,
+    });
+    this.snapshotHeld = new Gauge({
+      name: "confd_snapshot_held",
+      help: "1 while a suspicious snapshot (large loss or empty read after a re-list) is held for a confirming re-read",
+      labelNames: ["backend"],
+      registers: r,
+    });
+    this.snapshotHolds = new Gauge({
+      name: "confd_snapshot_holds",
+      help: "Suspicious snapshots held for confirmation since start",
+      labelNames: ["backend"],
       registers: r,
     });
     this.lastSuccess = new Gauge({

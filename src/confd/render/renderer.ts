@@ -40,6 +40,8 @@ export class Renderer {
   private loadedMtime = -1;
   private loadedSize = -1;
   private readonly set: ConfdFuncSet;
+  /** Bumped each time the template file is (re)parsed. */
+  generation = 0;
 
   constructor(
     readonly templatePath: string,
@@ -77,6 +79,7 @@ export class Renderer {
     if (this.memo) this.set.json.clear();
     this.loadedMtime = st.mtimeMs;
     this.loadedSize = st.size;
+    this.generation++;
     return t;
   }
 

@@ -33,7 +33,6 @@ export interface ResourceConfig {
   checkCmd: string;
   reloadCmd: string;
   wait?: Wait;
-  maxLineLoss?: number;
   reloadMinIntervalMs?: number;
 }
 
@@ -129,6 +128,10 @@ function fromTable(file: string, t: Record<string, unknown>, ctx: ResourceContex
       fail("mode", (err as Error).message);
     }
   }
+  if (lineLossOf(t.max_line_loss, fail) !== undefined)
+    ctx.warn?.(
+      `${file}: [template] max_line_loss is ignored: the guard now holds suspicious store snapshots (global -max-line-loss), and deletions from a healthy store apply at once`,
+    );
   const uid = ownership("uid", int("uid"), str("owner"), userId, fail);
   const gid = ownership("gid", int("gid"), str("group"), groupId, fail);
   return {
@@ -145,7 +148,6 @@ function fromTable(file: string, t: Record<string, unknown>, ctx: ResourceContex
     checkCmd: str("check_cmd") ?? "",
     reloadCmd: str("reload_cmd") ?? "",
     wait: waitOf(t.wait, fail),
-    maxLineLoss: lineLossOf(t.max_line_loss, fail),
     reloadMinIntervalMs: durationOf(t.reload_min_interval, "reload_min_interval", fail),
   };
 }

@@ -17,6 +17,16 @@ export interface KeyEntry {
   raw: string;
 }
 
+/** A backend key left out of the view (a bad pod), until its value changes. */
+export interface ExcludedKey {
+  raw: string;
+  /** The value left out: the same value stays out, a new one is tried again. */
+  value: string;
+  reason: string;
+  /** Epoch ms. */
+  since: number;
+}
+
 export class KeySpace {
   private readonly entries = new Map<string, KeyEntry>();
   private sorted: string[] | null = [];
@@ -28,6 +38,8 @@ export class KeySpace {
   private logVersions: number[] = [];
   /** Changes after this version are all in the log. */
   private logBase = 0;
+  /** Backend keys left out of the view (bad pods), by raw key. */
+  private readonly excluded = new Map<string, ExcludedKey>();
 
   /**
    * @param selectors backend keys (already joined with the prefix), e.g. ["/registry/pods/default"]
@@ -79,13 +91,20 @@ export class KeySpace {
   /** Rebuild from the whole view (start, or after a re-list). */
   rebuild(view: KVView): void {
     this.entries.clear();
+    const stillExcluded = new Set<string>();
     for (const sel of this.selectors) {
       for (const raw of view.prefixed(sel)) {
         if (!this.selects(raw)) continue;
         const value = view.get(raw);
-        if (value !== undefined) this.entries.set(this.visibleKey(raw), { value, raw });
+        if (value === undefined) continue;
+        if (this.excluded.get(raw)?.value === value) {
+          stillExcluded.add(raw);
+          continue;
+        }
+        this.entries.set(this.visibleKey(raw), { value, raw });
       }
     }
+    for (const raw of this.excluded.keys()) if (!stillExcluded.has(raw)) this.excluded.delete(raw);
     this.sorted = sortedOrNull([...this.entries.keys()]);
     this.version++;
     this.logKeys = [];
@@ -107,10 +126,15 @@ export class KeySpace {
     let touched = false;
     for (const raw of changedKeys) {
       if (!this.selects(raw)) continue;
+      const value = view.get(raw);
+      const ex = this.excluded.get(raw);
+      if (ex !== undefined) {
+        if (ex.value === value) continue; // the same bad value stays out
+        this.excluded.delete(raw); // a new value (or a delete): try it again
+      }
       touched = true;
       const key = this.visibleKey(raw);
       this.logChange(key);
-      const value = view.get(raw);
       if (value === undefined) {
         const cur = this.entries.get(key);
         // Only the key that produced the entry may delete it (cleaned-path collisions).
@@ -125,6 +149,61 @@ export class KeySpace {
     }
     if (touched) this.version++;
     return touched;
+  }
+
+  /**
+   * Leave a backend key out of the view until its value changes (a pod whose
+   * value breaks the render or the check). False when no entry came from it.
+   */
+  exclude(raw: string, reason: string): boolean {
+    const key = this.visibleKey(raw);
+    const cur = this.entries.get(key);
+    if (!cur || cur.raw !== raw) return false;
+    this.excluded.set(raw, { raw, value: cur.value, reason, since: Date.now() });
+    this.entries.delete(key);
+    if (this.sorted) removeSorted(this.sorted, key);
+    this.logChange(key);
+    this.version++;
+    return true;
+  }
+
+  /** Put an excluded key back (its value is still the current one: updates drop stale exclusions). */
+  include(raw: string): void {
+    const ex = this.excluded.get(raw);
+    if (!ex) return;
+    this.excluded.delete(raw);
+    const key = this.visibleKey(raw);
+    if (this.entries.has(key)) return;
+    this.entries.set(key, { value: ex.value, raw });
+    if (this.sorted) insertSorted(this.sorted, key);
+    this.logChange(key);
+    this.version++;
+  }
+
+  /** Keys left out of the view, sorted. */
+  excludedKeys(): ExcludedKey[] {
+    return [...this.excluded.values()].sort((a, b) => compareBytes(a.raw, b.raw));
+  }
+
+  get excludedCount(): number {
+    return this.excluded.size;
+  }
+
+  /** Backend keys of the visible entries changed after `version`, or null when no longer known. */
+  rawChangesSince(version: number): string[] | null {
+    const keys = this.changesSince(version);
+    if (keys === null) return null;
+    const out = new Set<string>();
+    for (const k of keys) {
+      const e = this.entries.get(k);
+      if (e) out.add(e.raw);
+    }
+    return [...out];
+  }
+
+  /** Backend keys of every visible entry. */
+  rawKeys(): string[] {
+    return this.sortedKeys().map((k) => this.entries.get(k)?.raw ?? k);
   }
 
   /** Set a visible key directly, without prefix handling. */
