@@ -1,7 +1,7 @@
 // Environment inputs, validated before anything is allocated or reported.
 // A bad value stops domeize with a message naming the variable and value.
 
-import { parseDuration } from "../goflag/duration.js";
+import { DurationError, mustParseDuration } from "../golib/duration.js";
 import { EXIT, fail } from "./exit.js";
 
 export interface PodIdentity {
@@ -120,9 +120,14 @@ function networkMode(env: Env): string {
 function durationVar(env: Env, name: string): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === "") return undefined;
-  const ms = parseDuration(raw);
-  if (ms === undefined || ms <= 0)
-    return bad(name, raw, "expected a positive Go duration like 30s");
+  let ms: number;
+  try {
+    ms = mustParseDuration(raw);
+  } catch (err) {
+    if (!(err instanceof DurationError)) throw err;
+    return bad(name, raw, `${err.message} (expected a positive Go duration like 30s)`);
+  }
+  if (ms <= 0) return bad(name, raw, "expected a positive Go duration like 30s");
   return ms;
 }
 

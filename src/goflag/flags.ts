@@ -6,7 +6,7 @@
 // Deliberately small and dependency-free: domeize parses flags at startup.
 
 import { quote as goQuote } from "../golib/quote.js";
-import { parseDuration } from "./duration.js";
+import { parseDuration } from "../golib/duration.js";
 
 export type FlagKind = "bool" | "string" | "int" | "list" | "duration";
 

@@ -3,10 +3,10 @@
 // so the CLI subcommands start fast.
 import { parseArgs } from "node:util";
 import { mintDeploymentToken, mintPodToken } from "./auth/pod-token.js";
-import { loadOrCreateSecret } from "./auth/secret.js";
+import { readStoredSecret, SECRET_FILE } from "./auth/secret.js";
 import { cliRuntimeName, completeConfig } from "./config/config.js";
 import { SERVE_HELP, TOKEN_HELP } from "./config/help.js";
-import { fromEnv, loadConfig } from "./config/load.js";
+import { fromEnv, loadConfig, readSecretFile } from "./config/load.js";
 import { deployCli } from "./deploy/cli.js";
 import { jsonLogger } from "./log/logger.js";
 
@@ -64,6 +64,7 @@ function tokenCommand(argv: string[]): number {
         deployment: { type: "string" },
         cluster: { type: "string" },
         secret: { type: "string" },
+        "secret-file": { type: "string" },
         "data-dir": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -83,19 +84,43 @@ function tokenCommand(argv: string[]): number {
     process.stderr.write(`domeos-server token: ${JSON.stringify(target)} must be NAMESPACE/NAME\n`);
     return 2;
   }
-  const env = fromEnv(process.env);
-  const secret =
-    (v.secret as string | undefined) ??
-    env.secret ??
-    loadOrCreateSecret(
-      completeConfig({ dataDir: (v["data-dir"] as string | undefined) ?? env.dataDir }).dataDir,
-    ).secret;
+  let secret: string;
+  try {
+    secret = tokenSecret(v);
+  } catch (err) {
+    process.stderr.write(`domeos-server token: ${(err as Error).message}\n`);
+    return 2;
+  }
   const cluster = (v.cluster as string | undefined) ?? "default";
   const token = v.pod
     ? mintPodToken(secret, cluster, ns, name)
     : mintDeploymentToken(secret, cluster, ns, name);
   process.stdout.write(`${token}\n`);
   return 0;
+}
+
+/**
+ * The serving secret, as `serve` finds it: --secret, --secret-file,
+ * DOMEOS_SECRET, then DATA_DIR/agent-secret. Never created here: a token
+ * signed with a fresh secret would be accepted by no server.
+ */
+function tokenSecret(v: Record<string, string | boolean | undefined>): string {
+  if (typeof v.secret === "string") return v.secret;
+  if (typeof v["secret-file"] === "string") {
+    const s = readSecretFile(v["secret-file"], "flag --secret-file");
+    if (s === "") throw new Error(`flag --secret-file: ${v["secret-file"]} is empty`);
+    return s;
+  }
+  const env = fromEnv(process.env);
+  if (env.secret) return env.secret;
+  const dataDir = completeConfig({
+    dataDir: (v["data-dir"] as string | undefined) ?? env.dataDir,
+  }).dataDir;
+  const stored = readStoredSecret(dataDir);
+  if (stored !== undefined) return stored;
+  throw new Error(
+    `no server secret: ${dataDir}/${SECRET_FILE} does not exist; pass the secret the server uses (--secret, --secret-file, DOMEOS_SECRET, or --data-dir of the server)`,
+  );
 }
 
 main(process.argv.slice(2)).then(

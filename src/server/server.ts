@@ -221,6 +221,7 @@ async function handle(
     metrics.requests.inc(labels);
     metrics.latency.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
   });
+  req.url = collapseLeadingSlashes(req.url ?? "/");
   try {
     if (ext && (await ext.handle(req, res))) {
       routeName = "extension";
@@ -255,6 +256,15 @@ async function handle(
     // Unread request data (e.g. a 413 body) must not be parsed as the next request.
     if (!req.complete) req.resume();
   }
+}
+
+/**
+ * domeize joins DOMEOS_SERVER_ADDR and "/api/..." verbatim, so an address with
+ * a trailing slash sends "//api/..." (the original server answered it). As a
+ * URL, "//api/x" would name the host "api": the leading run of slashes is one.
+ */
+export function collapseLeadingSlashes(target: string): string {
+  return target.replace(/^\/{2,}/, "/");
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

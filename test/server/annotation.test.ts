@@ -225,7 +225,7 @@ for (const kind of STORE_KINDS) {
           "/api/agent/pod/default/default/..%2Fguarded/annotation",
           "/api/agent/pod/default/Default/guarded/annotation",
           "/api/agent/pod/default/default/a%20b/annotation",
-          "/api/agent/pod/DEF/default/guarded/annotation",
+          "/api/agent/pod/default/default/Guarded/annotation",
           "/api/agent/pod/default/default/-x/annotation",
         ]) {
           const r = await request("PUT", srv.url + path, { AUTO_PORT0: "20001" }, tok(ns, pod));

@@ -68,7 +68,7 @@ describe("configuration", () => {
     assert.throws(() => loadConfig(["--cluster", "noequals"], {}), /must be NAME=STORE_URL/);
     assert.throws(
       () => loadConfig(["--sweep-interval", "soon"], {}),
-      /flag --sweep-interval: duration "soon"/,
+      /flag --sweep-interval: time: invalid duration "soon"/,
     );
     const bad = join(dir, "bad.json");
     writeFileSync(bad, '{"listen": 8080, "colour": "blue"}');

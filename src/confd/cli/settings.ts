@@ -5,7 +5,7 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseToml } from "smol-toml";
-import { mustParseDuration } from "../../goflag/duration.js";
+import { mustParseDuration } from "../../golib/duration.js";
 import { type FlagSpec, HelpRequested, type ParsedFlags, parseFlags } from "../../goflag/flags.js";
 import { parseWait, type Wait } from "./wait.js";
 

@@ -1,7 +1,7 @@
 // consul-template's wait syntax "min:max" (or "min", meaning max = 4 x min),
 // with Go durations. Surrounding spaces are tolerated, as confd always did.
 
-import { mustParseDuration } from "../../goflag/duration.js";
+import { mustParseDuration } from "../../golib/duration.js";
 
 export interface Wait {
   minMs: number;

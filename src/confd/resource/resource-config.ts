@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, join as joinPath } from "node:path";
 import { parse as parseToml } from "smol-toml";
-import { mustParseDuration } from "../../goflag/duration.js";
+import { mustParseDuration } from "../../golib/duration.js";
 import { join } from "../../golib/path.js";
 import { parseWait, type Wait } from "../cli/wait.js";
 import { parseMode } from "./mode.js";

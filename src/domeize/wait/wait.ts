@@ -2,7 +2,7 @@
 // is checked, then re-checked every retry interval (never a busy loop). On
 // timeout the error names every dependency still down and why.
 
-import { formatDuration } from "../../goflag/duration.js";
+import { formatDuration } from "../../golib/duration.js";
 import { EXIT, fail } from "../exit.js";
 import { log } from "../log.js";
 import { checkOnce } from "./checks.js";

@@ -7,7 +7,7 @@ import { type AgentIdentity, authorizeAgent } from "../auth/agent-auth.js";
 import type { Cluster, ClusterRegistry } from "../cluster/registry.js";
 import { parseJsonObject, readBody } from "../http/body.js";
 import { badRequest, conflict } from "../http/errors.js";
-import { requireLabel, requirePodName } from "../http/names.js";
+import { requireClusterName, requireLabel, requirePodName } from "../http/names.js";
 import { sendOk } from "../http/respond.js";
 import type { RequestContext, Router } from "../http/router.js";
 import type { Logger } from "../log/logger.js";
@@ -41,7 +41,7 @@ interface Target {
 /** Names, cluster and credential, checked before the body is read. */
 async function target(ctx: RequestContext, deps: AgentDeps): Promise<Target> {
   const { params } = ctx;
-  requireLabel("cluster name", params.cluster!);
+  requireClusterName("cluster name", params.cluster!);
   const ns = requireLabel("namespace", params.ns!);
   const pod = requirePodName("pod name", params.pod!);
   const cluster = deps.clusters.get(params.cluster!);

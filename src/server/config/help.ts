@@ -105,11 +105,13 @@ Example:
 export const TOKEN_HELP = `domeos-server token: print the credential of a pod (DOMEOS_AGENT_TOKEN).
 
 Usage:
-  domeos-server token --pod NS/POD [--cluster NAME]
-  domeos-server token --deployment NS/NAME [--cluster NAME]
+  domeos-server token --pod NS/POD [--cluster NAME] [SECRET]
+  domeos-server token --deployment NS/NAME [--cluster NAME] [SECRET]
 
-The token is an HMAC of cluster/namespace/pod under the server secret
-(--secret, --secret-file, DOMEOS_SECRET, or DATA_DIR/agent-secret with --data-dir).
+SECRET is the server's: --secret S, --secret-file FILE, DOMEOS_SECRET, or the
+agent-secret file of --data-dir DIR (default: DOMEOS_DATA_DIR, then the server's
+default). The token is an HMAC of cluster/namespace/pod under that secret; with
+no secret found the command refuses (exit 2) rather than invent one.
 A deployment token is accepted for every pod whose deployName annotation
 names that deployment (Kubernetes pods are named only after they start).
 `;

@@ -5,6 +5,8 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import { parse as parseToml } from "smol-toml";
+import { parseDurationOrSeconds } from "../../golib/duration.js";
+import { clusterNameProblem } from "../http/names.js";
 import { isLogLevel } from "../log/logger.js";
 import { parsePortRange, RUNTIME_NAMES, type RuntimeName, type ServerConfig } from "./config.js";
 
@@ -59,7 +61,8 @@ export function fromFlags(argv: string[]): Layer {
     listen: v.listen,
     dataDir: v["data-dir"],
     secret:
-      v.secret ?? (v["secret-file"] ? readSecret(v["secret-file"], w("secret-file")) : undefined),
+      v.secret ??
+      (v["secret-file"] ? readSecretFile(v["secret-file"], w("secret-file")) : undefined),
     adminToken: v["admin-token"],
     allowUnauthenticatedAgents: v["allow-unauthenticated-agents"],
     publicUrl: v["public-url"],
@@ -241,12 +244,15 @@ function clusters(
       throw new Error(
         `${where}: ${JSON.stringify(e)} must be NAME=STORE_URL, e.g. default=etcd://127.0.0.1:2379`,
       );
-    out[e.slice(0, i)] = e.slice(i + 1);
+    const name = e.slice(0, i);
+    const problem = clusterNameProblem(name);
+    if (problem) throw new Error(`${where}: cluster name ${JSON.stringify(name)} ${problem}`);
+    out[name] = e.slice(i + 1);
   }
   return out;
 }
 
-function readSecret(path: string, where: string): string {
+export function readSecretFile(path: string, where: string): string {
   try {
     return readFileSync(path, "utf8").trim();
   } catch (err) {
@@ -254,13 +260,26 @@ function readSecret(path: string, where: string): string {
   }
 }
 
-/** "500ms", "30s", "10m", "1h" or a bare number of seconds. */
+/** Node's timers hold at most 2^31-1 ms; longer settings would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A duration setting: Go syntax ("500ms", "1m30s") or a bare number of
+ * seconds (as before); errors are Go's, prefixed with where the value was.
+ */
 export function duration(s: string, where: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s.trim());
-  if (!m)
-    throw new Error(`${where}: duration ${JSON.stringify(s)} must look like 500ms, 30s, 10m or 1h`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? "s"]!;
-  return Math.round(Number(m[1]) * unit);
+  let ms: number;
+  try {
+    ms = parseDurationOrSeconds(s.trim());
+  } catch (err) {
+    throw new Error(`${where}: ${(err as Error).message} (Go syntax: 500ms, 30s, 1m30s, 1h)`, {
+      cause: err,
+    });
+  }
+  if (ms <= 0) throw new Error(`${where}: duration ${JSON.stringify(s)} must be positive`);
+  if (ms > MAX_TIMER_MS)
+    throw new Error(`${where}: duration ${JSON.stringify(s)} must be at most 596h31m23.647s`);
+  return ms;
 }
 
 /** An IPv4 or IPv6 address: it goes into pods' status.hostIP/podIP, which load balancers render. */

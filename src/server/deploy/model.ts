@@ -1,6 +1,6 @@
 // The host-mode deployment model and its validation. Every problem names the
 // field and the bad value; all problems are reported at once.
-import { isDnsLabel } from "../http/names.js";
+import { clusterNameProblem, isDnsLabel } from "../http/names.js";
 
 export type NetworkMode = "HOST" | "DEFAULT";
 export type AccessType = "DIY" | "K8S_SERVICE";
@@ -80,7 +80,7 @@ export function parseDeployment(input: unknown): Deployment {
   const d: Deployment = {
     name: label(o, "name", undefined, p),
     namespace: label(o, "namespace", "default", p),
-    cluster: label(o, "cluster", "default", p),
+    cluster: clusterName(o.cluster ?? "default", p),
     replicas: int(o, "replicas", 1, 0, MAX_REPLICAS, p),
     networkMode: oneOf(o, "networkMode", ["HOST", "DEFAULT"] as const, "HOST", p),
     ports: int(o, "ports", 0, 0, MAX_PORTS, p),
@@ -101,6 +101,14 @@ export function parseDeployment(input: unknown): Deployment {
     if (typeof o[k] === "string") d[k] = o[k] as string;
   if (p.length > 0) throw new DeploymentError(p);
   return d;
+}
+
+/** Any name the operator gave a cluster (see clusterNameProblem). */
+function clusterName(v: unknown, p: string[]): string {
+  const problem = typeof v === "string" ? clusterNameProblem(v) : "must be a string";
+  if (problem === undefined) return v as string;
+  p.push(`cluster ${JSON.stringify(v)} ${problem}`);
+  return "";
 }
 
 function label(

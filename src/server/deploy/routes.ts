@@ -13,7 +13,7 @@ import { mintDeploymentToken, mintPodToken } from "../auth/pod-token.js";
 import type { ClusterRegistry } from "../cluster/registry.js";
 import { parseJsonObject, readBody } from "../http/body.js";
 import { badRequest } from "../http/errors.js";
-import { requireLabel } from "../http/names.js";
+import { requireClusterName, requireLabel } from "../http/names.js";
 import { sendEnvelope, sendOk, sendText } from "../http/respond.js";
 import type { RequestContext, Router } from "../http/router.js";
 import type { Logger } from "../log/logger.js";
@@ -80,7 +80,7 @@ export function addDeployRoutes(router: Router, deps: DeployDeps): void {
 
 function clusterOf(ctx: RequestContext, deps: DeployDeps, fromBody?: string) {
   const name = ctx.query.get("cluster") ?? fromBody ?? "default";
-  requireLabel("cluster", name);
+  requireClusterName("cluster", name);
   return deps.clusters.get(name);
 }
 

@@ -1,9 +1,11 @@
 // Go's time.ParseDuration and Duration.String, exactly: the value is kept in
 // integer nanoseconds (bigint) like Go's int64, with Go's overflow limits and
-// error messages. Callers get milliseconds (fractional below 1 ms).
-// Deliberately dependency-free: domeize imports this on its startup path.
+// error messages. Callers get milliseconds (fractional below 1 ms). The one
+// duration syntax of domeize, domeos-confd and domeos-server (flags, env,
+// config); checked against Go 1.19 by test/golib/duration.test.ts.
+// Deliberately small: domeize imports this on its startup path.
 
-import { quote as goQuote, timeQuote as goTimeQuote } from "../golib/quote.js";
+import { timeQuote as goTimeQuote } from "./quote.js";
 
 /** A string that time.ParseDuration rejects; the message is Go's. */
 export class DurationError extends Error {
@@ -100,13 +102,19 @@ export function parseDuration(text: string): number | undefined {
   }
 }
 
-/** Like parseDuration, but an invalid string throws an Error that names it and shows the syntax. */
+/** Go's time.ParseDuration in milliseconds; throws DurationError with Go's message. */
 export function mustParseDuration(text: string): number {
-  const ms = parseDuration(text);
-  if (ms === undefined) {
-    throw new Error(`invalid duration ${goQuote(text)} (use Go syntax such as 100ms, 2s, 1m30s)`);
-  }
-  return ms;
+  return nsToMs(parseDurationNs(text));
+}
+
+/**
+ * domeos-server's duration settings: Go syntax, or a bare decimal number of
+ * seconds ("30", "2.5") as the server's configuration has always accepted
+ * (docs/compatibility.md). Anything else fails with Go's message.
+ */
+export function parseDurationOrSeconds(text: string): number {
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  return mustParseDuration(text);
 }
 
 function nsToMs(ns: bigint): number {
@@ -116,9 +124,13 @@ function nsToMs(ns: bigint): number {
 
 /** Go's Duration.String for a number of milliseconds (rounded to whole nanoseconds). */
 export function formatDuration(ms: number): string {
-  let ns = BigInt(Math.round(ms * 1e6));
-  const neg = ns < 0n;
-  if (neg) ns = -ns;
+  return formatDurationNs(BigInt(Math.round(ms * 1e6)));
+}
+
+/** Go's Duration.String. */
+export function formatDurationNs(d: bigint): string {
+  const neg = d < 0n;
+  const ns = neg ? -d : d;
   const sign = neg ? "-" : "";
   if (ns === 0n) return "0s";
   if (ns < 1_000n) return `${sign}${ns}ns`;
