@@ -33,7 +33,12 @@ export interface PodView {
   host: string;
   podIP: string | null;
   phase: string;
+  /** The Ready condition (containerStatuses[0].ready for pods without conditions). */
   ready: boolean;
+  /** Why not Ready (condition reason and message), "" when Ready. */
+  readyReason: string;
+  /** metadata.deletionTimestamp: leaving the load balancer, then stopped. */
+  terminating: boolean;
   restarts: number;
   state: string;
   ports: Record<string, string>;
@@ -132,7 +137,8 @@ function podView(p: any, src: StateSources): PodView {
     host: p.status?.hostIP ?? "",
     podIP: p.status?.podIP ?? null,
     phase: p.status?.phase ?? "Unknown",
-    ready: cs.ready === true,
+    ...readiness(p, cs),
+    terminating: p.metadata?.deletionTimestamp !== undefined,
     restarts: Number(cs.restartCount ?? 0),
     state: Object.keys(cs.state ?? {})[0] ?? "",
     ports: Object.fromEntries(Object.entries(ann).filter(([k]) => /^AUTO_PORT\d+$/.test(k))),
@@ -187,4 +193,14 @@ async function health(url: string | undefined): Promise<unknown> {
   } catch (err) {
     return { error: `cannot reach ${url}: ${(err as Error).message}` };
   }
+}
+
+/** Ready and why not, from the Ready condition the runtime writes (or the container's flag). */
+// biome-ignore lint/suspicious/noExplicitAny: stored pods are arbitrary JSON
+function readiness(p: any, cs: any): { ready: boolean; readyReason: string } {
+  const c = (p.status?.conditions ?? []).find((x: { type?: string }) => x?.type === "Ready");
+  if (!c) return { ready: cs.ready === true, readyReason: cs.ready === true ? "" : "not ready" };
+  const ready = c.status === "True";
+  const why = [c.reason, c.message].filter((x) => typeof x === "string" && x).join(": ");
+  return { ready, readyReason: ready ? "" : why || "not ready" };
 }

@@ -73,7 +73,9 @@ export class DemoConfd {
   start(): void {
     const [cmd, ...args] = this.argv();
     const out = openSync(this.o.logPath, "a");
-    this.proc = spawn(cmd, args, { stdio: ["ignore", out, out] });
+    // its own process group: the terminal's Ctrl-C reaches only `npm start`,
+    // which stops confd after the pods have drained through it
+    this.proc = spawn(cmd, args, { stdio: ["ignore", out, out], detached: true });
     this.proc.once("exit", (code, sig) => {
       this.exitNote = `domeos-confd exited (${sig ?? `code ${code}`}); see ${this.o.logPath}`;
     });
@@ -82,6 +84,17 @@ export class DemoConfd {
   /** Why confd is not running, or "" while it runs. */
   get problem(): string {
     return this.exitNote;
+  }
+
+  /** Last resort when `npm start` exits without stop(): confd is in its own group. */
+  kill(): void {
+    const pid = this.proc?.pid;
+    if (pid === undefined || this.proc?.exitCode !== null || this.proc.signalCode !== null) return;
+    try {
+      process.kill(-pid, "SIGKILL"); // the whole group (nginx's workers too)
+    } catch {
+      // already gone
+    }
   }
 
   async stop(): Promise<void> {

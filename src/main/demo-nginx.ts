@@ -93,9 +93,8 @@ http {
     this.proc = spawn(
       NGINX_BIN,
       ["-p", this.prefix, "-e", join(this.prefix, "logs/error.log"), "-c", this.confPath],
-      {
-        stdio: ["ignore", "ignore", err],
-      },
+      // its own process group: the terminal's Ctrl-C must not stop nginx while pods drain
+      { stdio: ["ignore", "ignore", err], detached: true },
     );
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
@@ -112,6 +111,17 @@ http {
       }
     }
     throw new Error(`nginx did not answer on port ${this.port} within 10 s`);
+  }
+
+  /** Last resort when `npm start` exits without stop(): nginx is in its own group. */
+  kill(): void {
+    const pid = this.proc?.pid;
+    if (pid === undefined || this.proc?.exitCode !== null || this.proc.signalCode !== null) return;
+    try {
+      process.kill(-pid, "SIGKILL"); // the whole group (nginx's workers too)
+    } catch {
+      // already gone
+    }
   }
 
   /** Graceful stop (SIGQUIT), SIGKILL after 5 s. */

@@ -85,7 +85,13 @@ async function main(): Promise<void> {
     process.stdout.write("stopped.\n");
     process.exit(0);
   };
+  // Ctrl-C reaches only this process (confd and nginx have their own process
+  // groups, pods too): the pods drain through confd and nginx, which stop last
   process.on("SIGINT", () => void stop("Ctrl-C"));
+  process.on("exit", () => {
+    confd.kill();
+    nginx?.kill();
+  });
   process.on("SIGTERM", () => void stop("SIGTERM"));
 
   if (nginx) {

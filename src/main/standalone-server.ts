@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { consoleExtension } from "../console/extension.js";
 import type { ConfdResource } from "../console/state.js";
 import type { BackoffOptions } from "../runtime/backoff.js";
+import type { DrainOptions } from "../runtime/drain.js";
 import { ProcessRuntime } from "../runtime/server-adapter.js";
 import { StandaloneRuntime } from "../runtime/standalone-runtime.js";
 import { DEFAULT_CLUSTER } from "../server/config/config.js";
@@ -29,12 +30,13 @@ export interface StandaloneOptions {
   portRange?: { min: number; max: number };
   /** The host's address for pods' hostIP/podIP (default 127.0.0.1). */
   hostIP?: string;
-  /** domeos-confd resources the console shows. */
+  /** domeos-confd resources the console shows (their healthUrl also confirms drains). */
   confd?: ConfdResource[];
   /** Extra lines for the console header. */
   info?: Record<string, string>;
   backoff?: BackoffOptions;
-  drainMs?: number;
+  /** Drain before stop; confirmUrls default to the confd resources' healthUrl. */
+  drain?: DrainOptions;
   graceMs?: number;
   logLevel?: LogLevel;
   logger?: Logger;
@@ -65,7 +67,10 @@ export async function startStandalone(o: StandaloneOptions): Promise<Standalone>
     hostIP: o.hostIP,
     portRange,
     backoff: o.backoff,
-    drainMs: o.drainMs,
+    drain: {
+      confirmUrls: [...new Set((o.confd ?? []).flatMap((c) => (c.healthUrl ? [c.healthUrl] : [])))],
+      ...o.drain,
+    },
     graceMs: o.graceMs,
     log: (msg) => log?.info(msg, { component: "runtime" }),
   });

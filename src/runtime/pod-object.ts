@@ -17,6 +17,9 @@ export interface PodObject {
     namespace: string;
     uid: string;
     creationTimestamp: string;
+    /** Set when the pod is being deleted: load balancers stop routing to it (Kubernetes' field). */
+    deletionTimestamp?: string;
+    deletionGracePeriodSeconds?: number;
     labels: Record<string, string>;
     annotations: Record<string, string>;
   };
@@ -36,6 +39,8 @@ export interface PodObject {
     hostIP: string;
     podIP?: string;
     startTime?: string;
+    /** Ready and ContainersReady, as the kubelet writes them. */
+    conditions?: PodCondition[];
     containerStatuses: {
       name: string;
       ready: boolean;
@@ -46,7 +51,55 @@ export interface PodObject {
   };
 }
 
+export interface PodCondition {
+  type: "Ready" | "ContainersReady";
+  status: "True" | "False";
+  lastTransitionTime: string;
+  reason?: string;
+  message?: string;
+}
+
 export const CONTAINER_NAME = "app";
+
+/**
+ * The routing contract shared with domeos-confd's templates and Kubernetes:
+ * a pod gets traffic only when its Ready condition is True and it is not
+ * being deleted.
+ */
+export function isRoutable(pod: PodObject): boolean {
+  return (
+    pod.metadata?.deletionTimestamp === undefined &&
+    (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True")
+  );
+}
+
+/**
+ * Set Ready and ContainersReady; lastTransitionTime changes only when the
+ * status does (Kubernetes' rule), so a rewrite of the same state is a no-op.
+ */
+export function setReadyConditions(
+  pod: PodObject,
+  ready: boolean,
+  reason?: string,
+  message?: string,
+): void {
+  const status = ready ? "True" : "False";
+  const now = new Date().toISOString();
+  const old = pod.status.conditions ?? [];
+  const next = (type: PodCondition["type"]): PodCondition => {
+    const prev = old.find((c) => c.type === type);
+    const c: PodCondition = {
+      type,
+      status,
+      lastTransitionTime: prev?.status === status ? prev.lastTransitionTime : now,
+    };
+    if (reason) c.reason = reason;
+    if (message) c.message = message;
+    return c;
+  };
+  const others = old.filter((c) => c.type !== "Ready" && c.type !== "ContainersReady");
+  pod.status.conditions = [...others, next("ContainersReady"), next("Ready")];
+}
 
 export interface NewPodInput {
   deployment: RuntimeDeployment;
@@ -62,7 +115,7 @@ export interface NewPodInput {
 /** A freshly scheduled pod: Pending, no IP until its process is up. */
 export function newPodObject(input: NewPodInput): PodObject {
   const d = input.deployment;
-  return {
+  const pod: PodObject = {
     apiVersion: "v1",
     kind: "Pod",
     metadata: {
@@ -99,6 +152,8 @@ export function newPodObject(input: NewPodInput): PodObject {
       ],
     },
   };
+  setReadyConditions(pod, false, "ContainerCreating");
+  return pod;
 }
 
 /** The deployment a stored pod belongs to (its deployName annotation or label). */

@@ -17,6 +17,16 @@ export async function updatePod(
   name: string,
   mutate: (pod: PodObject) => void,
 ): Promise<PodObject | null> {
+  return (await updatePodAt(store, namespace, name, mutate))?.pod ?? null;
+}
+
+/** updatePod(), also giving the store revision of the write (what confd must have applied). */
+export async function updatePodAt(
+  store: Store,
+  namespace: string,
+  name: string,
+  mutate: (pod: PodObject) => void,
+): Promise<{ pod: PodObject; revision: number } | null> {
   const key = podKey(namespace, name);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const kv = await store.get(key);
@@ -24,7 +34,7 @@ export async function updatePod(
     const pod = JSON.parse(kv.value) as PodObject;
     mutate(pod);
     const res = await store.put(key, JSON.stringify(pod), { expectModRevision: kv.modRevision });
-    if (res.ok) return pod;
+    if (res.ok) return { pod, revision: res.revision };
   }
   throw new Error(`pod ${namespace}/${name}: gave up after ${MAX_ATTEMPTS} conflicting writes`);
 }

@@ -1,13 +1,21 @@
 // One replica (pod) under restart policy Always: start its process, publish
-// the pod's status as it starts, becomes ready, exits and restarts (with
-// capped exponential backoff), and stop it cleanly. Status writes go through
-// a retrying sync so a store outage delays them but never loses the latest.
+// the pod's status as it starts, becomes ready (readiness probe), exits,
+// hangs (liveness probe) and restarts (with capped exponential backoff), and
+// stop it cleanly: out of routing first (Ready False, deletionTimestamp),
+// then SIGTERM. Status writes go through a retrying sync so a store outage
+// delays them but never loses the latest.
+import { defaultReadiness, type ProbeSpec } from "../server/deploy/probe-spec.js";
 import type { Store } from "../store/store.js";
 import { Backoff, type BackoffOptions } from "./backoff.js";
 import { Child, type ChildExit } from "./child.js";
-import { type ContainerState, type PodObject, podAutoPorts } from "./pod-object.js";
-import { updatePod } from "./pod-writer.js";
-import { Sleep, tcpAccepts } from "./readiness.js";
+import {
+  type ContainerState,
+  type PodObject,
+  podAutoPorts,
+  setReadyConditions,
+} from "./pod-object.js";
+import { updatePod, updatePodAt } from "./pod-writer.js";
+import { Prober, runCheck, Sleep } from "./probe.js";
 import type { PodPhase } from "./types.js";
 
 export interface ReplicaOptions {
@@ -20,12 +28,12 @@ export interface ReplicaOptions {
   cwd: string;
   stdoutPath: string;
   stderrPath: string;
-  /** Exposed ports: readiness waits for AUTO_PORT0 to accept connections when > 0. */
+  /** Exposed ports: without a readiness probe, ready once AUTO_PORT0 accepts connections (> 0). */
   ports: number;
+  readinessProbe?: ProbeSpec;
+  livenessProbe?: ProbeSpec;
   backoff: BackoffOptions;
   graceMs: number;
-  /** Give up waiting for the port and call the replica ready anyway. */
-  readinessTimeoutMs: number;
   /** Restart count carried over from the stored pod (a server restart keeps it). */
   restartCount: number;
   log: (msg: string) => void;
@@ -37,6 +45,12 @@ export interface ReplicaStatus {
   phase: PodPhase;
   podIP?: string;
   ready: boolean;
+  /** Why Ready is what it is (condition reason and message). */
+  readyReason?: string;
+  readyMessage?: string;
+  /** metadata.deletionTimestamp once the pod is being deleted. */
+  deletionTimestamp?: string;
+  deletionGracePeriodSeconds?: number;
   restartCount: number;
   state: ContainerState;
   lastState?: ContainerState;
@@ -45,8 +59,16 @@ export interface ReplicaStatus {
 }
 
 const SYNC_RETRY_MS = 500;
-/** Readiness poll period: part of the create-to-routed latency, and cheap (one get and one connect). */
-const READY_POLL_MS = 50;
+/** Readiness period until the first success: part of the create-to-routed latency, and cheap. */
+const FIRST_READY_POLL_MS = 50;
+
+/** What leaving the load balancers took: the write to wait for, if the pod was routable. */
+export interface LeaveResult {
+  /** The pod may have been routed: wait until the load balancers applied `revision`. */
+  wasRoutable: boolean;
+  /** Store revision of the write that made the pod unroutable (undefined: not written). */
+  revision?: number;
+}
 
 export class Replica {
   private child: Child | null = null;
@@ -59,6 +81,9 @@ export class Replica {
   private syncing = false;
   private syncAgain = false;
   private syncTimer: NodeJS.Timeout | null = null;
+  /** Ready as last written to the store: what the load balancers may be routing on. */
+  private publishedReady = false;
+  private probers: Prober[] = [];
 
   constructor(private readonly o: ReplicaOptions) {
     this.backoff = new Backoff(o.backoff);
@@ -87,22 +112,37 @@ export class Replica {
   }
 
   /**
-   * Leave the load balancers before stopping: drop podIP (the seed template
-   * then drops the pod), wait `ms` for them to reload. nginx then closes its
-   * idle keep-alive connections itself, so the TIME_WAIT sockets end up on
-   * its side and the app's ports are clean for the next start.
+   * Leave the load balancers before stopping: Ready False, no podIP (the
+   * seed template tests podIP), and `metadata.deletionTimestamp` when the
+   * pod is being deleted, in one write whose revision the caller waits for
+   * confd to apply. nginx then closes its idle keep-alive connections
+   * itself, so the TIME_WAIT sockets end up on its side and the app's ports
+   * are clean for the next start.
    */
-  async drain(ms: number): Promise<void> {
+  async leaveRouting(deleting: boolean): Promise<LeaveResult> {
+    const wasRoutable = this.status.ready || this.publishedReady;
     this.draining = true;
-    if (this.stopping || !this.status.podIP) return;
-    this.set({ podIP: undefined, ready: false });
-    await this.flush();
-    await new Promise((r) => setTimeout(r, ms));
+    this.stopProbes();
+    if (this.stopping) return { wasRoutable: false };
+    Object.assign(this.status, {
+      ready: false,
+      readyReason: deleting ? "Terminating" : "Stopping",
+      readyMessage: deleting ? "the pod is being deleted" : "the runtime is stopping",
+    });
+    delete this.status.podIP;
+    if (deleting) {
+      this.status.deletionTimestamp = new Date().toISOString();
+      this.status.deletionGracePeriodSeconds = Math.ceil(this.o.graceMs / 1000);
+    }
+    this.o.onChange();
+    const revision = await this.writeNow(this.o.graceMs / 1000);
+    return { wasRoutable, revision };
   }
 
   /** Stop the process (SIGTERM, grace, SIGKILL) and publish the final status. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.stopProbes();
     this.sleep.cancel();
     await this.child?.stop(this.o.graceMs);
     await this.loop;
@@ -110,6 +150,8 @@ export class Replica {
       phase: "Pending",
       podIP: undefined,
       ready: false,
+      readyReason: "RuntimeStopped",
+      readyMessage: "the runtime stopped this pod; it comes back when the runtime starts again",
       pid: undefined,
       state: { waiting: { reason: "RuntimeStopped" } },
     });
@@ -119,6 +161,7 @@ export class Replica {
   /** Stop without publishing anything (the pod is being deleted). */
   async kill(): Promise<void> {
     this.stopping = true;
+    this.stopProbes();
     this.sleep.cancel();
     await this.child?.stop(this.o.graceMs);
     await this.loop;
@@ -127,19 +170,35 @@ export class Replica {
 
   /** Wait for in-flight writes, then write the final status (bounded retries). */
   private async finalFlush(): Promise<void> {
-    const deadline = Date.now() + 5000;
-    while (this.syncing && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await this.writeNow(5);
+  }
+
+  /**
+   * Write the current status now, after any in-flight write (which may hold
+   * an older state), retrying for up to `seconds`; the write's revision.
+   */
+  private async writeNow(seconds: number): Promise<number | undefined> {
+    const deadline = Date.now() + Math.max(1, seconds) * 1000;
+    while (this.syncing && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     if (this.syncTimer) clearTimeout(this.syncTimer);
     this.syncTimer = null;
     const s = { ...this.status };
     while (Date.now() < deadline) {
       try {
-        await updatePod(this.o.store, this.o.namespace, this.o.name, (pod) => applyStatus(pod, s));
-        return;
+        const w = await updatePodAt(this.o.store, this.o.namespace, this.o.name, (pod) =>
+          applyStatus(pod, s),
+        );
+        this.publishedReady = s.ready;
+        return w?.revision;
       } catch {
         await new Promise((r) => setTimeout(r, 200));
       }
     }
+    return undefined;
+  }
+
+  private stopProbes(): void {
+    for (const p of this.probers.splice(0)) p.stop();
   }
 
   private async run(): Promise<void> {
@@ -157,6 +216,8 @@ export class Replica {
       this.set({
         podIP: undefined,
         ready: false,
+        readyReason: "ContainerExited",
+        readyMessage: `the process exited (${describeExit(exit)})`,
         pid: undefined,
         lastState: { terminated: terminated(exit) },
         state: { waiting: { reason: "CrashLoopBackOff", message: `back-off ${delay}ms` } },
@@ -189,32 +250,90 @@ export class Replica {
     const now = new Date().toISOString();
     this.status.startTime ??= now;
     this.set({ phase: "Running", pid: child.pid, state: { running: { startedAt: now } } });
-    void this.awaitReady(child);
+    this.startProbes(child);
     const exit = await child.wait();
+    // Ready False the moment the process is gone, before anything else
+    this.stopProbes();
     child.killGroup();
     return this.stopping ? null : exit;
   }
 
-  /** Publish podIP once the first port accepts connections (or no port is needed). */
-  private async awaitReady(child: Child): Promise<void> {
-    const deadline = Date.now() + this.o.readinessTimeoutMs;
-    while (this.o.ports > 0 && !child.exited && !this.stopping && Date.now() < deadline) {
-      const port = await this.firstPort();
-      if (port !== undefined && (await tcpAccepts(this.o.hostIP, port))) break;
-      await new Promise((r) => setTimeout(r, READY_POLL_MS));
+  /**
+   * Readiness (Ready condition, podIP) and liveness (restart) checks for this
+   * run. Liveness starts once the pod was first Ready (the role of
+   * Kubernetes' startupProbe): a slow start is not a hang.
+   */
+  private startProbes(child: Child): void {
+    const current = () => this.child === child && !child.exited && !this.stopping && !this.draining;
+    const target = { host: this.o.hostIP, ports: () => this.storedPorts() };
+    const liveness = this.o.livenessProbe;
+    let startLiveness = () => {
+      startLiveness = () => {};
+      if (!liveness || !current()) return;
+      const prober = new Prober({
+        spec: liveness,
+        check: () => runCheck(liveness, target),
+        initial: true,
+        onChange: (alive, message) => {
+          if (!alive && current()) void this.restartUnhealthy(child, message);
+        },
+      });
+      this.probers.push(prober);
+      prober.start();
+    };
+    const readiness = this.o.readinessProbe ?? (this.o.ports > 0 ? defaultReadiness() : undefined);
+    if (!readiness) {
+      this.markReady(true);
+      startLiveness();
+      return;
     }
-    if (child.exited || this.stopping || this.draining || this.child !== child) return;
-    this.set({ podIP: this.o.hostIP, ready: true });
+    const prober = new Prober({
+      spec: readiness,
+      check: () => runCheck(readiness, target),
+      initial: false,
+      untilFirstPassMs: FIRST_READY_POLL_MS,
+      onChange: (ready, message) => {
+        if (!current()) return;
+        this.markReady(ready, message);
+        if (ready) startLiveness();
+      },
+    });
+    this.probers.push(prober);
+    prober.start();
   }
 
-  private async firstPort(): Promise<number | undefined> {
-    try {
-      const kv = await this.o.store.get(`/registry/pods/${this.o.namespace}/${this.o.name}`);
-      if (!kv) return undefined;
-      return podAutoPorts(JSON.parse(kv.value) as PodObject)[0];
-    } catch {
-      return undefined; // store unavailable: try again on the next tick
+  private markReady(ready: boolean, message?: string): void {
+    if (ready) {
+      this.set({ podIP: this.o.hostIP, ready, readyReason: undefined, readyMessage: undefined });
+    } else {
+      this.set({
+        podIP: undefined,
+        ready,
+        readyReason: "ReadinessProbeFailed",
+        readyMessage: message,
+      });
     }
+  }
+
+  /** Liveness failed: out of routing at once, then stop the process; run() restarts it. */
+  private async restartUnhealthy(child: Child, message: string): Promise<void> {
+    this.o.log(
+      `pod ${this.o.namespace}/${this.o.name}: liveness probe failed (${message}); restarting`,
+    );
+    this.stopProbes();
+    this.set({
+      podIP: undefined,
+      ready: false,
+      readyReason: "LivenessProbeFailed",
+      readyMessage: message,
+    });
+    await child.stop(this.o.graceMs);
+  }
+
+  /** The pod's AUTO_PORTn as stored (the agent API writes them as domeize reports). */
+  private async storedPorts(): Promise<number[]> {
+    const kv = await this.o.store.get(`/registry/pods/${this.o.namespace}/${this.o.name}`);
+    return kv ? podAutoPorts(JSON.parse(kv.value) as PodObject) : [];
   }
 
   private set(patch: Partial<ReplicaStatus>): void {
@@ -248,6 +367,7 @@ export class Replica {
     const s = { ...this.status };
     try {
       await updatePod(this.o.store, this.o.namespace, this.o.name, (pod) => applyStatus(pod, s));
+      this.publishedReady = s.ready;
     } catch (err) {
       this.o.log(
         `pod ${this.o.namespace}/${this.o.name}: status write failed, retrying: ${(err as Error).message}`,
@@ -264,6 +384,11 @@ function applyStatus(pod: PodObject, s: ReplicaStatus): void {
   if (s.podIP) pod.status.podIP = s.podIP;
   else delete pod.status.podIP;
   if (s.startTime) pod.status.startTime = s.startTime;
+  setReadyConditions(pod, s.ready, s.readyReason, s.readyMessage);
+  if (s.deletionTimestamp) {
+    pod.metadata.deletionTimestamp = s.deletionTimestamp;
+    pod.metadata.deletionGracePeriodSeconds = s.deletionGracePeriodSeconds;
+  }
   const cs = pod.status.containerStatuses[0];
   cs.ready = s.ready;
   cs.restartCount = s.restartCount;

@@ -83,5 +83,7 @@ export function toRuntimeDeployment(d: Deployment): RuntimeDeployment {
     templates: d.templates.map((t) => `${t.src}:${t.dest}`),
     accessType: d.accessType,
     env: d.env,
+    readinessProbe: d.readinessProbe,
+    livenessProbe: d.livenessProbe,
   };
 }

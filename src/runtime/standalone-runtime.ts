@@ -9,10 +9,11 @@ import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { podKey, type Store } from "../store/store.js";
 import { type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.js";
+import { type DrainOptions, waitUnrouted } from "./drain.js";
 import { podArgv, podEnv } from "./pod-env.js";
 import { newPodObject, type PodObject, podDeployName } from "./pod-object.js";
 import { createPod, listPods } from "./pod-writer.js";
-import { Replica } from "./replica.js";
+import { type LeaveResult, Replica } from "./replica.js";
 import type { PodContext, PodRuntimeLike, RuntimeDeployment } from "./types.js";
 
 export interface StandaloneRuntimeOptions {
@@ -32,11 +33,10 @@ export interface StandaloneRuntimeOptions {
   /** The server's port range (given to domeize as AVAILABLE_PORT_START/END). */
   portRange?: { min: number; max: number };
   backoff?: BackoffOptions;
-  /** How long a stopping pod stays out of the load balancers before SIGTERM (default 1.5 s). */
-  drainMs?: number;
+  /** How a stopping pod is known to be out of the load balancers before its SIGTERM. */
+  drain?: DrainOptions;
   /** SIGTERM-to-SIGKILL grace period (default 5 s). */
   graceMs?: number;
-  readinessTimeoutMs?: number;
   log?: (msg: string) => void;
 }
 
@@ -89,12 +89,29 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
     await Promise.allSettled([...this.queues.values()]);
     const all = [...this.replicas.values()];
     this.replicas.clear();
-    await Promise.all(all.map((r) => r.drain(this.drainMs)));
+    await this.drain(all, false);
     await Promise.all(all.map((r) => r.stop()));
   }
 
-  private get drainMs(): number {
-    return this.o.drainMs ?? 1500;
+  /**
+   * Take replicas out of routing and wait until the load balancers applied
+   * it (see drain.ts); their processes keep running and serving meanwhile.
+   */
+  private async drain(replicas: Replica[], deleting: boolean): Promise<void> {
+    const left: LeaveResult[] = await Promise.all(replicas.map((r) => r.leaveRouting(deleting)));
+    const revisions = left.filter((l) => l.wasRoutable).map((l) => l.revision ?? 0);
+    if (revisions.length === 0) return;
+    const t0 = Date.now();
+    const outcome = await waitUnrouted(Math.max(...revisions), this.o.drain ?? {});
+    const names = replicas.map((r) => r.name).join(", ");
+    const msg = `drained ${names}: ${outcome} after ${Date.now() - t0} ms`;
+    this.emit(
+      "drained",
+      replicas.map((r) => r.name),
+      outcome,
+    );
+    if (outcome === "timeout")
+      this.o.log?.(`${msg} (the load balancer did not confirm; stopping anyway)`);
   }
 
   /** Paths of a pod's working dir and logs. */
@@ -186,9 +203,10 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
       stdoutPath: p.stdout,
       stderrPath: p.stderr,
       ports: d.ports,
+      readinessProbe: d.readinessProbe,
+      livenessProbe: d.livenessProbe,
       backoff: this.o.backoff ?? DEFAULT_BACKOFF,
       graceMs: this.o.graceMs ?? 5000,
-      readinessTimeoutMs: this.o.readinessTimeoutMs ?? 10_000,
       restartCount: pod.status?.containerStatuses?.[0]?.restartCount ?? 0,
       log: this.o.log ?? (() => {}),
       onChange: () => this.emit("change", namespace, name),
@@ -202,8 +220,10 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
     const key = podKey(namespace, name);
     const replica = this.replicas.get(key);
     this.replicas.delete(key);
-    await replica?.drain(this.drainMs);
-    await replica?.kill();
+    if (replica) {
+      await this.drain([replica], true);
+      await replica.kill();
+    }
     await this.o.store.delete(key);
     rmSync(this.paths(namespace, name).dir, { recursive: true, force: true });
     this.emit("change", namespace, name);

@@ -2,6 +2,7 @@
 // The server's deployment model is adapted to this shape (see
 // server-adapter.ts) so the supervisor does not depend on the admin API's
 // evolving fields.
+import type { ProbeSpec } from "../server/deploy/probe-spec.js";
 
 export type NetworkMode = "HOST" | "DEFAULT";
 
@@ -21,6 +22,10 @@ export interface RuntimeDeployment {
   env?: Record<string, string>;
   /** CLUSTER_NAME (default: the runtime's cluster name). */
   cluster?: string;
+  /** Default: TCP connect to AUTO_PORT0 (no ports: ready once started). */
+  readinessProbe?: ProbeSpec;
+  /** Default: none (a pod restarts only when its process exits). */
+  livenessProbe?: ProbeSpec;
 }
 
 /** Per-deployment facts the server knows: its address and the pods' credentials. */

@@ -7,7 +7,11 @@ import { join } from "node:path";
 import { DemoConfd } from "../../src/main/demo-confd.js";
 import { DemoNginx } from "../../src/main/demo-nginx.js";
 import { repoRoot } from "../../src/main/repo-root.js";
-import { type Standalone, startStandalone } from "../../src/main/standalone-server.js";
+import {
+  type Standalone,
+  type StandaloneOptions,
+  startStandalone,
+} from "../../src/main/standalone-server.js";
 import type { PodObject } from "../../src/runtime/pod-object.js";
 import { EmbeddedStore } from "../../src/store/embedded.js";
 import { EtcdStore } from "../../src/store/etcd.js";
@@ -36,7 +40,18 @@ export class System {
   nginx: DemoNginx | null = null;
   confd: DemoConfd | null = null;
 
-  constructor(readonly kind: "embedded" | "etcd") {}
+  /** confd's -metrics-addr port: its /healthz confirms drains (docs/standalone.md). */
+  private confdMetricsPort = 0;
+
+  constructor(
+    readonly kind: "embedded" | "etcd",
+    /** Runtime options the system's server gets (the bench's drain settings). */
+    readonly serverOptions: Partial<StandaloneOptions> = {},
+  ) {}
+
+  get confdHealthUrl(): string {
+    return `http://127.0.0.1:${this.confdMetricsPort}/healthz`;
+  }
 
   async start(): Promise<void> {
     if (this.kind === "etcd") {
@@ -44,6 +59,7 @@ export class System {
       await this.etcd.start();
       this.store = new EtcdStore({ endpoints: [this.etcd.endpoint] });
     }
+    this.confdMetricsPort = await freePort();
     await this.startServer();
     this.reader = this.store ?? new EmbeddedStore(join(this.dataDir, "store"), { pollMs: 50 });
     this.nginx = new DemoNginx(join(this.dir, "nginx"), await freePort());
@@ -56,7 +72,7 @@ export class System {
       dest: this.nginx.upstreamPath,
       checkCmd: this.nginx.checkCmd(),
       reloadCmd: this.nginx.reloadCmd(),
-      metricsPort: await freePort(),
+      metricsPort: this.confdMetricsPort,
       logPath: join(this.dir, "confd.log"),
     });
     this.confd.writeConfig();
@@ -70,8 +86,9 @@ export class System {
       store: this.store ?? undefined,
       portRange: PORT_RANGE,
       backoff: { initialMs: 200, maxMs: 2000, factor: 2, resetAfterMs: 10_000 },
-      drainMs: 1500,
+      drain: { confirmUrls: [this.confdHealthUrl], delayMs: 1500 },
       graceMs: 3000,
+      ...this.serverOptions,
     });
   }
 

@@ -59,7 +59,7 @@ export function harness(extra: Partial<StandaloneRuntimeOptions> = {}): Harness 
       domeizeBin: "/usr/bin/env",
       backoff: { initialMs: 100, maxMs: 400, factor: 2, resetAfterMs: 10_000 },
       graceMs: 1500,
-      drainMs: 50,
+      drain: { delayMs: 50 },
       ...extra,
       ...more,
     });

@@ -193,7 +193,7 @@ test("stop: SIGTERM, grace, SIGKILL; a new runtime adopts the same pods", async 
 });
 
 test("stopping drains: the pod leaves (no podIP) while its process still runs, then stops", async () => {
-  const r = h.newRuntime({ drainMs: 800 });
+  const r = h.newRuntime({ drain: { delayMs: 800 } });
   await r.ensure(deployment({ name: "drain" }));
   const [pod] = await waitFor("ready pod", async () => {
     const ps = await h.pods("drain");

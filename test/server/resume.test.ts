@@ -22,7 +22,7 @@ function runtime(store: Store, dataDir: string): StandaloneRuntime {
     dataDir,
     clusterName: "default",
     domeizeBin: "/usr/bin/env",
-    drainMs: 0,
+    drain: { delayMs: 0 },
     graceMs: 1000,
   });
 }

@@ -1,6 +1,7 @@
 // The host-mode deployment model and its validation. Every problem names the
 // field and the bad value; all problems are reported at once.
 import { clusterNameProblem, isDnsLabel } from "../http/names.js";
+import { type ProbeSpec, parseProbe } from "./probe-spec.js";
 
 export type NetworkMode = "HOST" | "DEFAULT";
 export type AccessType = "DIY" | "K8S_SERVICE";
@@ -27,6 +28,10 @@ export interface Deployment {
   templates: TemplateSpec[];
   accessType: AccessType;
   env: Record<string, string>;
+  /** When a pod may get traffic (default: AUTO_PORT0 accepts TCP connections). */
+  readinessProbe?: ProbeSpec;
+  /** When a pod is restarted (default: only when its process exits). */
+  livenessProbe?: ProbeSpec;
   createdAt?: string;
   updatedAt?: string;
 }
@@ -65,6 +70,8 @@ const FIELDS = new Set([
   "templates",
   "accessType",
   "env",
+  "readinessProbe",
+  "livenessProbe",
   "createdAt",
   "updatedAt",
 ]);
@@ -92,6 +99,10 @@ export function parseDeployment(input: unknown): Deployment {
   if (o.command !== undefined) d.command = command(o.command, p);
   if (d.image === undefined && d.command === undefined)
     p.push("give an image (Kubernetes) or a command (standalone)");
+  for (const kind of ["readinessProbe", "livenessProbe"] as const) {
+    const probe = parseProbe(o[kind], kind, d.ports, p);
+    if (probe) d[kind] = probe;
+  }
   if (d.networkMode !== "HOST" && d.ports > 0) {
     p.push(
       `ports=${d.ports} needs networkMode HOST (in DEFAULT mode the pod has its own network and needs no host ports)`,
