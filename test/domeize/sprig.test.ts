@@ -32,7 +32,16 @@ test("dockerize's functions override sprig's of the same name", () => {
 test("errors: division by zero and fail are Go errors naming the function", () => {
   assert.throws(() => render("{{ div 1 0 }}"), /error calling div: .*divide by zero/);
   assert.throws(() => render('{{ fail "stop here" }}'), /stop here/);
-  assert.throws(() => render('{{ regexMatch "(" "x" }}'), /error parsing regexp/);
+  // sprig: regexMatch ignores the compile error; the others MustCompile (Go's panic text).
+  assert.equal(render('{{ regexMatch "(" "x" }}'), "false");
+  assert.throws(
+    () => render('{{ regexFind "(" "x" }}'),
+    /error calling regexFind: regexp: Compile\(`\(`\): error parsing regexp: missing closing \): `\(`/,
+  );
+  assert.throws(
+    () => render('{{ mustRegexFind "a(?=b)" "x" }}'),
+    /error calling mustRegexFind: error parsing regexp: invalid or unsupported Perl syntax: `\(\?=`/,
+  );
 });
 
 test("the function map has dockerize's 13 names and at least 180 of sprig's", () => {

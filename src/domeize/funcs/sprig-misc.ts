@@ -1,5 +1,5 @@
 // sprig v3: defaults and logic, JSON, reflection, encodings, hashes, regular
-// expressions, paths, OS, URLs, UUIDs. node:crypto loads only when a hash
+// expressions (sprig-regex.ts), paths, OS, URLs, UUIDs. node:crypto loads only when a hash
 // or UUID function actually runs.
 
 import { base, clean, dir, ext, isAbs } from "../../golib/path.js";
@@ -72,34 +72,6 @@ function b64dec(s: string): string {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0)
     return "illegal base64 data at input byte 0";
   return Buffer.from(s, "base64").toString("utf8");
-}
-
-/** Go regexp syntax to JS: (?P<name>...) groups; ${1}/${name} in replacements. */
-function re(expr: string, flags = ""): RegExp {
-  try {
-    return new RegExp(expr.replace(/\(\?P</g, "(?<"), `${flags}u`);
-  } catch (err) {
-    throw new FuncError(`error parsing regexp: ${(err as Error).message}`);
-  }
-}
-
-function expandRepl(repl: string): string {
-  return repl
-    .replace(/\$\{(\d+)\}/g, "$$$1")
-    .replace(/\$\{([A-Za-z_]\w*)\}/g, "$$<$1>")
-    .replace(/\$([A-Za-z_]\w*)/g, "$$<$1>");
-}
-
-function findAll(expr: string, s: string, n: number): string[] {
-  const all = s.match(re(expr, "g")) ?? [];
-  return n < 0 ? all : all.slice(0, n);
-}
-
-function regexSplit(expr: string, s: string, n: number): string[] {
-  if (n === 0) return [];
-  const parts = s.split(re(expr, "g"));
-  if (n < 0 || parts.length <= n) return parts;
-  return [...parts.slice(0, n - 1), parts.slice(n - 1).join("")];
 }
 
 function expandenv(s: string): string {
@@ -230,23 +202,6 @@ export function sprigMisc(): FuncMap {
     adler32sum: f([S], adler32 as never),
     uuidv4: f([], (() => crypto().randomUUID()) as never),
     randBytes: f([I], ((n: number) => crypto().randomBytes(n).toString("base64")) as never),
-    regexMatch: f([S, S], ((e: string, s: string) => re(e).test(s)) as never),
-    mustRegexMatch: f([S, S], ((e: string, s: string) => re(e).test(s)) as never),
-    regexFind: f([S, S], ((e: string, s: string) => re(e).exec(s)?.[0] ?? "") as never),
-    mustRegexFind: f([S, S], ((e: string, s: string) => re(e).exec(s)?.[0] ?? "") as never),
-    regexFindAll: f([S, S, I], findAll as never),
-    mustRegexFindAll: f([S, S, I], findAll as never),
-    regexReplaceAll: f([S, S, S], ((e: string, s: string, r: string) =>
-      s.replace(re(e, "g"), expandRepl(r))) as never),
-    mustRegexReplaceAll: f([S, S, S], ((e: string, s: string, r: string) =>
-      s.replace(re(e, "g"), expandRepl(r))) as never),
-    regexReplaceAllLiteral: f([S, S, S], ((e: string, s: string, r: string) =>
-      s.replace(re(e, "g"), () => r)) as never),
-    mustRegexReplaceAllLiteral: f([S, S, S], ((e: string, s: string, r: string) =>
-      s.replace(re(e, "g"), () => r)) as never),
-    regexSplit: f([S, S, I], regexSplit as never),
-    mustRegexSplit: f([S, S, I], regexSplit as never),
-    regexQuoteMeta: f([S], ((s: string) => s.replace(/[\\.+*?()|[\]{}^$]/g, "\\$&")) as never),
     base: f([S], base as never),
     dir: f([S], dir as never),
     clean: f([S], clean as never),

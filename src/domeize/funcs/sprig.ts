@@ -5,8 +5,9 @@ import type { FuncMap } from "../../gotemplate/value.js";
 import { sprigLists } from "./sprig-lists.js";
 import { sprigMath } from "./sprig-math.js";
 import { sprigMisc } from "./sprig-misc.js";
+import { sprigRegex } from "./sprig-regex.js";
 import { sprigStrings } from "./sprig-strings.js";
 
 export function sprigFuncs(): FuncMap {
-  return { ...sprigStrings(), ...sprigLists(), ...sprigMath(), ...sprigMisc() };
+  return { ...sprigStrings(), ...sprigLists(), ...sprigMath(), ...sprigMisc(), ...sprigRegex() };
 }
