@@ -85,6 +85,7 @@ export async function runConfd(argv: readonly string[], io: AppIO = defaultIO())
       clientCert: settings.clientCert || undefined,
       clientKey: settings.clientKey || undefined,
       clientCaKeys: settings.clientCaKeys || undefined,
+      scheme: settings.scheme as "http" | "https",
       basicAuth: settings.basicAuth,
       username: settings.username,
       password: settings.password,

@@ -97,11 +97,44 @@ function differences(
   if (!cur.content.equals(next)) out.push(`Target config ${res.dest} out of sync (content)`);
   if (cur.mode !== mode)
     out.push(`${res.dest} has mode ${formatMode(cur.mode)} should be ${formatMode(mode)}`);
+  // An owner this process cannot give (not root) is not a difference: rewriting
+  // and reloading every pass would not change it (confd's "UID should be 0" loop).
+  if (!ownershipReachable(res)) return out;
   if (res.uid !== undefined && cur.uid !== res.uid)
     out.push(`${res.dest} has UID ${cur.uid} should be ${res.uid}`);
   if (res.gid !== undefined && cur.gid !== res.gid)
     out.push(`${res.dest} has GID ${cur.gid} should be ${res.gid}`);
   return out;
+}
+
+/** Whether chown to the resource's uid/gid can succeed here (root, or our own ids/groups). */
+function ownershipReachable(res: ResourceConfig): boolean {
+  const euid = process.geteuid?.();
+  if (euid === undefined || euid === 0) return true;
+  if (res.uid !== undefined && res.uid !== euid) return false;
+  const groups = [process.getegid?.(), ...(process.getgroups?.() ?? [])];
+  return res.gid === undefined || groups.includes(res.gid);
+}
+
+/**
+ * chown as confd does: the file is written whatever happens; a refusal (not
+ * root, EPERM) is a warning, not a failed resource.
+ */
+async function applyOwnership(path: string, res: ResourceConfig, opts: ApplyOptions) {
+  if (res.uid === undefined && res.gid === undefined) return;
+  try {
+    await chown(path, res.uid ?? -1, res.gid ?? -1);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EPERM") throw err;
+    const wanted = [
+      res.uid === undefined ? "" : `uid ${res.uid}`,
+      res.gid === undefined ? "" : `gid ${res.gid}`,
+    ].filter(Boolean);
+    opts.log(
+      "warning",
+      `${res.dest}: cannot give it ${wanted.join(" and ")} (${(err as Error).message}; running as uid ${process.geteuid?.()}); written with this process's ownership instead`,
+    );
+  }
 }
 
 function stagedPath(dest: string): string {
@@ -121,7 +154,7 @@ async function stageAndCheck(
   opts: ApplyOptions,
 ): Promise<CheckResult> {
   try {
-    await writeStaged(staged, next, mode, res);
+    await writeStaged(staged, next, mode, res, opts);
   } catch (err) {
     return {
       ok: false,
@@ -179,7 +212,7 @@ async function stageCheckReplace(
       return { status: "check-failed", message: checked.message, output: checked.output };
     }
     try {
-      await replace(staged, res.dest, next, mode, res);
+      await replace(staged, res.dest, next, mode, res, opts);
       renamed = true;
     } catch (err) {
       return {
@@ -212,6 +245,7 @@ async function writeStaged(
   content: Buffer,
   mode: number,
   res: ResourceConfig,
+  opts: ApplyOptions,
 ): Promise<void> {
   // "wx": never follow or clobber something already there.
   const fh = await open(path, "wx", mode);
@@ -222,8 +256,7 @@ async function writeStaged(
     await fh.close();
   }
   await chmod(path, mode);
-  if (res.uid !== undefined || res.gid !== undefined)
-    await chown(path, res.uid ?? -1, res.gid ?? -1);
+  await applyOwnership(path, res, opts);
 }
 
 async function replace(
@@ -232,6 +265,7 @@ async function replace(
   content: Buffer,
   mode: number,
   res: ResourceConfig,
+  opts: ApplyOptions,
 ): Promise<void> {
   try {
     await rename(staged, dest);
@@ -240,8 +274,7 @@ async function replace(
     if ((err as NodeJS.ErrnoException).code !== "EBUSY") throw err;
     await writeFile(dest, content);
     await chmod(dest, mode);
-    if (res.uid !== undefined || res.gid !== undefined)
-      await chown(dest, res.uid ?? -1, res.gid ?? -1);
+    await applyOwnership(dest, res, opts);
     await rm(staged, { force: true });
   }
 }

@@ -50,6 +50,8 @@ export interface BackendOptions {
   clientCert?: string;
   clientKey?: string;
   clientCaKeys?: string;
+  /** -scheme: for -node values given as host:port (confd's default "http"). */
+  scheme?: "http" | "https";
   basicAuth?: boolean;
   username?: string;
   password?: string;

@@ -13,7 +13,8 @@ export function etcdOptions(opts: BackendOptions): EtcdOptions {
   const given = splitNodes(opts.nodes);
   const nodes = given.length > 0 ? given : [DEFAULT_NODE];
   return {
-    endpoints: nodes.map((n) => endpointUrl(n, tls !== undefined)),
+    // host:port nodes: -scheme https, or client certificates, mean TLS
+    endpoints: nodes.map((n) => endpointUrl(n, opts.scheme === "https" || tls !== undefined)),
     tls,
     ...(opts.basicAuth ? { username: opts.username ?? "", password: opts.password ?? "" } : {}),
   };

@@ -5,8 +5,8 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { parse as parseToml } from "smol-toml";
-import { mustParseDuration } from "../../golib/duration.js";
 import { type FlagSpec, HelpRequested, type ParsedFlags, parseFlags } from "../../goflag/flags.js";
+import { mustParseDuration } from "../../golib/duration.js";
 import { parseWait, type Wait } from "./wait.js";
 
 export interface Settings {
@@ -323,6 +323,10 @@ export function loadSettings(
     if (parsed.values.has(n))
       warnings.push(`flag -${n} belongs to a backend this build does not support; ignored`);
   }
+  if (settings.srvDomain !== "" || settings.srvRecord !== "")
+    warnings.push(
+      "-srv-domain/-srv-record: DNS SRV discovery of backend nodes is not supported; ignored (list the nodes with -node)",
+    );
   validate(settings);
   return { settings, warnings, help: false };
 }
@@ -413,6 +417,9 @@ function validate(st: Settings): void {
   }
   if (st.basicAuth && (!st.username || !st.password)) {
     throw new SettingsError("-basic-auth needs -username and -password");
+  }
+  if (st.scheme !== "http" && st.scheme !== "https") {
+    throw new SettingsError(`-scheme must be http or https, got ${JSON.stringify(st.scheme)}`);
   }
   if ((st.clientCert === "") !== (st.clientKey === "")) {
     throw new SettingsError("-client-cert and -client-key must be given together");
