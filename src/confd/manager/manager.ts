@@ -75,6 +75,7 @@ export class Manager {
       this.log,
       this.metrics,
     );
+    runner.revisionSource = () => this.backend.status().revision;
     this.spaces.push(ks);
     this.runners.push(runner);
     return runner;

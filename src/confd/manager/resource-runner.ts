@@ -57,6 +57,13 @@ export interface ResourceHealth {
   /** Keys left out of the rendered view (bad pods) until their value changes. */
   excludedKeys?: { key: string; reason: string; since: number }[];
   retryInMs?: number;
+  /**
+   * The store revision this resource's live output reflects, counted once its
+   * check and reload commands returned; a resource with nothing pending is
+   * current up to the backend's revision. The standalone runtime waits for
+   * it before stopping a pod it took out of routing (docs/standalone.md, "Drain").
+   */
+  appliedRevision?: number;
 }
 
 const FAILED = new Set(["render-error", "check-failed", "write-failed", "reload-failed"]);
@@ -73,6 +80,11 @@ export class ResourceRunner {
   private lastReloadAt = 0;
   private needReload = false;
   private closed = false;
+  /** The backend's revision now (the manager sets it): what a render starting now reflects. */
+  revisionSource?: () => number | undefined;
+  /** Backend revision when the running render started, and of the last applied one. */
+  private renderRevision: number | undefined;
+  private appliedRevision: number | undefined;
   /** KeySpace version of the last render that left the destination correct. */
   private goodVersion: number | undefined;
   private templateGeneration = 0;
@@ -126,7 +138,21 @@ export class ResourceRunner {
           ? excluded.map((e) => ({ key: e.raw, reason: e.reason, since: e.since }))
           : undefined,
       retryInMs: this.retryAt ? Math.max(0, this.retryAt - Date.now()) : undefined,
+      appliedRevision: this.currentAppliedRevision(),
     };
+  }
+
+  /** Idle and healthy: nothing the backend saw is left to apply, so current up to its revision. */
+  private currentAppliedRevision(): number | undefined {
+    const now = this.revisionSource?.();
+    const settled =
+      !this.busy() &&
+      !this.dirty &&
+      !this.needReload &&
+      this.retryTimer === null &&
+      this.health.healthy;
+    if (now !== undefined && settled) return Math.max(this.appliedRevision ?? 0, now);
+    return this.appliedRevision;
   }
 
   /** Resolves when no render is running or scheduled (retries excluded). */
@@ -222,6 +248,7 @@ export class ResourceRunner {
   }
 
   private async execute(): Promise<Outcome> {
+    this.renderRevision = this.revisionSource?.();
     const changeAt = this.pendingSince;
     this.pendingSince = undefined;
     this.health.lastAttemptAt = Date.now();
@@ -445,6 +472,8 @@ export class ResourceRunner {
   }
 
   private succeed(o: Outcome, now: number): Outcome {
+    if (this.renderRevision !== undefined)
+      this.appliedRevision = Math.max(this.appliedRevision ?? 0, this.renderRevision);
     if (o.status !== "noop") this.goodVersion = this.renderedVersion;
     this.backoff.reset();
     this.health.healthy = true;
