@@ -53,8 +53,9 @@ export function funcEntry(name: string, f: GoFunc | JsFunc): FuncEntry {
   const fn = f.fn as (...a: unknown[]) => unknown;
   const result = f.result;
   const needsConversion =
-    params.some((p) => p !== "any" && p !== "string") ||
-    (variadic !== null && variadic !== "any" && variadic !== "string");
+    !f.bigInts &&
+    (params.some((p) => p !== "any" && p !== "string") ||
+      (variadic !== null && variadic !== "any" && variadic !== "string"));
   const call = needsConversion
     ? (args: unknown[]) => {
         const conv = new Array(args.length);

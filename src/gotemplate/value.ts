@@ -80,6 +80,8 @@ export interface GoFunc {
   /** Type of the trailing variadic parameter, if any (`...string`). */
   readonly variadic?: GoParamType;
   readonly result?: GoParamType;
+  /** Integer parameters arrive as bigint (Go's whole int64 range) instead of JS numbers. */
+  readonly bigInts?: boolean;
   readonly fn: (...args: never[]) => unknown;
 }
 
@@ -95,7 +97,7 @@ export class FuncError extends Error {
 export function goFunc(
   params: readonly GoParamType[],
   fn: (...args: never[]) => unknown,
-  opts: { variadic?: GoParamType; result?: GoParamType } = {},
+  opts: { variadic?: GoParamType; result?: GoParamType; bigInts?: boolean } = {},
 ): GoFunc {
   return { params, fn, ...opts };
 }

@@ -110,3 +110,23 @@ export function isEmpty(v: unknown): boolean {
 export function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof GoStruct);
 }
+
+/** reflect.Kind of a value as sprig prints it (kindOf, error texts). */
+export function kindOf(v: unknown): string {
+  if (isNil(v)) return "invalid";
+  switch (typeof v) {
+    case "string":
+      return "string";
+    case "number":
+      return "float64";
+    case "bigint":
+      return "int";
+    case "boolean":
+      return "bool";
+    case "function":
+      return "func";
+  }
+  if (Array.isArray(v)) return "slice";
+  if (v instanceof GoStruct) return v.goType.startsWith("*") ? "ptr" : "struct";
+  return "map";
+}

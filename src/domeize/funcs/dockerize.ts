@@ -68,7 +68,10 @@ export function dockerizeFuncs(): FuncMap {
     replace: goFunc(["string", "string", "string", "int"], replace as never, { result: "string" }),
     parseUrl: goFunc(["string"], ((s: string) => parseGoUrl(s)) as never),
     atoi: goFunc(["string"], atoi as never),
-    add: goFunc(["int", "int"], ((a: number, b: number) => a + b) as never, { result: "int" }),
+    // func add(x, y int) int: Go's int wraps around at 64 bits.
+    add: goFunc(["int", "int"], ((a: bigint, b: bigint) => BigInt.asIntN(64, a + b)) as never, {
+      bigInts: true,
+    }),
     isTrue: goFunc(["string"], isTrue as never, { result: "bool" }),
     lower: goFunc(["string"], toLower as never, { result: "string" }),
     upper: goFunc(["string"], toUpper as never, { result: "string" }),

@@ -2,8 +2,15 @@
 // bad input, which a template reports as an error: here both return a Go
 // error (FuncError) with sprig's message.
 
-import { FuncError, type FuncMap, goFunc, mapGet, typedList } from "../../gotemplate/value.js";
-import { asList, isEmpty, isMap, isNil, strings, strslice, strval } from "./convert.js";
+import {
+  FuncError,
+  type FuncMap,
+  GO_TYPE,
+  goFunc,
+  mapGet,
+  typedList,
+} from "../../gotemplate/value.js";
+import { asList, isEmpty, isMap, isNil, kindOf, strings, strslice, strval } from "./convert.js";
 
 const ANY = "any";
 const I = "int";
@@ -73,14 +80,20 @@ function dig(...args: unknown[]): unknown {
   return cur;
 }
 
-function slice(v: unknown, ...idx: bigint[]): unknown[] {
-  const l = asList(v, "slice");
-  const start = idx.length > 0 ? Number(idx[0]) : 0;
-  const end = idx.length > 1 ? Number(idx[1]) : l.length;
-  if (start < 0 || end > l.length || start > end) {
-    throw new FuncError(`slice bounds out of range [${start}:${end}] with length ${l.length}`);
+/** sprig's mustSlice: lists only (a string is refused as in sprig), an empty list gives nil. */
+function slice(v: unknown, ...idx: bigint[]): unknown[] | null {
+  if (!Array.isArray(v)) {
+    if (isNil(v)) return null;
+    throw new FuncError(`list should be type of slice or array but ${kindOf(v)}`);
   }
-  return l.slice(start, end);
+  if (v.length === 0) return null;
+  const start = idx.length > 0 ? Number(idx[0]) : 0;
+  const end = idx.length > 1 ? Number(idx[1]) : v.length;
+  if (start < 0 || end > v.length || start > end) {
+    throw new FuncError("reflect.Value.Slice: slice index out of range");
+  }
+  const tag = (v as { [GO_TYPE]?: string })[GO_TYPE];
+  return tag === undefined ? v.slice(start, end) : typedList(tag, v.slice(start, end));
 }
 
 function listFns(): FuncMap {

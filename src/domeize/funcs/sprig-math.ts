@@ -3,13 +3,15 @@
 
 import { FuncError, type FuncMap, goFunc } from "../../gotemplate/value.js";
 import { toFloat64, toInt64 } from "./convert.js";
+import * as decimal from "./decimal.js";
 
 const ANY = "any";
 
+/** Go int64 arithmetic: results wrap around (two's complement), they never grow. */
 function int64(fn: (...xs: bigint[]) => bigint, params: number, variadic = false) {
   return goFunc(
     Array(params).fill(ANY),
-    ((...xs: unknown[]) => fn(...xs.map(toInt64))) as never,
+    ((...xs: unknown[]) => BigInt.asIntN(64, fn(...xs.map(toInt64)))) as never,
     variadic ? { variadic: ANY } : {},
   );
 }
@@ -20,6 +22,17 @@ function float(fn: (...xs: number[]) => number, params: number, variadic = false
     ((...xs: unknown[]) => fn(...xs.map(toFloat64))) as never,
     variadic ? { variadic: ANY } : {},
   );
+}
+
+/** sprig's execDecimalOp: each operand through decimal.NewFromFloat, the result as float64. */
+function decimalOp(op: (a: decimal.Decimal, b: decimal.Decimal) => decimal.Decimal) {
+  return (first: unknown, ...rest: unknown[]) =>
+    decimal.toFloat(
+      rest.reduce<decimal.Decimal>(
+        (acc, x) => op(acc, decimal.fromFloat(toFloat64(x))),
+        decimal.fromFloat(toFloat64(first)),
+      ),
+    );
 }
 
 // biome-ignore lint/complexity/useMathMinMax: bigint, Math.max takes numbers only
@@ -54,11 +67,13 @@ export function sprigMath(): FuncMap {
     biggest: int64(max, 1, true),
     min: int64(min, 1, true),
     randInt: int64((lo, hi) => lo + BigInt(Math.floor(Math.random() * Number(hi - lo))), 2),
-    add1f: float((a) => a + 1, 1),
-    addf: float((...xs) => xs.reduce((s, x) => s + x, 0), 0, true),
-    subf: float((a, ...xs) => xs.reduce((s, x) => s - x, a), 1, true),
-    mulf: float((a, ...xs) => xs.reduce((s, x) => s * x, a), 1, true),
-    divf: float((a, ...xs) => xs.reduce((s, x) => s / x, a), 1, true),
+    add1f: goFunc([ANY], ((a: unknown) => decimalOp(decimal.add)(a, 1)) as never),
+    addf: goFunc([], ((...xs: unknown[]) => decimalOp(decimal.add)(0, ...xs)) as never, {
+      variadic: ANY,
+    }),
+    subf: goFunc([ANY], decimalOp(decimal.sub) as never, { variadic: ANY }),
+    mulf: goFunc([ANY], decimalOp(decimal.mul) as never, { variadic: ANY }),
+    divf: goFunc([ANY], decimalOp(decimal.div) as never, { variadic: ANY }),
     maxf: float((a, ...xs) => Math.max(a, ...xs), 1, true),
     minf: float((a, ...xs) => Math.min(a, ...xs), 1, true),
     ceil: float(Math.ceil, 1),

@@ -3,8 +3,8 @@
 // or UUID function actually runs.
 
 import { base, clean, dir, ext, isAbs } from "../../golib/path.js";
-import { FuncError, type FuncMap, GoStruct, goFunc, mapGet } from "../../gotemplate/value.js";
-import { isEmpty, isMap, isNil, strval, typeOf } from "./convert.js";
+import { FuncError, type FuncMap, goFunc, mapGet } from "../../gotemplate/value.js";
+import { isEmpty, isMap, isNil, kindOf, strval, typeOf } from "./convert.js";
 import { marshal, unmarshal } from "./json.js";
 import { deepCopy } from "./sprig-lists.js";
 
@@ -118,25 +118,6 @@ function urlJoin(d: unknown): string {
   if (g("query") !== "") out += `?${g("query")}`;
   if (g("fragment") !== "") out += `#${g("fragment")}`;
   return out;
-}
-
-function kindOf(v: unknown): string {
-  if (isNil(v)) return "invalid";
-  switch (typeof v) {
-    case "string":
-      return "string";
-    case "number":
-      return "float64";
-    case "bigint":
-      return "int";
-    case "boolean":
-      return "bool";
-    case "function":
-      return "func";
-  }
-  if (Array.isArray(v)) return "slice";
-  if (v instanceof GoStruct) return v.goType.startsWith("*") ? "ptr" : "struct";
-  return "map";
 }
 
 function toJsonFn(html: boolean, indent: string, must: boolean) {

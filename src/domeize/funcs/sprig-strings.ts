@@ -3,6 +3,7 @@
 
 import { quote } from "../../golib/quote.js";
 import {
+  isSpace,
   replace,
   split,
   splitN,
@@ -53,11 +54,38 @@ function splitWords(s: string): string[] {
     .filter((w) => w !== "");
 }
 
+const isConnector = (c: string) => c === "-" || c === "_" || isSpace(c);
+
+/** xstrings.ToCamelCase (v1.5, sprig v3.3): words split by "-", "_" and spaces; runs of connectors keep all but one. */
 function camelcase(s: string): string {
-  return s
-    .split("_")
-    .map((w) => (w === "" ? "" : w[0].toUpperCase() + w.slice(1)))
-    .join("");
+  const runes = Array.from(s);
+  if (runes.length === 0) return "";
+  let out = "";
+  let i = 0;
+  let r0 = "";
+  while (i < runes.length) {
+    r0 = runes[i++] as string;
+    if (!isConnector(r0)) {
+      r0 = toUpper(r0);
+      break;
+    }
+    out += r0;
+  }
+  if (i === runes.length) return out + r0;
+  while (i < runes.length) {
+    const r1 = r0;
+    r0 = runes[i++] as string;
+    if (isConnector(r0) && isConnector(r1)) {
+      out += r1;
+      continue;
+    }
+    if (isConnector(r1)) r0 = toUpper(r0);
+    else {
+      r0 = toLower(r0);
+      out += r1;
+    }
+  }
+  return out + r0;
 }
 
 function wrapWith(width: number, sep: string, s: string): string {

@@ -1,0 +1,49 @@
+// Issue 14's template-function cases through domeize's function map, against
+// Go 1.19 running the original functions (test/fixtures/funcs/oracle.go:
+// sprig's wrappers, xstrings' camelcase, shopspring/decimal's arithmetic,
+// dockerize's add and atoi, written with the standard library).
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import { templateFuncs } from "../../src/domeize/funcs/index.js";
+import { Template } from "../../src/gotemplate/index.js";
+import { ROOT } from "./helpers.js";
+
+interface Case {
+  template: string;
+  out?: string;
+  err?: string;
+}
+
+/** Cases that differ on purpose; each has its row in docs/compatibility.md. */
+const DOCUMENTED: Record<string, string> = {
+  '{{ printf "%T" (index "abc" 0) }}':
+    "one integer type in the value model: a byte prints its type as int",
+};
+
+function run(text: string): { out?: string; err?: string } {
+  try {
+    return { out: new Template("t", { funcs: templateFuncs() }).parse(text).execute(null) };
+  } catch (e) {
+    return { err: (e as Error).message };
+  }
+}
+
+test("domeize's functions answer as the originals on Go 1.19 (regex, camelcase, decimal float math, int64 wraparound, path, atoi, slice)", () => {
+  const cases = JSON.parse(
+    readFileSync(`${ROOT}/test/fixtures/funcs/cases.json`, "utf8"),
+  ) as Case[];
+  assert.ok(cases.length > 40);
+  const bad: string[] = [];
+  for (const c of cases) {
+    if (DOCUMENTED[c.template] !== undefined) continue;
+    const got = run(c.template);
+    const want = c.err === undefined ? { out: c.out ?? "" } : { err: c.err };
+    try {
+      assert.deepEqual(got, want);
+    } catch {
+      bad.push(`${c.template}\n  want ${JSON.stringify(want)}\n  got  ${JSON.stringify(got)}`);
+    }
+  }
+  assert.equal(bad.length, 0, bad.join("\n"));
+});
