@@ -36,7 +36,8 @@ reload_cmd = "true"
 }
 
 /** The server lines of an upstream file, in order. */
-const servers = (text: string) => [...text.matchAll(/^ {6}server (\S+);$/gm)].map((m) => m[1]);
+const servers = (text: string) =>
+  [...text.matchAll(/^ {6}server (\S+)(?: [^;]*)?;$/gm)].map((m) => m[1]);
 
 async function httpGet(url: string): Promise<{ status: number; body: string }> {
   try {

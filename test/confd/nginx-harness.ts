@@ -165,3 +165,34 @@ export function readText(path: string): string {
     return "";
   }
 }
+
+/** The reload budget lines (wait, reload_min_interval) of the example resource, for makeConfdir's `extra`. */
+export function exampleReloadBudget(): string {
+  return readFileSync(join(EXAMPLE, "conf.d/nginx.toml"), "utf8")
+    .split("\n")
+    .filter((l) => /^(wait|reload_min_interval) =/.test(l))
+    .join("\n");
+}
+
+/** The body of `location /` in the example nginx.conf (the fail-fast proxy settings). */
+export function exampleLocation(): string {
+  const conf = readFileSync(join(EXAMPLE, "nginx.conf"), "utf8");
+  const m = /location \/ \{([^}]*)\}/.exec(conf);
+  if (!m) throw new Error("examples/confd/nginx.conf has no `location / { ... }`");
+  return m[1]
+    .split("\n")
+    .map((l) => l.replace(/#.*/, "").trim())
+    .filter((l) => l !== "")
+    .join(" ");
+}
+
+/** A value of a Prometheus metric line (labels in any order), or 0. */
+export async function metricValue(url: string, name: string, labels: Record<string, string> = {}) {
+  const text = await (await fetch(url)).text();
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+      return Number(line.split(" ").pop());
+  }
+  return 0;
+}

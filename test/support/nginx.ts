@@ -23,8 +23,11 @@ export class NginxServer {
   port = 0;
   private proc: ChildProcess | null = null;
 
-  /** Write nginx.conf: one server on `port` proxying to `upstreamName`. */
-  async configure(upstreamName: string): Promise<void> {
+  /**
+   * Write nginx.conf: one server on `port` proxying to `upstreamName`;
+   * `location` replaces the body of `location /` (e.g. an example's settings).
+   */
+  async configure(upstreamName: string, location?: string): Promise<void> {
     requireNginx();
     this.port = await freePort();
     mkdirSync(this.confDir, { recursive: true });
@@ -47,7 +50,7 @@ http {
   include ${this.confDir}/*.conf;
   server {
     listen 127.0.0.1:${this.port};
-    location / { proxy_pass http://${upstreamName}; proxy_next_upstream error timeout; }
+    location / { ${location ?? `proxy_pass http://${upstreamName}; proxy_next_upstream error timeout;`} }
   }
 }
 `,
