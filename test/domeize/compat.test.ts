@@ -19,6 +19,8 @@ interface Case {
 const DOCUMENTED: Record<string, string> = {
   '{{ printf "%T" (index "abc" 0) }}':
     "one integer type in the value model: a byte prints its type as int",
+  '{{ jsonQuery "{\\"services\\":[{\\"port\\":1},{\\"port\\":8080}]}" "services.[1].port" }}':
+    "extension: where dockerize finds nothing, a dotted path is tried as nested (checked below)",
 };
 
 function run(text: string): { out?: string; err?: string } {
@@ -46,4 +48,17 @@ test("domeize's functions answer as the originals on Go 1.19 (regex, camelcase, 
     }
   }
   assert.equal(bad.length, 0, bad.join("\n"));
+});
+
+test("jsonQuery extension: a plain dotted path dockerize cannot resolve is tried as nested", () => {
+  const json = JSON.stringify({ services: [{ port: 1 }, { port: 8080 }] });
+  const q = (path: string) => run(`{{ jsonQuery ${JSON.stringify(json)} "${path}" }}`);
+  assert.equal(q("services.[1].port").out, "8080");
+  const both = JSON.stringify({ "a.b": "literal", a: { b: "nested" } });
+  assert.equal(run(`{{ jsonQuery ${JSON.stringify(both)} "a.b" }}`).out, "literal");
+  // Neither reading resolves: the original's error.
+  assert.match(
+    q("services.[5].port").err ?? "",
+    /with services\.\[5\]\.port: services\.\[5\]\.port does not exist\.$/,
+  );
 });

@@ -7,8 +7,8 @@
 // render. The key space tells the cache when a value leaves it (a pod
 // changed or was deleted), so the cache holds only current values.
 
+import { goJsonSyntaxError } from "../../golib/json-error.js";
 import { FuncError, type FuncMap, goFunc } from "../../gotemplate/value.js";
-import { goJsonSyntaxError } from "./go-json-error.js";
 import type { RenderTrace } from "./trace.js";
 
 export class JsonCache {
