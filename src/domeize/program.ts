@@ -1,24 +1,54 @@
 // The phases, in the order the issue fixes: validate flags, env, templates
 // and the command; allocate ports; report; render; wait; then exec the app
-// (through the sh launcher) or run it as a child (tails, no launcher).
+// (execve in the self-contained executable, through the sh launcher's plan
+// under Node) or run it as a child (tails, or Node without the launcher).
 
-import { unlinkSync, writeFileSync } from "node:fs";
+import { accessSync, constants, unlinkSync, writeFileSync } from "node:fs";
 import type { Options } from "./cli/options.js";
 import { readEnv } from "./env.js";
+import {
+  callerEnviron,
+  entryName,
+  INTERNAL_VARS,
+  installEnviron,
+  type RawEntry,
+  withAdditions,
+} from "./environ.js";
 import { log } from "./log.js";
 import { parseTemplateArg } from "./render/spec.js";
 import { loadTemplates, type Staged, stageTemplates } from "./render/templates.js";
-import { renderPlan } from "./run/plan.js";
+import { canExecve, execApp } from "./run/execve.js";
+import { envSettable, isShellName, type PlanEnvironment, renderPlan } from "./run/plan.js";
 import { resolveCommand } from "./run/resolve.js";
 import { trace } from "./trace.js";
 
 type Env = NodeJS.ProcessEnv;
 
-/** Internal variables of the launcher protocol, never passed to the app. */
-const INTERNAL = ["DOMEIZE_PLAN_FILE", "DOMEIZE_RESUME", "DOMEIZE_NETSCAN", "DOMEIZE_NETSCAN_PID"];
+/** The sh launcher's side of the protocol (bin/domeize), read before process.env becomes the app's. */
+interface Launcher {
+  readonly planFile: string;
+  readonly planFd: boolean;
+  /** The launcher's copy of /proc/net's TCP tables, removed with the plan. */
+  readonly scanFile: string | undefined;
+  readonly scanPid: number | undefined;
+}
+
+function launcherOf(env: Env): Launcher | undefined {
+  const planFile = env.DOMEIZE_PLAN_FILE || undefined;
+  if (planFile === undefined) return undefined;
+  return {
+    planFile,
+    planFd: (env.DOMEIZE_PLAN_FD ?? "") !== "",
+    scanFile: env.DOMEIZE_NETSCAN || undefined,
+    scanPid: scanPid(env),
+  };
+}
 
 export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
   trace("start");
+  const launcher = launcherOf(env);
+  // Under the launcher Node is its child: the launcher's environ is the caller's.
+  const caller = callerEnviron(launcher !== undefined ? process.ppid : undefined, env);
   const cfg = readEnv(env);
   const jobs = [
     ...opts.templates.flatMap((a) => parseTemplateArg(a, "-template")),
@@ -26,10 +56,8 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
   ];
   const loaded = await loadTemplates(jobs, opts.delims);
   trace("templates parsed");
-  if (opts.command.length > 0) resolveCommand(opts.command[0], env.PATH);
-  const planFile = env.DOMEIZE_PLAN_FILE || undefined;
-  // The launcher's copy of /proc/net's TCP tables (bin/domeize), removed with the plan.
-  const scanFile = planFile !== undefined ? env.DOMEIZE_NETSCAN || undefined : undefined;
+  const appPath = opts.command.length > 0 ? resolveCommand(opts.command[0], env.PATH) : undefined;
+  const scanFile = launcher?.scanFile;
   const exports: Record<string, string> = {};
   let staging: Promise<Staged> | undefined;
   if (cfg.needPorts > 0 && cfg.pod !== undefined) {
@@ -44,14 +72,14 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
     // the kernel hands /proc/net out a page per read, and on the thread pool
     // every page is a wake-up of a pool thread and of this one.
     const tcpTables =
-      scanFile !== undefined ? launcherTcpTables(scanFile, scanPid(env)) : undefined;
+      scanFile !== undefined ? launcherTcpTables(scanFile, launcher?.scanPid) : undefined;
     trace(tcpTables !== undefined ? "launcher's tcp tables read" : "no launcher tcp tables");
     const inUse = Promise.resolve(portsInUse(undefined, tcpTables));
     const requestTimeoutMs = opts.reportTimeoutMs ?? cfg.reportTimeoutMs ?? 5000;
     const reserved = await allocatePorts({
       env: cfg,
       pod: cfg.pod,
-      ownerPid: planFile !== undefined ? process.ppid : process.pid,
+      ownerPid: launcher !== undefined ? process.ppid : process.pid,
       requestTimeoutMs,
       leaseTtlMs: cfg.leaseTtlMs,
       useLedger: cfg.useLedger,
@@ -62,7 +90,7 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
       exports[`AUTO_PORT${i}`] = String(p);
     });
     exports.AUTO_PORTS = reserved.ports.join(",");
-    Object.assign(env, exports);
+    installEnviron(withAdditions(caller.entries, exports), env);
     log(
       `ports for ${leaseKey(cfg.pod)}: ${reserved.ports.join(" ")}${reserved.sticky > 0 ? ` (${reserved.sticky} kept from the previous start)` : ""}`,
     );
@@ -88,6 +116,7 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
     }
   }
   trace("reported");
+  if (staging === undefined) installEnviron(caller.entries, env);
   await (await (staging ?? stageTemplates(loaded, opts.noOverwrite))).commit();
   trace("rendered");
   if (opts.waits.length > 0) {
@@ -100,15 +129,74 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
     });
   }
   const tails = opts.stdoutTails.length + opts.stderrTails.length > 0;
-  if (planFile === undefined) return runResident(opts, env);
-  // Hand over to the launcher: exec the app, or (tails) exec a resident domeize.
+  const appEnviron = withAdditions(caller.entries, exports);
+  if (launcher !== undefined) {
+    handOver(launcher, opts, appEnviron, exports, tails);
+    return 0;
+  }
+  if (!tails && appPath !== undefined && canExecve()) {
+    trace("exec");
+    return execApp(appPath, opts.command, appEnviron);
+  }
+  return runResident(opts, env);
+}
+
+// env(1) for the plan's exact environment; the first that exists.
+const ENV_TOOLS = ["/usr/bin/env", "/bin/env"];
+
+function envTool(): string | undefined {
+  for (const p of ENV_TOOLS) {
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+}
+
+function planEnvironment(
+  appEnviron: readonly RawEntry[],
+  exports: Record<string, string>,
+  argv0: string | undefined,
+): PlanEnvironment {
+  const tool = envTool();
+  // env(1) takes its first word without '=' as the command.
+  if (tool !== undefined && !(argv0 ?? "").includes("=")) {
+    const skipped = appEnviron.filter((e) => !envSettable(e)).length;
+    if (skipped > 0) log(`${skipped} environment entries without a name are not passed to the app`);
+    return { kind: "exact", tool, entries: appEnviron.filter(envSettable) };
+  }
+  const lost = appEnviron
+    .map((e) => entryName(e).toString())
+    .filter((n) => n !== "" && !isShellName(n));
+  if (lost.length > 0) {
+    log(
+      `no env(1) at ${ENV_TOOLS.join(" or ")}: the shell cannot pass these variables to the app: ${lost.join(" ")}`,
+    );
+  }
+  return { kind: "exports", exports };
+}
+
+/** Writes the exec plan for the launcher: exec the app, or (tails) exec a resident domeize. */
+function handOver(
+  launcher: Launcher,
+  opts: Options,
+  appEnviron: RawEntry[],
+  exports: Record<string, string>,
+  tails: boolean,
+): void {
   const argv = tails ? [process.execPath, process.argv[1], ...process.argv.slice(2)] : opts.command;
-  if (tails) exports.DOMEIZE_RESUME = "run";
-  const launcherFiles = scanFile !== undefined ? [planFile, scanFile] : [planFile];
-  if ((env.DOMEIZE_PLAN_FD ?? "") !== "") {
+  const additions = tails ? { ...exports, DOMEIZE_RESUME: "run" } : exports;
+  const environ = tails ? withAdditions(appEnviron, { DOMEIZE_RESUME: "run" }) : appEnviron;
+  const environment = planEnvironment(environ, additions, argv[0]);
+  const launcherFiles =
+    launcher.scanFile !== undefined ? [launcher.planFile, launcher.scanFile] : [launcher.planFile];
+  if (launcher.planFd) {
     // The launcher reads the plan through the descriptor it opened before
     // starting Node: the files can go now (no rm for the shell to run).
-    writeFileSync(planFile, renderPlan({ remove: [], exports, argv }));
+    writeFileSync(launcher.planFile, renderPlan({ remove: [], environment, argv }));
     for (const f of launcherFiles) {
       try {
         unlinkSync(f);
@@ -117,9 +205,8 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
       }
     }
   } else {
-    writeFileSync(planFile, renderPlan({ remove: launcherFiles, exports, argv }));
+    writeFileSync(launcher.planFile, renderPlan({ remove: launcherFiles, environment, argv }));
   }
-  return 0;
 }
 
 function scanPid(env: Env): number | undefined {
@@ -130,7 +217,7 @@ function scanPid(env: Env): number | undefined {
 /** Resident: run the app as a child (forwarding signals) and follow the tails. */
 export async function runResident(opts: Options, env: Env): Promise<number> {
   const childEnv: Env = { ...env };
-  for (const k of INTERNAL) delete childEnv[k];
+  for (const k of INTERNAL_VARS) delete childEnv[k];
   const { startTails } = await import("./tail/tails.js");
   const tails = startTails(opts);
   let code: number;

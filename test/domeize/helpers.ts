@@ -12,6 +12,19 @@ import { fileURLToPath } from "node:url";
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 export const LAUNCHER = `${ROOT}/bin/domeize`;
 export const MAIN = `${ROOT}/dist/src/domeize/main.js`;
+/** The self-contained executable (scripts/build-domeize-exe.mjs). */
+export const EXE = `${ROOT}/dist/bin/domeize-linux-x64`;
+
+/**
+ * What the suite runs as "domeize": the sh launcher with the Node program
+ * (default), or the self-contained executable (DOMEIZE_TEST_TARGET=exe, as
+ * exe-suite.test.ts runs the suite a second time).
+ */
+export const TARGET: "launcher" | "exe" =
+  process.env.DOMEIZE_TEST_TARGET === "exe" ? "exe" : "launcher";
+export const DOMEIZE = TARGET === "exe" ? EXE : LAUNCHER;
+/** Tests of the sh launcher's protocol itself: skipped when the suite runs against the executable. */
+export const LAUNCHER_ONLY = { skip: TARGET === "exe" ? "the launcher's own protocol" : false };
 
 export interface RunResult {
   readonly code: number | null;
@@ -41,7 +54,7 @@ export function startDomeize(
 ): ChildProcess {
   return viaNode
     ? spawn(process.execPath, [MAIN, ...args], { env, stdio: ["ignore", "pipe", "pipe"] })
-    : spawn(LAUNCHER, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    : spawn(DOMEIZE, args, { env, stdio: ["ignore", "pipe", "pipe"] });
 }
 
 export function collect(child: ChildProcess): Promise<RunResult> {

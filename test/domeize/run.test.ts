@@ -38,7 +38,11 @@ test("shell quoting survives every byte a value can hold", async () => {
   assert.equal(r.code, 0);
   assert.equal(r.stdout, tricky);
   assert.match(
-    renderPlan({ remove: ["/tmp/p"], exports: { A: "1" }, argv: [] }),
+    renderPlan({
+      remove: ["/tmp/p"],
+      environment: { kind: "exports", exports: { A: "1" } },
+      argv: [],
+    }).toString(),
     /export A='1'\nexit 0/,
   );
 });
