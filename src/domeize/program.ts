@@ -17,7 +17,7 @@ import {
 import { log } from "./log.js";
 import { parseTemplateArg } from "./render/spec.js";
 import { loadTemplates, type Staged, stageTemplates } from "./render/templates.js";
-import { canExecve, execApp } from "./run/execve.js";
+import { canExecve, execApp, inheritedFds } from "./run/execve.js";
 import { envSettable, isShellName, type PlanEnvironment, renderPlan } from "./run/plan.js";
 import { resolveCommand } from "./run/resolve.js";
 import { trace } from "./trace.js";
@@ -46,6 +46,7 @@ function launcherOf(env: Env): Launcher | undefined {
 
 export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
   trace("start");
+  const inherited = canExecve() ? inheritedFds() : [];
   const launcher = launcherOf(env);
   // Under the launcher Node is its child: the launcher's environ is the caller's.
   const caller = callerEnviron(launcher !== undefined ? process.ppid : undefined, env);
@@ -136,7 +137,7 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
   }
   if (!tails && appPath !== undefined && canExecve()) {
     trace("exec");
-    return execApp(appPath, opts.command, appEnviron);
+    return execApp(appPath, opts.command, appEnviron, inherited);
   }
   return runResident(opts, env);
 }

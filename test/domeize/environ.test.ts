@@ -4,12 +4,17 @@
 // (launcher protocol, the shell's PWD) leaks into either.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { splitEnviron, withAdditions } from "../../src/domeize/environ.js";
-import { shellQuoteBytes } from "../../src/domeize/run/plan.js";
-import { DOMEIZE, ReportServer, removeDir, tempDir } from "./helpers.js";
+import {
+  collectRaw,
+  DOMEIZE,
+  ReportServer,
+  removeDir,
+  spawnWithEnviron,
+  tempDir,
+} from "./helpers.js";
 
 let dir: string;
 before(() => {
@@ -33,33 +38,8 @@ function callerEntries(extra: Buffer[] = []): Buffer[] {
   ];
 }
 
-interface RawRun {
-  readonly code: number | null;
-  readonly stdout: Buffer;
-  readonly stderr: string;
-}
-
-/**
- * Runs domeize with exactly `entries` as its environment: Node's spawn
- * takes strings only (UTF-8), so a script hands the raw bytes to env(1).
- */
-function runWithEnviron(entries: Buffer[], args: string[]): Promise<RawRun> {
-  const script = `${dir}/run-${Math.random().toString(36).slice(2)}.sh`;
-  const words = [b("/usr/bin/env"), b("-i"), b("--"), ...entries, b(DOMEIZE), ...args.map(b)];
-  writeFileSync(
-    script,
-    Buffer.concat([b("exec"), ...words.flatMap((w) => [b(" "), shellQuoteBytes(w)]), b("\n")]),
-  );
-  const child = spawn("/bin/sh", [script], { stdio: ["ignore", "pipe", "pipe"] });
-  const out: Buffer[] = [];
-  let stderr = "";
-  child.stdout.on("data", (c: Buffer) => out.push(c));
-  child.stderr.on("data", (c) => {
-    stderr += c;
-  });
-  return new Promise((resolve) => {
-    child.on("close", (code) => resolve({ code, stdout: Buffer.concat(out), stderr }));
-  });
+function runWithEnviron(entries: Buffer[], args: string[]) {
+  return collectRaw(spawnWithEnviron(dir, entries, [DOMEIZE, ...args]));
 }
 
 test("environ: entries split on NUL; additions replace in place and append in order", () => {

@@ -3,11 +3,12 @@
 // DomeOS report endpoint with scripted answers.
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { shellQuoteBytes } from "../../src/domeize/run/plan.js";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 export const LAUNCHER = `${ROOT}/bin/domeize`;
@@ -160,6 +161,48 @@ export function buildBinder(outDir: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Starts argv with exactly `entries` (raw "NAME=VALUE" bytes) as its
+ * environment, in the child's own pid: Node's spawn takes strings only
+ * (UTF-8), so a script in `dir` hands the bytes to env(1) and execs it.
+ */
+export function spawnWithEnviron(dir: string, entries: Buffer[], argv: string[]): ChildProcess {
+  const script = `${dir}/environ-${process.hrtime.bigint()}.sh`;
+  const words = [..."/usr/bin/env -i --".split(" "), ...entries, ...argv].map((w) =>
+    typeof w === "string" ? Buffer.from(w) : w,
+  );
+  writeFileSync(
+    script,
+    Buffer.concat([
+      Buffer.from("exec"),
+      ...words.flatMap((w) => [Buffer.from(" "), shellQuoteBytes(w)]),
+      Buffer.from("\n"),
+    ]),
+  );
+  return spawn("/bin/sh", [script], { stdio: ["ignore", "pipe", "pipe"] });
+}
+
+export interface RawRun {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: Buffer;
+  readonly stderr: string;
+}
+
+export function collectRaw(child: ChildProcess): Promise<RawRun> {
+  const out: Buffer[] = [];
+  let stderr = "";
+  child.stdout?.on("data", (c: Buffer) => out.push(c));
+  child.stderr?.on("data", (c) => {
+    stderr += c;
+  });
+  return new Promise((resolve) => {
+    child.on("close", (code, signal) =>
+      resolve({ code, signal, stdout: Buffer.concat(out), stderr }),
+    );
+  });
 }
 
 export async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {

@@ -14,7 +14,8 @@ import { freePort } from "../support/ports.js";
 import {
   baseEnv,
   collect,
-  LAUNCHER,
+  DOMEIZE,
+  LAUNCHER_ONLY,
   podEnv,
   ReportServer,
   ROOT,
@@ -151,27 +152,31 @@ test("a signal during preparation (waiting for a dependency) stops domeize promp
   assert.notEqual(r.code, 0);
 });
 
-test("launcher with NEED_PORTS: /proc/net's TCP tables copied in the background, used, removed; the app inherits no child", async () => {
-  const server = await new ReportServer().start();
-  try {
-    const tmp = `${dir}/scan-tmp`;
-    mkdirSync(tmp);
-    const env = podEnv(server, `${dir}/scan-state`, { TMPDIR: tmp, DOMEIZE_TRACE: "1" });
-    // read is a builtin: no child of the app's own in the list.
-    const app = ["sh", "-c", 'read -r kids < /proc/$$/task/$$/children; echo "children=[$kids]"'];
-    const r = await runDomeize(app, env);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /launcher's tcp tables read/);
-    assert.equal(r.stdout, "children=[]\n", "the copying job was reaped before the exec");
-    assert.deepEqual(readdirSync(tmp), [], "plan and copy removed");
-    // A failure before the ports (bad template): nothing left either.
-    const bad = await runDomeize(["-template", `${dir}/missing.tmpl:${dir}/x`, "true"], env);
-    assert.equal(bad.code, EXIT.template);
-    assert.deepEqual(readdirSync(tmp), []);
-  } finally {
-    await server.stop();
-  }
-});
+test(
+  "launcher with NEED_PORTS: /proc/net's TCP tables copied in the background, used, removed; the app inherits no child",
+  LAUNCHER_ONLY,
+  async () => {
+    const server = await new ReportServer().start();
+    try {
+      const tmp = `${dir}/scan-tmp`;
+      mkdirSync(tmp);
+      const env = podEnv(server, `${dir}/scan-state`, { TMPDIR: tmp, DOMEIZE_TRACE: "1" });
+      // read is a builtin: no child of the app's own in the list.
+      const app = ["sh", "-c", 'read -r kids < /proc/$$/task/$$/children; echo "children=[$kids]"'];
+      const r = await runDomeize(app, env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /launcher's tcp tables read/);
+      assert.equal(r.stdout, "children=[]\n", "the copying job was reaped before the exec");
+      assert.deepEqual(readdirSync(tmp), [], "plan and copy removed");
+      // A failure before the ports (bad template): nothing left either.
+      const bad = await runDomeize(["-template", `${dir}/missing.tmpl:${dir}/x`, "true"], env);
+      assert.equal(bad.code, EXIT.template);
+      assert.deepEqual(readdirSync(tmp), []);
+    } finally {
+      await server.stop();
+    }
+  },
+);
 
 test("the launcher's copy is used only when complete and cat succeeded", () => {
   const file = `${dir}/copy.net`;
@@ -215,60 +220,73 @@ test("launcher: the app's environment is the caller's plus AUTO_PORTs (no launch
   );
 });
 
-test("launcher: a Node part that writes an old-style plan (rm line, files left) still works, nothing left", async () => {
-  const tmp = `${dir}/old-plan-tmp`;
-  mkdirSync(tmp);
-  const fake = `${dir}/old-node.sh`;
-  // Stands in for an older domeize.cjs: ignores DOMEIZE_PLAN_FD and the copy.
-  writeFileSync(
-    fake,
-    `#!/bin/sh\nprintf "rm -f -- '%s'\\nexport X='old plan'\\nexec sh -c 'echo \\"\\$X\\"'\\n" "$DOMEIZE_PLAN_FILE" >"$DOMEIZE_PLAN_FILE"\n`,
-    { mode: 0o755 },
-  );
-  const env = baseEnv({ TMPDIR: tmp, DOMEIZE_NODE: fake, NEED_PORTS: "2" });
-  const r = await runDomeize(["ignored"], env);
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout, "old plan\n");
-  assert.deepEqual(readdirSync(tmp), [], "plan and /proc/net copy removed");
-});
-
-test("the shipped bundle (scripts/bundle-domeize.mjs): runs the whole flow from its code cache, and without it", async () => {
-  const out = `${dir}/bundle/domeize.cjs`;
-  execFileSync(process.execPath, [`${ROOT}/scripts/bundle-domeize.mjs`], {
-    env: { PATH: process.env.PATH, DOMEIZE_BUNDLE_OUT: out },
-    stdio: "pipe",
-  });
-  const server = await new ReportServer().start();
-  try {
-    writeFileSync(`${dir}/bundle.tmpl`, '{{ .Env.AUTO_PORT0 | atoi | add 1 }} {{ upper "x" }}\n');
-    const env = podEnv(server, `${dir}/bundle-state`, { DOMEIZE_MAIN: out, DOMEIZE_TRACE: "1" });
-    const args = ["-template", `${dir}/bundle.tmpl:${dir}/bundle.out`, "cat", `${dir}/bundle.out`];
-    const r = await runDomeize(args, env);
+test(
+  "launcher: a Node part that writes an old-style plan (rm line, files left) still works, nothing left",
+  LAUNCHER_ONLY,
+  async () => {
+    const tmp = `${dir}/old-plan-tmp`;
+    mkdirSync(tmp);
+    const fake = `${dir}/old-node.sh`;
+    // Stands in for an older domeize.cjs: ignores DOMEIZE_PLAN_FD and the copy.
+    writeFileSync(
+      fake,
+      `#!/bin/sh\nprintf "rm -f -- '%s'\\nexport X='old plan'\\nexec sh -c 'echo \\"\\$X\\"'\\n" "$DOMEIZE_PLAN_FILE" >"$DOMEIZE_PLAN_FILE"\n`,
+      { mode: 0o755 },
+    );
+    const env = baseEnv({ TMPDIR: tmp, DOMEIZE_NODE: fake, NEED_PORTS: "2" });
+    const r = await runDomeize(["ignored"], env);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /code cache used/);
-    const port = Number(JSON.parse(server.annotations()[0].body).AUTO_PORT0);
-    assert.equal(r.stdout, `${port + 1} X\n`);
-    // A cache of another build is ignored (checked by hash), not trusted.
-    const cache = readFileSync(`${out}.cache`);
-    cache.write("0".repeat(64), 0, "latin1");
-    writeFileSync(`${out}.cache`, cache);
-    const stale = await runDomeize(args, env);
-    assert.equal(stale.code, 0, stale.stderr);
-    assert.match(stale.stderr, /code cache absent or stale/);
-    assert.equal(stale.stdout, r.stdout);
-  } finally {
-    await server.stop();
-  }
-});
+    assert.equal(r.stdout, "old plan\n");
+    assert.deepEqual(readdirSync(tmp), [], "plan and /proc/net copy removed");
+  },
+);
 
-test("launcher: descriptors the caller passes (socket activation: fd 3 up) reach the app untouched", async () => {
+test(
+  "the shipped bundle (scripts/bundle-domeize.mjs): runs the whole flow from its code cache, and without it",
+  LAUNCHER_ONLY,
+  async () => {
+    const out = `${dir}/bundle/domeize.cjs`;
+    execFileSync(process.execPath, [`${ROOT}/scripts/bundle-domeize.mjs`], {
+      env: { PATH: process.env.PATH, DOMEIZE_BUNDLE_OUT: out },
+      stdio: "pipe",
+    });
+    const server = await new ReportServer().start();
+    try {
+      writeFileSync(`${dir}/bundle.tmpl`, '{{ .Env.AUTO_PORT0 | atoi | add 1 }} {{ upper "x" }}\n');
+      const env = podEnv(server, `${dir}/bundle-state`, { DOMEIZE_MAIN: out, DOMEIZE_TRACE: "1" });
+      const args = [
+        "-template",
+        `${dir}/bundle.tmpl:${dir}/bundle.out`,
+        "cat",
+        `${dir}/bundle.out`,
+      ];
+      const r = await runDomeize(args, env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /code cache used/);
+      const port = Number(JSON.parse(server.annotations()[0].body).AUTO_PORT0);
+      assert.equal(r.stdout, `${port + 1} X\n`);
+      // A cache of another build is ignored (checked by hash), not trusted.
+      const cache = readFileSync(`${out}.cache`);
+      cache.write("0".repeat(64), 0, "latin1");
+      writeFileSync(`${out}.cache`, cache);
+      const stale = await runDomeize(args, env);
+      assert.equal(stale.code, 0, stale.stderr);
+      assert.match(stale.stderr, /code cache absent or stale/);
+      assert.equal(stale.stdout, r.stdout);
+    } finally {
+      await server.stop();
+    }
+  },
+);
+
+test("descriptors the caller passes (socket activation: fd 3 up) reach the app untouched", async () => {
   const server = await new ReportServer().start();
   try {
     const tmp = `${dir}/fd-tmp`;
     mkdirSync(tmp);
     const env = podEnv(server, `${dir}/fd-state`, { TMPDIR: tmp });
     const app = ["sh", "-c", "echo on-fd-3 >&3; echo on-fd-9 >&9"];
-    const child = spawn(LAUNCHER, app, {
+    const child = spawn(DOMEIZE, app, {
       env,
       stdio: [
         "ignore",
@@ -298,7 +316,7 @@ test("launcher: descriptors the caller passes (socket activation: fd 3 up) reach
     assert.equal(fd9, "on-fd-9\n");
     assert.deepEqual(readdirSync(tmp), []);
     // Every descriptor 3-9 taken: the plan is read by name, still nothing left.
-    const all = spawn(LAUNCHER, ["sh", "-c", "echo ran"], {
+    const all = spawn(DOMEIZE, ["sh", "-c", "echo ran"], {
       env,
       stdio: ["ignore", "pipe", "pipe", "pipe", "pipe", "pipe", "pipe", "pipe", "pipe", "pipe"],
     });

@@ -5,9 +5,14 @@
 //
 // Bun ignores SIGPIPE and SIGXFSZ for itself; ignored dispositions survive
 // execve, so both are set back to the default first (handled signals are
-// reset by the kernel). Bun opens its own descriptors close-on-exec: the
-// app gets exactly the caller's.
+// reset by the kernel). Bun also marks every inherited descriptor from 4
+// up close-on-exec at its start (close_range(4, ~0, CLOSE_RANGE_CLOEXEC)),
+// which would cut socket activation's LISTEN_FDS and any descriptor a
+// caller hands down: inheritedFds() lists them as domeize starts, and
+// execApp clears the flag on those again. Bun's own descriptors (its
+// epoll and eventfd, open before our code runs) are told apart by kind.
 
+import { readdirSync, readlinkSync } from "node:fs";
 import { constants } from "node:os";
 import type { RawEntry } from "../environ.js";
 import { EXIT, fail } from "../exit.js";
@@ -17,7 +22,30 @@ export function canExecve(): boolean {
   return (process.versions as Record<string, string | undefined>).bun !== undefined;
 }
 
+/** Descriptors the caller passed (3 and up), as domeize starts; see above. */
+export function inheritedFds(): number[] {
+  const out: number[] = [];
+  let names: string[];
+  try {
+    names = readdirSync("/proc/self/fd");
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    const fd = Number(name);
+    if (!(fd >= 3)) continue;
+    try {
+      const target = readlinkSync(`/proc/self/fd/${name}`);
+      if (target !== "anon_inode:[eventpoll]" && target !== "anon_inode:[eventfd]") out.push(fd);
+    } catch {
+      // the directory's own descriptor, already closed
+    }
+  }
+  return out;
+}
+
 interface FfiSymbols {
+  fcntl(fd: number, cmd: number, arg: number): number;
   execve(path: number, argv: number, envp: number): number;
   signal(sig: number, handler: number | null): unknown;
   __errno_location(): number;
@@ -39,6 +67,7 @@ const LIBC = ["libc.so.6", "libc.musl-x86_64.so.1", "libc.so"];
 function openLibc(ffi: Ffi): FfiSymbols {
   const T = ffi.FFIType;
   const defs = {
+    fcntl: { args: [T.i32, T.i32, T.i32], returns: T.i32 },
     execve: { args: [T.ptr, T.ptr, T.ptr], returns: T.i32 },
     signal: { args: [T.i32, T.ptr], returns: T.ptr },
     __errno_location: { args: [], returns: T.ptr },
@@ -77,6 +106,7 @@ function errnoName(errno: number): string {
   return hit !== undefined ? hit[0] : `errno ${errno}`;
 }
 
+const F_SETFD = 2;
 const SIGPIPE = 13;
 const SIGXFSZ = 25;
 const ENOENT = 2;
@@ -89,6 +119,7 @@ export async function execApp(
   path: string,
   argv: readonly string[],
   environ: readonly RawEntry[],
+  inherited: readonly number[],
 ): Promise<never> {
   const ffi = (await import(FFI_MODULE)) as Ffi;
   const libc = openLibc(ffi);
@@ -100,6 +131,7 @@ export async function execApp(
     keep,
   );
   const envp = pointerArray(ffi, environ, keep);
+  for (const fd of inherited) libc.fcntl(fd, F_SETFD, 0);
   libc.signal(SIGPIPE, null);
   libc.signal(SIGXFSZ, null);
   libc.execve(ffi.ptr(file), ffi.ptr(args), ffi.ptr(envp));
