@@ -111,9 +111,11 @@ describe("etcdv3 backend against a real etcd", () => {
       } finally {
         await w2.close();
       }
-      await until(() => viewOf(b)[`${PODS}/p2`] === "v2b", 5000, "the changes after recovery");
+      await until(() => viewOf(b)[`${PODS}/p2`] === "v2b", 15_000, "the changes after recovery");
       const lag = Date.now() - healthyAt;
-      assert.ok(lag < 2000, `first change after recovery took ${lag} ms`);
+      // Idle: well under 1 s (backoff cap 1 s); the bound leaves room for a
+      // loaded machine and still tells us from confd's 13 s.
+      assert.ok(lag < 8000, `first change after recovery took ${lag} ms`);
       assert.deepEqual(viewOf(b), await etcdOf(etcd.endpoint));
       assert.equal(b.status().connected, true);
       assert.equal(b.status().disconnects, 1);

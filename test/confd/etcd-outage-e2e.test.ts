@@ -128,12 +128,14 @@ describe("domeos-confd through etcd outages, compaction and resets", () => {
     await put(etcd.endpoint, { c: "10.0.0.3:1003" }, ["a"]);
     await until(
       () => servers(readText(dest)).join() === "10.0.0.2:1002,10.0.0.3:1003",
-      5000,
+      15_000,
       "the changes after recovery",
     );
     const lag = Date.now() - healthyAt;
     t.diagnostic(`etcd healthy -> file updated: ${lag} ms`);
-    assert.ok(lag < 2000, `first change after etcd was healthy took ${lag} ms (confd: 13 s)`);
+    // Idle machine: under 1 s (reconnect backoff cap 1 s). The bound only has
+    // to tell us from confd's 13 s, with room for a loaded CI machine.
+    assert.ok(lag < 8000, `first change after etcd was healthy took ${lag} ms (confd: 13 s)`);
     await until(
       async () => (await httpGet(`${metrics}/healthz`)).status === 200,
       5000,

@@ -141,10 +141,16 @@ test("a signal during preparation (waiting for a dependency) stops domeize promp
   const port = await freePort();
   const child = startDomeize(
     ["-timeout", "60s", "-wait", `tcp://127.0.0.1:${port}`, "true"],
-    baseEnv({}),
+    baseEnv({ DOMEIZE_TRACE: "1" }),
   );
+  let err = "";
+  child.stderr?.on("data", (c) => {
+    err += c;
+  });
   const done = collect(child);
-  await new Promise((r) => setTimeout(r, 1500));
+  // The event, not a guess at how long start-up takes on a loaded machine:
+  // the last phase before waiting (the launcher forwards signals by then).
+  await until(() => err.includes("domeize trace: rendered"), 30_000, "the wait to begin");
   const t0 = Date.now();
   child.kill("SIGTERM");
   const r = await done;
