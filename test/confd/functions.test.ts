@@ -8,9 +8,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { MapView } from "../../src/confd/backends/backend.js";
-import { GoTime } from "../../src/confd/funcs/go-time.js";
 import { confdCaseFuncs, confdFuncs } from "../../src/confd/funcs/index.js";
 import { KeySpace, keySpaceFromObject } from "../../src/confd/template/key-space.js";
+import { GoTime } from "../../src/golib/time.js";
 import { Template } from "../../src/gotemplate/index.js";
 import { REPO_ROOT } from "../support/fixtures.js";
 

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { templateFuncs } from "../../src/domeize/funcs/index.js";
+import { GoTime } from "../../src/golib/time.js";
 import { Template } from "../../src/gotemplate/index.js";
 import { ROOT } from "./helpers.js";
 
@@ -25,13 +26,14 @@ const DOCUMENTED: Record<string, string> = {
 
 function run(text: string): { out?: string; err?: string } {
   try {
-    return { out: new Template("t", { funcs: templateFuncs() }).parse(text).execute(null) };
+    const data = { T: new GoTime(1_700_000_000_000, true) };
+    return { out: new Template("t", { funcs: templateFuncs() }).parse(text).execute(data) };
   } catch (e) {
     return { err: (e as Error).message };
   }
 }
 
-test("domeize's functions answer as the originals on Go 1.19 (regex, camelcase, decimal float math, int64 wraparound, path, atoi, slice)", () => {
+test("domeize's functions answer as the originals on Go 1.19 (regex, camelcase, decimal float math, int64 wraparound, path, atoi, slice, jsonQuery, dateModify)", () => {
   const cases = JSON.parse(
     readFileSync(`${ROOT}/test/fixtures/funcs/cases.json`, "utf8"),
   ) as Case[];

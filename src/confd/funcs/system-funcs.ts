@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { statSync } from "node:fs";
 import { compareBytes, type FuncMap, GoStruct, goFunc, typedList } from "../../gotemplate/value.js";
-import { GoTime } from "./go-time.js";
+import { GoTime } from "../../golib/time.js";
 
 export interface SrvRecord {
   target: string;

@@ -2,6 +2,7 @@
 // docs/domeize.md for the functions left out and why).
 
 import type { FuncMap } from "../../gotemplate/value.js";
+import { sprigDates } from "./sprig-dates.js";
 import { sprigLists } from "./sprig-lists.js";
 import { sprigMath } from "./sprig-math.js";
 import { sprigMisc } from "./sprig-misc.js";
@@ -9,5 +10,12 @@ import { sprigRegex } from "./sprig-regex.js";
 import { sprigStrings } from "./sprig-strings.js";
 
 export function sprigFuncs(): FuncMap {
-  return { ...sprigStrings(), ...sprigLists(), ...sprigMath(), ...sprigMisc(), ...sprigRegex() };
+  return {
+    ...sprigStrings(),
+    ...sprigDates(),
+    ...sprigLists(),
+    ...sprigMath(),
+    ...sprigMisc(),
+    ...sprigRegex(),
+  };
 }

@@ -1,7 +1,9 @@
-// time.Time for confd's `datetime` (Go's time.Now). Templates use it through
-// methods, mostly `.Format "2006-01-02"` and `.Unix`; %T prints time.Time.
+// Go's time.Time as a template value, with Go's layout formatting: confd's
+// `datetime` and sprig's `now` / `dateModify` / `date` / `unixEpoch`.
+// Templates use it through methods, mostly `.Format "2006-01-02"` and
+// `.Unix`; %T prints time.Time. Millisecond precision (JavaScript's clock).
 
-import { GoStruct } from "../../gotemplate/value.js";
+import { GoStruct } from "../gotemplate/value.js";
 
 const MONTHS = [
   "January",
@@ -76,6 +78,11 @@ export class GoTime extends GoStruct {
 
   get goType(): string {
     return "time.Time";
+  }
+
+  /** t.Add(d) for a duration in nanoseconds (kept to milliseconds), in t's zone. */
+  static add(t: GoTime, ns: bigint): GoTime {
+    return new GoTime(t.ms + Number(ns / 1_000_000n), t.utc);
   }
 
   private parts() {
