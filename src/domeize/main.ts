@@ -12,6 +12,8 @@ async function usage(): Promise<string> {
 }
 
 async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  // Kubernetes probes and the injection copy (src/domeize/probe.ts).
+  if (argv[0] === "probe") return (await import("./probe.js")).probeMain(argv.slice(1), env);
   let opts: ReturnType<typeof parseOptions>;
   try {
     opts = parseOptions(argv);

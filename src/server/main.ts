@@ -18,6 +18,8 @@ async function main(argv: string[]): Promise<number> {
   };
   if (argv[0] === "deploy") return deployCli(argv.slice(1), io);
   if (argv[0] === "token") return tokenCommand(argv.slice(1));
+  if (argv[0] === "manifests")
+    return (await import("./deploy/manifest-cli.js")).manifestsCli(argv.slice(1), io);
   if (argv[0] === "serve") argv = argv.slice(1);
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(SERVE_HELP);

@@ -4,9 +4,13 @@
 //
 //   key        /registry/pods/{namespace}/{name}    (the layout confd reads from etcd)
 //   value      the Pod JSON (apiVersion/kind added to list items, as etcd holds them)
-//   revision   metadata.resourceVersion (etcd's revision behind the apiserver)
-//   list       GET pods (all namespaces, or one when the prefix names it), paged
-//   watch      GET pods?watch=true from resourceVersion fromRevision-1; 410 -> CompactedError
+//   revision   a number standing for metadata.resourceVersion, which stays opaque:
+//              never parsed, compared or computed with (kubernetes-rv.ts)
+//   list       GET pods (all namespaces, or one when the prefix names it), paged;
+//              an expired continue token (410) restarts the list
+//   watch      GET pods?watch=true&allowWatchBookmarks=true after the resourceVersion
+//              of revision fromRevision-1; bookmarks move the resume point;
+//              410 Gone -> CompactedError (the caller re-lists)
 //   put        JSON merge patch of metadata.annotations only (the one write the
 //              server needs); expectModRevision becomes a resourceVersion precondition
 //   delete     DELETE pod, with a resourceVersion precondition when asked
@@ -24,6 +28,7 @@ import {
 } from "@kubernetes/client-node";
 import { validateExpect, validateKey, validateValue } from "./keyrange.js";
 import { collectionFor, parsePodKey, podKeyOf, podPath } from "./kubernetes-keys.js";
+import { ResourceVersions } from "./kubernetes-rv.js";
 import { type AnnotationPatch, type MergeResult, PodNotFoundError } from "./merge.js";
 import {
   CompactedError,
@@ -67,6 +72,7 @@ export class KubernetesStore implements Store {
   private readonly callTimeoutMs: number;
   private readonly pageSize: number;
   private readonly watches = new Set<() => void>();
+  private readonly rvs = new ResourceVersions();
 
   constructor(
     private readonly kc: KubeConfig,
@@ -107,25 +113,39 @@ export class KubernetesStore implements Store {
     const r = await this.request(HttpMethod.GET, podPath(parsePodKey(key)));
     if (r.status === 404) return null;
     this.expectOk(r, `get ${key}`);
-    return toKv(r.body as Pod);
+    return this.toKv(r.body as Pod);
   }
 
   async list(prefix: string): Promise<ListResult> {
     if (typeof prefix !== "string") throw new TypeError("list: prefix must be a string");
     const path = collectionFor(prefix);
+    // A continue token expires with compaction (410): list again from the start.
+    for (let attempt = 1; ; attempt++) {
+      const res = await this.listOnce(path, prefix);
+      if (res !== "expired") return res;
+      if (attempt === 3) {
+        throw new StoreUnavailableError(
+          `${this.description}: list ${prefix}: continue token expired three times`,
+        );
+      }
+    }
+  }
+
+  private async listOnce(path: string, prefix: string): Promise<ListResult | "expired"> {
     const kvs: KeyValue[] = [];
-    let revision = 0;
+    let revision: number | undefined;
     let cont = "";
     do {
       const q = new URLSearchParams({ limit: String(this.pageSize) });
       if (cont) q.set("continue", cont);
       const r = await this.request(HttpMethod.GET, `${path}?${q}`);
+      if (r.status === 410 && cont) return "expired";
       this.expectOk(r, `list ${prefix}`);
       const meta = r.body.metadata as { resourceVersion?: string; continue?: string };
       // Continue tokens serve later pages from the first page's snapshot.
-      if (revision === 0) revision = rvOf(meta.resourceVersion, `list ${prefix}`);
+      revision ??= this.rvs.revisionOf(meta.resourceVersion, `list ${prefix}`);
       for (const item of (r.body.items as Pod[]) ?? []) {
-        const kv = toKv(item);
+        const kv = this.toKv(item);
         if (kv.key.startsWith(prefix)) kvs.push(kv);
       }
       cont = meta.continue ?? "";
@@ -159,7 +179,11 @@ export class KubernetesStore implements Store {
       if (!(k in wanted)) patch[k] = null;
     }
     const metadata: Json = { annotations: patch };
-    if (expect !== undefined) metadata.resourceVersion = String(expect);
+    if (expect !== undefined) {
+      const rv = this.rvs.rvOf(expect);
+      if (rv === undefined) return { ok: false, revision: cur.modRevision, current: cur };
+      metadata.resourceVersion = rv;
+    }
     const r = await this.request(HttpMethod.PATCH, podPath(ref), { metadata });
     if (r.status === 409 || r.status === 404) {
       const now = await this.get(key);
@@ -170,7 +194,10 @@ export class KubernetesStore implements Store {
       };
     }
     this.expectOk(r, `put ${key}`);
-    return { ok: true, revision: rvOf((r.body as Pod).metadata?.resourceVersion, `put ${key}`) };
+    return {
+      ok: true,
+      revision: this.rvs.revisionOf((r.body as Pod).metadata?.resourceVersion, `put ${key}`),
+    };
   }
 
   /** One JSON merge patch: atomic in the apiserver, no read-modify-write needed. */
@@ -181,15 +208,24 @@ export class KubernetesStore implements Store {
     });
     if (r.status === 404) throw new PodNotFoundError(key);
     this.expectOk(r, `merge into ${key}`);
-    const revision = rvOf((r.body as Pod).metadata?.resourceVersion, `merge into ${key}`);
+    const revision = this.rvs.revisionOf(
+      (r.body as Pod).metadata?.resourceVersion,
+      `merge into ${key}`,
+    );
     return { revision, retries: 0, changed: true };
   }
 
   async delete(key: string, opts: { expectModRevision?: number } = {}): Promise<WriteResult> {
     validateKey(key, "delete");
     const expect = validateExpect(opts.expectModRevision, `delete ${key}`);
-    const body =
-      expect === undefined ? undefined : { preconditions: { resourceVersion: String(expect) } };
+    const rv = expect === undefined || expect === 0 ? undefined : this.rvs.rvOf(expect);
+    if (expect !== undefined && rv === undefined) {
+      // 0 (create-only) or a revision this adapter never issued: no pod has it.
+      const now = await this.get(key);
+      if (now === null) return { ok: expect === 0, revision: await this.revision() };
+      return { ok: false, revision: now.modRevision, current: now };
+    }
+    const body = rv === undefined ? undefined : { preconditions: { resourceVersion: rv } };
     const r = await this.request(HttpMethod.DELETE, podPath(parsePodKey(key)), body);
     if (r.status === 404) {
       return { ok: expect === undefined || expect === 0, revision: await this.revision() };
@@ -207,23 +243,45 @@ export class KubernetesStore implements Store {
   }
 
   async revision(): Promise<number> {
-    const r = await this.request(HttpMethod.GET, "/api/v1/pods?limit=1");
+    return this.rvs.revisionOf(await this.currentRv("/api/v1/pods"), "revision");
+  }
+
+  /** The collection's resourceVersion now (a list of one item). */
+  private async currentRv(path: string): Promise<string | undefined> {
+    const r = await this.request(HttpMethod.GET, `${path}?limit=1`);
     this.expectOk(r, "revision");
-    return rvOf((r.body.metadata as Json)?.resourceVersion as string, "revision");
+    return (r.body.metadata as Json)?.resourceVersion as string | undefined;
   }
 
   async watch(prefix: string, fromRevision: number, handlers: WatchHandlers): Promise<Watch> {
     const path = collectionFor(prefix);
-    const start = fromRevision > 0 ? Math.max(1, fromRevision - 1) : await this.revision();
-    const w = new PodWatch(
-      this.kc,
+    let startRv: string | undefined;
+    let floor: number;
+    if (fromRevision > 0) {
+      startRv = this.rvs.watchStart(fromRevision);
+      floor = fromRevision - 1;
+      if (startRv === undefined) {
+        // Never issued or forgotten: like a compacted etcd revision, the caller re-lists.
+        const err = new CompactedError(this.rvs.newest() + 1);
+        queueMicrotask(() => handlers.onError(err));
+        return { close: async () => {} };
+      }
+    } else {
+      startRv = await this.currentRv(path);
+      floor = this.rvs.revisionOf(startRv, `watch ${prefix}`);
+    }
+    const w = new PodWatch({
+      kc: this.kc,
       path,
       prefix,
-      start,
+      startRv: startRv as string,
+      floor,
       handlers,
-      this.description,
-      this.callTimeoutMs,
-    );
+      description: this.description,
+      timeoutMs: this.callTimeoutMs,
+      toKv: (pod, revision) => this.toKv(pod, revision),
+      rvs: this.rvs,
+    });
     this.watches.add(w.stop);
     await w.start();
     return {
@@ -231,6 +289,20 @@ export class KubernetesStore implements Store {
         this.watches.delete(w.stop);
         w.stop();
       },
+    };
+  }
+
+  /** A pod as a KeyValue, at `revision` or the one standing for its resourceVersion. */
+  private toKv(pod: Pod, revision?: number): KeyValue {
+    const full: Pod = { apiVersion: "v1", kind: "Pod", ...pod };
+    const rev =
+      revision ?? this.rvs.revisionOf(pod.metadata?.resourceVersion, `pod ${pod.metadata?.name}`);
+    return {
+      key: podKeyOf(pod),
+      value: JSON.stringify(full),
+      createRevision: rev,
+      modRevision: rev,
+      version: pod.metadata?.generation ?? 1,
     };
   }
 
@@ -282,21 +354,39 @@ export class KubernetesStore implements Store {
  * a stream that ends is reopened from the last resourceVersion seen (no event
  * lost); when reopening fails the watch ends through onError.
  */
+interface PodWatchOptions {
+  kc: KubeConfig;
+  path: string;
+  prefix: string;
+  /** Watch after this resourceVersion. */
+  startRv: string;
+  /** Revisions delivered rise above this (the revision the caller has seen). */
+  floor: number;
+  handlers: WatchHandlers;
+  description: string;
+  timeoutMs: number;
+  toKv: (pod: Pod, revision: number) => KeyValue;
+  rvs: ResourceVersions;
+}
+
 class PodWatch {
-  private lastRv: number;
+  /** Where a reopened stream resumes: the last event's or bookmark's resourceVersion. */
+  private lastRv: string;
+  private floor: number;
   private abort: AbortController | null = null;
   private stopped = false;
+  private readonly path: string;
+  private readonly prefix: string;
+  private readonly handlers: WatchHandlers;
+  private readonly description: string;
 
-  constructor(
-    private readonly kc: KubeConfig,
-    private readonly path: string,
-    private readonly prefix: string,
-    startRv: number,
-    private readonly handlers: WatchHandlers,
-    private readonly description: string,
-    private readonly timeoutMs: number,
-  ) {
-    this.lastRv = startRv;
+  constructor(private readonly o: PodWatchOptions) {
+    this.lastRv = o.startRv;
+    this.floor = o.floor;
+    this.path = o.path;
+    this.prefix = o.prefix;
+    this.handlers = o.handlers;
+    this.description = o.description;
   }
 
   readonly stop = (): void => {
@@ -309,9 +399,9 @@ class PodWatch {
     let failed: Error | null = null;
     let connected = false;
     let timedOut = false;
-    const opening = new KubeWatch(this.kc).watch(
+    const opening = new KubeWatch(this.o.kc).watch(
       this.path,
-      { resourceVersion: String(this.lastRv), allowWatchBookmarks: true },
+      { resourceVersion: this.lastRv, allowWatchBookmarks: true },
       (type, obj) => this.onEvent(type, obj as Pod),
       (err) => {
         if (!connected) failed = this.toError(err);
@@ -324,7 +414,7 @@ class PodWatch {
       timer = setTimeout(() => {
         timedOut = true;
         reject(new StoreUnavailableError(`${this.description}: watch ${this.prefix}: no answer`));
-      }, this.timeoutMs);
+      }, this.o.timeoutMs);
     });
     opening.then((ctl) => timedOut && ctl.abort()).catch(() => {});
     try {
@@ -342,25 +432,40 @@ class PodWatch {
       const status = obj as unknown as { code?: number; message?: string };
       const err =
         status.code === 410
-          ? new CompactedError(oldestRv(status.message) ?? this.lastRv + 1)
+          ? this.compacted()
           : new Error(`${this.description}: watch ${this.prefix}: ${status.message}`);
       this.fail(err);
       return;
     }
-    const rv = Number(obj.metadata?.resourceVersion);
-    if (Number.isFinite(rv)) this.lastRv = Math.max(this.lastRv, rv);
+    const rv = obj.metadata?.resourceVersion;
+    if (typeof rv === "string" && rv !== "") this.lastRv = rv;
+    // A bookmark only moves the resume point (fewer replays, no 410 after a quiet spell).
     if (type === "BOOKMARK") return;
-    const kv = toKv(obj);
-    if (!kv.key.startsWith(this.prefix)) return;
-    const ev: WatchEvent =
-      type === "DELETED"
-        ? { type: "delete", key: kv.key, modRevision: kv.modRevision, prev: kv }
-        : { type: "put", kv };
+    let ev: WatchEvent;
+    let revision: number;
     try {
-      this.handlers.onEvents([ev], kv.modRevision);
+      revision = this.o.rvs.revisionAbove(rv, this.floor, `watch ${this.prefix}`);
+      const kv = this.o.toKv(obj, revision);
+      if (!kv.key.startsWith(this.prefix)) return;
+      ev =
+        type === "DELETED"
+          ? { type: "delete", key: kv.key, modRevision: revision, prev: kv }
+          : { type: "put", kv };
+    } catch (err) {
+      this.fail(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    this.floor = revision;
+    try {
+      this.handlers.onEvents([ev], revision);
     } catch (err) {
       this.fail(err instanceof Error ? err : new Error(String(err)));
     }
+  }
+
+  /** 410 Gone: the resume point is too old; everything known may be gone. */
+  private compacted(): CompactedError {
+    return new CompactedError(this.o.rvs.newest() + 1);
   }
 
   /**
@@ -380,7 +485,7 @@ class PodWatch {
 
   private toError(err: unknown): Error {
     const code = (err as { statusCode?: number }).statusCode;
-    if (code === 410) return new CompactedError(this.lastRv + 1);
+    if (code === 410) return this.compacted();
     const msg = err instanceof Error ? err.message : String(err);
     if (code !== undefined && code < 500) {
       return new Error(`${this.description}: watch ${this.prefix}: HTTP ${code}: ${msg}`);
@@ -393,34 +498,6 @@ class PodWatch {
     this.stop();
     this.handlers.onError(err);
   }
-}
-
-function toKv(pod: Pod): KeyValue {
-  const full: Pod = { apiVersion: "v1", kind: "Pod", ...pod };
-  const rv = rvOf(pod.metadata?.resourceVersion, `pod ${pod.metadata?.name}`);
-  return {
-    key: podKeyOf(pod),
-    value: JSON.stringify(full),
-    createRevision: rv,
-    modRevision: rv,
-    version: pod.metadata?.generation ?? 1,
-  };
-}
-
-function rvOf(rv: string | undefined, what: string): number {
-  const n = Number(rv);
-  if (!rv || !Number.isSafeInteger(n)) {
-    throw new Error(
-      `kubernetes store: ${what}: resourceVersion ${JSON.stringify(rv)} is not a number`,
-    );
-  }
-  return n;
-}
-
-/** "too old resource version: 5 (17)" -> 17, the oldest the apiserver still has. */
-function oldestRv(message: string | undefined): number | undefined {
-  const m = /\((\d+)\)/.exec(message ?? "");
-  return m ? Number(m[1]) : undefined;
 }
 
 function annotationsOf(value: string, key: string): Record<string, string> {

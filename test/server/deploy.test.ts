@@ -134,6 +134,10 @@ describe("manifest", () => {
       { name: "CLUSTER_NAME", value: "prod" },
       { name: "MY_POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
       { name: "MY_POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+      { name: "MY_POD_UID", valueFrom: { fieldRef: { fieldPath: "metadata.uid" } } },
+      { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+      { name: "HOST_IP", valueFrom: { fieldRef: { fieldPath: "status.hostIP" } } },
+      { name: "DOMEIZE_STATE_DIR", value: "/var/lib/domeize" },
       {
         name: "DOMEIZE_TEMPLATES",
         value: "/app/nginx.tmpl:/etc/nginx/nginx.conf,/app/app.tmpl:/app/app.conf",
@@ -204,6 +208,9 @@ describe("manifest", () => {
       "CLUSTER_NAME",
       "MY_POD_NAME",
       "MY_POD_NAMESPACE",
+      "MY_POD_UID",
+      "NODE_NAME",
+      "HOST_IP",
       "DOMEOS_AGENT_TOKEN",
     ]);
     assert.deepEqual(s.containers[0].env[0], { name: "NETWORK_MODE", value: "DEFAULT" });

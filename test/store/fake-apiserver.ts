@@ -1,18 +1,31 @@
 // *** FAKE *** Kubernetes apiserver, for tests only. No real apiserver can
-// run on the test machines, so this serves the small slice of the core/v1
-// pods API the Kubernetes store adapter uses, the way the real one answers
-// (as recorded from kube-apiserver 1.28 responses):
+// run on the test machines, so this serves the slice of the core/v1 pods API
+// the Kubernetes store adapter and confd use, behaving as kube-apiserver does
+// in every respect a client can rely on (API conventions, "Resource
+// versions" and "Efficient detection of changes" in the Kubernetes docs):
 //
-//   GET    /api/v1/pods, /api/v1/namespaces/{ns}/pods   list (limit/continue), or watch=true
-//   GET    /api/v1/namespaces/{ns}/pods/{name}          read
-//   PATCH  /api/v1/namespaces/{ns}/pods/{name}          application/merge-patch+json only;
-//                                                       metadata.resourceVersion is a precondition (409)
-//   DELETE /api/v1/namespaces/{ns}/pods/{name}          with optional preconditions.resourceVersion
+//   resourceVersion  opaque strings that are deliberately not numbers, so a
+//                    client that parses or computes with them fails here
+//   GET    /api/v1/pods, /api/v1/namespaces/{ns}/pods   list: limit/continue, later
+//          pages from the first page's snapshot; a continue token older than a
+//          compaction answers 410 Gone (HTTP status, reason Expired)
+//   GET    ...?watch=true   watch: from resourceVersion R the events after R; R
+//          unset or "0" sends the current pods as synthetic ADDED first; R older
+//          than the compaction: an ERROR event with a 410 Status, then the end;
+//          R unknown: 400; allowWatchBookmarks=true: BOOKMARK events (bookmark());
+//          timeoutSeconds ends the stream
+//   GET    /api/v1/namespaces/{ns}/pods/{name}   read
+//   PATCH  same path   application/merge-patch+json (RFC 7386),
+//          application/strategic-merge-patch+json (maps as merge patch, lists
+//          with a merge key merged by it), application/json-patch+json (RFC 6902);
+//          anything else 415. metadata.resourceVersion in a merge patch is a
+//          precondition (409 Conflict); a patch that changes nothing keeps the
+//          resourceVersion and sends no event
+//   DELETE same path   preconditions.resourceVersion (409); a pod bound to a node
+//          (spec.nodeName) is deleted gracefully: deletionTimestamp is set
+//          (MODIFIED) and the pod goes when the kubelet confirms (confirmDeletion)
 //
-// resourceVersion is one global counter, like etcd revisions behind a real
-// apiserver. Watches replay history after the given resourceVersion and
-// answer a compacted one with an ERROR event carrying a 410 Status. Every
-// request is recorded (method, path, content type, body) for assertions.
+// Every request is recorded (method, path, content type, body) for assertions.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -24,7 +37,7 @@ interface PodEntry {
   pod: Json;
 }
 interface HistoryEvent {
-  rv: number;
+  seq: number;
   type: "ADDED" | "MODIFIED" | "DELETED";
   pod: Json;
 }
@@ -35,18 +48,27 @@ export interface RecordedRequest {
   authorization: string | undefined;
   body: string;
 }
+interface ListSnapshot {
+  seq: number;
+  items: Json[];
+}
+
+const RV_PREFIX = "fake-rv.";
 
 export class FakeApiServer {
   readonly requests: RecordedRequest[] = [];
   /** Bearer token required on every request (the adapter must send auth). */
   readonly token = "fake-token";
   private server: Server | null = null;
-  private rv = 100;
-  private compactedRv = 0;
+  /** The store's revision (etcd behind the apiserver); clients see it only as an opaque string. */
+  private seq = 100;
+  private compactedSeq = 0;
   private readonly pods = new Map<string, PodEntry>();
   private readonly history: HistoryEvent[] = [];
-  private readonly watchers = new Set<(e: HistoryEvent) => void>();
+  private readonly watchers = new Set<{ send: (e: HistoryEvent) => void; bookmark: () => void }>();
   private readonly open = new Set<ServerResponse>();
+  private readonly snapshots = new Map<string, ListSnapshot>();
+  private nextSnapshot = 1;
 
   get url(): string {
     const addr = this.server?.address() as AddressInfo;
@@ -54,7 +76,12 @@ export class FakeApiServer {
   }
 
   async start(): Promise<void> {
-    this.server = createServer((req, res) => this.handle(req, res));
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err) => {
+        if (!res.headersSent) status(res, 500, "InternalError", String(err));
+        else res.destroy();
+      });
+    });
     await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", r));
   }
 
@@ -65,37 +92,60 @@ export class FakeApiServer {
     this.server = null;
   }
 
-  /** What the kubelet/scheduler would do: create or replace a pod. */
-  upsertPod(pod: Json): number {
+  /** What the kubelet/scheduler would do: create or replace a pod. Returns its resourceVersion. */
+  upsertPod(pod: Json): string {
     const meta = pod.metadata as Json;
     const ns = String(meta.namespace ?? "default");
     const name = String(meta.name);
-    const k = `${ns}/${name}`;
-    const existed = this.pods.has(k);
-    const rv = ++this.rv;
+    const existed = this.pods.has(`${ns}/${name}`);
     const stored = { apiVersion: "v1", kind: "Pod", ...structuredClone(pod) } as Json;
-    (stored.metadata as Json).namespace = ns;
-    (stored.metadata as Json).resourceVersion = String(rv);
-    this.pods.set(k, { ns, name, pod: stored });
-    this.emit({ rv, type: existed ? "MODIFIED" : "ADDED", pod: stored });
-    return rv;
+    const m = stored.metadata as Json;
+    m.namespace = ns;
+    const before = this.pods.get(`${ns}/${name}`)?.pod.metadata as Json | undefined;
+    m.uid ??= before?.uid ?? `uid-${ns}-${name}-${this.seq}`;
+    return this.store(ns, name, stored, existed ? "MODIFIED" : "ADDED");
   }
 
-  removePod(ns: string, name: string): number {
+  /** The pod is gone at once (the kubelet confirmed, or it never ran). */
+  removePod(ns: string, name: string): string {
     const e = this.pods.get(`${ns}/${name}`);
     if (!e) throw new Error(`fake apiserver: no pod ${ns}/${name}`);
     this.pods.delete(`${ns}/${name}`);
-    const rv = ++this.rv;
+    const seq = ++this.seq;
     const pod = structuredClone(e.pod);
-    (pod.metadata as Json).resourceVersion = String(rv);
-    this.emit({ rv, type: "DELETED", pod });
-    return rv;
+    (pod.metadata as Json).resourceVersion = rvString(seq);
+    this.emit({ seq, type: "DELETED", pod });
+    return rvString(seq);
   }
 
-  /** Forget watch history up to `rv` (etcd compaction behind the apiserver). */
-  compact(rv: number): void {
-    this.compactedRv = rv;
-    while (this.history.length > 0 && this.history[0].rv <= rv) this.history.shift();
+  /** The kubelet's confirmation of a graceful deletion (the pod's containers stopped). */
+  confirmDeletion(ns: string, name: string): string {
+    const e = this.pods.get(`${ns}/${name}`);
+    if (!(e?.pod.metadata as Json | undefined)?.deletionTimestamp)
+      throw new Error(`fake apiserver: pod ${ns}/${name} is not being deleted`);
+    return this.removePod(ns, name);
+  }
+
+  /** Forget history up to and including resourceVersion `rv` (etcd compaction behind the apiserver). */
+  compact(rv: string): void {
+    const seq = seqOf(rv);
+    if (seq === undefined)
+      throw new Error(
+        `fake apiserver: compact(${JSON.stringify(rv)}): not a resourceVersion of this server`,
+      );
+    this.compactedSeq = seq;
+    while (this.history.length > 0 && this.history[0]!.seq <= seq) this.history.shift();
+    for (const [k, snap] of this.snapshots) if (snap.seq <= seq) this.snapshots.delete(k);
+  }
+
+  /** Send a BOOKMARK (the current resourceVersion) to every watch that allowed bookmarks. */
+  bookmark(): void {
+    for (const w of this.watchers) w.bookmark();
+  }
+
+  /** The current resourceVersion (what a list would report). */
+  currentRv(): string {
+    return rvString(this.seq);
   }
 
   /** Drop every open watch connection (what an apiserver restart looks like). */
@@ -107,9 +157,17 @@ export class FakeApiServer {
     return this.pods.get(`${ns}/${name}`)?.pod;
   }
 
+  private store(ns: string, name: string, pod: Json, type: HistoryEvent["type"]): string {
+    const seq = ++this.seq;
+    (pod.metadata as Json).resourceVersion = rvString(seq);
+    this.pods.set(`${ns}/${name}`, { ns, name, pod });
+    this.emit({ seq, type, pod });
+    return rvString(seq);
+  }
+
   private emit(e: HistoryEvent): void {
     this.history.push(e);
-    for (const w of this.watchers) w(e);
+    for (const w of this.watchers) w.send(e);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -132,33 +190,57 @@ export class FakeApiServer {
       if (url.searchParams.get("watch") === "true") return this.watch(list[1], url, res);
       return this.list(list[1], url, res);
     }
-    if (one && req.method === "GET") return this.read(one[1], one[2], res);
-    if (one && req.method === "PATCH") return this.patch(one[1], one[2], req, body, res);
-    if (one && req.method === "DELETE") return this.remove(one[1], one[2], body, res);
-    return status(res, 404, "NotFound", `the server could not find the requested resource`);
+    if (one && req.method === "GET") return this.read(one[1]!, one[2]!, res);
+    if (one && req.method === "PATCH") return this.patch(one[1]!, one[2]!, req, body, res);
+    if (one && req.method === "DELETE") return this.remove(one[1]!, one[2]!, body, res);
+    return status(res, 404, "NotFound", "the server could not find the requested resource");
   }
 
-  private list(ns: string | undefined, url: URL, res: ServerResponse): void {
-    const all = [...this.pods.values()]
-      .filter((e) => ns === undefined || e.ns === ns)
-      .sort((a, b) => `${a.ns}/${a.name}`.localeCompare(`${b.ns}/${b.name}`));
-    const limit = Number(url.searchParams.get("limit") ?? 0) || all.length;
-    const start = Number(url.searchParams.get("continue") ?? 0);
-    const page = all.slice(start, start + limit);
-    const more = start + limit < all.length;
-    // Real list items carry no kind/apiVersion.
-    const items = page.map(({ pod }) => {
-      const { kind: _k, apiVersion: _a, ...rest } = pod;
-      return rest;
-    });
+  private list(ns: string | undefined, url: URL, res: ServerResponse) {
+    const limit = Number(url.searchParams.get("limit") ?? 0);
+    const cont = url.searchParams.get("continue");
+    let snap: ListSnapshot;
+    let start = 0;
+    if (cont) {
+      const [id, offset] = cont.split(":");
+      const found = this.snapshots.get(id ?? "");
+      if (!found) {
+        return status(
+          res,
+          410,
+          "Expired",
+          "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+        );
+      }
+      snap = found;
+      start = Number(offset);
+    } else {
+      snap = {
+        seq: this.seq,
+        items: [...this.pods.values()]
+          .filter((e) => ns === undefined || e.ns === ns)
+          .sort((a, b) => `${a.ns}/${a.name}`.localeCompare(`${b.ns}/${b.name}`))
+          // Real list items carry no kind/apiVersion.
+          .map(({ pod }) => {
+            const { kind: _k, apiVersion: _a, ...rest } = structuredClone(pod);
+            return rest;
+          }),
+      };
+    }
+    const n = limit > 0 ? limit : snap.items.length;
+    const page = snap.items.slice(start, start + n);
+    const more = start + n < snap.items.length;
+    let next: string | undefined;
+    if (more) {
+      const id = cont ? cont.split(":")[0]! : `snap${this.nextSnapshot++}`;
+      this.snapshots.set(id, snap);
+      next = `${id}:${start + n}`;
+    }
     json(res, 200, {
       kind: "PodList",
       apiVersion: "v1",
-      metadata: {
-        resourceVersion: String(this.rv),
-        ...(more ? { continue: String(start + limit) } : {}),
-      },
-      items,
+      metadata: { resourceVersion: rvString(snap.seq), ...(next ? { continue: next } : {}) },
+      items: page,
     });
   }
 
@@ -169,14 +251,33 @@ export class FakeApiServer {
   }
 
   private patch(ns: string, name: string, req: IncomingMessage, body: string, res: ServerResponse) {
-    if (req.headers["content-type"] !== "application/merge-patch+json") {
-      return status(res, 415, "UnsupportedMediaType", `unsupported ${req.headers["content-type"]}`);
-    }
+    const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim();
     const e = this.pods.get(`${ns}/${name}`);
+    if (!PATCH_TYPES.has(type)) {
+      return status(
+        res,
+        415,
+        "UnsupportedMediaType",
+        `the body of the request was in an unknown format - accepted media types include: ${[...PATCH_TYPES].join(", ")}`,
+      );
+    }
     if (!e) return status(res, 404, "NotFound", `pods "${name}" not found`);
-    const patch = JSON.parse(body) as Json;
-    const wantRv = (patch.metadata as Json | undefined)?.resourceVersion;
-    if (wantRv !== undefined && wantRv !== (e.pod.metadata as Json).resourceVersion) {
+    let patch: unknown;
+    try {
+      patch = JSON.parse(body);
+    } catch (err) {
+      return status(res, 400, "BadRequest", `error decoding patch: ${(err as Error).message}`);
+    }
+    let merged: Json;
+    try {
+      merged = applyPatch(type, structuredClone(e.pod), patch);
+    } catch (err) {
+      const code = err instanceof PatchTestFailed ? 422 : 400;
+      return status(res, code, code === 422 ? "Invalid" : "BadRequest", (err as Error).message);
+    }
+    const cur = e.pod.metadata as Json;
+    const want = (merged.metadata as Json | undefined)?.resourceVersion;
+    if (want !== undefined && want !== cur.resourceVersion) {
       return status(
         res,
         409,
@@ -184,57 +285,144 @@ export class FakeApiServer {
         `Operation cannot be fulfilled on pods "${name}": the object has been modified; please apply your changes to the latest version and try again`,
       );
     }
-    const merged = mergePatch(structuredClone(e.pod), patch) as Json;
-    this.upsertPod(merged);
+    const m = merged.metadata as Json;
+    // Immutable identity: name, namespace, uid stay; resourceVersion is the server's.
+    m.name = cur.name;
+    m.namespace = cur.namespace;
+    m.uid = cur.uid;
+    m.resourceVersion = cur.resourceVersion;
+    if (JSON.stringify(merged) === JSON.stringify(e.pod)) return json(res, 200, e.pod); // no-op
+    this.store(ns, name, merged, "MODIFIED");
     json(res, 200, this.pods.get(`${ns}/${name}`)!.pod);
   }
 
   private remove(ns: string, name: string, body: string, res: ServerResponse) {
     const e = this.pods.get(`${ns}/${name}`);
     if (!e) return status(res, 404, "NotFound", `pods "${name}" not found`);
-    const pre = body ? ((JSON.parse(body) as Json).preconditions as Json | undefined) : undefined;
-    if (
-      pre?.resourceVersion !== undefined &&
-      pre.resourceVersion !== (e.pod.metadata as Json).resourceVersion
-    ) {
-      return status(res, 409, "Conflict", `Precondition failed: ResourceVersion in precondition`);
+    const opts = body ? (JSON.parse(body) as Json) : {};
+    const pre = opts.preconditions as Json | undefined;
+    const meta = e.pod.metadata as Json;
+    if (pre?.resourceVersion !== undefined && pre.resourceVersion !== meta.resourceVersion) {
+      return status(
+        res,
+        409,
+        "Conflict",
+        `Operation cannot be fulfilled on Pod "${name}": Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion}`,
+      );
     }
-    this.removePod(ns, name);
-    json(res, 200, e.pod);
+    const bound = (e.pod.spec as Json | undefined)?.nodeName !== undefined;
+    const grace = Number(opts.gracePeriodSeconds ?? 30);
+    if (!bound || grace === 0) {
+      this.removePod(ns, name);
+      return json(res, 200, e.pod);
+    }
+    if (meta.deletionTimestamp === undefined) {
+      const marked = structuredClone(e.pod);
+      (marked.metadata as Json).deletionTimestamp = new Date(Date.now() + grace * 1000)
+        .toISOString()
+        .replace(/\.\d+Z$/, "Z");
+      (marked.metadata as Json).deletionGracePeriodSeconds = grace;
+      this.store(ns, name, marked, "MODIFIED");
+    }
+    json(res, 200, this.pods.get(`${ns}/${name}`)!.pod);
   }
 
-  private watch(ns: string | undefined, url: URL, res: ServerResponse): void {
-    const from = Number(url.searchParams.get("resourceVersion") ?? this.rv);
+  private watch(ns: string | undefined, url: URL, res: ServerResponse) {
+    const rv = url.searchParams.get("resourceVersion") ?? "";
+    const bookmarks = url.searchParams.get("allowWatchBookmarks") === "true";
+    const synthetic = rv === "" || rv === "0";
+    const from = synthetic ? this.seq : seqOf(rv);
+    if (from === undefined || from > this.seq) {
+      return status(
+        res,
+        400,
+        "BadRequest",
+        `resourceVersion: Invalid value: ${JSON.stringify(rv)}`,
+      );
+    }
     res.writeHead(200, { "Content-Type": "application/json" });
     res.flushHeaders(); // the real apiserver answers a watch at once, events follow
     const send = (type: string, object: unknown) =>
       res.write(`${JSON.stringify({ type, object })}\n`);
-    if (from < this.compactedRv) {
+    // Events after `from` need history from from+1 on.
+    if (!synthetic && from < this.compactedSeq) {
       send("ERROR", {
         kind: "Status",
         apiVersion: "v1",
+        metadata: {},
         status: "Failure",
-        message: `too old resource version: ${from} (${this.compactedRv + 1})`,
+        message: `too old resource version: ${rv} (${rvString(this.compactedSeq)})`,
         reason: "Expired",
         code: 410,
       });
       res.end();
       return;
     }
-    const forward = (e: HistoryEvent) => {
-      const eNs = (e.pod.metadata as Json).namespace;
-      if (e.rv > from && (ns === undefined || eNs === ns)) send(e.type, e.pod);
+    const inNs = (pod: Json) => ns === undefined || (pod.metadata as Json).namespace === ns;
+    if (synthetic) {
+      for (const e of [...this.pods.values()].sort((a, b) =>
+        `${a.ns}/${a.name}`.localeCompare(`${b.ns}/${b.name}`),
+      )) {
+        if (inNs(e.pod)) send("ADDED", e.pod);
+      }
+    }
+    const watcher = {
+      send: (e: HistoryEvent) => {
+        if (e.seq > from && inNs(e.pod)) send(e.type, e.pod);
+      },
+      bookmark: () => {
+        if (bookmarks)
+          send("BOOKMARK", {
+            kind: "Pod",
+            apiVersion: "v1",
+            metadata: { resourceVersion: rvString(this.seq) },
+          });
+      },
     };
-    for (const e of this.history) forward(e);
-    this.watchers.add(forward);
+    for (const e of this.history) watcher.send(e);
+    this.watchers.add(watcher);
     this.open.add(res);
+    const timeout = Number(url.searchParams.get("timeoutSeconds") ?? 0);
+    const timer = timeout > 0 ? setTimeout(() => res.end(), timeout * 1000) : undefined;
     res.on("close", () => {
-      this.watchers.delete(forward);
+      clearTimeout(timer);
+      this.watchers.delete(watcher);
       this.open.delete(res);
     });
   }
 }
 
+/** Opaque on the wire; the fake alone knows the sequence number inside. */
+function rvString(seq: number): string {
+  return `${RV_PREFIX}${seq.toString(36)}`;
+}
+
+function seqOf(rv: string): number | undefined {
+  if (!rv.startsWith(RV_PREFIX)) return undefined;
+  const n = Number.parseInt(rv.slice(RV_PREFIX.length), 36);
+  return Number.isSafeInteger(n) && rvString(n) === rv ? n : undefined;
+}
+
+const PATCH_TYPES = new Set([
+  "application/merge-patch+json",
+  "application/strategic-merge-patch+json",
+  "application/json-patch+json",
+]);
+
+class PatchTestFailed extends Error {}
+
+function applyPatch(type: string, target: Json, patch: unknown): Json {
+  if (type === "application/json-patch+json") return jsonPatch(target, patch);
+  if (typeof patch !== "object" || patch === null || Array.isArray(patch))
+    throw new Error("a merge patch must be a JSON object");
+  return (
+    type === "application/strategic-merge-patch+json"
+      ? strategicMerge(target, patch, "")
+      : mergePatch(target, patch)
+  ) as Json;
+}
+
+/** RFC 7386. */
 function mergePatch(target: unknown, patch: unknown): unknown {
   if (typeof patch !== "object" || patch === null || Array.isArray(patch)) return patch;
   const out = (
@@ -247,11 +435,94 @@ function mergePatch(target: unknown, patch: unknown): unknown {
   return out;
 }
 
+/** The pod fields whose lists merge by a key in a strategic merge patch (patchMergeKey). */
+const MERGE_KEYS: Record<string, string> = {
+  ".spec.containers": "name",
+  ".spec.initContainers": "name",
+  ".spec.volumes": "name",
+  ".spec.containers.env": "name",
+  ".spec.containers.volumeMounts": "mountPath",
+  ".spec.containers.ports": "containerPort",
+  ".status.conditions": "type",
+};
+
+function strategicMerge(target: unknown, patch: unknown, path: string): unknown {
+  if (Array.isArray(patch)) {
+    const key = MERGE_KEYS[path];
+    if (!key || !Array.isArray(target)) return patch;
+    const out = [...target] as Json[];
+    for (const item of patch as Json[]) {
+      const i = out.findIndex((t) => t[key] === item[key]);
+      if (item.$patch === "delete") {
+        if (i >= 0) out.splice(i, 1);
+      } else if (i >= 0) out[i] = strategicMerge(out[i], item, path) as Json;
+      else out.push(item);
+    }
+    return out;
+  }
+  if (typeof patch !== "object" || patch === null) return patch;
+  const out = (
+    typeof target === "object" && target !== null && !Array.isArray(target) ? target : {}
+  ) as Json;
+  for (const [k, v] of Object.entries(patch as Json)) {
+    if (k === "$patch") continue;
+    if (v === null) delete out[k];
+    else out[k] = strategicMerge(out[k], v, `${path}.${k}`);
+  }
+  return out;
+}
+
+/** RFC 6902: add, remove, replace, test (what clients send to pods). */
+function jsonPatch(target: Json, ops: unknown): Json {
+  if (!Array.isArray(ops)) throw new Error("a JSON patch must be an array of operations");
+  for (const op of ops as Json[]) {
+    const parts = String(op.path)
+      .split("/")
+      .slice(1)
+      .map((p) => p.replaceAll("~1", "/").replaceAll("~0", "~"));
+    const last = parts.pop();
+    if (last === undefined) throw new Error(`JSON patch: bad path ${JSON.stringify(op.path)}`);
+    let parent: unknown = target;
+    for (const p of parts) parent = (parent as Json | undefined)?.[p];
+    if (typeof parent !== "object" || parent === null)
+      throw new Error(`JSON patch: path ${JSON.stringify(op.path)} does not exist`);
+    const obj = parent as Json;
+    switch (op.op) {
+      case "add":
+      case "replace":
+        if (op.op === "replace" && !(last in obj))
+          throw new Error(`JSON patch: replace of missing ${JSON.stringify(op.path)}`);
+        obj[last] = op.value;
+        break;
+      case "remove":
+        if (!(last in obj))
+          throw new Error(`JSON patch: remove of missing ${JSON.stringify(op.path)}`);
+        delete obj[last];
+        break;
+      case "test":
+        if (JSON.stringify(obj[last]) !== JSON.stringify(op.value))
+          throw new PatchTestFailed(`JSON patch: test failed at ${JSON.stringify(op.path)}`);
+        break;
+      default:
+        throw new Error(`JSON patch: unsupported op ${JSON.stringify(op.op)}`);
+    }
+  }
+  return target;
+}
+
 function json(res: ServerResponse, code: number, body: unknown): void {
   res.writeHead(code, { "Content-Type": "application/json" });
   res.end(JSON.stringify(body));
 }
 
 function status(res: ServerResponse, code: number, reason: string, message: string): void {
-  json(res, code, { kind: "Status", apiVersion: "v1", status: "Failure", message, reason, code });
+  json(res, code, {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Failure",
+    message,
+    reason,
+    code,
+  });
 }

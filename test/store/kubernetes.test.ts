@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { KubeConfig } from "@kubernetes/client-node";
 import { KubernetesStore } from "../../src/store/kubernetes.js";
+import { ResourceVersions } from "../../src/store/kubernetes-rv.js";
 import { mergeAnnotations, PodNotFoundError } from "../../src/store/merge.js";
 import { openStore } from "../../src/store/open.js";
 import { CompactedError, StoreUnavailableError } from "../../src/store/store.js";
@@ -65,8 +66,9 @@ test("list: pods as /registry/pods keys with Pod JSON, revision from the list", 
   assert.equal(v.kind, "Pod");
   assert.equal(v.apiVersion, "v1");
   assert.equal(v.status.podIP, "10.1.0.7");
-  assert.equal(all.kvs[0].modRevision, Number(v.metadata.resourceVersion));
-  assert.equal(all.revision, await store.revision());
+  assert.match(v.metadata.resourceVersion, /^fake-rv\./, "opaque, passed through as is");
+  assert.equal(all.kvs[0].modRevision, (await store.get(all.kvs[0].key))!.modRevision);
+  assert.equal(all.revision, await store.revision(), "nothing changed: the same revision");
   const def = await store.list("/registry/pods/default/");
   assert.equal(def.kvs.length, 2);
   assert.ok(api.requests.some((r) => r.path.startsWith("/api/v1/namespaces/default/pods?")));
@@ -136,7 +138,7 @@ test("put: compare-and-swap on resourceVersion, annotations only, removals as nu
   assert.deepEqual(patch, {
     metadata: {
       annotations: { keep: "1", added: "3", drop: null },
-      resourceVersion: String(cur.modRevision),
+      resourceVersion: JSON.parse(cur.value).metadata.resourceVersion,
     },
   });
   await assert.rejects(
@@ -157,7 +159,8 @@ test("delete with a resourceVersion precondition", async () => {
 });
 
 test("watch from a revision: replay, live, deletes, namespace filter; resumes after a dropped stream", async () => {
-  const from = api.upsertPod(pod("watch", "a"));
+  const from = (await store.revision()) + 1;
+  api.upsertPod(pod("watch", "a"));
   api.upsertPod(pod("default", "not-watched"));
   const rec = recorder();
   const w = await store.watch("/registry/pods/watch/", from, rec.handlers);
@@ -179,8 +182,16 @@ test("watch from a revision: replay, live, deletes, namespace filter; resumes af
       ["put", "/registry/pods/watch/b"],
     ],
   );
-  assert.equal(rec.batches[0], from);
-  assert.equal(rec.batches[2], delRv);
+  assert.ok(rec.batches[0]! >= from);
+  assert.ok(
+    rec.batches.every((b, i) => i === 0 || b > rec.batches[i - 1]!),
+    `batches rise: ${rec.batches}`,
+  );
+  const deleted = rec.events[2]!;
+  assert.equal(
+    deleted.type === "delete" && JSON.parse(deleted.prev!.value).metadata.resourceVersion,
+    delRv,
+  );
   const modified = rec.events[1];
   assert.equal(
     modified.type === "put" && JSON.parse(modified.kv.value).metadata.annotations.AUTO_PORT0,
@@ -188,15 +199,41 @@ test("watch from a revision: replay, live, deletes, namespace filter; resumes af
   );
 });
 
-test("watch from a compacted revision ends with CompactedError", async () => {
-  const old = api.upsertPod(pod("compact", "x"));
+test("watch from a compacted revision ends with CompactedError (410 Gone)", async () => {
+  const old = await store.revision();
+  api.upsertPod(pod("compact", "x"));
   const later = api.upsertPod(pod("compact", "x", { v: "2" }));
   api.compact(later);
   const rec = recorder();
-  await store.watch("/registry/pods/compact/", old, rec.handlers);
+  await store.watch("/registry/pods/compact/", old + 1, rec.handlers);
   await eventually(() => rec.errors.length === 1, "CompactedError");
   assert.ok(rec.errors[0] instanceof CompactedError, String(rec.errors[0]));
-  assert.equal((rec.errors[0] as CompactedError).compactRevision, later + 1);
+  assert.ok((rec.errors[0] as CompactedError).compactRevision > old);
+  const sent = api.requests.filter((r) => r.path.includes("watch=true")).at(-1)!;
+  assert.match(sent.path, /resourceVersion=fake-rv\./, "the resourceVersion the list gave, as is");
+});
+
+test("resourceVersions: opaque strings get revisions in the order seen; forgotten ones act compacted", () => {
+  const rvs = new ResourceVersions(3);
+  const a = rvs.revisionOf("zz-9", "t");
+  const b = rvs.revisionOf("aa-1", "t"); // "smaller" as a string or number: irrelevant
+  assert.ok(b > a);
+  assert.equal(rvs.revisionOf("zz-9", "t"), a, "the same string, the same revision");
+  assert.equal(rvs.rvOf(b), "aa-1");
+  assert.equal(rvs.watchStart(b + 1), "aa-1", "watch from b+1 = after aa-1");
+  assert.equal(rvs.watchStart(b + 100), "aa-1", "beyond the newest: from the newest");
+  // A watch re-raises a revision it saw before its start, so callers never skip it.
+  const again = rvs.revisionAbove("zz-9", b, "t");
+  assert.ok(again > b);
+  assert.equal(rvs.rvOf(again), "zz-9");
+  rvs.revisionOf("c", "t");
+  rvs.revisionOf("d", "t");
+  assert.equal(rvs.rvOf(a), undefined, "the oldest is forgotten past the capacity");
+  assert.equal(rvs.watchStart(a + 1), undefined, "watching from it: compacted");
+  assert.throws(
+    () => rvs.revisionOf(undefined, "get x"),
+    /get x: the apiserver sent no resourceVersion/,
+  );
 });
 
 test("openStore('kubernetes:?kubeconfig=...') and an unreachable apiserver", async () => {
@@ -224,7 +261,7 @@ test("openStore('kubernetes:?kubeconfig=...') and an unreachable apiserver", asy
   const t0 = Date.now();
   await assert.rejects(dead.get("/registry/pods/default/web-1"), StoreUnavailableError);
   await assert.rejects(
-    dead.watch("/registry/pods/", 5, recorder().handlers),
+    dead.watch("/registry/pods/", 0, recorder().handlers),
     StoreUnavailableError,
   );
   assert.ok(Date.now() - t0 < 5000);

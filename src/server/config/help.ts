@@ -11,6 +11,7 @@ Usage:
   domeos-server [flags]                  run the server
   domeos-server deploy <command> ...     manage deployments (see: domeos-server deploy --help)
   domeos-server token --pod NS/POD ...   print a pod credential (see: domeos-server token --help)
+  domeos-server manifests --all          the system's Kubernetes objects (see: domeos-server manifests --help)
 
 Flags (flag > environment > config file > default):
   --config FILE               JSON or TOML (.toml) file with the settings below   DOMEOS_CONFIG

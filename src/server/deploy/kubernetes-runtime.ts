@@ -77,7 +77,7 @@ export class KubernetesRuntime implements PodRuntime {
     );
   }
 
-  private async apply(obj: Record<string, unknown>): Promise<void> {
+  private async apply(obj: { kind: string; metadata?: { name?: string; namespace?: string } }) {
     const meta = obj.metadata as { name: string; namespace: string };
     const path =
       obj.kind === "Secret"

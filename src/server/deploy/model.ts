@@ -46,6 +46,11 @@ export const RESERVED_ENV = [
   "MY_POD_NAMESPACE",
   "DOMEIZE_TEMPLATES",
   "DOMEOS_AGENT_TOKEN",
+  // the pod's identity and state dir on Kubernetes (manifest.ts)
+  "MY_POD_UID",
+  "NODE_NAME",
+  "HOST_IP",
+  "DOMEIZE_STATE_DIR",
 ];
 
 export const MAX_REPLICAS = 1000;
