@@ -6,7 +6,9 @@
 //
 // What the numbers mean: revision R stands for the resourceVersion first
 // seen as R. watch(prefix, R + 1) watches after that resourceVersion (the
-// list/watch pattern: list.revision + 1, lastBatch + 1). A watch raises a
+// list/watch pattern: list.revision + 1, lastBatch + 1). A list's revision
+// is at least every revision issued before it (it includes what they stand
+// for), and so is revision(). A watch raises a
 // revision it delivers above the one it started from, so callers that skip
 // events at or below what they have seen never drop one. Revisions issued
 // long ago are forgotten (a bounded table); using one then acts like etcd
@@ -32,6 +34,15 @@ export class ResourceVersions {
   revisionAbove(rv: string | undefined, floor: number, what: string): number {
     const r = this.revisionOf(rv, what);
     return r > floor ? r : this.issue(rv as string);
+  }
+
+  /**
+   * For a resourceVersion read fresh (a list, the current revision): a
+   * revision no lower than any issued so far, since everything seen before
+   * the read is included in it.
+   */
+  current(rv: string | undefined, what: string): number {
+    return this.revisionAbove(rv, this.newest() - 1, what);
   }
 
   /** The resourceVersion revision `r` stands for, if still known. */

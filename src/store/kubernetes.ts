@@ -132,8 +132,8 @@ export class KubernetesStore implements Store {
   }
 
   private async listOnce(path: string, prefix: string): Promise<ListResult | "expired"> {
-    const kvs: KeyValue[] = [];
-    let revision: number | undefined;
+    const pods: Pod[] = [];
+    let listRv: string | undefined;
     let cont = "";
     do {
       const q = new URLSearchParams({ limit: String(this.pageSize) });
@@ -143,13 +143,12 @@ export class KubernetesStore implements Store {
       this.expectOk(r, `list ${prefix}`);
       const meta = r.body.metadata as { resourceVersion?: string; continue?: string };
       // Continue tokens serve later pages from the first page's snapshot.
-      revision ??= this.rvs.revisionOf(meta.resourceVersion, `list ${prefix}`);
-      for (const item of (r.body.items as Pod[]) ?? []) {
-        const kv = this.toKv(item);
-        if (kv.key.startsWith(prefix)) kvs.push(kv);
-      }
+      listRv ??= meta.resourceVersion;
+      pods.push(...((r.body.items as Pod[]) ?? []));
       cont = meta.continue ?? "";
     } while (cont);
+    const kvs = pods.map((p) => this.toKv(p)).filter((kv) => kv.key.startsWith(prefix));
+    const revision = this.rvs.current(listRv, `list ${prefix}`);
     kvs.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     return { kvs, revision };
   }
@@ -243,7 +242,7 @@ export class KubernetesStore implements Store {
   }
 
   async revision(): Promise<number> {
-    return this.rvs.revisionOf(await this.currentRv("/api/v1/pods"), "revision");
+    return this.rvs.current(await this.currentRv("/api/v1/pods"), "revision");
   }
 
   /** The collection's resourceVersion now (a list of one item). */
@@ -268,7 +267,7 @@ export class KubernetesStore implements Store {
       }
     } else {
       startRv = await this.currentRv(path);
-      floor = this.rvs.revisionOf(startRv, `watch ${prefix}`);
+      floor = this.rvs.current(startRv, `watch ${prefix}`);
     }
     const w = new PodWatch({
       kc: this.kc,

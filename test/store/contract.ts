@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import { mergeAnnotations } from "../../src/store/merge.js";
 import {
   CompactedError,
@@ -308,6 +308,200 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const final = (await s.get(key))!;
       assert.ok(final.version <= 101, "at most one write per merge");
       assert.ok(results.every((r) => r.changed && r.revision <= final.modRevision));
+    });
+  });
+}
+
+/** A store of pods as the Kubernetes adapter sees them, with the kubelet's part. */
+export interface PodStoreFixture {
+  store: Store;
+  /** Create or replace a pod (the kubelet/scheduler; through the store where it can). */
+  createPod(namespace: string, name: string, annotations: Record<string, string>): Promise<void>;
+  /** Drop all history up to now (etcd compaction). */
+  compactAll(): Promise<void>;
+}
+
+/**
+ * The contract of the pod keys every backend serves, the Kubernetes API
+ * adapter included: pods under /registry/pods/{ns}/{name}, annotation
+ * writes with compare-and-swap, deletes with a precondition, list at one
+ * revision then watch from list.revision + 1, compaction. Revisions are only
+ * compared and given back (watch from R + 1), as callers do; on Kubernetes
+ * they stand for opaque resourceVersions.
+ */
+export function podStoreContract(name: string, open: () => Promise<PodStoreFixture>): void {
+  describe(`Pod store contract: ${name}`, () => {
+    let fx: PodStoreFixture;
+    const nsName = () => `c-${randomUUID().slice(0, 8)}`;
+    const keyOfPod = (ns: string, pod: string) => `/registry/pods/${ns}/${pod}`;
+    const annotationsOf = (v: string) =>
+      (JSON.parse(v) as { metadata: { annotations?: Record<string, string> } }).metadata
+        .annotations ?? {};
+    const withAnnotations = (v: string, a: Record<string, string>) => {
+      const pod = JSON.parse(v) as { metadata: Record<string, unknown> };
+      pod.metadata.annotations = a;
+      return JSON.stringify(pod);
+    };
+    before(async () => {
+      fx = await open();
+    });
+    after(async () => {
+      await fx.store.close();
+    });
+
+    test("get and list: pods of a namespace, sorted, at one revision", async () => {
+      const ns = nsName();
+      await fx.createPod(ns, "b", { deployName: "web" });
+      await fx.createPod(ns, "a", { deployName: "web" });
+      await fx.createPod(`${ns}x`, "a", {}); // shares the prefix minus its slash
+      const a = await fx.store.get(keyOfPod(ns, "a"));
+      assert.equal(JSON.parse(a!.value).metadata.name, "a");
+      assert.equal(await fx.store.get(keyOfPod(ns, "nope")), null);
+      const res = await fx.store.list(`/registry/pods/${ns}/`);
+      assert.deepEqual(
+        res.kvs.map((kv) => kv.key),
+        [keyOfPod(ns, "a"), keyOfPod(ns, "b")],
+      );
+      for (const kv of res.kvs) assert.ok(kv.modRevision <= res.revision);
+      assert.ok((await fx.store.revision()) >= res.revision);
+    });
+
+    test("annotation writes: compare-and-swap on the mod revision, a failed CAS changes nothing", async () => {
+      const ns = nsName();
+      const key = keyOfPod(ns, "p");
+      await fx.createPod(ns, "p", { keep: "1", drop: "2" });
+      const cur = (await fx.store.get(key))!;
+      const created = await fx.store.put(key, withAnnotations(cur.value, { x: "1" }), {
+        expectModRevision: 0,
+      });
+      assert.equal(created.ok, false, "create-if-absent on an existing pod fails");
+      const ok = await fx.store.put(key, withAnnotations(cur.value, { keep: "1", added: "3" }), {
+        expectModRevision: cur.modRevision,
+      });
+      assert.equal(ok.ok, true);
+      assert.ok(ok.revision > cur.modRevision, "a write takes a new revision");
+      const now = (await fx.store.get(key))!;
+      assert.deepEqual(annotationsOf(now.value), { keep: "1", added: "3" });
+      assert.equal(now.modRevision, ok.revision);
+      const stale = await fx.store.put(key, withAnnotations(cur.value, { stale: "1" }), {
+        expectModRevision: cur.modRevision,
+      });
+      assert.equal(stale.ok, false);
+      assert.equal(stale.current?.modRevision, now.modRevision);
+      assert.deepEqual(annotationsOf((await fx.store.get(key))!.value), { keep: "1", added: "3" });
+    });
+
+    test("delete with a precondition", async () => {
+      const ns = nsName();
+      const key = keyOfPod(ns, "d");
+      await fx.createPod(ns, "d", {});
+      const cur = (await fx.store.get(key))!;
+      await mergeAnnotations(fx.store, key, { moved: "on" });
+      const wrong = await fx.store.delete(key, { expectModRevision: cur.modRevision });
+      assert.equal(wrong.ok, false);
+      assert.notEqual(await fx.store.get(key), null);
+      const now = (await fx.store.get(key))!;
+      assert.equal((await fx.store.delete(key, { expectModRevision: now.modRevision })).ok, true);
+      assert.equal(await fx.store.get(key), null);
+      assert.equal((await fx.store.delete(key)).ok, true, "deleting an absent pod is no error");
+    });
+
+    test("list, then watch from list.revision + 1: every later change, in rising batches", async () => {
+      const ns = nsName();
+      const prefix = `/registry/pods/${ns}/`;
+      await fx.createPod(ns, "a", { v: "0" });
+      const listed = await fx.store.list(prefix);
+      const rec = recorder();
+      const writes = (async () => {
+        await mergeAnnotations(fx.store, keyOfPod(ns, "a"), { v: "1" });
+        await fx.createPod(ns, "b", {});
+        await fx.store.delete(keyOfPod(ns, "a"));
+      })();
+      const w = await fx.store.watch(prefix, listed.revision + 1, rec.handlers);
+      await writes;
+      await eventually(() => rec.events.length >= 3, "the three changes");
+      await w.close();
+      assert.deepEqual(rec.errors, []);
+      assert.deepEqual(
+        rec.events.map((e) => [e.type, keyOf(e)]),
+        [
+          ["put", keyOfPod(ns, "a")],
+          ["put", keyOfPod(ns, "b")],
+          ["delete", keyOfPod(ns, "a")],
+        ],
+      );
+      const first = rec.events[0]!;
+      assert.equal(first.type === "put" && annotationsOf(first.kv.value).v, "1");
+      assert.ok(rec.batches.every((b) => b > listed.revision));
+      assert.ok(
+        rec.batches.every((b, i) => i === 0 || b > rec.batches[i - 1]!),
+        `${rec.batches}`,
+      );
+      // After close, nothing more arrives.
+      await fx.createPod(ns, "after", {});
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(rec.events.length, 3);
+    });
+
+    test("watch from 0 starts now", async () => {
+      const ns = nsName();
+      await fx.createPod(ns, "old", {});
+      const rec = recorder();
+      const w = await fx.store.watch(`/registry/pods/${ns}/`, 0, rec.handlers);
+      await fx.createPod(ns, "new", {});
+      await eventually(() => rec.events.length >= 1, "the new pod");
+      await w.close();
+      assert.deepEqual(rec.events.map(keyOf), [keyOfPod(ns, "new")]);
+    });
+
+    test("compaction: a watch from before it ends with CompactedError; re-list and watch again", async () => {
+      const ns = nsName();
+      const prefix = `/registry/pods/${ns}/`;
+      const before = await fx.store.list(prefix);
+      await fx.createPod(ns, "k", { v: "1" });
+      await mergeAnnotations(fx.store, keyOfPod(ns, "k"), { v: "2" });
+      await fx.compactAll();
+      const rec = recorder();
+      const w = await fx.store.watch(prefix, before.revision + 1, rec.handlers);
+      await eventually(() => rec.errors.length === 1, "CompactedError");
+      await w.close();
+      assert.ok(rec.errors[0] instanceof CompactedError, `got ${rec.errors[0]}`);
+      assert.equal(rec.events.length, 0);
+      const again = await fx.store.list(prefix);
+      assert.equal(annotationsOf(again.kvs[0]!.value).v, "2");
+      const ok = recorder();
+      const w2 = await fx.store.watch(prefix, again.revision + 1, ok.handlers);
+      await mergeAnnotations(fx.store, keyOfPod(ns, "k"), { v: "3" });
+      await eventually(() => ok.events.length === 1, "the change after the re-list");
+      await w2.close();
+      assert.deepEqual(ok.errors, []);
+    });
+
+    test("100 concurrent annotation merges into one pod: all present", async () => {
+      const ns = nsName();
+      const key = keyOfPod(ns, "pod");
+      await fx.createPod(ns, "pod", { deployName: "web" });
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          mergeAnnotations(
+            fx.store,
+            key,
+            { [`AUTO_PORT${i}`]: String(20000 + i) },
+            { maxRetries: 1000 },
+          ),
+        ),
+      );
+      const ann = annotationsOf((await fx.store.get(key))!.value);
+      for (let i = 0; i < 100; i++) assert.equal(ann[`AUTO_PORT${i}`], String(20000 + i));
+      assert.equal(ann.deployName, "web");
+    });
+
+    test("bad input is rejected with a message naming it", async () => {
+      await assert.rejects(fx.store.put("", "x"), /key must be a non-empty string/);
+      await assert.rejects(
+        fx.store.put(keyOfPod("default", "x"), "{}", { expectModRevision: -1 }),
+        /expectModRevision must be an integer >= 0/,
+      );
     });
   });
 }
