@@ -4,9 +4,12 @@
 // read them from DOMEIZE_STATE_DIR, where domeize recorded this container's
 // ports (keys/<key>.json) and holds a claim per port (ports/<port>).
 //
-//   probe ready          every port of this container is claimed by the
-//                        running app (same pid namespace) and accepts TCP
-//   probe live           every port of this container accepts TCP
+//   probe ready [CHECK]  every port of this container is claimed by the
+//                        running app (same pid namespace), and CHECK passes
+//   probe live [CHECK]   CHECK passes
+//     CHECK: tcp N        AUTO_PORTn accepts TCP
+//            http N PATH  GET PATH on AUTO_PORTn answers 2xx/3xx (as the kubelet's httpGet)
+//            (none)       every AUTO_PORT accepts TCP
 //   probe drain 15s      sleep (preStop: the image may have no sleep)
 //   probe install DEST   copy this self-contained executable to DEST
 //                        (the injection init container; the domeize image
@@ -16,23 +19,27 @@
 // usage; 3 = bad environment.
 
 import { chmodSync, copyFileSync, renameSync } from "node:fs";
+import { get } from "node:http";
 import { connect } from "node:net";
 import { basename } from "node:path";
-import { parseDuration } from "../goflag/duration.js";
+import { parseDuration } from "../golib/duration.js";
 import { readEnv } from "./env.js";
 import { DomeizeError, EXIT } from "./exit.js";
 import { leaseKey } from "./ports/allocate.js";
 import { claimLiveness, claimPath, previousPorts, readClaim } from "./ports/claims.js";
 
-export const PROBE_USAGE = `Usage: domeize probe ready | live | drain DURATION | install DEST
-  ready           every AUTO_PORT of this container is held by the running app and accepts TCP
-  live            every AUTO_PORT of this container accepts TCP
+export const PROBE_USAGE = `Usage: domeize probe ready|live [tcp N | http N PATH] | drain DURATION | install DEST
+  ready [CHECK]   the AUTO_PORTs of this container are held by the running app, and CHECK passes
+  live [CHECK]    CHECK passes
+                  CHECK: tcp N (AUTO_PORTn accepts TCP), http N PATH (GET answers 2xx/3xx);
+                  none: every AUTO_PORT accepts TCP
   drain DURATION  wait (a preStop hook), e.g. 15s
   install DEST    copy the self-contained domeize executable to DEST (init container)
 (an app that is really named "probe": domeize -- probe ...)
 `;
 
 const CONNECT_TIMEOUT_MS = 1000;
+const HTTP_TIMEOUT_MS = 5000;
 
 class NotReady extends Error {}
 
@@ -42,14 +49,17 @@ export async function probeMain(args: string[], env: NodeJS.ProcessEnv): Promise
     process.stderr.write(`domeize probe: ${why}\n${PROBE_USAGE}`);
     return EXIT.usage;
   };
-  if (rest.length > 0) return usage(`unexpected arguments ${JSON.stringify(rest)}`);
+  if (verb !== "ready" && verb !== "live" && rest.length > 0)
+    return usage(`unexpected arguments ${JSON.stringify(rest)}`);
   try {
     switch (verb) {
       case "ready":
-      case "live":
-        if (arg !== undefined) return usage(`"${verb}" takes no argument`);
-        await checkPorts(env, verb === "ready");
+      case "live": {
+        const check = parseCheck(args.slice(1));
+        if (typeof check === "string") return usage(`${verb}: ${check}`);
+        await checkPorts(env, verb === "ready", check);
         return EXIT.ok;
+      }
       case "drain": {
         const ms = arg === undefined ? undefined : parseDuration(arg);
         if (ms === undefined || ms < 0)
@@ -78,8 +88,30 @@ export async function probeMain(args: string[], env: NodeJS.ProcessEnv): Promise
   }
 }
 
+/** What to check on the ports: a TCP connect or an HTTP GET on one of them, or TCP on all. */
+type Check =
+  | { kind: "all" }
+  | { kind: "tcp"; index: number }
+  | { kind: "http"; index: number; path: string };
+
+function parseCheck(args: string[]): Check | string {
+  const [kind, n, path, ...rest] = args;
+  if (kind === undefined) return { kind: "all" };
+  const index = /^(0|[1-9]\d{0,4})$/.test(n ?? "") ? Number(n) : undefined;
+  if (kind === "tcp" && index !== undefined && path === undefined) return { kind, index };
+  if (
+    kind === "http" &&
+    index !== undefined &&
+    path !== undefined &&
+    /^\/[\x21-\x7e]*$/.test(path) &&
+    rest.length === 0
+  )
+    return { kind, index, path };
+  return `bad check ${JSON.stringify(args.join(" "))}: expected tcp N or http N /PATH`;
+}
+
 /** The ports domeize recorded for this container; with `held`, each claim must belong to the live app. */
-async function checkPorts(env: NodeJS.ProcessEnv, held: boolean): Promise<void> {
+async function checkPorts(env: NodeJS.ProcessEnv, held: boolean, check: Check): Promise<void> {
   const cfg = readEnv(env);
   if (cfg.pod === undefined) return; // NEED_PORTS=0: nothing domeize-specific to check
   const key = leaseKey(cfg.pod);
@@ -99,10 +131,40 @@ async function checkPorts(env: NodeJS.ProcessEnv, held: boolean): Promise<void> 
     }
   }
   const hosts = ["127.0.0.1", ...(env.HOST_IP && env.HOST_IP !== "127.0.0.1" ? [env.HOST_IP] : [])];
-  for (const port of ports) {
+  if (check.kind !== "all" && check.index >= ports.length)
+    throw new NotReady(`AUTO_PORT${check.index}: the container has ${ports.length} ports`);
+  const checked = check.kind === "all" ? ports : [ports[check.index]!];
+  for (const port of checked) {
     if (!(await acceptsOnAny(hosts, port)))
       throw new NotReady(`port ${port} does not accept connections on ${hosts.join(" or ")}`);
   }
+  if (check.kind === "http") {
+    const port = ports[check.index]!;
+    const status = await httpStatus(hosts, port, check.path);
+    if (status < 200 || status >= 400)
+      throw new NotReady(
+        `GET ${check.path} on port ${port}: ${status === 0 ? "no answer" : `HTTP ${status}`}`,
+      );
+  }
+}
+
+/** The status of GET path on the first host that accepts; 0 when none answers. */
+async function httpStatus(hosts: string[], port: number, path: string): Promise<number> {
+  for (const host of hosts) {
+    const code = await new Promise<number>((resolve) => {
+      const req = get(
+        { host, port, path, timeout: HTTP_TIMEOUT_MS, headers: { "user-agent": "domeize-probe" } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.once("timeout", () => req.destroy());
+      req.once("error", () => resolve(0));
+    });
+    if (code !== 0) return code;
+  }
+  return 0;
 }
 
 async function acceptsOnAny(hosts: string[], port: number): Promise<boolean> {

@@ -30,7 +30,9 @@ after(async () => {
 // Listens on AUTO_PORT0 at once and on AUTO_PORT1 only once the test creates GO.
 const APP = `
 const net = require("node:net"), fs = require("node:fs");
-net.createServer((s) => s.end()).listen(Number(process.env.AUTO_PORT0), "127.0.0.1");
+// AUTO_PORT0 speaks HTTP: /ok answers 200, anything else 503.
+require("node:http").createServer((q, s) => { s.statusCode = q.url === "/ok" ? 200 : 503; s.end(); })
+  .listen(Number(process.env.AUTO_PORT0), "127.0.0.1");
 const t = setInterval(() => {
   if (!fs.existsSync(process.env.GO)) return;
   clearInterval(t);
@@ -66,6 +68,15 @@ test("probe ready/live follow the app's ports from the state dir", async () => {
     await until(() => server.annotations().length === 1, 20_000, "the report");
     const notYet = await probeUntil(["ready"], env, 1, "ready to fail on AUTO_PORT1");
     assert.match(notYet.stderr, /port \d+ does not accept connections on 127\.0\.0\.1/);
+    // The deployment's own checks on one port (what generated manifests pass).
+    await probeUntil(["ready", "tcp", "0"], env, 0, "tcp 0");
+    assert.equal((await probe(["ready", "http", "0", "/ok"], env)).code, 0);
+    const http503 = await probe(["live", "http", "0", "/nope"], env);
+    assert.equal(http503.code, 1);
+    assert.match(http503.stderr, /GET \/nope on port \d+: HTTP 503/);
+    assert.equal((await probe(["ready", "tcp", "1"], env)).code, 1);
+    const beyond = await probe(["ready", "tcp", "2"], env);
+    assert.match(beyond.stderr, /AUTO_PORT2: the container has 2 ports/);
     writeFileSync(go, "1");
     await until(() => existsSync(`${go}.up`), 20_000, "the second listener");
     const ready = await probe(["ready"], env);
@@ -95,7 +106,9 @@ test("probe drain waits; bad usage exits 2 naming the problem", async () => {
     [["drain", "15"], /"drain" needs a duration like 15s, got "15"/],
     [["nope"], /unknown probe "nope"/],
     [[], /which probe\?/],
-    [["ready", "x"], /"ready" takes no argument/],
+    [["ready", "x"], /ready: bad check "x": expected tcp N or http N \/PATH/],
+    [["live", "http", "0", "no-slash"], /live: bad check/],
+    [["drain", "1s", "extra"], /unexpected arguments/],
     [["install", "rel/path"], /needs an absolute DEST/],
   ] as const) {
     const r = await probe([...args], { PATH: process.env.PATH });

@@ -40,6 +40,8 @@ const DEPLOYMENTS = {
     ports: 2,
     templates: ["/app/nginx.tmpl:/etc/nginx/nginx.conf"],
     env: { JAVA_OPTS: "-Xmx1g" },
+    readinessProbe: { httpGet: { path: "/ready", port: "AUTO_PORT1" }, periodSeconds: 0.5 },
+    livenessProbe: { tcpSocket: { port: 0 }, initialDelaySeconds: 5, failureThreshold: 6 },
   },
   imageEntrypoint: { name: "legacy", image: "registry.example/legacy:1", ports: 1 },
   defaultMode: { name: "plain", image: "nginx:1.25", networkMode: "DEFAULT" },
@@ -267,17 +269,37 @@ describe("app Deployment: what a multi-host cluster needs", () => {
       secret: "x",
     }) as Json[];
     assert.equal(legacy.spec.template.spec.containers[0].command, undefined);
-    assert.deepEqual(legacy.spec.template.spec.containers[0].readinessProbe.exec.command, [
+    const legacyApp = legacy.spec.template.spec.containers[0];
+    // The deployment's default readiness (AUTO_PORT0 accepts TCP); no liveness: restart on exit only.
+    assert.deepEqual(legacyApp.readinessProbe.exec.command, [
       "/domeos/bin/domeize",
       "probe",
       "ready",
+      "tcp",
+      "0",
     ]);
+    assert.equal(legacyApp.livenessProbe, undefined);
+    assert.equal(legacyApp.startupProbe, undefined);
   });
 
-  test("probes read the dynamic ports; preStop drains within the grace period", () => {
-    assert.deepEqual(app.readinessProbe.exec.command, ["/domeos/bin/domeize", "probe", "ready"]);
-    assert.deepEqual(app.startupProbe.exec.command, ["/domeos/bin/domeize", "probe", "ready"]);
-    assert.deepEqual(app.livenessProbe.exec.command, ["/domeos/bin/domeize", "probe", "live"]);
+  test("the deployment's probes run by domeize on the dynamic ports; preStop drains within the grace period", () => {
+    const ready = ["/domeos/bin/domeize", "probe", "ready", "http", "1", "/ready"];
+    assert.deepEqual(app.readinessProbe, {
+      exec: { command: ready },
+      periodSeconds: 1, // 0.5 s rounded up: whole seconds on Kubernetes
+      timeoutSeconds: 1,
+      failureThreshold: 3,
+      successThreshold: 1,
+    });
+    assert.deepEqual(app.startupProbe.exec.command, ready);
+    assert.deepEqual(app.livenessProbe, {
+      exec: { command: ["/domeos/bin/domeize", "probe", "live", "tcp", "0"] },
+      periodSeconds: 10,
+      timeoutSeconds: 1,
+      failureThreshold: 6,
+      successThreshold: 1,
+      initialDelaySeconds: 5,
+    });
     assert.deepEqual(app.lifecycle.preStop.exec.command, [
       "/domeos/bin/domeize",
       "probe",

@@ -12,6 +12,7 @@ import type {
   IVolumeMount,
 } from "kubernetes-models/v1";
 import type { Deployment } from "./model.js";
+import { defaultReadiness, type ProbeSpec, probePortIndex } from "./probe-spec.js";
 
 /** Where the domeize image keeps its self-contained executable (examples/domeize). */
 export const DOMEIZE_IMAGE_PATH = "/domeize";
@@ -92,36 +93,49 @@ export function volumeMounts(d: Deployment, inj: DomeizeInjection): IVolumeMount
 }
 
 /**
- * Probes for dynamic host ports: `domeize probe ready` succeeds when every
- * AUTO_PORT this container claimed accepts TCP connections (the ports come
- * from the state dir, so nothing in the manifest names a port). The startup
- * probe covers domeize's -wait; liveness starts after it.
+ * Probes for dynamic host ports: the deployment's readiness check (default:
+ * AUTO_PORT0 accepts TCP) and liveness check (default: none, the app is
+ * restarted only when it exits) run by `domeize probe ready|live`, which
+ * reads the ports domeize chose from the state dir, so nothing in the
+ * manifest names a port. `ready` also requires the ports to be held by the
+ * running app. With a liveness check, a startup probe covers domeize's -wait.
  */
 export function probes(
   d: Deployment,
   inj: DomeizeInjection,
 ): Pick<IContainer, "startupProbe" | "readinessProbe" | "livenessProbe"> {
   if (!needsHostPorts(d)) return {};
-  const exec = (what: string) => ({ command: [domeizePath(inj), "probe", what] });
+  const ready = execProbe(inj, "ready", d.readinessProbe ?? defaultReadiness());
+  if (!d.livenessProbe) return { readinessProbe: ready };
   const startup: IProbe = {
-    exec: exec("ready"),
+    ...ready,
     periodSeconds: 2,
-    timeoutSeconds: 3,
     failureThreshold: 300,
+    successThreshold: 1,
   };
-  const ready: IProbe = {
-    exec: exec("ready"),
-    periodSeconds: 5,
-    timeoutSeconds: 3,
-    failureThreshold: 2,
+  delete startup.initialDelaySeconds;
+  return {
+    startupProbe: startup,
+    readinessProbe: ready,
+    livenessProbe: execProbe(inj, "live", d.livenessProbe),
   };
-  const live: IProbe = {
-    exec: exec("live"),
-    periodSeconds: 10,
-    timeoutSeconds: 5,
-    failureThreshold: 6,
+}
+
+/** A probe of the deployment as the kubelet's exec probe; seconds rounded up (whole seconds there). */
+function execProbe(inj: DomeizeInjection, verb: "ready" | "live", p: ProbeSpec): IProbe {
+  const check = p.httpGet
+    ? ["http", String(probePortIndex(p.httpGet.port)), p.httpGet.path]
+    : ["tcp", String(probePortIndex(p.tcpSocket!.port))];
+  const whole = (s: number) => Math.max(1, Math.ceil(s));
+  const probe: IProbe = {
+    exec: { command: [domeizePath(inj), "probe", verb, ...check] },
+    periodSeconds: whole(p.periodSeconds),
+    timeoutSeconds: whole(p.timeoutSeconds),
+    failureThreshold: p.failureThreshold,
+    successThreshold: p.successThreshold,
   };
-  return { startupProbe: startup, readinessProbe: ready, livenessProbe: live };
+  if (p.initialDelaySeconds > 0) probe.initialDelaySeconds = Math.ceil(p.initialDelaySeconds);
+  return probe;
 }
 
 /** preStop: wait DRAIN_SECONDS (domeize sleeps; the image may have no sleep binary). */
