@@ -1,0 +1,198 @@
+// Two domeos-server replicas on one store (as the Kubernetes manifests run
+// them behind a Service), one SIGKILLed under report load: every write a
+// replica acknowledged is in the store, and the other replica keeps taking
+// reports (agents fail over, as domeize does with several server URLs).
+// On a real etcd, and with pods in the Kubernetes API (FAKE apiserver,
+// test/store/fake-apiserver.ts) and the ledger in etcd, as on a cluster.
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { mintPodToken } from "../../src/server/auth/pod-token.js";
+import { EtcdStore } from "../../src/store/etcd.js";
+import { EtcdServer } from "../support/etcd.js";
+import { freePort } from "../support/ports.js";
+import { FakeApiServer } from "../store/fake-apiserver.js";
+import { agentUrl, annotationsOf, bearer, podObject, putPod, SECRET } from "./helpers.js";
+
+const tmp = mkdtempSync(join(tmpdir(), "server-replicas-"));
+const children: ChildProcess[] = [];
+after(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const tok = (pod: string) => bearer(mintPodToken(SECRET, "default", "default", pod));
+
+async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await f();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}: ${last}`);
+}
+
+/** One replica: bin/domeos-server as its own process, its own data dir, the shared secret. */
+async function replica(storeUrl: string, env: NodeJS.ProcessEnv = {}) {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmp, "data-"));
+  const child = spawn(
+    process.execPath,
+    [
+      "dist/src/server/main.js",
+      `--listen=127.0.0.1:${port}`,
+      `--cluster=default=${storeUrl}`,
+      `--data-dir=${dataDir}`,
+      `--secret=${SECRET}`,
+      "--admin-token=admin",
+      "--runtime=none",
+      "--log-level=warn",
+    ],
+    { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } },
+  );
+  children.push(child);
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await until(`replica on ${port} (stderr: ${stderr})`, async () => {
+    if (child.exitCode !== null) throw new Error(`replica exited ${child.exitCode}: ${stderr}`);
+    return (await fetch(`${url}/readyz`)).ok ? true : undefined;
+  });
+  return { child, url };
+}
+
+type Ack = [pod: string, key: string, value: string, replica: number];
+
+/**
+ * Report load over both replicas (each request to the next replica, the
+ * other one when it cannot be reached), SIGKILL of replica 0 once both have
+ * acknowledged writes, more load on the survivor; then every acknowledged
+ * write must be in the store.
+ */
+async function killOneUnderLoad(
+  storeUrl: string,
+  pods: string[],
+  annotations: (pod: string) => Promise<Record<string, string>>,
+  env: NodeJS.ProcessEnv = {},
+): Promise<void> {
+  const replicas = [await replica(storeUrl, env), await replica(storeUrl, env)];
+  const acked: Ack[] = [];
+  let stop = false;
+  let killedAt = -1;
+  const send = async (r: number, pod: string, key: string, value: string) => {
+    const res = await fetch(agentUrl(replicas[r]!.url, "default", pod, "annotation"), {
+      method: "PUT",
+      headers: { "content-type": "application/json", ...tok(pod) },
+      body: JSON.stringify({ [key]: value }),
+    });
+    const body = (await res.json()) as { resultCode: number };
+    return res.status === 200 && body.resultCode === 200;
+  };
+  const worker = async (pod: string, lane: number) => {
+    for (let i = lane; !stop && i < 20_000; i += 3) {
+      const key = `AUTO_PORT${i}`;
+      const value = String(20000 + (i % 1000));
+      const first = i % 2;
+      for (const r of [first, 1 - first]) {
+        try {
+          if (await send(r, pod, key, value)) acked.push([pod, key, value, r]);
+          break;
+        } catch {
+          // that replica is gone: the agent tries the next URL
+        }
+      }
+    }
+  };
+  const load = pods.flatMap((p) => [0, 1, 2].map((lane) => worker(p, lane)));
+  await until("both replicas acknowledging", async () =>
+    acked.filter((a) => a[3] === 0).length >= 100 && acked.filter((a) => a[3] === 1).length >= 100
+      ? true
+      : undefined,
+  );
+  replicas[0]!.child.kill("SIGKILL");
+  killedAt = acked.length;
+  await until("the survivor acknowledging after the kill", async () =>
+    acked.length >= killedAt + 200 ? true : undefined,
+  );
+  stop = true;
+  await Promise.all(load);
+  assert.ok(replicas[0]!.child.signalCode === "SIGKILL");
+  let checked = 0;
+  for (const p of pods) {
+    const ann = await annotations(p);
+    for (const [pod, key, value] of acked) {
+      if (pod !== p) continue;
+      assert.equal(ann[key], value, `${p} ${key}: acknowledged, must be stored`);
+      checked++;
+    }
+  }
+  assert.equal(checked, acked.length);
+  replicas[1]!.child.kill("SIGTERM");
+}
+
+describe("two server replicas on one store, one SIGKILLed under report load", () => {
+  test("on etcd: 0 acknowledged writes lost, the survivor keeps serving", async () => {
+    const etcd = new EtcdServer();
+    await etcd.start();
+    const store = new EtcdStore({ endpoints: [etcd.endpoint] });
+    try {
+      const pods = Array.from({ length: 8 }, (_, i) => `rep-${i}`);
+      for (const p of pods) await putPod(store, "default", p, { size: 4000 });
+      await killOneUnderLoad(etcd.endpoint.replace(/^http/, "etcd"), pods, (p) =>
+        annotationsOf(store, "default", p),
+      );
+    } finally {
+      await store.close();
+      await etcd.destroy();
+    }
+  });
+
+  test("pods in the Kubernetes API (FAKE apiserver), ledger in etcd: 0 acknowledged writes lost", async () => {
+    const etcd = new EtcdServer();
+    await etcd.start();
+    const api = new FakeApiServer();
+    await api.start();
+    try {
+      const kubeconfig = join(tmp, "kubeconfig");
+      writeFileSync(
+        kubeconfig,
+        [
+          "apiVersion: v1",
+          "kind: Config",
+          `clusters: [{name: fake, cluster: {server: '${api.url}', insecure-skip-tls-verify: true}}]`,
+          `users: [{name: u, user: {token: '${api.token}'}}]`,
+          "contexts: [{name: fake, context: {cluster: fake, user: u}}]",
+          "current-context: fake",
+        ].join("\n"),
+      );
+      const pods = Array.from({ length: 8 }, (_, i) => `kube-${i}`);
+      for (const p of pods) api.upsertPod(podObject("default", p, { size: 2000 }));
+      const others = encodeURIComponent(etcd.endpoint.replace(/^http/, "etcd"));
+      await killOneUnderLoad(
+        `kubernetes:?kubeconfig=${kubeconfig}&others=${others}`,
+        pods,
+        async (p) =>
+          ((api.pod("default", p)!.metadata as { annotations?: Record<string, string> })
+            .annotations ?? {}),
+      );
+      // Every write was a JSON merge patch: atomic in the apiserver, nothing to retry.
+      const patches = api.requests.filter((r) => r.method === "PATCH");
+      assert.ok(patches.length > 0);
+      assert.ok(patches.every((r) => r.contentType === "application/merge-patch+json"));
+    } finally {
+      await api.stop();
+      await etcd.destroy();
+    }
+  });
+});
