@@ -12,9 +12,9 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { mintPodToken } from "../../src/server/auth/pod-token.js";
 import { EtcdStore } from "../../src/store/etcd.js";
+import { FakeApiServer } from "../store/fake-apiserver.js";
 import { EtcdServer } from "../support/etcd.js";
 import { freePort } from "../support/ports.js";
-import { FakeApiServer } from "../store/fake-apiserver.js";
 import { agentUrl, annotationsOf, bearer, podObject, putPod, SECRET } from "./helpers.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "server-replicas-"));
@@ -183,8 +183,8 @@ describe("two server replicas on one store, one SIGKILLed under report load", ()
         `kubernetes:?kubeconfig=${kubeconfig}&others=${others}`,
         pods,
         async (p) =>
-          ((api.pod("default", p)!.metadata as { annotations?: Record<string, string> })
-            .annotations ?? {}),
+          (api.pod("default", p)!.metadata as { annotations?: Record<string, string> })
+            .annotations ?? {},
       );
       // Every write was a JSON merge patch: atomic in the apiserver, nothing to retry.
       const patches = api.requests.filter((r) => r.method === "PATCH");
