@@ -4,7 +4,8 @@ import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 
 const TAIL_BYTES = 8192;
 
-export function tailLines(path: string, maxLines: number): string[] {
+/** The last `maxLines` lines of a file, reading at most its last `maxBytes`. */
+export function tailLines(path: string, maxLines: number, maxBytes = TAIL_BYTES): string[] {
   let fd: number;
   try {
     fd = openSync(path, "r");
@@ -13,13 +14,13 @@ export function tailLines(path: string, maxLines: number): string[] {
   }
   try {
     const size = fstatSync(fd).size;
-    const len = Math.min(size, TAIL_BYTES);
+    const len = Math.min(size, maxBytes);
     const buf = Buffer.alloc(len);
     readSync(fd, buf, 0, len, size - len);
     const lines = buf.toString("utf8").split("\n");
     if (len < size) lines.shift(); // first line is cut
     if (lines.at(-1) === "") lines.pop();
-    return lines.slice(-maxLines);
+    return maxLines === 0 ? [] : lines.slice(-maxLines);
   } finally {
     closeSync(fd);
   }

@@ -4,6 +4,7 @@
 // file and health. Read straight from the store, so it shows what load
 // balancers see.
 import { readFileSync } from "node:fs";
+import { type PodSummary, podSummary } from "../server/deploy/pod-summary.js";
 import type { Store } from "../store/store.js";
 import { tailLines } from "./logs.js";
 
@@ -26,22 +27,8 @@ export interface StateSources {
   info?: Record<string, string>;
 }
 
-export interface PodView {
-  namespace: string;
-  name: string;
-  deployName: string;
-  host: string;
-  podIP: string | null;
-  phase: string;
-  /** The Ready condition (containerStatuses[0].ready for pods without conditions). */
-  ready: boolean;
-  /** Why not Ready (condition reason and message), "" when Ready. */
-  readyReason: string;
-  /** metadata.deletionTimestamp: leaving the load balancer, then stopped. */
-  terminating: boolean;
-  restarts: number;
-  state: string;
-  ports: Record<string, string>;
+/** A pod as the console shows it: the admin API's summary plus its last log lines. */
+export interface PodView extends PodSummary {
   logs: string[];
 }
 
@@ -122,28 +109,12 @@ function deploymentView(o: Record<string, unknown>): DeploymentView {
 
 // biome-ignore lint/suspicious/noExplicitAny: a stored pod is untyped JSON
 function podView(p: any, src: StateSources): PodView {
-  const ann: Record<string, string> = p.metadata?.annotations ?? {};
-  const cs = p.status?.containerStatuses?.[0] ?? {};
-  const ns = String(p.metadata?.namespace ?? "");
-  const name = String(p.metadata?.name ?? "");
-  const paths = src.logPaths?.(ns, name);
+  const summary = podSummary(p);
+  const paths = src.logPaths?.(summary.namespace, summary.name);
   const logs = paths
     ? [...tailLines(paths.stdout, LOG_LINES), ...tailLines(paths.stderr, LOG_LINES)]
     : [];
-  return {
-    namespace: ns,
-    name,
-    deployName: ann.deployName ?? p.metadata?.labels?.deployName ?? "",
-    host: p.status?.hostIP ?? "",
-    podIP: p.status?.podIP ?? null,
-    phase: p.status?.phase ?? "Unknown",
-    ...readiness(p, cs),
-    terminating: p.metadata?.deletionTimestamp !== undefined,
-    restarts: Number(cs.restartCount ?? 0),
-    state: Object.keys(cs.state ?? {})[0] ?? "",
-    ports: Object.fromEntries(Object.entries(ann).filter(([k]) => /^AUTO_PORT\d+$/.test(k))),
-    logs: logs.slice(-LOG_LINES * 2),
-  };
+  return { ...summary, logs: logs.slice(-LOG_LINES * 2) };
 }
 
 /** /domeos/ports/{host}/{port} records grouped by host (see src/server/ports/keys.ts). */
@@ -193,14 +164,4 @@ async function health(url: string | undefined): Promise<unknown> {
   } catch (err) {
     return { error: `cannot reach ${url}: ${(err as Error).message}` };
   }
-}
-
-/** Ready and why not, from the Ready condition the runtime writes (or the container's flag). */
-// biome-ignore lint/suspicious/noExplicitAny: stored pods are arbitrary JSON
-function readiness(p: any, cs: any): { ready: boolean; readyReason: string } {
-  const c = (p.status?.conditions ?? []).find((x: { type?: string }) => x?.type === "Ready");
-  if (!c) return { ready: cs.ready === true, readyReason: cs.ready === true ? "" : "not ready" };
-  const ready = c.status === "True";
-  const why = [c.reason, c.message].filter((x) => typeof x === "string" && x).join(": ");
-  return { ready, readyReason: ready ? "" : why || "not ready" };
 }

@@ -60,6 +60,10 @@ export class ProcessRuntime implements PodRuntime {
   }
 
   /** A pod's working dir and log files (the console shows the logs). */
+  logPaths(namespace: string, pod: string): PodPaths {
+    return this.paths(namespace, pod);
+  }
+
   paths(namespace: string, pod: string): PodPaths {
     return this.standalone.paths(namespace, pod);
   }

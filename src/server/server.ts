@@ -14,6 +14,7 @@ import {
   type ServerConfig,
   type ServerExtension,
 } from "./config/config.js";
+import { addObserveRoutes } from "./deploy/observe-routes.js";
 import { type Resumer, resumeDeployments } from "./deploy/resume.js";
 import { addDeployRoutes } from "./deploy/routes.js";
 import { type PodRuntime, recordOnlyRuntime } from "./deploy/runtime.js";
@@ -193,7 +194,7 @@ function buildRouter(
     bodyLimit: cfg.bodyLimit,
     log: ids.log,
   });
-  addDeployRoutes(router, {
+  const deployDeps = {
     clusters,
     adminToken: ids.adminToken,
     secret: ids.secret,
@@ -202,7 +203,9 @@ function buildRouter(
     runtime: cfg.runtime ?? recordOnlyRuntime,
     bodyLimit: cfg.bodyLimit,
     log: ids.log,
-  });
+  };
+  addDeployRoutes(router, deployDeps);
+  addObserveRoutes(router, deployDeps);
   return router;
 }
 

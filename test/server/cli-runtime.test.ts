@@ -3,13 +3,14 @@
 // serves the console; `--runtime none` only stores deployments.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { deployCli } from "../../src/server/deploy/cli.js";
 import { EmbeddedStore } from "../../src/store/embedded.js";
-import { freePort } from "../support/ports.js";
 import { REPO_ROOT } from "../support/fixtures.js";
+import { freePort } from "../support/ports.js";
 
 const ADMIN = "cli-runtime-admin-token";
 const children: ChildProcess[] = [];
@@ -180,4 +181,103 @@ test("--runtime none: deployments are stored, no pod or process is started", asy
   s.child.kill("SIGTERM");
   await stopped(s.child);
   assert.equal(s.child.exitCode, 0, s.stderr());
+});
+
+test("deploy list/status/events/logs against a running server: a serving replica and a crash-looping one", {
+  timeout: 180_000,
+}, async () => {
+  const s = await startCli([]);
+  const cli = async (args: string[]) => {
+    let out = "";
+    let err = "";
+    const code = await deployCli(args, {
+      out: (t) => {
+        out += t;
+      },
+      err: (t) => {
+        err += t;
+      },
+      env: { DOMEOS_SERVER: s.url, DOMEOS_ADMIN_TOKEN: ADMIN },
+    });
+    return { code, out, err };
+  };
+  try {
+    const good = [APP[0]!, "-e", `console.log("hello from", process.env.MY_POD_NAME); ${APP[2]}`];
+    assert.equal(
+      (await admin(s.url, "/api/deployments", { name: "good", command: good, ports: 1 })).status,
+      201,
+    );
+    const crash = [process.execPath, "-e", "console.error('boom'); process.exit(3)"];
+    assert.equal(
+      (await admin(s.url, "/api/deployments", { name: "crashy", command: crash, ports: 1 })).status,
+      201,
+    );
+    let status = { code: 0, out: "", err: "" };
+    await until(
+      async () => {
+        status = await cli(["status", "good"]);
+        return /\n\S+\s+1\/1\s+Running\s+0\s+\d+\s+127\.0\.0\.1\s/.test(status.out);
+      },
+      30_000,
+      () => `good never showed ready: ${status.out}${status.err}\n${s.stderr()}`,
+    );
+    assert.match(status.out, /^Deployment: default\/good \(cluster default\)$/m);
+    assert.match(status.out, /^Replicas: {3}1\/1 ready, 1 pods$/m);
+    assert.match(status.out, /^POD\s+READY\s+STATUS\s+RESTARTS\s+PORTS\s+HOST\s+AGE\s+LAST EXIT$/m);
+    let events = { code: 0, out: "", err: "" };
+    await until(
+      async () => {
+        events = await cli(["events", "crashy"]);
+        return /container exited: exit code 3/.test(events.out) && /Restarted/.test(events.out);
+      },
+      30_000,
+      () => `no crash event: ${events.out}${events.err}`,
+    );
+    assert.match(events.out, /^AGE\s+TYPE\s+REASON\s+POD\s+MESSAGE$/m);
+    const crashStatus = await cli(["status", "crashy"]);
+    assert.match(
+      crashStatus.out,
+      /0\/1\s+(CrashLoopBackOff|Running|Pending)\s+[1-9]\d*\s.*code 3$/m,
+    );
+    const list = await cli(["list"]);
+    assert.match(list.out, /^default\s+crashy\s+0\/1\s+[1-9]\d*\s+1\s+HOST\s/m);
+    assert.match(list.out, /^default\s+good\s+1\/1\s+0\s+1\s+HOST\s/m);
+    const json = await cli(["status", "good", "-o", "json"]);
+    const parsed = JSON.parse(json.out) as {
+      pods: { ready: boolean; ports: Record<string, string> }[];
+    };
+    assert.equal(parsed.pods[0]?.ready, true);
+    assert.match(parsed.pods[0]?.ports.AUTO_PORT0 ?? "", /^\d+$/);
+    const logs = await cli(["logs", "good"]);
+    assert.equal(logs.code, 0, logs.err);
+    assert.match(logs.out, /hello from good-/);
+    const crashLogs = await cli(["logs", "crashy", "--stream", "stderr", "--tail", "1"]);
+    assert.equal(crashLogs.out, "boom\n");
+    const missing = await cli(["logs", "good", "--pod", "nope"]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /HTTP 404: pod "nope" is not a pod of this deployment/);
+    // -f: lines written after the call arrive; the CLI ends when the stream does
+    const ac = new AbortController();
+    const followed = fetch(`${s.url}/api/deployments/default/good/logs?follow=1&tail=0`, {
+      headers: { authorization: `Bearer ${ADMIN}` },
+      signal: ac.signal,
+    });
+    const res = await followed;
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    const podName = parsed.pods[0] as unknown as { name: string };
+    const logFile = join(s.dataDir, "pods", "default", podName.name, "stdout.log");
+    appendFileSync(logFile, "appended line\n");
+    let seen = "";
+    while (!seen.includes("appended line\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += Buffer.from(value).toString();
+    }
+    ac.abort();
+    assert.equal(seen, "appended line\n");
+  } finally {
+    s.child.kill("SIGTERM");
+    await stopped(s.child);
+  }
 });

@@ -14,6 +14,7 @@ import {
 } from "../../src/server/deploy/model.js";
 import type { DeployContext, PodRuntime } from "../../src/server/deploy/runtime.js";
 import type { RunningServer } from "../../src/server/server.js";
+import { freePort } from "../support/ports.js";
 import {
   ADMIN,
   bearer,
@@ -366,39 +367,77 @@ describe("admin API and CLI", () => {
       "--image",
       "reg/api:2",
       "--ports",
-      "1",
+      "2",
       "--template",
       "/a.tmpl:/a.conf",
       "--env",
       "K=V",
       "-n",
       "shop",
+      "-o",
+      "json",
     ]);
     assert.equal(c.code, 0, c.err);
-    assert.equal(JSON.parse(c.out).ports, 1);
-    assert.equal((await cli(["scale", "api", "4", "-n", "shop"])).code, 0);
+    assert.equal(JSON.parse(c.out).ports, 2);
+    const s = await cli(["scale", "api", "4", "-n", "shop"]);
+    assert.equal(s.code, 0, s.err);
+    assert.equal(s.out, "deployment shop/api scaled to 4\n");
     const m = await cli(["manifest", "api", "-n", "shop"]);
     assert.equal(m.code, 0, m.err);
     assert.match(m.out, /hostNetwork: true/);
     const deployment = parseAllDocuments(m.out)[1]!.toJSON();
     assert.equal(deployment.spec.replicas, 4);
-    const l = await cli(["list", "-n", "shop"]);
+    const l = await cli(["list", "-n", "shop", "-o", "json"]);
     assert.deepEqual(
       JSON.parse(l.out).map((d: Deployment) => d.name),
       ["api"],
     );
+    // people get a table: no pods run under this test's runtime, so 0 of 4 ready
+    const t = await cli(["list", "-n", "shop"]);
+    assert.equal(t.code, 0, t.err);
+    const [head, row] = t.out.trimEnd().split("\n");
+    assert.match(head!, /^NAMESPACE\s+NAME\s+READY\s+RESTARTS\s+PORTS\s+NETWORK\s+AGE$/);
+    assert.match(row!, /^shop\s+api\s+0\/4\s+0\s+2\s+HOST\s+\d+s$/);
+    const y = await cli(["get", "api", "-n", "shop"]);
+    assert.match(y.out, /^name: api$/m);
     const bad = await cli(["create", "Api", "--image", "x"]);
     assert.equal(bad.code, 1);
     assert.match(bad.err, /HTTP 400: invalid deployment: name "Api"/);
     assert.equal((await cli(["delete", "api", "-n", "shop"])).code, 0);
     const h = await binary(["deploy", "--help"]);
     assert.equal(h.code, 0);
-    assert.match(h.out, /deploy create NAME --image IMG/);
+    assert.match(h.out, /deploy create NAME --command CMD/);
     const sh = await binary(["--help"]);
     assert.equal(sh.code, 0);
     assert.match(sh.out, /--allow-unauthenticated-agents/);
     const u = await cli(["frobnicate"]);
     assert.equal(u.code, 2);
     assert.match(u.err, /unknown command "frobnicate"/);
+  });
+
+  test("CLI: bad numbers and unreachable servers get a clean reason", async () => {
+    const neg = await cli(["scale", "api", "-3"]);
+    assert.equal(neg.code, 2);
+    assert.match(neg.err, /"-3": numbers must not be negative/);
+    const frac = await cli(["scale", "api", "1.5"]);
+    assert.equal(frac.code, 2);
+    assert.match(frac.err, /REPLICAS must be a non-negative integer, got "1.5"/);
+    const badOut = await cli(["list", "-o", "xml"]);
+    assert.equal(badOut.code, 2);
+    assert.match(badOut.err, /-o "xml" must be json, yaml or table/);
+    const port = await freePort();
+    let err = "";
+    const code = await deployCli(["list"], {
+      out: () => {},
+      err: (t) => {
+        err += t;
+      },
+      env: { DOMEOS_SERVER: `http://127.0.0.1:${port}`, DOMEOS_ADMIN_TOKEN: ADMIN },
+    });
+    assert.equal(code, 1);
+    assert.match(
+      err,
+      /cannot reach http:\/\/127\.0\.0\.1:\d+: connection refused .*\[ECONNREFUSED\]/,
+    );
   });
 });

@@ -74,9 +74,13 @@ Examples:
 export const DEPLOY_HELP = `domeos-server deploy: manage host-mode deployments through the admin API.
 
 Usage:
-  domeos-server deploy create NAME --image IMG [options]
-  domeos-server deploy list [--namespace NS]
-  domeos-server deploy get NAME
+  domeos-server deploy create NAME --command CMD [options]   # runs here (the default process runtime)
+  domeos-server deploy create NAME --image IMG [options]     # --runtime kubernetes | none
+  domeos-server deploy list                      deployments: ready/desired, restarts, ports, age
+  domeos-server deploy status NAME               the deployment and a row per pod (ready, status, ports, host)
+  domeos-server deploy events NAME               why pods restart or are not ready (exit code, CrashLoopBackOff)
+  domeos-server deploy logs NAME [--pod P] [-f] [--tail N] [--stream stdout|stderr]
+  domeos-server deploy get NAME                  the stored deployment (YAML)
   domeos-server deploy scale NAME REPLICAS
   domeos-server deploy delete NAME
   domeos-server deploy manifest NAME [--format yaml|json]   # pipe into: kubectl apply -f -
@@ -84,23 +88,27 @@ Usage:
 Connection (every command):
   --server URL         the server [http://127.0.0.1:8080]          DOMEOS_SERVER
   --admin-token T      admin bearer token (printed at server start)  DOMEOS_ADMIN_TOKEN
-  --namespace NS       [default]    --cluster NAME   [default]
+  --namespace NS, -n   [default]    --cluster NAME   [default]
+  -o json|yaml         machine-readable output instead of tables and messages
 
 create options:
+  --command CMD        command line (process runtime; run through /bin/sh -c)
   --image IMG          container image (Kubernetes)
-  --command CMD        command line (standalone runtime; run through /bin/sh -c)
   --replicas N         [1]
   --network HOST|DEFAULT   [HOST]: hostNetwork pods with AUTO_PORTn ports
-  --ports N            AUTO_PORT0..N-1 ports per pod (NEED_PORTS) [0]
+  --ports N            AUTO_PORT0..N-1 ports per pod (NEED_PORTS) [1 in HOST mode, 0 otherwise]
   --template SRC:DEST  config template rendered by domeize (repeatable)
   --access DIY|K8S_SERVICE  accessType annotation read by load balancers [DIY]
   --env NAME=VALUE     extra environment (repeatable)
 
-Example:
-  domeos-server deploy create web --image registry/web:1 --replicas 3 --ports 2 \\
-      --template /app/nginx.tmpl:/etc/nginx/nginx.conf --access DIY
+Examples:
+  domeos-server deploy create web --command 'python3 -m http.server $AUTO_PORT0' --replicas 3
+  domeos-server deploy status web
+  domeos-server deploy logs web -f
   domeos-server deploy scale web 5
-  domeos-server deploy manifest web | kubectl apply -f -
+  domeos-server deploy create api --image registry/api:1 --replicas 3 --ports 2 \\
+      --template /app/nginx.tmpl:/etc/nginx/nginx.conf
+  domeos-server deploy manifest api | kubectl apply -f -
 `;
 
 export const TOKEN_HELP = `domeos-server token: print the credential of a pod (DOMEOS_AGENT_TOKEN).

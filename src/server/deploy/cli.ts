@@ -1,6 +1,18 @@
-// `domeos-server deploy ...`: a thin client of the admin API.
+// `domeos-server deploy ...`: a thin client of the admin API. People get
+// tables and one-line confirmations; scripts get `-o json|yaml`.
 import { parseArgs } from "node:util";
 import { DEPLOY_HELP } from "../config/help.js";
+import {
+  deploymentsTable,
+  eventsTable,
+  formatData,
+  type OutputFormat,
+  podsTable,
+  statusView,
+} from "./cli-views.js";
+import type { Deployment } from "./model.js";
+import type { PodEvent } from "./pod-events.js";
+import type { PodSummary } from "./pod-summary.js";
 
 const OPTIONS = {
   server: { type: "string" },
@@ -16,8 +28,15 @@ const OPTIONS = {
   access: { type: "string" },
   env: { type: "string", multiple: true },
   format: { type: "string" },
+  output: { type: "string", short: "o" },
+  pod: { type: "string" },
+  follow: { type: "boolean", short: "f" },
+  tail: { type: "string" },
+  stream: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
 
 export interface CliIo {
   out: (s: string) => void;
@@ -25,13 +44,22 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
 }
 
+class UsageError extends Error {}
+
+/** The server answered with an error status. */
+class ApiError extends Error {}
+
 /** Run a deploy subcommand; returns the exit code. */
 export async function deployCli(argv: string[], io: CliIo): Promise<number> {
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
-    io.err(`domeos-server deploy: ${(err as Error).message}\n\n${DEPLOY_HELP}`);
+    const negative = argv.find((a) => /^-\d/.test(a));
+    const msg = negative
+      ? `${JSON.stringify(negative)}: numbers must not be negative`
+      : (err as Error).message;
+    io.err(`domeos-server deploy: ${msg}\n\n${DEPLOY_HELP}`);
     return 2;
   }
   const { values: v, positionals: pos } = parsed;
@@ -48,85 +76,171 @@ export async function deployCli(argv: string[], io: CliIo): Promise<number> {
     );
     return 2;
   }
-  const ns = v.namespace ?? "default";
-  const q = v.cluster ? `?cluster=${encodeURIComponent(v.cluster)}` : "";
-  const one = (name: string | undefined) => {
-    if (!name) throw new UsageError(`"${cmd}" needs the deployment NAME`);
-    return `${server}/api/deployments/${encodeURIComponent(ns)}/${encodeURIComponent(name)}`;
-  };
+  const api = new AdminClient(server, token, v.cluster);
   try {
-    switch (cmd) {
-      case "create":
-        return await call(
-          io,
-          token,
-          "POST",
-          `${server}/api/deployments${q}`,
-          createBody(args[0], ns, v),
-        );
-      case "list":
-        return await call(
-          io,
-          token,
-          "GET",
-          `${server}/api/deployments?${new URLSearchParams(v.namespace ? { namespace: ns, ...(v.cluster ? { cluster: v.cluster } : {}) } : v.cluster ? { cluster: v.cluster } : {})}`,
-        );
-      case "get":
-        return await call(io, token, "GET", one(args[0]) + q);
-      case "scale": {
-        const n = Number(args[1]);
-        if (args[1] === undefined || !Number.isInteger(n))
-          throw new UsageError('"scale" needs NAME and REPLICAS (an integer)');
-        return await call(io, token, "PATCH", one(args[0]) + q, { replicas: n });
-      }
-      case "delete":
-        return await call(io, token, "DELETE", one(args[0]) + q);
-      case "manifest": {
-        const fmt = new URLSearchParams({
-          format: v.format ?? "yaml",
-          ...(v.cluster ? { cluster: v.cluster } : {}),
-        });
-        return await call(io, token, "GET", `${one(args[0])}/manifest?${fmt}`, undefined, true);
-      }
-      default:
-        throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
-    }
+    const output = outputOf(v.output);
+    return (
+      (await COMMANDS[cmd]?.({ api, io, v, args, output, ns: v.namespace ?? "default" })) ??
+      unknown(cmd)
+    );
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`domeos-server deploy: ${err.message}\n\n${DEPLOY_HELP}`);
       return 2;
     }
-    io.err(`domeos-server deploy: cannot reach ${server}: ${(err as Error).message}\n`);
+    if (err instanceof ApiError) {
+      io.err(`domeos-server deploy: ${err.message}\n`);
+      return 1;
+    }
+    io.err(`domeos-server deploy: cannot reach ${server}: ${connectionReason(err)}\n`);
     return 1;
   }
 }
 
-class UsageError extends Error {}
+function unknown(cmd: string): never {
+  throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
+}
 
-function createBody(
-  name: string | undefined,
-  ns: string,
-  v: Record<string, unknown>,
-): Record<string, unknown> {
+interface Run {
+  api: AdminClient;
+  io: CliIo;
+  v: Values;
+  args: string[];
+  output: OutputFormat;
+  ns: string;
+}
+
+const COMMANDS: Record<string, (r: Run) => Promise<number>> = {
+  async create({ api, io, v, args, output, ns }) {
+    const d = await api.call<Deployment>("POST", "/api/deployments", createBody(args[0], ns, v));
+    return done(
+      io,
+      output,
+      d,
+      `deployment ${d.namespace}/${d.name} created (${d.replicas} replicas)`,
+    );
+  },
+  async list({ api, io, v, output }) {
+    const query = new URLSearchParams(v.namespace ? { namespace: v.namespace } : {});
+    const ds = await api.call<Deployment[]>("GET", `/api/deployments?${query}`);
+    if (output !== "table") return print(io, ds, output);
+    const pods = new Map<string, PodSummary[]>();
+    await Promise.all(
+      ds.map(async (d) =>
+        pods.set(
+          `${d.namespace}/${d.name}`,
+          await api.call<PodSummary[]>("GET", `${one(d.namespace, d.name)}/pods`),
+        ),
+      ),
+    );
+    io.out(deploymentsTable(ds, pods));
+    return 0;
+  },
+  async get({ api, io, args, output, ns }) {
+    const d = await api.call<Deployment>("GET", one(ns, need(args[0], "get")));
+    return print(io, d, output === "table" ? "yaml" : output);
+  },
+  async status({ api, io, args, output, ns }) {
+    const name = need(args[0], "status");
+    const [d, pods] = await Promise.all([
+      api.call<Deployment>("GET", one(ns, name)),
+      api.call<PodSummary[]>("GET", `${one(ns, name)}/pods`),
+    ]);
+    if (output !== "table") return print(io, { deployment: d, pods }, output);
+    io.out(statusView(d, pods));
+    return 0;
+  },
+  async pods({ api, io, args, output, ns }) {
+    const pods = await api.call<PodSummary[]>("GET", `${one(ns, need(args[0], "pods"))}/pods`);
+    if (output !== "table") return print(io, pods, output);
+    io.out(pods.length === 0 ? "No pods.\n" : podsTable(pods));
+    return 0;
+  },
+  async events({ api, io, args, output, ns }) {
+    const events = await api.call<PodEvent[]>("GET", `${one(ns, need(args[0], "events"))}/events`);
+    if (output !== "table") return print(io, events, output);
+    io.out(eventsTable(events));
+    return 0;
+  },
+  async logs({ api, io, v, args, ns }) {
+    const query = new URLSearchParams();
+    if (v.pod) query.set("pod", v.pod);
+    if (v.tail !== undefined) query.set("tail", nonNegative("--tail", v.tail));
+    if (v.stream) query.set("stream", v.stream);
+    if (v.follow) query.set("follow", "1");
+    await api.stream(`${one(ns, need(args[0], "logs"))}/logs?${query}`, io.out);
+    return 0;
+  },
+  async scale({ api, io, args, output, ns }) {
+    const name = need(args[0], "scale");
+    if (args[1] === undefined) throw new UsageError('"scale" needs NAME and REPLICAS');
+    const replicas = Number(nonNegative("REPLICAS", args[1]));
+    const d = await api.call<Deployment>("PATCH", one(ns, name), { replicas });
+    return done(io, output, d, `deployment ${d.namespace}/${d.name} scaled to ${d.replicas}`);
+  },
+  async delete({ api, io, args, output, ns }) {
+    const d = await api.call<Deployment>("DELETE", one(ns, need(args[0], "delete")));
+    return done(io, output, d, `deployment ${d.namespace}/${d.name} deleted`);
+  },
+  async manifest({ api, io, v, args, ns }) {
+    const format = v.format ?? (v.output === "json" ? "json" : "yaml");
+    const text = await api.text(
+      `${one(ns, need(args[0], "manifest"))}/manifest?format=${encodeURIComponent(format)}`,
+    );
+    io.out(text.endsWith("\n") ? text : `${text}\n`);
+    return 0;
+  },
+};
+
+function one(ns: string, name: string): string {
+  return `/api/deployments/${encodeURIComponent(ns)}/${encodeURIComponent(name)}`;
+}
+
+function need(name: string | undefined, cmd: string): string {
+  if (!name) throw new UsageError(`"${cmd}" needs the deployment NAME`);
+  return name;
+}
+
+function nonNegative(what: string, s: string): string {
+  if (!/^\d+$/.test(s))
+    throw new UsageError(`${what} must be a non-negative integer, got ${JSON.stringify(s)}`);
+  return s;
+}
+
+function outputOf(o: string | undefined): OutputFormat {
+  if (o === undefined || o === "table" || o === "wide") return "table";
+  if (o === "json" || o === "yaml") return o;
+  throw new UsageError(`-o ${JSON.stringify(o)} must be json, yaml or table`);
+}
+
+function print(io: CliIo, data: unknown, format: OutputFormat): number {
+  io.out(formatData(data, format === "table" ? "yaml" : format));
+  return 0;
+}
+
+function done(io: CliIo, output: OutputFormat, d: Deployment, line: string): number {
+  if (output === "table") io.out(`${line}\n`);
+  else print(io, d, output);
+  return 0;
+}
+
+function createBody(name: string | undefined, ns: string, v: Values): Record<string, unknown> {
   if (!name) throw new UsageError('"create" needs the deployment NAME');
   const body: Record<string, unknown> = { name, namespace: ns };
   if (v.cluster) body.cluster = v.cluster;
   if (v.image) body.image = v.image;
   if (v.command) body.command = ["/bin/sh", "-c", v.command];
-  const num = (k: string) => {
-    const n = Number(v[k]);
-    if (!Number.isInteger(n))
-      throw new UsageError(`--${k} must be an integer, got ${JSON.stringify(v[k])}`);
-    return n;
-  };
-  if (v.replicas !== undefined) body.replicas = num("replicas");
-  if (v.ports !== undefined) body.ports = num("ports");
-  if (v.network) body.networkMode = String(v.network).toUpperCase();
+  if (v.replicas !== undefined) body.replicas = Number(nonNegative("--replicas", v.replicas));
+  const network = v.network ? String(v.network).toUpperCase() : "HOST";
+  if (v.network) body.networkMode = network;
+  // a host-mode pod almost always serves on one port: NEED_PORTS=1 unless told
+  if (v.ports !== undefined) body.ports = Number(nonNegative("--ports", v.ports));
+  else if (network === "HOST") body.ports = 1;
   if (v.access) body.accessType = String(v.access).toUpperCase();
   if (v.template) body.templates = v.template;
   if (v.env) {
     const env: Record<string, string> = {};
-    for (const e of v.env as string[]) {
+    for (const e of v.env) {
       const i = e.indexOf("=");
       if (i <= 0) throw new UsageError(`--env ${JSON.stringify(e)} must be NAME=VALUE`);
       env[e.slice(0, i)] = e.slice(i + 1);
@@ -136,39 +250,83 @@ function createBody(
   return body;
 }
 
-async function call(
-  io: CliIo,
-  token: string,
-  method: string,
-  url: string,
-  body?: unknown,
-  raw = false,
-): Promise<number> {
-  const res = await fetch(url, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body ? { "content-type": "application/json" } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.ok && raw && !res.headers.get("content-type")?.includes("json")) {
-    io.out(text);
-    return 0;
+/** Why a request never got an answer, in words (fetch hides it in `cause`). */
+function connectionReason(err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
+  const code = cause?.code;
+  const words: Record<string, string> = {
+    ECONNREFUSED: "connection refused (is domeos-server running there?)",
+    ENOTFOUND: "unknown host",
+    EAI_AGAIN: "host name lookup failed",
+    ETIMEDOUT: "connection timed out",
+    ECONNRESET: "connection reset by the server",
+    EHOSTUNREACH: "host unreachable",
+  };
+  if (code && words[code]) return `${words[code]} [${code}]`;
+  return cause?.message ?? (err as Error).message;
+}
+
+/** The admin API: bearer token, ?cluster= on every call, errors as ApiError. */
+class AdminClient {
+  constructor(
+    private readonly server: string,
+    private readonly token: string,
+    private readonly cluster: string | undefined,
+  ) {}
+
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.fetch(method, path, body);
+    const text = await res.text();
+    let parsed: { resultMsg?: string; result?: unknown } = {};
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: shown as is below
+    }
+    if (!res.ok)
+      throw new ApiError(
+        `${method} ${path}: HTTP ${res.status}: ${parsed.resultMsg ?? text.trim()}`,
+      );
+    return parsed.result as T;
   }
-  let parsed: { resultMsg?: string; result?: unknown } = {};
+
+  async text(path: string): Promise<string> {
+    const res = await this.fetch("GET", path);
+    const text = await res.text();
+    if (!res.ok) throw new ApiError(`GET ${path}: HTTP ${res.status}: ${errorText(text)}`);
+    return text;
+  }
+
+  /** Copy a streamed text answer to `out` as it arrives (logs -f). */
+  async stream(path: string, out: (s: string) => void): Promise<void> {
+    const res = await this.fetch("GET", path);
+    if (!res.ok)
+      throw new ApiError(`GET ${path}: HTTP ${res.status}: ${errorText(await res.text())}`);
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body ?? [])
+      out(decoder.decode(chunk as Uint8Array, { stream: true }));
+    const rest = decoder.decode();
+    if (rest) out(rest);
+  }
+
+  private fetch(method: string, path: string, body?: unknown): Promise<Response> {
+    const url = new URL(this.server + path);
+    if (this.cluster) url.searchParams.set("cluster", this.cluster);
+    return fetch(url, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        ...(body ? { "content-type": "application/json" } : {}),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  }
+}
+
+function errorText(text: string): string {
   try {
-    parsed = JSON.parse(text);
+    return (JSON.parse(text) as { resultMsg?: string }).resultMsg ?? text.trim();
   } catch {
-    // not JSON: show as is
+    return text.trim();
   }
-  if (!res.ok) {
-    io.err(
-      `domeos-server deploy: ${method} ${url}: HTTP ${res.status}: ${parsed.resultMsg ?? text}\n`,
-    );
-    return 1;
-  }
-  io.out(`${JSON.stringify(parsed.result ?? null, null, 2)}\n`);
-  return 0;
 }
