@@ -19,6 +19,8 @@ export interface CulpritLimits {
   maxCulprits: number;
   /** Give up after this many checks. */
   maxProbes: number;
+  /** Give up once this epoch-ms deadline has passed (a slow or hanging check_cmd). */
+  deadline?: number;
 }
 
 /** The culprits, or null when the failure cannot be traced to candidates within the limits. */
@@ -28,6 +30,8 @@ export async function findCulprits(
   limits: CulpritLimits,
 ): Promise<CulpritSearch | null> {
   let probes = 0;
+  const overBudget = () =>
+    probes >= limits.maxProbes || (limits.deadline !== undefined && Date.now() > limits.deadline);
   const test = (hidden: readonly string[]) => {
     probes++;
     return passes(hidden);
@@ -41,7 +45,7 @@ export async function findCulprits(
     let lo = 0; // showing rest[0..lo) passes
     let hi = rest.length; // showing rest[0..hi) fails
     while (hi - lo > 1) {
-      if (probes >= limits.maxProbes) return null;
+      if (overBudget()) return null;
       const mid = (lo + hi) >>> 1;
       if (await test([...culprits, ...rest.slice(mid)])) lo = mid;
       else hi = mid;
@@ -50,7 +54,7 @@ export async function findCulprits(
     // rest[0..hi-1) passed alongside the culprits: only rest[hi..] remain suspect.
     rest = rest.slice(hi);
     if (rest.length === 0) return { culprits, probes };
-    if (culprits.length >= limits.maxCulprits || probes >= limits.maxProbes) return null;
+    if (culprits.length >= limits.maxCulprits || overBudget()) return null;
     if (await test(culprits)) return { culprits, probes };
   }
 }

@@ -378,6 +378,8 @@ export class ResourceRunner {
     const found = await findCulprits(candidates, passes, {
       maxCulprits: this.maxExcluded() - ks.excludedCount,
       maxProbes: 64,
+      // Tracing must not hold the resource much longer than one slow check would.
+      deadline: Date.now() + Math.max(10_000, 2 * this.opts.commandTimeoutMs),
     });
     if (found === null) {
       this.log(
