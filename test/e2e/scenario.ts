@@ -101,7 +101,8 @@ export async function runScenario(t: TestContext, kind: "embedded" | "etcd"): Pr
     killed = { victim, before };
     // leaves: the rendered upstream drops its port
     const t0 = Date.now();
-    while (sys.upstream().includes(`:${port0};`)) {
+    // (the server line may carry parameters: `server IP:PORT max_fails=1 ...;`)
+    while (new RegExp(`:${port0}[ ;]`).test(sys.upstream())) {
       assert.ok(Date.now() - t0 < STEP_TIMEOUT_MS, `port ${port0} still in the upstream`);
       await new Promise((r) => setTimeout(r, 20));
     }
