@@ -3,6 +3,7 @@
 // backoff with jitter) on connection errors, timeouts and 5xx until a
 // deadline. 4xx is final. The PUT is idempotent, so retrying is safe.
 
+import { Backoff } from "../retry/backoff.js";
 import type { PodIdentity } from "./env.js";
 import { EXIT, fail } from "./exit.js";
 import { type HttpResponse, HttpTransportError, httpRequest } from "./http.js";
@@ -84,7 +85,11 @@ export async function reportPorts(
   const body = reportBody(ports, pod.container);
   const start = Date.now();
   const deadline = start + timing.deadlineMs;
-  let backoff = timing.firstBackoffMs ?? 250;
+  const backoff = new Backoff({
+    initialMs: timing.firstBackoffMs ?? 250,
+    maxMs: timing.maxBackoffMs ?? 5000,
+    jitter: 0.5,
+  });
   let last = "";
   for (let attempt = 1; ; attempt++) {
     const left = deadline - Date.now();
@@ -104,7 +109,7 @@ export async function reportPorts(
     }
     if (outcome.ok) return;
     last = outcome.error;
-    const pause = backoff / 2 + (Math.random() * backoff) / 2;
+    const pause = backoff.next();
     const elapsed = ((Date.now() - start) / 1000).toFixed(1);
     if (!outcome.retry || Date.now() + pause >= deadline) {
       const why = outcome.retry
@@ -114,6 +119,5 @@ export async function reportPorts(
     }
     log(`report attempt ${attempt} failed: ${last}; retrying in ${Math.round(pause)}ms`);
     await sleep(pause);
-    backoff = Math.min(backoff * 2, timing.maxBackoffMs ?? 5000);
   }
 }

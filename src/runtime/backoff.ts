@@ -1,12 +1,13 @@
-// Capped exponential backoff for restart policy Always (Kubernetes'
-// CrashLoopBackOff, scaled down so a demo recovers in well under a second).
-// A replica that ran longer than `resetAfterMs` starts over at `initialMs`.
+// Restart backoff for restart policy Always (Kubernetes' CrashLoopBackOff,
+// scaled down so a demo recovers in well under a second): the shared capped
+// exponential backoff, started over when a replica ran longer than
+// `resetAfterMs`.
+import { Backoff, type BackoffPolicy } from "../retry/backoff.js";
 
-export interface BackoffOptions {
-  initialMs: number;
-  maxMs: number;
-  factor: number;
-  resetAfterMs: number;
+export interface BackoffOptions extends BackoffPolicy {
+  readonly factor: number;
+  /** A run at least this long (ms) counts as healthy: the next delay is initialMs again. */
+  readonly resetAfterMs: number;
 }
 
 export const DEFAULT_BACKOFF: BackoffOptions = {
@@ -16,19 +17,16 @@ export const DEFAULT_BACKOFF: BackoffOptions = {
   resetAfterMs: 10_000,
 };
 
-export class Backoff {
-  private failures = 0;
+export class RestartBackoff {
+  private readonly backoff: Backoff;
 
-  constructor(private readonly opts: BackoffOptions = DEFAULT_BACKOFF) {}
+  constructor(private readonly opts: BackoffOptions = DEFAULT_BACKOFF) {
+    this.backoff = new Backoff(opts);
+  }
 
   /** Delay before the next start, given how long the last run lasted. */
   next(lastRunMs: number): number {
-    if (lastRunMs >= this.opts.resetAfterMs) this.failures = 0;
-    const delay = Math.min(
-      this.opts.maxMs,
-      this.opts.initialMs * this.opts.factor ** this.failures,
-    );
-    this.failures++;
-    return delay;
+    if (lastRunMs >= this.opts.resetAfterMs) this.backoff.reset();
+    return this.backoff.next();
   }
 }

@@ -6,7 +6,7 @@
 // delays them but never loses the latest.
 import { defaultReadiness, type ProbeSpec } from "../server/deploy/probe-spec.js";
 import type { Store } from "../store/store.js";
-import { Backoff, type BackoffOptions } from "./backoff.js";
+import { type BackoffOptions, RestartBackoff } from "./backoff.js";
 import { Child, type ChildExit } from "./child.js";
 import {
   type ContainerState,
@@ -75,7 +75,7 @@ export class Replica {
   private stopping = false;
   private draining = false;
   private readonly sleep = new Sleep();
-  private readonly backoff: Backoff;
+  private readonly backoff: RestartBackoff;
   private loop: Promise<void> | null = null;
   readonly status: ReplicaStatus;
   private syncing = false;
@@ -86,7 +86,7 @@ export class Replica {
   private probers: Prober[] = [];
 
   constructor(private readonly o: ReplicaOptions) {
-    this.backoff = new Backoff(o.backoff);
+    this.backoff = new RestartBackoff(o.backoff);
     this.status = {
       phase: "Pending",
       ready: false,

@@ -7,6 +7,7 @@
 // sends one JSON merge patch) implement `NativeAnnotationMerge` and are used
 // directly.
 
+import { type BackoffPolicy, backoffDelay } from "../retry/backoff.js";
 import type { Store } from "./store.js";
 
 /** annotation -> new value; null removes the annotation (JSON merge patch semantics). */
@@ -196,8 +197,10 @@ function isObject(v: unknown): v is Json {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** Jittered backoff so a crowd of writers on one pod spreads out instead of colliding again. */
+/** Full jitter so a crowd of writers on one pod spreads out instead of colliding again. */
+const CAS_RETRY: BackoffPolicy = { initialMs: 1, maxMs: 20, jitter: 1 };
+
 function backoff(attempt: number): Promise<void> {
-  const ms = Math.random() * Math.min(20, 1 + attempt * 2);
+  const ms = backoffDelay(CAS_RETRY, attempt) * Math.random();
   return new Promise((r) => setTimeout(r, ms));
 }

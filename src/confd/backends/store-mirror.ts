@@ -14,6 +14,7 @@
 //   mismatch re-lists instead of silently waiting for the old revision.
 // The view is only ever swapped to a *complete* new snapshot.
 
+import { Backoff } from "../../retry/backoff.js";
 import {
   CompactedError,
   type KeyValue,
@@ -386,7 +387,11 @@ export class StoreMirror implements Backend {
    * exponentially, capped at maxBackoffMs.
    */
   private async recover(cause: Error | null): Promise<void> {
-    let attempt = 0;
+    const backoff = new Backoff({
+      initialMs: this.opts.initialBackoffMs,
+      maxMs: this.opts.maxBackoffMs,
+      jitter: 0.2,
+    });
     let mustRelist = !this.loaded || forcesRelist(cause);
     if (cause) this.noteFault(cause);
     await this.closeWatches();
@@ -410,14 +415,9 @@ export class StoreMirror implements Backend {
           continue;
         }
         this.noteFault(e);
-        await sleep(this.backoff(attempt++));
+        await sleep(backoff.next());
       }
     }
-  }
-
-  private backoff(attempt: number): number {
-    const base = Math.min(this.opts.maxBackoffMs, this.opts.initialBackoffMs * 2 ** attempt);
-    return base * (0.8 + Math.random() * 0.2);
   }
 
   /** Record a failure in the status and the log (compaction is not an outage). */

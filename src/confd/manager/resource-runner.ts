@@ -15,6 +15,7 @@
 // view until its value changes, with a log line, /healthz and a metric
 // naming it; the rest applies at once.
 
+import { Backoff } from "../../retry/backoff.js";
 import { describeExit, runShell } from "../apply/shell.js";
 import { type ApplyOptions, type ApplyResult, applyOutput, checkOutput } from "../apply/stage.js";
 import type { Wait } from "../cli/wait.js";
@@ -24,7 +25,6 @@ import type { ConfdMetrics } from "../metrics/metrics.js";
 import { RenderError, type Renderer } from "../render/renderer.js";
 import type { ResourceConfig } from "../resource/resource-config.js";
 import type { ExcludedKey } from "../template/key-space.js";
-import { Backoff } from "./backoff.js";
 import { findCulprits } from "./find-culprits.js";
 
 export interface RunnerOptions {
@@ -106,7 +106,7 @@ export class ResourceRunner {
     private readonly log: Logger,
     private readonly metrics?: ConfdMetrics,
   ) {
-    this.backoff = new Backoff(opts.retryInitialMs ?? 500, opts.retryMaxMs);
+    this.backoff = new Backoff({ initialMs: opts.retryInitialMs ?? 500, maxMs: opts.retryMaxMs });
     this.health = { resource: res.file, dest: res.dest, healthy: true };
   }
 

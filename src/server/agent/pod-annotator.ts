@@ -14,9 +14,13 @@
 //   the whole 3-5 KB pod; the text written is exactly JSON.stringify of the
 //   merged pod.
 import { randomBytes } from "node:crypto";
+import { type BackoffPolicy, backoffDelay } from "../../retry/backoff.js";
 import { mergeAnnotations, type NativeAnnotationMerge } from "../../store/merge.js";
 import { podKey, type Store, type WriteResult } from "../../store/store.js";
 import { HttpError, notFound } from "../http/errors.js";
+
+/** Conflicting writes on one pod object: 6, 12, 24, 48 ms, then 50 ms at most. */
+const CONFLICT_RETRY: BackoffPolicy = { initialMs: 6, maxMs: 50 };
 
 /** A stored pod object: JSON = head + JSON.stringify(annotations) + tail. */
 interface Cached {
@@ -141,7 +145,8 @@ export class PodAnnotator {
           `pod object ${key} kept changing: gave up after ${attempt + 1} conflicting writes`,
         );
       }
-      if (attempt >= 3) await sleep(Math.random() * Math.min(50, attempt * 2));
+      // from the fourth conflict on, spread the writers out (full jitter)
+      if (attempt >= 3) await sleep(backoffDelay(CONFLICT_RETRY, attempt - 3) * Math.random());
     }
   }
 

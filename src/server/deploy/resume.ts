@@ -4,6 +4,7 @@
 // deployment that failed to start) is retried in the background with
 // backoff, so the server still starts during a store outage (/readyz tells)
 // and converges when the store is back.
+import { Backoff } from "../../retry/backoff.js";
 import type { Cluster, ClusterRegistry } from "../cluster/registry.js";
 import type { Logger } from "../log/logger.js";
 import { deployContext } from "./routes.js";
@@ -30,18 +31,19 @@ export async function resumeDeployments(
   let stopped = false;
   const timers = new Set<NodeJS.Timeout>();
   if (!runtime.resume) return { stop: () => {} };
-  const retry = (c: Cluster, delay: number) => {
+  const retry = (c: Cluster, backoff: Backoff) => {
     const t = setTimeout(async () => {
       timers.delete(t);
       if (stopped) return;
-      if (!(await resumeCluster(c, runtime, deps))) retry(c, Math.min(delay * 2, 30_000));
+      if (!(await resumeCluster(c, runtime, deps))) retry(c, backoff);
       else deps.log.info("stored deployments brought back", { cluster: c.name });
-    }, delay);
+    }, backoff.next());
     t.unref();
     timers.add(t);
   };
   for (const c of clusters.all()) {
-    if (!(await resumeCluster(c, runtime, deps))) retry(c, deps.retryMs ?? 1000);
+    if (!(await resumeCluster(c, runtime, deps)))
+      retry(c, new Backoff({ initialMs: deps.retryMs ?? 1000, maxMs: 30_000 }));
   }
   return {
     stop() {
