@@ -22,6 +22,8 @@ const DOCUMENTED: Record<string, string> = {
     "one integer type in the value model: a byte prints its type as int",
   '{{ jsonQuery "{\\"services\\":[{\\"port\\":1},{\\"port\\":8080}]}" "services.[1].port" }}':
     "extension: where dockerize finds nothing, a dotted path is tried as nested (checked below)",
+  '{{ with parseUrl "mailto:joe@example.com" }}{{ .Opaque }}|{{ .RequestURI }}|{{ .IsAbs }}|{{ .User }}{{ end }}':
+    "no typed nil pointers in the value model: an absent .User prints <no value>, not Go's empty String()",
 };
 
 function run(text: string): { out?: string; err?: string } {

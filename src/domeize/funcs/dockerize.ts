@@ -4,9 +4,9 @@
 import { statSync } from "node:fs";
 import { atoi } from "../../golib/strconv.js";
 import { replace, split, toLower, toUpper } from "../../golib/strings.js";
+import { parseUrl } from "../../golib/url.js";
 import { FuncError, type FuncMap, goFunc, mapGet, typedList } from "../../gotemplate/value.js";
 import { jsonQuery } from "./jsonquery.js";
-import { parseGoUrl } from "./url.js";
 
 const isNil = (v: unknown) => v === null || v === undefined;
 
@@ -66,7 +66,14 @@ export function dockerizeFuncs(): FuncMap {
     split: goFunc(["string", "string"], ((s: string, sep: string) =>
       typedList("[]string", split(s, sep))) as never),
     replace: goFunc(["string", "string", "string", "int"], replace as never, { result: "string" }),
-    parseUrl: goFunc(["string"], ((s: string) => parseGoUrl(s)) as never),
+    // dockerize exits (log.Fatalf) on a bad URL; here it is a template error with the same text.
+    parseUrl: goFunc(["string"], ((s: string) => {
+      try {
+        return parseUrl(s);
+      } catch (err) {
+        throw new FuncError(`unable to parse url ${s}: ${(err as Error).message}`, { cause: err });
+      }
+    }) as never),
     atoi: goFunc(["string"], atoi as never),
     // func add(x, y int) int: Go's int wraps around at 64 bits.
     add: goFunc(["int", "int"], ((a: bigint, b: bigint) => BigInt.asIntN(64, a + b)) as never, {

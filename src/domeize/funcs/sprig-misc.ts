@@ -3,6 +3,7 @@
 // or UUID function actually runs.
 
 import { base, clean, dir, ext, isAbs } from "../../golib/path.js";
+import { type GoURL, parseUrl } from "../../golib/url.js";
 import { FuncError, type FuncMap, goFunc, mapGet } from "../../gotemplate/value.js";
 import { isEmpty, isMap, isNil, kindOf, strval, typeOf } from "./convert.js";
 import { marshal, unmarshal } from "./json.js";
@@ -83,24 +84,23 @@ function expandenv(s: string): string {
   );
 }
 
+/** sprig's urlParse: url.Parse's parts as a dict. */
 function urlParse(s: string): Record<string, unknown> {
-  let u: URL;
+  let u: GoURL;
   try {
-    u = new URL(s);
-  } catch {
-    throw new FuncError(`unable to parse url: parse ${JSON.stringify(s)}: invalid URL`);
+    u = parseUrl(s);
+  } catch (err) {
+    throw new FuncError(`unable to parse url: ${(err as Error).message}`, { cause: err });
   }
-  const userinfo =
-    u.username === "" ? "" : u.password === "" ? u.username : `${u.username}:${u.password}`;
   return {
-    scheme: u.protocol.slice(0, -1),
-    host: u.host,
-    hostname: u.hostname,
-    path: u.pathname,
-    query: u.search.slice(1),
-    opaque: "",
-    fragment: u.hash.slice(1),
-    userinfo,
+    scheme: u.Scheme,
+    host: u.Host,
+    hostname: u.Hostname(),
+    path: u.Path,
+    query: u.RawQuery,
+    opaque: u.Opaque,
+    fragment: u.Fragment,
+    userinfo: u.User === null ? "" : u.User.String(),
   };
 }
 
