@@ -23,8 +23,10 @@ import { connect, type Socket } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { Etcd3 } from "etcd3";
 import { mintPodToken } from "../src/server/auth/pod-token.js";
-import { GrpcUnary } from "../src/store/etcd/grpc-unary.js";
+import { EtcdClient } from "../src/store/etcd/client.js";
+import { encodePutRequest } from "../src/store/etcd/codec.js";
 import { EtcdStore } from "../src/store/etcd.js";
 import { podKey } from "../src/store/store.js";
 import { EtcdServer } from "../test/support/etcd.js";
@@ -154,7 +156,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function rawPuts(store: EtcdStore, values: string[]): Promise<{ rate: number; p99: number }> {
+async function rawPuts(store: Etcd3, values: string[]): Promise<{ rate: number; p99: number }> {
   const lat: number[] = [];
   const end = Date.now() + SECONDS * 1000;
   let n = 0;
@@ -163,7 +165,7 @@ async function rawPuts(store: EtcdStore, values: string[]): Promise<{ rate: numb
       while (Date.now() < end) {
         const t = performance.now();
         try {
-          await store.client.put(`/bench/raw/${i}`).value(v);
+          await store.put(`/bench/raw/${i}`).value(v);
           n++;
         } catch {
           // a deadline under load: counted as not done, like a failed report
@@ -504,48 +506,29 @@ async function openLoop(url: string, pods: string[]) {
  * The same open loop straight into etcd, unconditional puts of the pods'
  * values, one request per write: with the etcd3 client (what the closed
  * raw loop uses), and with the lean HTTP/2 gRPC client the server uses
- * (src/store/etcd/grpc-unary.ts), whose own CPU cost is far smaller on this
+ * (src/store/etcd/client.ts), whose own CPU cost is far smaller on this
  * 2-core machine. What etcd gives single writes at this rate, same run.
  */
-function rawOpenLoop(store: EtcdStore, values: string[]) {
+function rawOpenLoop(store: Etcd3, values: string[]) {
   return paced(values.length, async (c) => {
-    await store.client.put(`/bench/raw/${c}`).value(values[c]!);
+    await store.put(`/bench/raw/${c}`).value(values[c]!);
     return true;
   });
 }
 
 async function leanOpenLoop(endpoint: string, values: string[]) {
-  const grpc = new GrpcUnary({ endpoints: [endpoint], timeoutMs: 10_000 });
-  const bodies = values.map((v, c) => putRequest(Buffer.from(`/bench/raw/${c}`), Buffer.from(v)));
+  const client = new EtcdClient({ endpoints: [endpoint], callTimeoutMs: 10_000 });
+  const bodies = values.map((v, c) =>
+    encodePutRequest(Buffer.from(`/bench/raw/${c}`), Buffer.from(v)),
+  );
   try {
     return await paced(values.length, async (c) => {
-      await grpc.call("/etcdserverpb.KV/Put", bodies[c]!, "put");
+      await client.call("/etcdserverpb.KV/Put", bodies[c]!, { what: "put" });
       return true;
     });
   } finally {
-    grpc.close();
+    client.close();
   }
-}
-
-/** An etcdserverpb.PutRequest { key = 1; value = 2 }. */
-function putRequest(key: Buffer, value: Buffer): Buffer {
-  const varint = (n: number) => {
-    const out: number[] = [];
-    while (n > 127) {
-      out.push((n & 127) | 128);
-      n >>>= 7;
-    }
-    out.push(n);
-    return Buffer.from(out);
-  };
-  return Buffer.concat([
-    Buffer.from([0x0a]),
-    varint(key.length),
-    key,
-    Buffer.from([0x12]),
-    varint(value.length),
-    value,
-  ]);
 }
 
 /**
@@ -629,6 +612,8 @@ async function main() {
   const etcd = new EtcdServer();
   await etcd.start();
   const store = new EtcdStore({ endpoints: [etcd.endpoint], callTimeoutMs: 10_000 });
+  // The npm etcd3 client (a dev dependency): the raw-put floor and maintenance.
+  const admin = new Etcd3({ hosts: etcd.endpoint });
   let server: ChildProcess | null = null;
   const etcdPid = (etcd as unknown as { proc: ChildProcess | null }).proc?.pid;
   const nodeFlags = args["node-flags"].split(" ").filter(Boolean);
@@ -697,13 +682,13 @@ async function main() {
       // starts from the same small database (compaction alone leaves a long
       // free list that slowed the later pairs' commits).
       await store.compact(await store.revision());
-      await store.client.maintenance.defragment();
+      await admin.maintenance.defragment();
       const meter = cpuMeter({ etcd: etcdPid });
-      const raw = await rawPuts(store, values);
+      const raw = await rawPuts(admin, values);
       raws.push(raw);
       rawCpu.push(`pair ${i + 1}: ${meter(raw.rate * SECONDS)}`);
       if (RATE > 0) {
-        rawOpens.push(await rawOpenLoop(store, values));
+        rawOpens.push(await rawOpenLoop(admin, values));
         leanOpens.push(await leanOpenLoop(etcd.endpoint, values));
       }
       // Alternate which build goes first: etcd's database grows through a pair,
@@ -804,6 +789,7 @@ async function main() {
     process.stdout.write(`${out.join("\n")}\n`);
   } finally {
     if (server) await stopServer(server);
+    admin.close();
     await store.close();
     await etcd.destroy();
     agent.destroy();

@@ -2,6 +2,8 @@
 // and background reapers. Used by main.ts, tests and the standalone demo.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { registerEtcdClientMetrics } from "../store/etcd/metrics.js";
+import { EtcdStore } from "../store/etcd.js";
 import { checkExtraKeys, type PortRange } from "./agent/annotation-policy.js";
 import { addAgentRoutes } from "./agent/routes.js";
 import { loadOrCreateSecret, randomToken } from "./auth/secret.js";
@@ -61,6 +63,14 @@ export async function startServer(partial: Partial<ServerConfig>): Promise<Runni
   );
   clusters = await ClusterRegistry.open(cfg, metrics, log);
   const reg = clusters;
+  // etcd endpoint health, failovers, retried calls (docs/store.md).
+  registerEtcdClientMetrics(metrics.registry, () =>
+    reg
+      .all()
+      .flatMap((c) =>
+        c.store instanceof EtcdStore ? [{ label: c.name, client: c.store.client }] : [],
+      ),
+  );
   let ext: ServerExtension | null = null;
   let router: Router; // set before the server listens
   const server = createServer((req, res) => void handle(req, res, router, ext, metrics, log));

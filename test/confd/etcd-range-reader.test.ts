@@ -12,7 +12,7 @@ import { EtcdRangeReader, prefixEnd } from "../../src/confd/backends/etcd-range-
 import { createBackend } from "../../src/confd/backends/index.js";
 import { EtcdStore } from "../../src/store/etcd.js";
 import { StoreUnavailableError } from "../../src/store/store.js";
-import { ETCD_BIN, EtcdServer, etcdWithStore } from "../support/etcd.js";
+import { ETCD_BIN, EtcdServer, etcdAdmin, etcdWithStore } from "../support/etcd.js";
 import { CONFD_GOLDEN as GOLDEN, REPO_ROOT as ROOT } from "../support/fixtures.js";
 import { freePort } from "../support/ports.js";
 
@@ -29,7 +29,7 @@ describe("etcd range reader", () => {
   });
 
   test("lists like the full client: 2,500 keys over pages, one revision, UTF-8", async () => {
-    const success = [];
+    const success: { request_put: { key: Buffer; value: Buffer } }[] = [];
     for (let i = 0; i < 2500; i++) {
       success.push({
         request_put: {
@@ -37,7 +37,8 @@ describe("etcd range reader", () => {
           value: Buffer.from(`v${i}-é😀`),
         },
       });
-      if (success.length === 100) await live.store.client.kv.txn({ success: success.splice(0) });
+      if (success.length === 100)
+        await withAdmin(etcd.endpoint, (a) => a.kv.txn({ success: success.splice(0) }));
     }
     await live.store.put("/r", "self");
     await live.store.put("/rx/sibling", "x");
@@ -47,6 +48,9 @@ describe("etcd range reader", () => {
       const theirs = await live.store.list("/r");
       assert.equal(mine.kvs.length, 2502);
       assert.deepEqual(mine, theirs);
+      // The npm etcd3 client (protobufjs) reads the same keys and values.
+      const npm = await withAdmin(etcd.endpoint, (a) => a.getAll().prefix("/r").strings());
+      assert.deepEqual(Object.fromEntries(mine.kvs.map((kv) => [kv.key, kv.value])), npm);
       assert.equal(mine.revision, await live.store.revision());
       assert.equal((await reader.get("/r/k00007"))?.value, "v7-é😀");
       assert.equal(await reader.get("/r/none"), null);
@@ -59,7 +63,7 @@ describe("etcd range reader", () => {
   test("-onetime's page-string values: same answer as the full client (ASCII and UTF-8, pages over 1 MB)", async () => {
     // 1,500 values of ~2 KB: each 1,000-key page is ~2 MB, decoded through one
     // Latin-1 page string; every 7th value is not ASCII and must be UTF-8.
-    const success = [];
+    const success: { request_put: { key: Buffer; value: Buffer } }[] = [];
     for (let i = 0; i < 1500; i++) {
       const text = i % 7 === 0 ? `é😀ü-${i}-` : `ascii-${i}-`;
       success.push({
@@ -68,7 +72,8 @@ describe("etcd range reader", () => {
           value: Buffer.from(`{"n":${i},"s":"${text.repeat(Math.ceil(2000 / text.length))}"}`),
         },
       });
-      if (success.length === 100) await live.store.client.kv.txn({ success: success.splice(0) });
+      if (success.length === 100)
+        await withAdmin(etcd.endpoint, (a) => a.kv.txn({ success: success.splice(0) }));
     }
     const reader = new EtcdRangeReader({ endpoints: [etcd.endpoint] }, undefined, true);
     try {
@@ -273,15 +278,15 @@ describe("etcdv3 backend with -basic-auth (etcd auth enabled)", () => {
   const etcd = new EtcdServer();
   before(async () => {
     await etcd.start();
-    const admin = new EtcdStore({ endpoints: [etcd.endpoint] });
+    const admin = etcdAdmin(etcd.endpoint);
     try {
-      await admin.put(`${PODS}/p1`, "v1");
-      await admin.client.user("root").create("s3cret");
-      await admin.client.role("root").create();
-      await admin.client.user("root").addRole("root");
-      await admin.client.auth.authEnable({});
+      await admin.put(`${PODS}/p1`).value("v1");
+      await admin.user("root").create("s3cret");
+      await admin.role("root").create();
+      await admin.user("root").addRole("root");
+      await admin.auth.authEnable({});
     } finally {
-      await admin.close();
+      admin.close();
     }
   });
   after(() => etcd.destroy());
@@ -310,3 +315,16 @@ describe("etcdv3 backend with -basic-auth (etcd auth enabled)", () => {
     });
   }
 });
+
+/** Run `fn` with a short-lived npm etcd3 client on the suite's etcd (test setup only). */
+async function withAdmin<T>(
+  endpoint: string,
+  fn: (a: ReturnType<typeof etcdAdmin>) => Promise<T>,
+): Promise<T> {
+  const a = etcdAdmin(endpoint);
+  try {
+    return await fn(a);
+  } finally {
+    a.close();
+  }
+}

@@ -1,11 +1,12 @@
 // The store contract on a real etcd (test/support/etcd.ts starts it; a
-// missing etcd binary fails the run loudly).
+// missing etcd binary fails the run loudly): batched and unbatched
+// compare-and-swap, and with username/password auth.
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, before, test } from "node:test";
 import { EtcdStore } from "../../src/store/etcd.js";
-import { EtcdServer } from "../support/etcd.js";
+import { EtcdServer, etcdAdmin } from "../support/etcd.js";
 import { storeContract } from "./contract.js";
 
 const etcd = new EtcdServer();
@@ -17,11 +18,34 @@ after(async () => {
 });
 
 storeContract("etcd v3", async () => new EtcdStore({ endpoints: [etcd.endpoint] }));
-// The etcd3-client path (puts and watches), which the store takes with
-// username/password, where the lean gRPC client does not go.
+// Each compare-and-swap as its own transaction (no batching).
 storeContract(
-  "etcd v3 through the etcd3 client",
+  "etcd v3, compare-and-swap unbatched",
   async () => new EtcdStore({ endpoints: [etcd.endpoint], batchCas: false }),
+);
+
+// Username/password (etcd's Authenticate token) on the same client: a second
+// etcd with auth enabled, a root user, and the whole contract through it.
+const authEtcd = new EtcdServer();
+before(async () => {
+  await authEtcd.start();
+  const admin = etcdAdmin(authEtcd.endpoint);
+  try {
+    await admin.user("root").create("s3cret");
+    await admin.role("root").create();
+    await admin.user("root").addRole("root");
+    await admin.auth.authEnable();
+  } finally {
+    admin.close();
+  }
+});
+after(async () => {
+  await authEtcd.destroy();
+});
+storeContract(
+  "etcd v3 with username/password",
+  async () =>
+    new EtcdStore({ endpoints: [authEtcd.endpoint], username: "root", password: "s3cret" }),
 );
 
 test("etcd watchDeletions: only deletions reach the handler, from the given revision", async () => {

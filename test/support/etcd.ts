@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before } from "node:test";
+import { Etcd3 } from "etcd3";
 import { EtcdStore } from "../../src/store/etcd.js";
 import { freePort } from "./ports.js";
 
@@ -113,4 +114,129 @@ export function etcdWithStore(): { etcd: EtcdServer; readonly store: EtcdStore }
       return store;
     },
   };
+}
+
+/**
+ * The npm etcd3 client (a dev dependency) for test setup the store does not
+ * offer: bulk transactions, users, roles, enabling auth. Close it after use.
+ */
+export function etcdAdmin(endpoint: string): Etcd3 {
+  return new Etcd3({ hosts: endpoint });
+}
+
+/**
+ * A real 3-member (or n-member) etcd cluster on loopback ports chosen per
+ * run, each member its own process and data directory, stopped by PID.
+ * Members can be frozen (SIGSTOP: connections stay open, nothing answers),
+ * killed and restarted on the same ports and data.
+ */
+export class EtcdCluster {
+  readonly members: EtcdMember[] = [];
+  private readonly token = `test-${process.pid}-${Date.now()}`;
+
+  constructor(readonly size = 3) {}
+
+  get endpoints(): string[] {
+    return this.members.map((m) => m.endpoint);
+  }
+
+  async start(): Promise<void> {
+    requireEtcd();
+    for (let i = 0; i < this.size; i++) {
+      this.members.push(new EtcdMember(`m${i}`, await freePort(), await freePort()));
+    }
+    const initial = this.members.map((m) => `${m.name}=${m.peerUrl}`).join(",");
+    await Promise.all(this.members.map((m) => m.start(initial, this.token)));
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.destroy()));
+  }
+}
+
+export class EtcdMember {
+  private proc: ChildProcess | null = null;
+  private initial = "";
+  private token = "";
+  readonly dataDir = mkdtempSync(join(tmpdir(), "etcd-member-"));
+  stderr = "";
+
+  constructor(
+    readonly name: string,
+    readonly clientPort: number,
+    readonly peerPort: number,
+  ) {}
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.clientPort}`;
+  }
+  get peerUrl(): string {
+    return `http://127.0.0.1:${this.peerPort}`;
+  }
+  get pid(): number {
+    if (!this.proc?.pid) throw new Error(`etcd member ${this.name} is not running`);
+    return this.proc.pid;
+  }
+
+  /** Start (the first time with the cluster's member list) and wait until it serves with a leader. */
+  async start(initial = this.initial, token = this.token): Promise<void> {
+    this.initial = initial;
+    this.token = token;
+    const args = [
+      `--name=${this.name}`,
+      `--data-dir=${this.dataDir}`,
+      `--listen-client-urls=${this.endpoint}`,
+      `--advertise-client-urls=${this.endpoint}`,
+      `--listen-peer-urls=${this.peerUrl}`,
+      `--initial-advertise-peer-urls=${this.peerUrl}`,
+      `--initial-cluster=${initial}`,
+      `--initial-cluster-token=${token}`,
+      "--initial-cluster-state=new",
+      "--log-level=error",
+      "--logger=zap",
+    ];
+    const proc = spawn(ETCD_BIN, args, { stdio: ["ignore", "ignore", "pipe"] });
+    this.proc = proc;
+    proc.stderr?.on("data", (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString()).slice(-8000);
+    });
+    await this.healthy(30_000);
+  }
+
+  /** Wait until /health says ok (the member serves and sees a leader). */
+  async healthy(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.proc && this.proc.exitCode !== null) {
+        throw new Error(`etcd member ${this.name} exited: ${this.stderr}`);
+      }
+      try {
+        const res = await fetch(`${this.endpoint}/health`, { signal: AbortSignal.timeout(1000) });
+        if (res.ok && ((await res.json()) as { health?: string }).health === "true") return;
+      } catch {
+        // not up yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`etcd member ${this.name} not healthy within ${timeoutMs} ms: ${this.stderr}`);
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    process.kill(this.pid, sig);
+  }
+
+  /** SIGKILL and wait for the exit. */
+  async kill(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise<void>((r) => p.once("exit", () => r()));
+    p.kill("SIGCONT");
+    p.kill("SIGKILL");
+    await exited;
+  }
+
+  async destroy(): Promise<void> {
+    await this.kill();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
 }

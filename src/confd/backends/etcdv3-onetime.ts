@@ -1,5 +1,5 @@
 // The etcdv3 backend for -onetime: one snapshot through the lean Range
-// reader (no etcd3/gRPC stack to load), no watch.
+// reader (the store's etcd client, values sliced from page strings), no watch.
 
 import type { BackendOptions } from "./backend.js";
 import { EtcdRangeReader } from "./etcd-range-reader.js";

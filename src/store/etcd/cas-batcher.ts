@@ -127,7 +127,7 @@ export class CasBatcher {
       this.stats.ops += batch.length;
       for (let i = 0; i < batch.length; i++) {
         const o = res.outcomes[i]!;
-        const w: WriteResult = { ok: o.ok, revision: res.revision };
+        const w: WriteResult = { ok: o.ok, revision: o.revision ?? res.revision };
         if (o.current) w.current = o.current;
         batch[i]!.resolve(w);
       }

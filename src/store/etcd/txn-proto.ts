@@ -8,11 +8,18 @@
 //
 // and the matching TxnResponse. Only the fields used are written or read;
 // unknown fields are skipped. Values are written as bytes straight from the
-// caller's Buffers (no intermediate objects), which is the point: the
-// etcd3/protobufjs path builds several objects per field.
+// caller's Buffers (no intermediate objects, sizes computed first): this
+// is the server's hot path. Primitives from codec.ts.
 
 import type { KeyValue } from "../store.js";
-import { decodeKeyValue, headerRevision, Reader } from "./protobuf.js";
+import {
+  bigVarintSize,
+  decodeKeyValue,
+  headerRevision,
+  Reader,
+  varintSize,
+  Writer,
+} from "./codec.js";
 
 /** One conditional put: write `value` at `key` if its mod revision is `expect` (0: if absent). */
 export interface CasPut {
@@ -28,6 +35,8 @@ export interface CasOutcome {
   ok: boolean;
   /** When !ok: the key's current value (absent: the key does not exist). */
   current?: KeyValue;
+  /** The put's revision when it is not the transaction's (re-validated after a resend). */
+  revision?: number;
 }
 
 export interface BatchResult {
@@ -37,53 +46,6 @@ export interface BatchResult {
 }
 
 // ---- encoding ----------------------------------------------------------------
-
-/** Bytes a varint of `n` (a non-negative safe integer) takes. */
-function varintSize(n: number): number {
-  let s = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    s++;
-  }
-  return s;
-}
-
-class Writer {
-  pos = 0;
-  constructor(readonly buf: Buffer) {}
-  varint(n: number): void {
-    while (n >= 128) {
-      this.buf[this.pos++] = (n % 128) | 128;
-      n = Math.floor(n / 128);
-    }
-    this.buf[this.pos++] = n;
-  }
-  bigVarint(n: bigint): void {
-    while (n >= 128n) {
-      this.buf[this.pos++] = Number(n & 127n) | 128;
-      n >>= 7n;
-    }
-    this.buf[this.pos++] = Number(n);
-  }
-  tag(no: number, wt: number): void {
-    this.buf[this.pos++] = (no << 3) | wt; // field numbers used here are < 16
-  }
-  bytes(no: number, b: Buffer): void {
-    this.tag(no, 2);
-    this.varint(b.length);
-    b.copy(this.buf, this.pos);
-    this.pos += b.length;
-  }
-}
-
-function bigVarintSize(n: bigint): number {
-  let s = 1;
-  while (n >= 128n) {
-    n >>= 7n;
-    s++;
-  }
-  return s;
-}
 
 const bytesField = (len: number) => 1 + varintSize(len) + len;
 const msgField = (len: number) => 1 + varintSize(len) + len;

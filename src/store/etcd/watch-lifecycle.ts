@@ -1,8 +1,8 @@
-// What every etcd watch stream does the same way, whichever client carries
-// it (the lean HTTP/2 one in watch.ts, etcd3's in etcd.ts): `created`
+// How one etcd watch stream behaves (watch.ts's StreamWatch): `created`
 // settles when etcd confirms the watch; events go out one batch per
-// revision; the watch ends once, never resumes silently, and reports why:
-// before confirmation by rejecting `created`, after it through onError.
+// revision; the stream ends once and reports why: before confirmation by
+// rejecting `created`, after it through onError (EtcdWatch then resumes it
+// on another endpoint or ends the watch).
 
 import { CompactedError, type WatchEvent, type WatchHandlers } from "../store.js";
 

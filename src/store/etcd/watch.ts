@@ -1,128 +1,139 @@
-// An etcd v3 watch as one gRPC stream over node:http2 (see grpc-unary.ts),
-// with a hand-written codec for WatchRequest/WatchResponse. Behaves as the
-// etcd3-client watch in etcd.ts did: `created` settles when etcd confirms
-// the watch; events are delivered one batch per revision; the watch ends
-// (never resumes silently) with CompactedError, StoreUnavailableError or
-// another error through onError.
+// An etcd v3 watch over the client's HTTP/2 sessions (client.ts), decoded
+// by codec.ts straight from the gRPC frames.
 //
-// Why: a pod watch sees every annotation write. Through grpc-js and
-// protobufjs each event cost several objects and copies of the 3-5 KB pod
-// (twice, with its previous value) before the store's own conversion;
-// here the key and value strings are decoded straight from the frame.
+// EtcdWatch is what the store hands out: one logical watch that survives
+// the loss of an endpoint. When its stream fails for a reason that is the
+// endpoint's (session destroyed by the keepalive, connection reset, gRPC
+// UNAVAILABLE, stream ended), it is opened again on another endpoint from
+// the revision after the last one delivered: no event lost, none twice
+// (etcd sends every event at or after the start revision, and batches below
+// it are dropped anyway). It ends through onError only when no endpoint can
+// take it (StoreUnavailableError), when the revision was compacted
+// (CompactedError: re-list), or on another error.
+//
+// Why hand-written: a pod watch sees every annotation write; through
+// grpc-js and protobufjs each event cost several objects and copies of the
+// 3-5 KB pod before the store's own conversion.
 
 import { type ClientHttp2Stream, constants } from "node:http2";
+import { StoreUnavailableError, type WatchEvent, type WatchHandlers } from "../store.js";
+import type { EtcdClient } from "./client.js";
 import {
-  type KeyValue,
-  StoreUnavailableError,
-  type WatchEvent,
-  type WatchHandlers,
-} from "../store.js";
-import { decodeKeyValue, headerRevision, Reader } from "./protobuf.js";
+  decodeWatchResponse,
+  encodeWatchCreate,
+  grpcFrame,
+  WATCH_PROGRESS_REQUEST,
+  type WatchResponse,
+  type WatchSpec,
+} from "./codec.js";
+import { EtcdTransportError, isInvalidToken, statusError } from "./errors.js";
 import { WatchLifecycle } from "./watch-lifecycle.js";
 
-export interface WatchSpec {
-  key: Buffer;
-  rangeEnd: Buffer;
-  /** 0: from now. */
-  startRevision: number;
-  prevKv: boolean;
-  /** etcd's NOPUT filter: deletions only. */
-  noPut: boolean;
-}
+const WATCH_PATH = "/etcdserverpb.Watch/Watch";
 
-/** WatchRequest { create_request: WatchCreateRequest } */
-export function encodeWatchCreate(w: WatchSpec): Buffer {
-  const parts: number[] = [];
-  const varint = (n: number) => {
-    while (n >= 128) {
-      parts.push((n % 128) | 128);
-      n = Math.floor(n / 128);
+/** One logical watch, resumed on another endpoint when its stream's endpoint fails. */
+export class EtcdWatch {
+  private current: StreamWatch | null = null;
+  private stopped = false;
+  /** The revision the next stream starts at (0: from now, until the first is created). */
+  private nextRevision: number;
+  /** Called once when the watch ends (closed or failed for good). */
+  onEnd: () => void = () => {};
+
+  constructor(
+    private readonly client: EtcdClient,
+    private readonly spec: WatchSpec,
+    private readonly handlers: WatchHandlers,
+    private readonly where: string,
+    private readonly timeoutMs: number,
+  ) {
+    this.nextRevision = spec.startRevision;
+  }
+
+  /** Open the first stream; rejects when no endpoint takes it. */
+  async start(): Promise<void> {
+    await this.open(new Set());
+  }
+
+  readonly stop = (): void => {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.current?.stop();
+    this.current = null;
+    this.onEnd();
+  };
+
+  /** Try the endpoints (healthy first) until one confirms the watch. */
+  private async open(tried: Set<string>): Promise<void> {
+    let reauthenticated = false;
+    for (;;) {
+      if (this.stopped) return;
+      const spec = { ...this.spec, startRevision: this.nextRevision };
+      let w: StreamWatch | null = null;
+      let endpoint = "";
+      try {
+        const open = await this.client.openStream(WATCH_PATH, tried, this.where);
+        endpoint = open.endpoint;
+        w = new StreamWatch(open.stream, spec, this.streamHandlers(endpoint), this.where, endpoint);
+        const sw = w;
+        this.current = sw;
+        await withDeadline(
+          sw.created,
+          this.timeoutMs,
+          `${this.where}: not created within ${this.timeoutMs} ms on ${endpoint}`,
+        );
+        if (this.nextRevision === 0) this.nextRevision = sw.createdRevision + 1;
+        open.onSilence(() => sw.requestProgress());
+        if (this.stopped) sw.stop();
+        return;
+      } catch (err) {
+        w?.stop();
+        if (this.current === w) this.current = null;
+        if (isInvalidToken(err) && !reauthenticated) {
+          reauthenticated = true;
+          tried.delete(endpoint);
+          continue;
+        }
+        if (err instanceof EtcdTransportError) {
+          this.client.reportFailure(err.endpoint, err.message);
+          continue;
+        }
+        if (!(err instanceof StoreUnavailableError)) throw err;
+        if (endpoint === "") throw err; // openStream: no endpoint left to try
+        this.client.reportFailure(endpoint, err.message);
+      }
     }
-    parts.push(n);
-  };
-  const bytes = (tag: number, b: Buffer) => {
-    parts.push(tag);
-    varint(b.length);
-    for (const x of b) parts.push(x);
-  };
-  bytes(0x0a, w.key); // key (1)
-  bytes(0x12, w.rangeEnd); // range_end (2)
-  if (w.startRevision > 0) {
-    parts.push(0x18); // start_revision (3)
-    varint(w.startRevision);
   }
-  if (w.noPut) parts.push(0x2a, 1, 0); // filters (5), packed: [NOPUT]
-  if (w.prevKv) parts.push(0x30, 1); // prev_kv (6)
-  const create = Buffer.from(parts);
-  const head: number[] = [0x0a]; // WatchRequest.create_request (1)
-  let n = create.length;
-  while (n >= 128) {
-    head.push((n % 128) | 128);
-    n = Math.floor(n / 128);
-  }
-  head.push(n);
-  return Buffer.concat([Buffer.from(head), create]);
-}
 
-interface Response {
-  revision: number;
-  created: boolean;
-  canceled: boolean;
-  compactRevision: number;
-  cancelReason: string;
-  events: WatchEvent[];
-}
+  private streamHandlers(endpoint: string): WatchHandlers {
+    return {
+      onEvents: (events, revision) => {
+        if (revision < this.nextRevision) return; // delivered before a resume
+        this.nextRevision = revision + 1;
+        this.handlers.onEvents(events, revision);
+      },
+      onError: (err) => {
+        if (this.stopped) return;
+        this.current = null;
+        if (!(err instanceof StoreUnavailableError)) return this.fail(err);
+        this.client.reportFailure(endpoint, err.message);
+        this.client.stats.watchResumes++;
+        this.open(new Set()).catch((e: unknown) => this.fail(e as Error));
+      },
+    };
+  }
 
-function decodeEvent(buf: Buffer, [start, end]: [number, number]): WatchEvent {
-  const r = new Reader(buf, start, end);
-  let del = false;
-  let kv: KeyValue | undefined;
-  let prev: KeyValue | undefined;
-  while (r.pos < r.end) {
-    const tag = r.varint();
-    if (tag === 0x08) del = r.varint() === 1;
-    else if (tag === 0x12) kv = decodeKeyValue(buf, r.sub());
-    else if (tag === 0x1a) prev = decodeKeyValue(buf, r.sub());
-    else r.skip(tag & 7);
+  private fail(err: Error): void {
+    if (this.stopped) return;
+    this.stop();
+    this.handlers.onError(err);
   }
-  if (!kv) throw new Error("etcd answer: watch event without a key");
-  if (del) {
-    const ev: WatchEvent = { type: "delete", key: kv.key, modRevision: kv.modRevision };
-    if (prev) ev.prev = prev;
-    return ev;
-  }
-  const ev: WatchEvent = { type: "put", kv };
-  if (prev) ev.prev = prev;
-  return ev;
-}
-
-export function decodeWatchResponse(buf: Buffer): Response {
-  const r = new Reader(buf, 0, buf.length);
-  const out: Response = {
-    revision: 0,
-    created: false,
-    canceled: false,
-    compactRevision: 0,
-    cancelReason: "",
-    events: [],
-  };
-  while (r.pos < r.end) {
-    const tag = r.varint();
-    if (tag === 0x0a) out.revision = headerRevision(buf, r.sub());
-    else if (tag === 0x18) out.created = r.varint() !== 0;
-    else if (tag === 0x20) out.canceled = r.varint() !== 0;
-    else if (tag === 0x28) out.compactRevision = r.varint();
-    else if (tag === 0x32) {
-      const [s, e] = r.sub();
-      out.cancelReason = buf.toString("utf8", s, e);
-    } else if (tag === 0x5a) out.events.push(decodeEvent(buf, r.sub()));
-    else r.skip(tag & 7);
-  }
-  return out;
 }
 
 /** One watch stream: created handshake, revision batches, and how it ends. */
-export class LeanWatch extends WatchLifecycle {
+class StreamWatch extends WatchLifecycle {
+  /** The store revision when etcd created the watch (a watch "from now" starts after it). */
+  createdRevision = 0;
   /** Bytes received but not yet a whole gRPC message: in `chunks`, `have` bytes of `need`. */
   private pending: Buffer | null = null;
   private chunks: Buffer[] = [];
@@ -136,6 +147,7 @@ export class LeanWatch extends WatchLifecycle {
     spec: WatchSpec,
     handlers: WatchHandlers,
     where: string,
+    private readonly endpoint: string,
   ) {
     super(handlers, where);
     const takeStatus = (h: Record<string, unknown>) => {
@@ -147,20 +159,29 @@ export class LeanWatch extends WatchLifecycle {
     stream.on("response", takeStatus);
     stream.on("trailers", takeStatus);
     stream.on("data", (d: Buffer) => this.onData(d));
-    stream.on("error", (err) => this.fail(new StoreUnavailableError(`${where}: ${err.message}`)));
-    stream.on("close", () => {
-      const why =
-        this.status !== undefined && this.status !== 0
-          ? `${this.statusMessage} (gRPC ${this.status})`
-          : "stream ended";
-      this.fail(new StoreUnavailableError(`${where}: ${why}`));
-    });
-    const msg = encodeWatchCreate(spec);
-    const frame = Buffer.allocUnsafe(5 + msg.length);
-    frame[0] = 0;
-    frame.writeUInt32BE(msg.length, 1);
-    msg.copy(frame, 5);
-    stream.write(frame);
+    stream.on("error", (err) =>
+      this.fail(new StoreUnavailableError(`${where}: ${endpoint}: ${err.message}`, { cause: err })),
+    );
+    stream.on("close", () => this.fail(this.closeError()));
+    this.write(encodeWatchCreate(spec));
+  }
+
+  /** Ask etcd for a progress answer (header only): proof of life that lets the session be pinged. */
+  requestProgress(): void {
+    if (!this.ended) this.write(WATCH_PROGRESS_REQUEST);
+  }
+
+  private write(msg: Buffer): void {
+    if (this.stream.destroyed || !this.stream.writable) return;
+    this.stream.write(grpcFrame(msg));
+  }
+
+  private closeError(): Error {
+    if (this.status === undefined || this.status === 0) {
+      return new StoreUnavailableError(`${this.where}: ${this.endpoint}: stream ended`);
+    }
+    // UNAVAILABLE and the like become StoreUnavailableError: resumed elsewhere.
+    return statusError(this.status, this.statusMessage, this.where, this.endpoint);
   }
 
   protected cancelStream(): void {
@@ -184,10 +205,10 @@ export class LeanWatch extends WatchLifecycle {
       const len = buf.readUInt32BE(1);
       if (buf.length < 5 + len) break;
       if (buf[0] !== 0) {
-        this.fail(new Error(`${this.where}: compressed gRPC message`));
+        this.fail(new Error(`${this.where}: compressed gRPC message from ${this.endpoint}`));
         return;
       }
-      let res: Response;
+      let res: WatchResponse;
       try {
         res = decodeWatchResponse(buf.subarray(5, 5 + len));
       } catch (err) {
@@ -195,6 +216,7 @@ export class LeanWatch extends WatchLifecycle {
         return;
       }
       buf = buf.subarray(5 + len);
+      if (res.created) this.createdRevision = res.revision;
       this.onResponse(
         res.created,
         res.canceled ? { compactRevision: res.compactRevision, reason: res.cancelReason } : null,
@@ -211,4 +233,13 @@ export class LeanWatch extends WatchLifecycle {
       this.need = buf.length < 5 ? 5 : 5 + buf.readUInt32BE(1);
     }
   }
+}
+
+/** Reject with StoreUnavailableError when `p` takes longer than `ms`. */
+function withDeadline<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreUnavailableError(message)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,0 +1,227 @@
+// Endpoint failover on a real 3-member etcd cluster (loopback ports, one
+// process per member): while domeos-server takes agent reports and a confd
+// etcdv3 watch follows the pods, the member both are pinned to is frozen
+// (SIGSTOP for 20 s: connections stay open, nothing answers, as with dropped
+// packets) or killed (SIGKILL, restarted 20 s later). What must hold:
+// - nothing crashes, no report fails after the first 3 s;
+// - report p99 from 3 s into the outage to its end <= 2x the healthy p99
+//   (a floor of 25 ms for the healthy p99: below it the machine's jitter
+//   decides);
+// - confd sees each change within 2x its healthy latency (floor 100 ms)
+//   from 3 s into the outage, and its watch never reports a lost connection
+//   (it resumes on another member from the next revision);
+// - the member comes back and serves without errors; the client marks it
+//   healthy again.
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { createBackend } from "../../src/confd/backends/index.js";
+import type { StoreMirror } from "../../src/confd/backends/store-mirror.js";
+import { mintPodToken } from "../../src/server/auth/pod-token.js";
+import type { RunningServer } from "../../src/server/server.js";
+import { EtcdStore } from "../../src/store/etcd.js";
+import { podKey } from "../../src/store/store.js";
+import { agentUrl, bearer, putPod, SECRET, startTestServer } from "../server/helpers.js";
+import { EtcdCluster } from "../support/etcd.js";
+
+const OUTAGE_MS = 20_000;
+const SETTLE_MS = 3_000;
+const AGENTS = 8;
+
+const cluster = new EtcdCluster(3);
+before(async () => {
+  await cluster.start();
+});
+after(async () => {
+  await cluster.destroy();
+});
+
+interface Sample {
+  at: number;
+  ms: number;
+  status: number;
+}
+
+const p99 = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(0.99 * s.length))] ?? Number.NaN;
+};
+
+/** AGENTS agents sending reports in a loop (each its own pod), until stop(). */
+function reportLoad(url: string) {
+  const samples: Sample[] = [];
+  let running = true;
+  const loops = Array.from({ length: AGENTS }, async (_, i) => {
+    const pod = `agent${i}`;
+    const headers = {
+      "content-type": "application/json",
+      ...bearer(mintPodToken(SECRET, "default", "default", pod)),
+    };
+    for (let n = 0; running; n++) {
+      const t0 = performance.now();
+      let status = 0;
+      try {
+        const res = await fetch(agentUrl(url, "default", pod, "annotation"), {
+          method: "PUT",
+          headers,
+          body: JSON.stringify({ AUTO_PORT0: String(20000 + (n % 1000)) }),
+        });
+        await res.arrayBuffer();
+        status = res.status;
+      } catch {
+        status = -1;
+      }
+      samples.push({ at: Date.now(), ms: performance.now() - t0, status });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  });
+  return {
+    samples,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
+
+/** Changes written through other members, timed until confd's mirror shows them. */
+async function confdLatency(
+  writer: EtcdStore,
+  mirror: StoreMirror,
+  key: string,
+  seq: number,
+): Promise<number> {
+  const value = `v${seq}`;
+  const t0 = performance.now();
+  await writer.put(key, value);
+  const deadline = Date.now() + 15_000;
+  while (mirror.view().get(key) !== value) {
+    if (Date.now() > deadline) throw new Error(`confd did not see ${key}=${value} in 15 s`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return performance.now() - t0;
+}
+
+describe("3-member etcd: one member frozen or killed for 20 s", () => {
+  for (const mode of ["SIGSTOP", "SIGKILL"] as const) {
+    test(`${mode}: reports and confd fail over, the member rejoins`, async () => {
+      const target = cluster.members[0]!;
+      // Everything pinned to member 0 first (the one that goes away).
+      const store = new EtcdStore({ endpoints: cluster.endpoints });
+      // Writes for the confd probe go through the other members only.
+      const writer = new EtcdStore({ endpoints: cluster.endpoints.slice(1) });
+      const logs: string[] = [];
+      const confd = createBackend({
+        backend: "etcdv3",
+        nodes: cluster.endpoints,
+        watch: true,
+        log: (level, msg) => {
+          if (level === "warning" || level === "error") logs.push(`${level}: ${msg}`);
+        },
+      }) as StoreMirror;
+      let srv: RunningServer | null = null;
+      const probeKey = `/registry/pods/confd-probe/${mode}`;
+      try {
+        for (let i = 0; i < AGENTS; i++) {
+          await putPod(store, "default", `agent${i}`, { size: 4000 });
+        }
+        await confd.start(["/registry/pods"]);
+        srv = await startTestServer(store);
+        const load = reportLoad(srv.url);
+        const confdHealthy: number[] = [];
+        let seq = 0;
+        const healthyUntil = Date.now() + 5000;
+        while (Date.now() < healthyUntil) {
+          confdHealthy.push(await confdLatency(writer, confd, probeKey, seq++));
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        const stopAt = Date.now();
+        if (mode === "SIGSTOP") target.signal("SIGSTOP");
+        else await target.kill();
+        const confdOutage: { at: number; ms: number }[] = [];
+        while (Date.now() < stopAt + OUTAGE_MS) {
+          const started = Date.now();
+          let ms: number;
+          try {
+            ms = await confdLatency(writer, confd, probeKey, seq++);
+          } catch (err) {
+            // A write forwarded to a frozen leader before the others elect a
+            // new one is lost by etcd and waits out its deadline: allowed in
+            // the first 3 s only.
+            if (started < stopAt + SETTLE_MS) continue;
+            throw err;
+          }
+          confdOutage.push({ at: Date.now(), ms });
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        const resumeAt = Date.now();
+        if (mode === "SIGSTOP") target.signal("SIGCONT");
+        else await target.start();
+        await target.healthy(30_000);
+        // The member serves again: a client on it alone reads and writes.
+        const alone = new EtcdStore({ endpoints: [target.endpoint] });
+        try {
+          assert.equal((await alone.put(`${probeKey}-alone`, "x")).ok, true);
+          assert.equal((await alone.get(`${probeKey}-alone`))?.value, "x");
+        } finally {
+          await alone.close();
+        }
+        // ... and the server's client marks it healthy again (background probe).
+        const deadline = Date.now() + 30_000;
+        while (!store.health()[0]!.healthy && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.equal(store.health()[0]!.healthy, true, JSON.stringify(store.health()));
+        const afterUntil = Date.now() + 2000;
+        while (Date.now() < afterUntil) {
+          confdOutage.push({
+            at: Date.now(),
+            ms: await confdLatency(writer, confd, probeKey, seq++),
+          });
+        }
+        await load.stop();
+
+        const healthy = load.samples.filter((s) => s.at < stopAt);
+        const outage = load.samples.filter(
+          (s) => s.at - s.ms >= stopAt + SETTLE_MS && s.at <= resumeAt,
+        );
+        const failedLate = load.samples.filter(
+          (s) => s.status !== 200 && s.at - s.ms >= stopAt + SETTLE_MS,
+        );
+        const failedEarly = load.samples.filter((s) => s.status !== 200).length - failedLate.length;
+        const base = Math.max(25, p99(healthy.map((s) => s.ms)));
+        const during = p99(outage.map((s) => s.ms));
+        const confdBase = Math.max(100, Math.max(...confdHealthy));
+        const confdDuring = confdOutage
+          .filter((c) => c.at - c.ms >= stopAt + SETTLE_MS)
+          .map((c) => c.ms);
+        const summary =
+          `${mode}: healthy report p99 ${p99(healthy.map((s) => s.ms)).toFixed(1)} ms (${healthy.length}), ` +
+          `outage p99 ${during.toFixed(1)} ms (${outage.length}); failed ${failedEarly} in the first 3 s, ${failedLate.length} after; ` +
+          `confd healthy max ${Math.max(...confdHealthy).toFixed(0)} ms, outage max ${Math.max(...confdDuring).toFixed(0)} ms; ` +
+          `client ${JSON.stringify(store.client.stats)}`;
+        console.log(summary);
+        assert.equal(failedLate.length, 0, `reports failed after the first 3 s: ${summary}`);
+        assert.ok(outage.length > 100, summary);
+        assert.ok(during <= 2 * base, `report p99 during the outage: ${summary}`);
+        assert.ok(Math.max(...confdDuring) <= 2 * confdBase, `confd latency: ${summary}`);
+        assert.deepEqual(logs, [], "confd's watch never lost its store");
+        assert.ok(store.client.stats.failovers >= 1, summary);
+        if (mode === "SIGSTOP") assert.ok(store.client.stats.keepaliveTimeouts >= 1, summary);
+        // The reports all landed: each pod holds its agent's last acknowledged port.
+        const kv = await store.get(podKey("default", "agent0"));
+        assert.ok(kv?.value.includes("AUTO_PORT0"));
+      } finally {
+        try {
+          target.signal("SIGCONT");
+        } catch {
+          // not running (killed)
+        }
+        await srv?.close();
+        await confd.close();
+        await writer.close();
+        await store.close();
+      }
+    });
+  }
+});
