@@ -130,6 +130,10 @@ describe("3-member etcd: one member frozen or killed for 20 s", () => {
         const load = reportLoad(srv.url);
         const confdHealthy: number[] = [];
         let seq = 0;
+        // Warm-up (first requests, JIT): not part of the healthy baseline.
+        const warmUntil = Date.now() + 2000;
+        while (Date.now() < warmUntil) await confdLatency(writer, confd, probeKey, seq++);
+        const healthyFrom = Date.now();
         const healthyUntil = Date.now() + 5000;
         while (Date.now() < healthyUntil) {
           confdHealthy.push(await confdLatency(writer, confd, probeKey, seq++));
@@ -181,7 +185,7 @@ describe("3-member etcd: one member frozen or killed for 20 s", () => {
         }
         await load.stop();
 
-        const healthy = load.samples.filter((s) => s.at < stopAt);
+        const healthy = load.samples.filter((s) => s.at - s.ms >= healthyFrom && s.at < stopAt);
         const outage = load.samples.filter(
           (s) => s.at - s.ms >= stopAt + SETTLE_MS && s.at <= resumeAt,
         );
