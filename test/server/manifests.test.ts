@@ -5,11 +5,11 @@
 // cluster needs present. No real cluster here: see docs/kubernetes.md.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments, stringify as toYaml } from "yaml";
 import { MapView } from "../../src/confd/backends/backend.js";
 import { Renderer } from "../../src/confd/render/renderer.js";
 import { KeySpace } from "../../src/confd/template/key-space.js";
@@ -420,4 +420,47 @@ describe("the load balancer's template", () => {
     });
     assert.equal(r.status, 0, r.stderr);
   });
+});
+
+describe("examples/kubernetes: the rendered set is what the generators print", () => {
+  // Public example secrets: examples/kubernetes/README.md says to render your own.
+  const EXAMPLE_SECRET = "example-agent-secret-render-your-own-with-domeos-server-manifests";
+  const EXAMPLE_ADMIN = "example-admin-token-render-your-own";
+  const dir = join(ROOT, "examples/kubernetes");
+  const yamlOf = (objects: Json[]) => objects.map((o) => toYaml(o)).join("---\n");
+  const rendered = {
+    "domeos-system.yaml": () =>
+      yamlOf(
+        systemManifests(
+          defaultSystemOptions({ agentSecret: EXAMPLE_SECRET, adminToken: EXAMPLE_ADMIN }),
+        ),
+      ),
+    "web.yaml": () =>
+      yamlOf(
+        toManifest(
+          parseDeployment({
+            name: "web",
+            image: "busybox:1.36",
+            command: [
+              "sh",
+              "-c",
+              'mkdir -p /tmp/www && echo "hello from $MY_POD_NAME" > /tmp/www/index.html && exec httpd -f -p "$AUTO_PORT0" -h /tmp/www',
+            ],
+            replicas: 3,
+            ports: 1,
+          }),
+          { serverAddr: "http://domeos-server.domeos-system.svc:8080", secret: EXAMPLE_SECRET },
+        ),
+      ),
+  };
+
+  for (const [file, render] of Object.entries(rendered)) {
+    test(`${file} is up to date (UPDATE_EXAMPLES=1 rewrites it)`, () => {
+      const header = `# Rendered by test/server/manifests.test.ts (UPDATE_EXAMPLES=1); see README.md.\n`;
+      const want = header + render();
+      if (process.env.UPDATE_EXAMPLES === "1") writeFileSync(join(dir, file), want);
+      assert.equal(readFileSync(join(dir, file), "utf8"), want);
+      for (const d of parseAllDocuments(want)) validateK8sObject(d.toJS());
+    });
+  }
 });

@@ -43,8 +43,8 @@ keys = [
 ]
 mode = "0644"
 # Check the staged file, not the live one (examples/confd/nginx-check-staged.sh).
-check_cmd = "/app/examples/confd/nginx-check-staged.sh ${LB_CONF_DIR}/nginx.conf '${INCLUDE_LINE}' {{.src}}"
-reload_cmd = "nginx -s reload -c ${LB_CONF_DIR}/nginx.conf"
+check_cmd = "/app/examples/confd/nginx-check-staged.sh ${LB_CONF_DIR}/nginx.conf '${INCLUDE_LINE}' {{.src}} -e stderr"
+reload_cmd = "nginx -e stderr -s reload -c ${LB_CONF_DIR}/nginx.conf"
 `;
 }
 

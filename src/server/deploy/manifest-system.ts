@@ -331,9 +331,10 @@ function lbDeployment(o: SystemOptions): IDeployment {
   const nginx: IContainer = {
     name: "nginx",
     image: o.image,
-    command: ["nginx", "-c", `${LB_CONF_DIR}/nginx.conf`, "-g", "daemon off;"],
+    command: ["nginx", "-e", "stderr", "-c", `${LB_CONF_DIR}/nginx.conf`, "-g", "daemon off;"],
     ports: [{ name: "http", containerPort: LB_PORT }],
     volumeMounts: mounts,
+    securityContext: hardened,
     // Ready once confd rendered the server (nginx listens nowhere before).
     readinessProbe: { httpGet: { path: "/healthz", port: LB_PORT }, periodSeconds: 5 },
     resources: { requests: { cpu: "50m", memory: "32Mi" } },
@@ -351,6 +352,7 @@ function lbDeployment(o: SystemOptions): IDeployment {
     ],
     volumeMounts: mounts,
     resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "512Mi" } },
+    securityContext: hardened,
   };
   return {
     apiVersion: "apps/v1",
@@ -363,7 +365,9 @@ function lbDeployment(o: SystemOptions): IDeployment {
         metadata: { labels },
         spec: {
           serviceAccountName: CONFD,
-          // confd's `nginx -s reload` signals the nginx master of the other container.
+          // One user for both: confd's `nginx -s reload` signals the nginx
+          // master of the other container (shared process namespace).
+          securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000 },
           shareProcessNamespace: true,
           initContainers: [copyConf],
           containers: [nginx, confd],
