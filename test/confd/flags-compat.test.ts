@@ -55,3 +55,11 @@ test("-srv-domain and -srv-record warn that SRV discovery is unsupported", () =>
   }
   assert.ok(!loadSettings([...NOFILE]).warnings.some((w) => /SRV/.test(w)));
 });
+
+test("-client-insecure says that certificates are still verified", () => {
+  const { warnings } = loadSettings([...NOFILE, "-client-insecure"]);
+  assert.ok(
+    warnings.some((w) => /-client-insecure is not supported: .* still verified/.test(w)),
+    warnings.join("; "),
+  );
+});
