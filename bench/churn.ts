@@ -1,0 +1,318 @@
+// Traffic through churn (issue 10): real nginx in front of a host-mode
+// deployment of examples/demo-app run by the standalone runtime, routed by
+// the real domeos-confd, with a keep-alive load (16 clients, GET and POST)
+// and a `Connection: close` group running the whole time, while it:
+// scales 3 -> 5 (writing one malformed pod object meanwhile) -> 1 -> 3,
+// SIGKILLs one replica's app, SIGSTOPs one for 6 s, and has one pod rewrite
+// its port 10 times a second for 5 s. Prints one row per phase: requests,
+// failed, slowest, nginx reloads; and the event timings against the targets
+// (hung replica out within 2 s, killed within 1 s, scale-down within 1 s),
+// each measured until the rendered upstream no longer lists the replica.
+//
+//   npm run build && node dist/bench/churn.js [embedded|etcd]
+import { spawnSync } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { Worker } from "node:worker_threads";
+import { isRoutable, type PodObject } from "../src/runtime/pod-object.js";
+import { updatePod } from "../src/runtime/pod-writer.js";
+import { DEPLOYMENT, System } from "../test/e2e/system.js";
+import type { PhaseStats } from "./churn-load.js";
+
+const KIND = (process.argv[2] ?? "embedded") as "embedded" | "etcd";
+const KEEPALIVE_CLIENTS = 16;
+const CLOSE_CLIENTS = 4;
+const INTERVAL_MS = 40; // per client: ~25 req/s each, ~500 req/s offered in all
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The deployment: the demo app with an HTTP readiness check that sees a hang within ~1.5 s. */
+function deploymentBody(sys: System, replicas: number): Record<string, unknown> {
+  return {
+    ...sys.demoDeployment(replicas, 1),
+    readinessProbe: {
+      httpGet: { path: "/", port: 0 },
+      periodSeconds: 0.5,
+      timeoutSeconds: 0.5,
+      failureThreshold: 2,
+    },
+  };
+}
+
+/** The deployment's pods in the store (objects that do not decode are skipped, as the runtime does). */
+async function storedPods(sys: System): Promise<PodObject[]> {
+  const res = await sys.reader!.list("/registry/pods/default/");
+  return res.kvs.flatMap((kv) => {
+    try {
+      const p = JSON.parse(kv.value) as PodObject;
+      return p?.metadata?.annotations?.deployName === DEPLOYMENT ? [p] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+async function podNames(sys: System, n: number): Promise<string[]> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const pods = (await storedPods(sys)).filter((p) => !p.metadata.deletionTimestamp);
+    if (pods.length === n) return pods.map((p) => p.metadata.name);
+    await sleep(20);
+  }
+  throw new Error(`never saw ${n} pods`);
+}
+
+/** ms until the stored pod is no longer routable (Ready False or being deleted). */
+async function timeUntilUnroutable(sys: System, pod: string, t0: number): Promise<number> {
+  for (;;) {
+    const p = (await storedPods(sys)).find((x) => x.metadata.name === pod);
+    if (!p || !isRoutable(p)) return performance.now() - t0;
+    if (performance.now() - t0 > 30_000) return -1;
+    await sleep(5);
+  }
+}
+
+async function portOf(sys: System, pod: string): Promise<number> {
+  const p = (await storedPods(sys)).find((x) => x.metadata.name === pod);
+  return Number(p?.metadata.annotations.AUTO_PORT0);
+}
+
+/** ms until the rendered upstream no longer lists `port` (-1: still listed after 30 s). */
+async function timeUntilOut(sys: System, port: number, t0: number): Promise<number> {
+  while (sys.upstream().includes(`:${port};`)) {
+    if (performance.now() - t0 > 30_000) return -1;
+    await sleep(5);
+  }
+  return performance.now() - t0;
+}
+
+async function reloads(sys: System): Promise<number> {
+  try {
+    const text = await (await fetch(sys.confdHealthUrl.replace("/healthz", "/metrics"))).text();
+    return text
+      .split("\n")
+      .filter((l) => l.startsWith("confd_reloads_total{") && l.includes('result="ok"'))
+      .reduce((sum, l) => sum + Number(l.split(" ").pop()), 0);
+  } catch {
+    return Number.NaN;
+  }
+}
+
+interface Row {
+  phase: string;
+  reloads: number;
+  note: string;
+}
+
+async function run(): Promise<void> {
+  const sys = new System(KIND);
+  const rows: Row[] = [];
+  const timings: string[] = [];
+  let worker: Worker | null = null;
+  try {
+    await sys.start();
+    const created = await sys.api("POST", "/api/deployments", deploymentBody(sys, 3));
+    if (created.status !== 201) throw new Error(created.msg);
+    await sys.routesTo(await podNames(sys, 3), 60_000);
+
+    worker = new Worker(join(import.meta.dirname, "churn-load.js"), {
+      workerData: {
+        url: `http://127.0.0.1:${sys.nginx!.port}/`,
+        keepAliveClients: KEEPALIVE_CLIENTS,
+        closeClients: CLOSE_CLIENTS,
+        intervalMs: INTERVAL_MS,
+      },
+    });
+    let reloadMark = await reloads(sys);
+    const phase = async (name: string, body: () => Promise<string>) => {
+      worker!.postMessage({ phase: name });
+      const note = await body();
+      const r = await reloads(sys);
+      rows.push({ phase: name, reloads: r - reloadMark, note });
+      reloadMark = r;
+    };
+    const patch = (replicas: number) =>
+      sys.api("PATCH", `/api/deployments/default/${DEPLOYMENT}`, { replicas });
+
+    await phase("steady, 3 replicas", async () => {
+      await sleep(3000);
+      return "";
+    });
+
+    await phase("scale 3 -> 5, one malformed pod written", async () => {
+      const bad = "/registry/pods/default/img-host-test-malfd";
+      await sys.reader!.put(bad, '{"metadata": {"name": "img-host-test-malfd", "annotations": ');
+      const t0 = performance.now();
+      await patch(5);
+      let note: string;
+      try {
+        const ms = await sys.routesTo(await podNames(sys, 5), 15_000);
+        note = `all 5 routed ${(performance.now() - t0).toFixed(0)} ms after the PATCH (routesTo ${ms} ms)`;
+      } catch {
+        note = "NOT all 5 routed within 15 s with the malformed pod present";
+      }
+      await sys.reader!.delete(bad);
+      await sys.routesTo(await podNames(sys, 5), 30_000);
+      return note;
+    });
+
+    await phase("scale 5 -> 1", async () => {
+      const before = await podNames(sys, 5);
+      const ports = await Promise.all(before.map((p) => portOf(sys, p)));
+      const t0 = performance.now();
+      const done = patch(1);
+      // the runtime keeps the oldest: wait until 4 of the 5 ports left the upstream
+      let applied = -1;
+      while (performance.now() - t0 < 30_000) {
+        const listed = ports.filter((p) => sys.upstream().includes(`:${p};`)).length;
+        if (listed <= 1) {
+          applied = performance.now() - t0;
+          break;
+        }
+        await sleep(5);
+      }
+      await done;
+      const patchMs = performance.now() - t0;
+      timings.push(
+        `| scale-down 5 -> 1 applied to the upstream | ${applied.toFixed(0)} | 1000 | PATCH answered after ${patchMs.toFixed(0)} ms (drained, then stopped) |`,
+      );
+      return `upstream shrank after ${applied.toFixed(0)} ms`;
+    });
+
+    await phase("scale 1 -> 3", async () => {
+      const t0 = performance.now();
+      await patch(3);
+      await sys.routesTo(await podNames(sys, 3), 60_000);
+      return `all 3 routed after ${(performance.now() - t0).toFixed(0)} ms`;
+    });
+
+    await phase("SIGKILL one replica's app", async () => {
+      const [victim] = await podNames(sys, 3);
+      const port = await portOf(sys, victim);
+      const { pid } = (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { pid: number };
+      const t0 = performance.now();
+      process.kill(pid, "SIGKILL");
+      const [unready, out] = await Promise.all([
+        timeUntilUnroutable(sys, victim, t0),
+        timeUntilOut(sys, port, t0),
+      ]);
+      timings.push(
+        `| killed replica out of the upstream | ${out.toFixed(0)} | 1000 | Ready False in the store after ${unready.toFixed(0)} ms |`,
+      );
+      await sys.routesTo(await podNames(sys, 3), 60_000);
+      return `out after ${out.toFixed(0)} ms, back after ${(performance.now() - t0).toFixed(0)} ms`;
+    });
+
+    await phase("SIGSTOP one replica 6 s, SIGCONT", async () => {
+      const [, victim] = await podNames(sys, 3);
+      const port = await portOf(sys, victim);
+      const { pid } = (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { pid: number };
+      const t0 = performance.now();
+      process.kill(pid, "SIGSTOP");
+      let out: number;
+      let unready: number;
+      try {
+        [unready, out] = await Promise.all([
+          timeUntilUnroutable(sys, victim, t0),
+          timeUntilOut(sys, port, t0),
+        ]);
+        await sleep(Math.max(0, 6000 - (performance.now() - t0)));
+      } finally {
+        process.kill(pid, "SIGCONT");
+      }
+      timings.push(
+        `| hung (SIGSTOP) replica out of the upstream | ${out.toFixed(0)} | 2000 | Ready False in the store after ${unready.toFixed(0)} ms (readiness: HTTP, period 0.5 s, timeout 0.5 s, 2 failures) |`,
+      );
+      await sys.routesTo(await podNames(sys, 3), 60_000);
+      return `out after ${out.toFixed(0)} ms, back ${(performance.now() - t0).toFixed(0)} ms after SIGSTOP`;
+    });
+
+    await phase("one pod rewrites its port 10/s for 5 s", async () => {
+      // a second listener answering like the app, so each rewrite is a real, working change
+      const alias = createServer((_q, s) => s.end('{"replica":"alias"}\n'));
+      await new Promise<void>((r) => alias.listen(0, "127.0.0.1", r));
+      const aliasPort = (alias.address() as AddressInfo).port;
+      const [, , flapper] = await podNames(sys, 3);
+      const real = String(await portOf(sys, flapper));
+      let writes = 0;
+      try {
+        const t0 = performance.now();
+        while (performance.now() - t0 < 5000) {
+          const next = writes % 2 === 0 ? String(aliasPort) : real;
+          await updatePod(sys.reader!, "default", flapper, (p) => {
+            p.metadata.annotations.AUTO_PORT0 = next;
+          });
+          writes++;
+          await sleep(Math.max(0, t0 + writes * 100 - performance.now()));
+        }
+        await updatePod(sys.reader!, "default", flapper, (p) => {
+          p.metadata.annotations.AUTO_PORT0 = real;
+        });
+        await sys.routesTo(await podNames(sys, 3), 30_000);
+      } finally {
+        alias.close();
+      }
+      return `${writes + 1} port writes`;
+    });
+
+    await phase("steady, 3 replicas (end)", async () => {
+      await sleep(3000);
+      return "";
+    });
+
+    worker.postMessage({ stop: true });
+    const stats = await new Promise<PhaseStats>((r) => worker!.once("message", r));
+    print(rows, stats, timings);
+  } finally {
+    await worker?.terminate();
+    await sys.destroy();
+  }
+}
+
+/** The same-run baseline: how slow starting Node is right now (each replica starts two). */
+function nodeStartMs(): number {
+  const t0 = performance.now();
+  spawnSync(process.execPath, ["-e", "0"]);
+  return performance.now() - t0;
+}
+
+function print(rows: Row[], stats: PhaseStats, timings: string[]): void {
+  const cell = (g: { requests: number; failed: number; slowestMs: number } | undefined) =>
+    g ? `${g.requests} | ${g.failed} | ${g.slowestMs.toFixed(0)}` : "0 | 0 | 0";
+  const errors = (name: string) => {
+    const s = stats[name];
+    const all = { ...s?.keepAlive.errors };
+    for (const [k, v] of Object.entries(s?.close.errors ?? {})) all[k] = (all[k] ?? 0) + v;
+    const reused = (s?.keepAlive.resetReused ?? 0) + (s?.close.resetReused ?? 0);
+    const list = Object.entries(all).map(([k, v]) => `${k} x${v}`);
+    if (reused > 0) list.push(`(${reused} of them: reset of a reused keep-alive connection)`);
+    return list.join(", ");
+  };
+  let failed = 0;
+  for (const s of Object.values(stats)) failed += s.keepAlive.failed + s.close.failed;
+  const lines = [
+    `churn, ${KIND} store, ${KEEPALIVE_CLIENTS} keep-alive clients (GET/POST) + ${CLOSE_CLIENTS} Connection: close clients, ${INTERVAL_MS} ms between requests per client`,
+    `baseline in this run: node -e 0 = ${nodeStartMs().toFixed(0)} ms; load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")}`,
+    "",
+    "| phase | keep-alive requests | failed | slowest ms | close requests | failed | slowest ms | nginx reloads | errors | note |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    ...rows.map(
+      (r) =>
+        `| ${r.phase} | ${cell(stats[r.phase]?.keepAlive)} | ${cell(stats[r.phase]?.close)} | ${r.reloads} | ${errors(r.phase)} | ${r.note} |`,
+    ),
+    "",
+    `failed requests in all: ${failed} (target 0)`,
+    "",
+    "| event | ms | target ms | note |",
+    "| --- | ---: | ---: | --- |",
+    ...timings,
+    "",
+  ];
+  process.stdout.write(lines.join("\n"));
+}
+
+await run();
