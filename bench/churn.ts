@@ -81,7 +81,7 @@ async function portOf(sys: System, pod: string): Promise<number> {
 
 /** ms until the rendered upstream no longer lists `port` (-1: still listed after 30 s). */
 async function timeUntilOut(sys: System, port: number, t0: number): Promise<number> {
-  while (sys.upstream().includes(`:${port};`)) {
+  while (sys.upstreamLists(port)) {
     if (performance.now() - t0 > 30_000) return -1;
     await sleep(5);
   }
@@ -166,8 +166,7 @@ async function run(): Promise<void> {
       // the runtime keeps the oldest: wait until 4 of the 5 ports left the upstream
       let applied = -1;
       while (performance.now() - t0 < 30_000) {
-        const listed = ports.filter((p) => sys.upstream().includes(`:${p};`)).length;
-        if (listed <= 1) {
+        if (ports.filter((p) => sys.upstreamLists(p)).length <= 1) {
           applied = performance.now() - t0;
           break;
         }

@@ -122,9 +122,10 @@ test("renders deployments, pods with ports, the port map and the upstream", asyn
     assert.match(taken, new RegExp(`${p.ports.AUTO_PORT0}\\s+${p.namespace}/${p.name}`));
   }
   // the rendered upstream lists both pods, and domeos-confd's health is shown
-  const upstreamHas = demoPods.map((p) => `server 127.0.0.1:${p.ports.AUTO_PORT0};`);
+  // `server 127.0.0.1:PORT;` or with parameters (`server 127.0.0.1:PORT max_fails=1 ...;`)
+  const upstreamHas = demoPods.map((p) => `server 127.0.0.1:${p.ports.AUTO_PORT0}`);
   await waitJs(
-    `${JSON.stringify(upstreamHas)}.every((l) => document.querySelector("#confd pre")?.textContent.includes(l))`,
+    `${JSON.stringify(upstreamHas)}.every((l) => [";", " "].some((end) => document.querySelector("#confd pre")?.textContent.includes(l + end)))`,
   );
   await waitJs(
     `/^healthy · backend embedded connected/.test(document.querySelector("#confd .health")?.textContent ?? "")`,

@@ -101,8 +101,7 @@ export async function runScenario(t: TestContext, kind: "embedded" | "etcd"): Pr
     killed = { victim, before };
     // leaves: the rendered upstream drops its port
     const t0 = Date.now();
-    // (the server line may carry parameters: `server IP:PORT max_fails=1 ...;`)
-    while (new RegExp(`:${port0}[ ;]`).test(sys.upstream())) {
+    while (sys.upstreamLists(port0)) {
       assert.ok(Date.now() - t0 < STEP_TIMEOUT_MS, `port ${port0} still in the upstream`);
       await new Promise((r) => setTimeout(r, 20));
     }

@@ -154,6 +154,12 @@ export class System {
     return readFileSync(this.nginx!.upstreamPath, "utf8");
   }
 
+  /** Does the rendered upstream list `port` (`server IP:PORT;`, or with parameters after it)? */
+  upstreamLists(port: number | string): boolean {
+    const u = this.upstream();
+    return u.includes(`:${port};`) || u.includes(`:${port} `);
+  }
+
   /** One request through nginx (a new connection each time). */
   async viaNginx(): Promise<Reply | null> {
     try {
