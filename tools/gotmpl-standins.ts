@@ -3,7 +3,13 @@
 
 import { base as pathBase, dir as pathDir, match as pathMatch } from "../src/golib/path.js";
 import { atoi } from "../src/golib/strconv.js";
-import { replace as goReplace, split as goSplit, toLower, toUpper } from "../src/golib/strings.js";
+import {
+  replace as goReplace,
+  split as goSplit,
+  toLower,
+  toUpper,
+  trimSuffix,
+} from "../src/golib/strings.js";
 import {
   FuncError,
   type FuncMap,
@@ -23,12 +29,7 @@ export function dockerizeStandIn(): FuncMap {
     ),
     split: goFunc(["string", "string"], ((s: string, sep: string) =>
       typedList("[]string", goSplit(s, sep))) as never),
-    replace: goFunc(["string", "string", "string", "int"], ((
-      s: string,
-      o: string,
-      n: string,
-      k: number,
-    ) => goReplace(s, o, n, k)) as never),
+    replace: goFunc(["string", "string", "string", "int"], goReplace as never),
     atoi: goFunc(["string"], ((s: string) => atoi(s)) as never),
     add: goFunc(["int", "int"], ((a: number, b: number) => BigInt(a) + BigInt(b)) as never),
     lower: goFunc(["string"], ((s: string) => toLower(s)) as never),
@@ -122,14 +123,8 @@ export function confdStandIn(data: unknown): { funcs: FuncMap; data: unknown } {
     toUpper: goFunc(S, ((s: string) => toUpper(s)) as never),
     toLower: goFunc(S, ((s: string) => toLower(s)) as never),
     contains: goFunc(["string", "string"], ((s: string, sub: string) => s.includes(sub)) as never),
-    replace: goFunc(["string", "string", "string", "int"], ((
-      s: string,
-      o: string,
-      n: string,
-      k: number,
-    ) => goReplace(s, o, n, k)) as never),
-    trimSuffix: goFunc(["string", "string"], ((s: string, suf: string) =>
-      suf && s.endsWith(suf) ? s.slice(0, -suf.length) : s) as never),
+    replace: goFunc(["string", "string", "string", "int"], goReplace as never),
+    trimSuffix: goFunc(["string", "string"], trimSuffix as never),
     atoi: goFunc(S, ((s: string) => atoi(s)) as never),
     add: goFunc(["int", "int"], ((a: number, b: number) => BigInt(a + b)) as never),
     sub: goFunc(["int", "int"], ((a: number, b: number) => BigInt(a - b)) as never),

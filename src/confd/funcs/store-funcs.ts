@@ -2,6 +2,7 @@
 // exists ls lsdir, over the resource's KeySpace.
 
 import { base, clean, compileMatch, dir, literalPrefix } from "../../golib/path.js";
+import { searchStrings } from "../../golib/sort.js";
 import {
   compareBytes,
   FuncError,
@@ -45,7 +46,7 @@ export function storeFuncs(
   const patch = (hit: GetsResult, changed: readonly string[], re: RegExp): void => {
     for (const key of new Set(changed)) {
       if (!re.test(key)) continue;
-      const i = lowerBound(hit.keys, key);
+      const i = searchStrings(hit.keys, key);
       const present = hit.keys[i] === key;
       const e = ks.get(key);
       if (e && present) hit.pairs[i] = pairOf(key, e.value);
@@ -119,17 +120,6 @@ interface GetsResult {
   version: number;
   keys: string[];
   pairs: KVPair[];
-}
-
-function lowerBound(keys: readonly string[], k: string): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareBytes(keys[mid], k) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 const terms = (p: string): string[] => clean(p).split("/");

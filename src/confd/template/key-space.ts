@@ -8,6 +8,7 @@
 // changed keys, and keeps a sorted key array so `gets` needs no sort.
 
 import { join } from "../../golib/path.js";
+import { searchStrings } from "../../golib/sort.js";
 import { compareBytes } from "../../gotemplate/value.js";
 import type { KVView } from "../backends/backend.js";
 
@@ -259,7 +260,7 @@ export class KeySpace {
   keysWithPrefix(prefix: string): readonly string[] {
     const keys = this.sortedKeys();
     if (prefix === "") return keys;
-    let i = lowerBound(keys, prefix);
+    let i = searchStrings(keys, prefix);
     const start = i;
     while (i < keys.length && keys[i].startsWith(prefix)) i++;
     return keys.slice(start, i);
@@ -301,23 +302,12 @@ function sortedOrNull(keys: string[]): string[] | null {
   return keys;
 }
 
-function lowerBound(keys: readonly string[], k: string): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareBytes(keys[mid], k) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 function insertSorted(keys: string[], k: string): void {
-  keys.splice(lowerBound(keys, k), 0, k);
+  keys.splice(searchStrings(keys, k), 0, k);
 }
 
 function removeSorted(keys: string[], k: string): void {
-  const i = lowerBound(keys, k);
+  const i = searchStrings(keys, k);
   if (keys[i] === k) keys.splice(i, 1);
 }
 

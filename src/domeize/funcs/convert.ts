@@ -1,7 +1,7 @@
 // Conversions sprig does through spf13/cast and its strval helper, on the
 // project's Go value model (ints are bigint, float64 is number).
 
-import { printValue, sprintf } from "../../gotemplate/fmt/index.js";
+import { goTypeName, printValue, sprintf } from "../../gotemplate/fmt/index.js";
 import { FuncError, GoStruct, typedList } from "../../gotemplate/value.js";
 
 export const isNil = (v: unknown): v is null | undefined => v === null || v === undefined;
@@ -111,22 +111,12 @@ export function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof GoStruct);
 }
 
-/** reflect.Kind of a value as sprig prints it (kindOf, error texts). */
+/** reflect.Kind of a value as sprig prints it (kindOf, error texts); a basic type's kind is its name. */
 export function kindOf(v: unknown): string {
   if (isNil(v)) return "invalid";
-  switch (typeof v) {
-    case "string":
-      return "string";
-    case "number":
-      return "float64";
-    case "bigint":
-      return "int";
-    case "boolean":
-      return "bool";
-    case "function":
-      return "func";
-  }
   if (Array.isArray(v)) return "slice";
   if (v instanceof GoStruct) return v.goType.startsWith("*") ? "ptr" : "struct";
-  return "map";
+  if (typeof v === "function") return "func";
+  const t = goTypeName(v);
+  return typeof v === "object" && t !== "complex128" ? "map" : t;
 }
