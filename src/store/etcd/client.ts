@@ -35,6 +35,7 @@ import {
   type OutgoingHttpHeaders,
 } from "node:http2";
 import { isIP } from "node:net";
+import { type BackoffPolicy, backoffDelay } from "../../retry/backoff.js";
 import { StoreUnavailableError } from "../store.js";
 import { decodeAuthenticateResponse, encodeAuthenticateRequest, grpcFrame } from "./codec.js";
 import { EtcdTransportError, GRPC, isInvalidToken, statusError, unavailable } from "./errors.js";
@@ -172,7 +173,7 @@ export class EtcdClient {
   private readonly dialTimeoutMs: number;
   private readonly silenceMs: number;
   private readonly pingTimeoutMs: number;
-  private readonly backoff: { min: number; max: number };
+  private readonly backoff: BackoffPolicy;
 
   constructor(private readonly opts: EtcdClientOptions) {
     if (opts.endpoints.length === 0) throw new Error("etcd: no endpoints given");
@@ -182,7 +183,10 @@ export class EtcdClient {
     this.dialTimeoutMs = opts.dialTimeoutMs ?? 3000;
     this.silenceMs = opts.silenceMs ?? 1000;
     this.pingTimeoutMs = opts.pingTimeoutMs ?? 1500;
-    this.backoff = opts.backoffMs ?? { min: 1000, max: 10_000 };
+    this.backoff = {
+      initialMs: opts.backoffMs?.min ?? 1000,
+      maxMs: opts.backoffMs?.max ?? 10_000,
+    };
     this.ca = pem(opts.tls?.ca, "ca");
     this.cert = pem(opts.tls?.cert, "cert");
     this.key = pem(opts.tls?.key, "key");
@@ -332,8 +336,13 @@ export class EtcdClient {
       return;
     }
     ep.healthy = false;
+    this.leaveOut(ep, why);
+  }
+
+  /** One more failure: kill the session, wait the back-off, then probe. */
+  private leaveOut(ep: Endpoint, why: string): void {
     ep.failures++;
-    const wait = Math.min(this.backoff.max, this.backoff.min * 2 ** Math.min(ep.failures - 1, 10));
+    const wait = backoffDelay(this.backoff, ep.failures - 1);
     ep.downUntil = Date.now() + wait;
     this.kill(ep, why);
     this.scheduleProbe(ep, wait);
@@ -363,11 +372,7 @@ export class EtcdClient {
       this.markUp(ep);
       return;
     }
-    ep.failures++;
-    const wait = Math.min(this.backoff.max, this.backoff.min * 2 ** Math.min(ep.failures - 1, 10));
-    ep.downUntil = Date.now() + wait;
-    this.kill(ep, ep.lastError);
-    this.scheduleProbe(ep, wait);
+    this.leaveOut(ep, ep.lastError);
   }
 
   /** Does the session connect within the dial timeout and answer a PING within the ping timeout? */
