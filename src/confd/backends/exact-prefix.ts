@@ -5,12 +5,11 @@
 // watch events the same way: sibling prefixes never reach the view and never
 // wake anyone.
 
-import { posix } from "node:path";
+import { join } from "../../golib/path.js";
 
-/** Clean a resource key like Go's path.Join("/", key): leading "/", no "//", no trailing "/". */
+/** Clean a resource key as Go's path.Join("/", key): leading "/", no "//", no trailing "/". */
 export function cleanPrefix(key: string): string {
-  const p = posix.normalize(`/${key}`);
-  return p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p;
+  return join("/", key);
 }
 
 /** True when `key` is `prefix` itself or lies below it (path-wise, not string-wise). */
