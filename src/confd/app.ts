@@ -86,6 +86,7 @@ export async function runConfd(argv: readonly string[], io: AppIO = defaultIO())
       clientKey: settings.clientKey || undefined,
       clientCaKeys: settings.clientCaKeys || undefined,
       scheme: settings.scheme as "http" | "https",
+      clientInsecure: settings.clientInsecure,
       basicAuth: settings.basicAuth,
       username: settings.username,
       password: settings.password,

@@ -53,8 +53,8 @@ import {
 export interface EtcdOptions {
   /** "http://127.0.0.1:2379" style URLs (https for TLS). */
   endpoints: string[];
-  /** PEM file paths (or contents) for TLS. */
-  tls?: { ca?: string; cert?: string; key?: string };
+  /** PEM file paths (or contents) for TLS; insecure: do not verify the server's certificate. */
+  tls?: { ca?: string; cert?: string; key?: string; insecure?: boolean };
   username?: string;
   password?: string;
   /** Connection establishment timeout (ms). Default 3000. */

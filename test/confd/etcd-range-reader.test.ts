@@ -272,6 +272,58 @@ describe("etcd range reader over TLS (client certificates)", () => {
     await assert.rejects(anonymous.list("/t"), /certificate/);
     await anonymous.close();
   });
+
+  test("-client-insecure: the real domeos-confd trusts a certificate it cannot verify", async () => {
+    const s = new EtcdStore({
+      endpoints: [endpoint],
+      tls: { ca: file("ca.crt"), cert: file("tls.crt"), key: file("tls.key") },
+    });
+    await s.put("/ins/a", "insecure-ok");
+    await s.close();
+    const confdir = join(dir, "confd-insecure");
+    mkdirSync(join(confdir, "conf.d"), { recursive: true });
+    mkdirSync(join(confdir, "templates"), { recursive: true });
+    const dest = join(confdir, "out.txt");
+    writeFileSync(
+      join(confdir, "templates", "t.tmpl"),
+      '{{range gets "/ins/*"}}{{.Value}}{{end}}\n',
+    );
+    writeFileSync(
+      join(confdir, "conf.d", "t.toml"),
+      `[template]\nsrc = "t.tmpl"\ndest = "${dest}"\nkeys = ["/ins"]\n`,
+    );
+    // client certificate, but not the CA that signed the server's: unverifiable
+    const args = [
+      join(ROOT, "bin/domeos-confd"),
+      "-onetime",
+      "-backend",
+      "etcdv3",
+      "-node",
+      endpoint.replace("https://", ""),
+      "-scheme",
+      "https",
+      "-client-cert",
+      file("tls.crt"),
+      "-client-key",
+      file("tls.key"),
+      "-confdir",
+      confdir,
+      "-config-file",
+      "/nonexistent",
+    ];
+    const run = (extra: string[]) =>
+      new Promise<{ code: number; stderr: string }>((resolve) =>
+        execFile(process.execPath, [...args, ...extra], { timeout: 60_000 }, (err, _o, stderr) =>
+          resolve({ code: err ? Number(err.code ?? 1) : 0, stderr }),
+        ),
+      );
+    const verified = await run([]);
+    assert.notEqual(verified.code, 0, "verification on by default");
+    assert.match(verified.stderr, /certificate/);
+    const insecure = await run(["-client-insecure"]);
+    assert.equal(insecure.code, 0, insecure.stderr);
+    assert.equal(readFileSync(dest, "utf8"), "insecure-ok\n");
+  });
 });
 
 describe("etcdv3 backend with -basic-auth (etcd auth enabled)", () => {

@@ -56,10 +56,16 @@ test("-srv-domain and -srv-record warn that SRV discovery is unsupported", () =>
   assert.ok(!loadSettings([...NOFILE]).warnings.some((w) => /SRV/.test(w)));
 });
 
-test("-client-insecure says that certificates are still verified", () => {
-  const { warnings } = loadSettings([...NOFILE, "-client-insecure"]);
-  assert.ok(
-    warnings.some((w) => /-client-insecure is not supported: .* still verified/.test(w)),
-    warnings.join("; "),
-  );
+test("-client-insecure reaches the etcd client; alone it does not switch host:port nodes to TLS", () => {
+  const o = etcdOptions({ backend: "etcdv3", nodes: ["10.0.0.1:2379"], clientInsecure: true });
+  assert.deepEqual(o.tls, { ca: undefined, cert: undefined, key: undefined, insecure: true });
+  assert.deepEqual(o.endpoints, ["http://10.0.0.1:2379"]);
+  const withScheme = etcdOptions({
+    backend: "etcdv3",
+    nodes: ["10.0.0.1:2379"],
+    scheme: "https",
+    clientInsecure: true,
+  });
+  assert.deepEqual(withScheme.endpoints, ["https://10.0.0.1:2379"]);
+  assert.equal(etcdOptions({ backend: "etcdv3", nodes: [] }).tls, undefined);
 });

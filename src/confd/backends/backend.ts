@@ -50,6 +50,8 @@ export interface BackendOptions {
   clientCert?: string;
   clientKey?: string;
   clientCaKeys?: string;
+  /** -client-insecure: do not verify the backend's TLS certificate. */
+  clientInsecure?: boolean;
   /** -scheme: for -node values given as host:port (confd's default "http"). */
   scheme?: "http" | "https";
   basicAuth?: boolean;

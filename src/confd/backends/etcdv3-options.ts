@@ -13,21 +13,29 @@ export function etcdOptions(opts: BackendOptions): EtcdOptions {
   const given = splitNodes(opts.nodes);
   const nodes = given.length > 0 ? given : [DEFAULT_NODE];
   return {
-    // host:port nodes: -scheme https, or client certificates, mean TLS
-    endpoints: nodes.map((n) => endpointUrl(n, opts.scheme === "https" || tls !== undefined)),
+    // host:port nodes: -scheme https, or certificates, mean TLS (-client-insecure alone does not)
+    endpoints: nodes.map((n) => endpointUrl(n, opts.scheme === "https" || hasCertificates(opts))),
     tls,
     ...(opts.basicAuth ? { username: opts.username ?? "", password: opts.password ?? "" } : {}),
   };
 }
 
-function tlsOptions(
-  opts: BackendOptions,
-): { ca?: string; cert?: string; key?: string } | undefined {
-  if (!opts.clientCert && !opts.clientKey && !opts.clientCaKeys) return undefined;
+function hasCertificates(opts: BackendOptions): boolean {
+  return Boolean(opts.clientCert || opts.clientKey || opts.clientCaKeys);
+}
+
+function tlsOptions(opts: BackendOptions): EtcdOptions["tls"] {
+  const insecure = opts.clientInsecure === true;
+  if (!hasCertificates(opts) && !insecure) return undefined;
   if (Boolean(opts.clientCert) !== Boolean(opts.clientKey)) {
     throw new Error("etcdv3 backend: -client-cert and -client-key must be given together");
   }
-  return { ca: opts.clientCaKeys, cert: opts.clientCert, key: opts.clientKey };
+  return {
+    ca: opts.clientCaKeys,
+    cert: opts.clientCert,
+    key: opts.clientKey,
+    ...(insecure ? { insecure } : {}),
+  };
 }
 
 /**

@@ -323,12 +323,6 @@ export function loadSettings(
     if (parsed.values.has(n))
       warnings.push(`flag -${n} belongs to a backend this build does not support; ignored`);
   }
-  // confd parses -client-insecure and never uses it; here too (for now), but
-  // say so: a user relying on it must not think verification is off.
-  if (settings.clientInsecure)
-    warnings.push(
-      "-client-insecure is not supported: the backend's TLS certificate is still verified (give its CA with -client-ca-keys)",
-    );
   if (settings.srvDomain !== "" || settings.srvRecord !== "")
     warnings.push(
       "-srv-domain/-srv-record: DNS SRV discovery of backend nodes is not supported; ignored (list the nodes with -node)",

@@ -44,8 +44,8 @@ import { pem } from "./tls.js";
 export interface EtcdClientOptions {
   /** "http://host:port" or "https://host:port" (TLS). */
   endpoints: string[];
-  /** PEM file paths (or contents) for TLS. */
-  tls?: { ca?: string; cert?: string; key?: string };
+  /** PEM file paths (or contents) for TLS; insecure: do not verify the server's certificate. */
+  tls?: { ca?: string; cert?: string; key?: string; insecure?: boolean };
   username?: string;
   password?: string;
   /** Deadline of each call, all attempts together (ms). Default 5000. */
@@ -473,6 +473,8 @@ export class EtcdClient {
       ca: this.ca,
       cert: this.cert,
       key: this.key,
+      // confd's -client-insecure: the operator chose to trust any certificate
+      rejectUnauthorized: this.opts.tls?.insecure !== true,
       // A 40 MB listing in 64 KB flow-control windows costs round trips.
       settings: { initialWindowSize: 16 << 20 },
     });
