@@ -138,14 +138,20 @@ export class FakeApiServer {
     for (const [k, snap] of this.snapshots) if (snap.seq <= seq) this.snapshots.delete(k);
   }
 
-  /** Send a BOOKMARK (the current resourceVersion) to every watch that allowed bookmarks. */
-  bookmark(): void {
+  /** Send a BOOKMARK (the current resourceVersion, returned) to every watch that allowed bookmarks. */
+  bookmark(): string {
     for (const w of this.watchers) w.bookmark();
+    return rvString(this.seq);
   }
 
   /** The current resourceVersion (what a list would report). */
   currentRv(): string {
     return rvString(this.seq);
+  }
+
+  /** End every open watch cleanly, after what was sent (the apiserver's watch timeout). */
+  endWatches(): void {
+    for (const res of this.open) res.end();
   }
 
   /** Drop every open watch connection (what an apiserver restart looks like). */

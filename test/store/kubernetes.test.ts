@@ -302,3 +302,72 @@ test("kubernetes:?others=...: pods in the apiserver, the ledger in another store
     /others= must name an etcd or embedded store/,
   );
 });
+
+test("bookmarks move the resume point: a stream ended after a compaction resumes without 410", async () => {
+  const from = (await store.revision()) + 1;
+  const rec = recorder();
+  const w = await store.watch("/registry/pods/quiet/", from, rec.handlers);
+  // Activity elsewhere moves the resourceVersion on; this watch sees none of it.
+  for (let i = 0; i < 5; i++) api.upsertPod(pod("busy", `b${i}`));
+  const sent = () => api.requests.filter((r) => r.path.includes("/namespaces/quiet/pods?"));
+  await eventually(() => sent().length === 1, "the watch request");
+  // The stream delivers the bookmark before it ends (the apiserver's watch timeout).
+  const bookmarkRv = api.bookmark();
+  api.compact(bookmarkRv);
+  api.endWatches();
+  await eventually(() => sent().length === 2, "the watch reopened");
+  api.upsertPod(pod("quiet", "q"));
+  await eventually(() => rec.events.length === 1, "the event after the reopen");
+  await w.close();
+  assert.deepEqual(rec.errors, [], "resumed from the bookmark, not from the compacted start");
+  assert.match(sent()[0]!.path, /allowWatchBookmarks=true/);
+  const resumeRv = new URL(sent()[1]!.path, "http://x").searchParams.get("resourceVersion");
+  assert.equal(resumeRv, bookmarkRv);
+});
+
+test("fake apiserver behaves like the real one: patch types, no-op patches, graceful deletion", async () => {
+  api.upsertPod({ ...pod("fake", "bound"), spec: { nodeName: "node-1", containers: [] } });
+  const url = `${api.url}/api/v1/namespaces/fake/pods/bound`;
+  const call = (method: string, type: string | undefined, body?: unknown) =>
+    fetch(url, {
+      method,
+      headers: { authorization: `Bearer ${api.token}`, ...(type ? { "content-type": type } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      // biome-ignore lint/suspicious/noExplicitAny: API objects walked as plain JSON
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, any> }));
+  assert.equal((await call("PATCH", "application/apply-patch+yaml", {})).status, 415);
+  const rv0 = api.pod("fake", "bound")!.metadata as { resourceVersion: string };
+  const noop = await call("PATCH", "application/merge-patch+json", {
+    metadata: { annotations: {} },
+  });
+  assert.equal(
+    noop.body.metadata.resourceVersion,
+    rv0.resourceVersion,
+    "no change, no new version",
+  );
+  const conflict = await call("PATCH", "application/merge-patch+json", {
+    metadata: { resourceVersion: "fake-rv.1", annotations: { a: "1" } },
+  });
+  assert.equal(conflict.status, 409);
+  assert.equal(conflict.body.reason, "Conflict");
+  const smp = await call("PATCH", "application/strategic-merge-patch+json", {
+    status: { conditions: [{ type: "Ready", status: "True" }] },
+  });
+  assert.deepEqual(smp.body.status.conditions, [{ type: "Ready", status: "True" }]);
+  const jp = await call("PATCH", "application/json-patch+json", [
+    { op: "test", path: "/metadata/name", value: "bound" },
+    { op: "add", path: "/metadata/annotations/x", value: "y" },
+  ]);
+  assert.equal(jp.body.metadata.annotations.x, "y");
+  const failedTest = await call("PATCH", "application/json-patch+json", [
+    { op: "test", path: "/metadata/name", value: "other" },
+  ]);
+  assert.equal(failedTest.status, 422);
+  // A pod bound to a node is deleted gracefully: deletionTimestamp first, gone when the kubelet confirms.
+  const key = "/registry/pods/fake/bound";
+  assert.equal((await store.delete(key)).ok, true);
+  const deleting = JSON.parse((await store.get(key))!.value);
+  assert.match(deleting.metadata.deletionTimestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  api.confirmDeletion("fake", "bound");
+  assert.equal(await store.get(key), null);
+});
