@@ -1,8 +1,12 @@
 // Live updates for the console: watch the store prefixes the console shows,
 // coalesce bursts, and push one fresh snapshot to every server-sent-events
-// client. A slow refresh also picks up what the store does not record (log
-// lines, domeos-confd's health).
+// client. The rendered upstream files are watched too (domeos-confd replaces
+// them by rename, so their directories are watched), so the load-balancer
+// panel follows each change as it lands. A slow refresh also picks up what
+// neither records (log lines, domeos-confd's health).
+import { type FSWatcher, watch } from "node:fs";
 import type { ServerResponse } from "node:http";
+import { basename, dirname } from "node:path";
 import type { Watch } from "../store/store.js";
 import { buildState, type StateSources } from "./state.js";
 
@@ -14,6 +18,7 @@ const HEARTBEAT_MS = 15_000;
 export class ConsoleEvents {
   private readonly clients = new Set<ServerResponse>();
   private watches: Watch[] = [];
+  private readonly fileWatchers: FSWatcher[] = [];
   private pending: NodeJS.Timeout | null = null;
   private readonly refresh: NodeJS.Timeout;
   private readonly heartbeat: NodeJS.Timeout;
@@ -26,6 +31,29 @@ export class ConsoleEvents {
     this.refresh.unref();
     this.heartbeat.unref();
     void this.watchAll();
+    this.watchRenderedFiles();
+  }
+
+  /** A change of a rendered upstream file is news (one watcher per directory). */
+  private watchRenderedFiles(): void {
+    const byDir = new Map<string, Set<string>>();
+    for (const r of this.src.confd) {
+      const names = byDir.get(dirname(r.dest)) ?? new Set<string>();
+      names.add(basename(r.dest));
+      byDir.set(dirname(r.dest), names);
+    }
+    for (const [dir, names] of byDir) {
+      try {
+        const w = watch(dir, (_event, file) => {
+          if (file === null || names.has(String(file))) this.schedule();
+        });
+        w.on("error", () => w.close()); // directory gone: the slow refresh still runs
+        w.unref();
+        this.fileWatchers.push(w);
+      } catch {
+        // not created yet or not watchable: the slow refresh covers it
+      }
+    }
   }
 
   /** Turn a response into an event stream; sends the current state at once. */
@@ -47,6 +75,7 @@ export class ConsoleEvents {
     clearInterval(this.refresh);
     clearInterval(this.heartbeat);
     if (this.pending) clearTimeout(this.pending);
+    for (const w of this.fileWatchers) w.close();
     await Promise.all(this.watches.map((w) => w.close().catch(() => {})));
     for (const c of this.clients) c.end();
     this.clients.clear();

@@ -33,8 +33,10 @@ export class Console {
       return true;
     }
     if (!path.startsWith("/console/")) return false;
-    if (req.method !== "GET")
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.setHeader("allow", "GET, HEAD");
       return this.send(res, 405, { resultMsg: `${req.method} not allowed` });
+    }
     const rest = path.slice("/console/".length);
     if (rest.startsWith("api/")) {
       if (!this.authorized(req, url)) {
@@ -43,7 +45,7 @@ export class Console {
         });
       }
       if (rest === "api/state") return this.send(res, 200, await buildState(this.o));
-      if (rest === "api/events") {
+      if (rest === "api/events" && req.method === "GET") {
         await this.events.attach(res);
         return true;
       }
@@ -53,11 +55,12 @@ export class Console {
     if (!file) return this.send(res, 404, { resultMsg: `no such console file: ${path}` });
     res.writeHead(200, {
       "content-type": file.type,
+      "content-length": file.body.length,
       "cache-control": "no-cache",
       "x-content-type-options": "nosniff",
       "content-security-policy": "default-src 'self'; style-src 'self'; img-src 'self' data:",
     });
-    res.end(file.body);
+    res.end(req.method === "HEAD" ? undefined : file.body);
     return true;
   }
 

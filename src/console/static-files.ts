@@ -10,6 +10,7 @@ const TYPES: Record<string, string> = {
   "app.js": "text/javascript; charset=utf-8",
   "view.js": "text/javascript; charset=utf-8",
   "style.css": "text/css; charset=utf-8",
+  "favicon.svg": "image/svg+xml",
 };
 
 function staticDir(): string {

@@ -3,7 +3,7 @@
 // pods, creates/scales/deletes through the UI, shows validation errors
 // without creating anything, and updates live (server-sent events, no reload).
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -163,8 +163,22 @@ test("create, scale and delete through the UI", async () => {
   const stored = await api("GET", "/api/deployments/default/beta");
   assert.equal((stored.body.result as { replicas: number }).replicas, 2);
 
+  // the first delete is dismissed in the confirmation: nothing happens
+  page.once("dialog", (d) => void d.dismiss());
+  await row.locator("button.delete").click();
+  await page.waitForTimeout(300);
+  assert.equal((await api("GET", "/api/deployments/default/beta")).status, 200);
+  let question = "";
+  page.once("dialog", (d) => {
+    question = d.message();
+    void d.accept();
+  });
   await row.locator("button.delete").click();
   await row.waitFor({ state: "detached", ...T });
+  assert.match(
+    question,
+    /^Delete deployment default\/beta\? Its 2 pod\(s\) will be drained and stopped\.$/,
+  );
   await waitJs(`!document.querySelector('article.pod[data-pod^="default/beta-"]')`);
   assert.equal((await api("GET", "/api/deployments/default/beta")).status, 404);
   assert.equal(await marker(), 42);
@@ -201,6 +215,117 @@ test("bad input shows clear errors and creates nothing", async () => {
   );
   const pods = await sa.store.list("/registry/pods/default/gamma");
   assert.equal(pods.kvs.length, 0);
+});
+
+test("port map: every used cell sits in its row, next to the row's first port; hover names port and pod", async () => {
+  await page.locator("#ports .grid .cell.used").first().waitFor(T);
+  const rows = (await page.evaluate(`(() => {
+    const out = [];
+    let axis = null;
+    for (const el of document.querySelector("#ports .grid").children) {
+      if (el.classList.contains("axis")) { axis = el; continue; }
+      if (!el.classList.contains("used")) continue;
+      const a = axis.getBoundingClientRect(), c = el.getBoundingClientRect();
+      out.push({ port: Number(el.dataset.port), first: Number(axis.textContent), title: el.title,
+        axisMid: a.top + a.height / 2, cellMid: c.top + c.height / 2, cellH: c.height });
+    }
+    return out;
+  })()`)) as {
+    port: number;
+    first: number;
+    title: string;
+    axisMid: number;
+    cellMid: number;
+    cellH: number;
+  }[];
+  assert.ok(rows.length >= 2, JSON.stringify(rows));
+  for (const r of rows) {
+    assert.ok(r.port >= r.first && r.port < r.first + 50, JSON.stringify(r));
+    assert.ok(Math.abs(r.axisMid - r.cellMid) <= r.cellH, `cell off its row: ${JSON.stringify(r)}`);
+    assert.match(r.title, new RegExp(`^${r.port}: default/`));
+  }
+});
+
+test("pods get distinct colours, in the pod list and the port map", async () => {
+  const colours = (await page.evaluate(
+    `[...document.querySelectorAll("article.pod .swatch")].map((e) => getComputedStyle(e).backgroundColor)`,
+  )) as string[];
+  assert.ok(colours.length >= 3, JSON.stringify(colours));
+  assert.equal(new Set(colours).size, colours.length, JSON.stringify(colours));
+});
+
+test("a crash-looping pod shows its reason and exit code", async () => {
+  const r = await api("POST", "/api/deployments", {
+    name: "crasher",
+    command: ["node", "-e", "process.exit(3)"],
+    replicas: 1,
+    ports: 1,
+  });
+  assert.equal(r.status, 201, r.body.resultMsg);
+  const card = page.locator('article.pod[data-pod^="default/crasher-"]');
+  await card.waitFor(T);
+  await waitJs(
+    `/exit code 3/.test(document.querySelector('article.pod[data-pod^="default/crasher-"] .last-exit')?.textContent ?? "")`,
+  );
+  await waitJs(
+    `/^CrashLoopBackOff \\(exit code 3\\)$/.test(document.querySelector('article.pod[data-pod^="default/crasher-"] .phase')?.textContent ?? "")`,
+  );
+  assert.match((await card.getAttribute("class")) ?? "", /\bbad\b/);
+  page.once("dialog", (d) => void d.accept());
+  await page.locator('tr[data-deployment="default/crasher"] button.delete').click();
+  await card.waitFor({ state: "detached", ...T });
+});
+
+test("a rejected token says so", async () => {
+  const other = await browser.context.newPage();
+  try {
+    await other.goto(`${sa.url}/console/#token=not-the-token`);
+    await other.locator("#token-error").waitFor({ state: "visible", ...T });
+    assert.match(
+      await other.locator("#token-error").innerText(),
+      /rejected that admin token \(401\)/,
+    );
+    assert.equal(await other.locator("#token-panel").isVisible(), true);
+  } finally {
+    await other.close();
+  }
+});
+
+test("favicon, HEAD, and the upstream panel follows the rendered file", async () => {
+  const icon = await fetch(`${sa.url}/console/favicon.svg`);
+  assert.equal(icon.status, 200);
+  assert.equal(icon.headers.get("content-type"), "image/svg+xml");
+  const head = await fetch(`${sa.url}/console/`, { method: "HEAD" });
+  assert.equal(head.status, 200);
+  assert.ok(Number(head.headers.get("content-length")) > 100);
+  assert.equal(await head.text(), "");
+  const post = await fetch(`${sa.url}/console/`, { method: "POST" });
+  assert.equal(post.status, 405);
+  assert.equal(post.headers.get("allow"), "GET, HEAD");
+  // a change of the rendered file reaches the page (no store event involved)
+  const dest = join(dir, "upstream.conf");
+  const { readFileSync, renameSync } = await import("node:fs");
+  writeFileSync(`${dest}.tmp`, `${readFileSync(dest, "utf8")}# marker-from-test\n`);
+  renameSync(`${dest}.tmp`, dest);
+  await waitJs(`/marker-from-test/.test(document.querySelector("#confd pre")?.textContent ?? "")`);
+  assert.equal(await marker(), 42);
+});
+
+test("700 px wide: nothing scrolls sideways; screenshots kept", async () => {
+  const artifacts = join(repoRoot(), "test-artifacts", "console");
+  mkdirSync(artifacts, { recursive: true });
+  writeFileSync(join(artifacts, "console-1280.png"), await page.screenshot({ fullPage: true }));
+  await page.setViewportSize({ width: 700, height: 900 });
+  try {
+    await page.waitForTimeout(200);
+    const w = (await page.evaluate(
+      `({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth })`,
+    )) as { scroll: number; inner: number };
+    writeFileSync(join(artifacts, "console-700.png"), await page.screenshot({ fullPage: true }));
+    assert.ok(w.scroll <= w.inner, `horizontal overflow at 700 px: ${JSON.stringify(w)}`);
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 1000 });
+  }
 });
 
 test("screenshot: the page renders (not blank)", async () => {

@@ -1,6 +1,6 @@
 // The console page: one live snapshot from /console/api/events (server-sent
 // events) rendered into tables, and the admin API for create/scale/delete.
-import { colourOf, h, phaseClass } from "./view.js";
+import { h, phaseClass, podColours, podStatusText } from "./view.js";
 
 const $ = (sel) => document.querySelector(sel);
 let token = takeToken();
@@ -17,9 +17,19 @@ function takeToken() {
   return sessionStorage.getItem("domeos-admin-token");
 }
 
+/** Ask for the token; `rejected`: the server refused the one we had. */
+function askToken(rejected) {
+  $("#token-panel").hidden = false;
+  const why = $("#token-error");
+  why.hidden = !rejected;
+  why.textContent = rejected
+    ? "The server rejected that admin token (401). Paste the token printed when domeos-server (or npm start) started; it changes at each start unless it was fixed with --admin-token or DOMEOS_ADMIN_TOKEN."
+    : "";
+}
+
 function connect() {
   if (!token) {
-    $("#token-panel").hidden = false;
+    askToken(false);
     return;
   }
   $("#token-panel").hidden = true;
@@ -38,23 +48,26 @@ function connect() {
       source.close();
       token = null;
       sessionStorage.removeItem("domeos-admin-token");
-      $("#token-panel").hidden = false;
+      setLive(false, "token rejected");
+      askToken(true);
     }
   });
 }
 
-function setLive(on) {
+function setLive(on, why) {
   const b = $("#live");
-  b.textContent = on ? "live" : "reconnecting…";
+  b.textContent = on ? "live" : (why ?? "reconnecting…");
   b.className = `badge ${on ? "on" : "off"}`;
 }
 
 function render(s) {
   document.body.dataset.revision = String(s.revision);
+  const owners = Object.values(s.hosts).flatMap((list) => list.map((o) => o.pod).filter(Boolean));
+  const colours = podColours([...s.pods.map((p) => `${p.namespace}/${p.name}`), ...owners]);
   renderInfo(s.info);
   renderDeployments(s);
-  renderPods(s);
-  renderPorts(s);
+  renderPods(s, colours);
+  renderPorts(s, colours);
   renderConfd(s.confd);
 }
 
@@ -123,7 +136,7 @@ function renderDeployments(s) {
   $("#no-deployments").hidden = rows.length > 0;
 }
 
-function renderPods(s) {
+function renderPods(s, colours) {
   if (s.pods.length === 0) {
     $("#pods").replaceChildren(h("p", { class: "muted" }, "No pods."));
     return;
@@ -137,7 +150,7 @@ function renderPods(s) {
         {},
         h("span", { class: "swatch", style: null }, ""),
         h("strong", {}, p.name),
-        h("span", { class: "phase" }, p.phase + (p.ready ? "" : ` (${p.state || "not ready"})`)),
+        h("span", { class: "phase" }, podStatusText(p)),
         h(
           "span",
           { class: "ready" },
@@ -163,15 +176,27 @@ function renderPods(s) {
         ),
         h("dt", {}, "restarts"),
         h("dd", { class: "restarts" }, String(p.restarts)),
+        p.lastExit && h("dt", {}, "last exit"),
+        p.lastExit && h("dd", { class: "last-exit" }, lastExitText(p.lastExit)),
       ),
       h("pre", { class: "logs" }, p.logs.length ? p.logs.join("\n") : "(no output yet)"),
     ),
   );
-  for (const c of cards) c.querySelector(".swatch").style.backgroundColor = colourOf(c.dataset.pod);
+  for (const c of cards)
+    c.querySelector(".swatch").style.backgroundColor = colours.get(c.dataset.pod);
   $("#pods").replaceChildren(...cards);
 }
 
-function renderPorts(s) {
+function lastExitText(e) {
+  const how = e.signal !== undefined ? `signal ${e.signal}` : `exit code ${e.exitCode}`;
+  const when = e.finishedAt ? ` at ${new Date(e.finishedAt).toLocaleTimeString()}` : "";
+  return `${how}${e.reason ? ` (${e.reason})` : ""}${when}`;
+}
+
+/** Cells per row of the port map; each row starts with its first port number. */
+const PORTS_PER_ROW = 50;
+
+function renderPorts(s, colours) {
   const { min, max } = s.portRange;
   const hosts = Object.entries(s.hosts);
   if (hosts.length === 0) {
@@ -185,14 +210,22 @@ function renderPorts(s) {
       role: "img",
       "aria-label": `ports ${min}-${max} on ${host}`,
     });
-    for (let port = min; port <= max; port++) {
-      const o = byPort.get(port);
-      const cell = h("span", {
-        class: o ? "cell taken" : "cell",
-        title: o ? `${port}: ${o.pod ?? o.kind}` : String(port),
-      });
-      if (o) cell.style.backgroundColor = o.pod ? colourOf(o.pod) : "#888";
-      grid.append(cell);
+    for (let row = min; row <= max; row += PORTS_PER_ROW) {
+      grid.append(h("span", { class: "axis" }, String(row)));
+      for (let port = row; port < row + PORTS_PER_ROW; port++) {
+        if (port > max) {
+          grid.append(h("span", { class: "cell outside" }));
+          continue;
+        }
+        const o = byPort.get(port);
+        const cell = h("span", {
+          class: o ? "cell used" : "cell",
+          title: o ? `${port}: ${o.pod ?? o.kind}` : `${port}: free`,
+          dataset: { port: String(port) },
+        });
+        if (o) cell.style.backgroundColor = o.pod ? colours.get(o.pod) : "#888";
+        grid.append(cell);
+      }
     }
     return h(
       "div",
@@ -284,6 +317,11 @@ async function scale(d, replicas) {
 }
 
 async function remove(d) {
+  const pods = lastState?.pods.filter(
+    (p) => p.deployName === d.name && p.namespace === d.namespace,
+  );
+  const what = `Delete deployment ${d.namespace}/${d.name}? Its ${pods?.length ?? d.replicas} pod(s) will be drained and stopped.`;
+  if (!window.confirm(what)) return;
   try {
     await api("DELETE", `/api/deployments/${d.namespace}/${d.name}`);
     showError("#action-error", null);

@@ -17,14 +17,36 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-/** A stable colour per pod name, for the port map. */
-export function colourOf(name) {
-  let x = 0;
-  for (const ch of name) x = (x * 31 + ch.charCodeAt(0)) >>> 0;
-  return `hsl(${x % 360} 65% 55%)`;
+/**
+ * One colour per pod, all different: hues spread by the golden angle in the
+ * order of the sorted keys (a hash of the name let two pods share a colour).
+ */
+export function podColours(keys) {
+  const sorted = [...new Set(keys)].sort();
+  return new Map(
+    sorted.map((k, i) => [
+      k,
+      `hsl(${Math.round((i * 137.508) % 360)} ${i % 2 ? 55 : 70}% ${i % 3 === 2 ? 42 : 52}%)`,
+    ]),
+  );
+}
+
+/** What a pod is doing, in words: the waiting reason and last exit beat the phase. */
+export function podStatusText(pod) {
+  if (pod.terminating) return "Terminating";
+  const exit = pod.lastExit
+    ? pod.lastExit.signal !== undefined
+      ? `killed by signal ${pod.lastExit.signal}`
+      : `exit code ${pod.lastExit.exitCode}`
+    : "";
+  if (pod.state === "waiting" && pod.reason && pod.reason !== "ContainerCreating")
+    return exit ? `${pod.reason} (${exit})` : pod.reason;
+  if (pod.state === "terminated") return `${pod.reason || "Terminated"}${exit ? ` (${exit})` : ""}`;
+  return pod.phase + (pod.ready ? "" : ` (${pod.state || "not ready"})`);
 }
 
 export function phaseClass(pod) {
+  if (pod.state === "waiting" && pod.reason === "CrashLoopBackOff") return "bad";
   if (pod.phase === "Running" && pod.ready) return "ok";
   if (pod.phase === "Running") return "warn";
   return "bad";
