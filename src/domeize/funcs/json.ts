@@ -4,10 +4,15 @@
 import { GoStruct, sortedKeys } from "../../gotemplate/value.js";
 import { isNil } from "./convert.js";
 
+/** Go 1.19's string encoding: \b and \f as \u0008 / \u000c (JSON.stringify's short forms came to Go later). */
 function str(s: string, html: boolean): string {
   let out = JSON.stringify(s)
     .replace(/\u2028/g, "\\u2028")
-    .replace(/\u2029/g, "\\u2029");
+    .replace(/\u2029/g, "\\u2029")
+    .replace(
+      /(?<!\\)((?:\\\\)*)\\([bf])/g,
+      (_m, pre: string, c: string) => `${pre}\\u000${c === "b" ? "8" : "c"}`,
+    );
   if (html) out = out.replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026");
   return out;
 }
