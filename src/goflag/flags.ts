@@ -5,8 +5,8 @@
 // order, others keep the last value. Errors carry Go's messages.
 // Deliberately small and dependency-free: domeize parses flags at startup.
 
-import { quote as goQuote } from "../golib/quote.js";
 import { parseDuration } from "../golib/duration.js";
+import { quote as goQuote } from "../golib/quote.js";
 
 export type FlagKind = "bool" | "string" | "int" | "list" | "duration";
 
