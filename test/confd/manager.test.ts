@@ -192,6 +192,40 @@ test("a key whose value breaks the render is left out; the others apply; a new v
   assert.equal(m.health().resources[0].excludedKeys, undefined);
 });
 
+test("a template that breaks on every pod is not a bad pod: the last good file stays, nothing left out", async (t) => {
+  const c = confdir();
+  const tmpl = join(c.dir, "templates", "json.tmpl");
+  writeFileSync(tmpl, '{{range gets "/*"}}{{$d := json .Value}}{{base .Key}}={{$d.port}}\n{{end}}');
+  writeFileSync(
+    join(c.dir, "conf.d", "a.toml"),
+    `[template]\nsrc = "json.tmpl"\ndest = "${join(c.dir, "a")}"\nprefix = "/app/a"\nkeys = ["/"]\n`,
+  );
+  const be = new MemoryBackend();
+  for (let i = 0; i < 8; i++) be.map.set(`/app/a/p${i}`, `{"port":${i}}`);
+  const { m, log } = manager(c.dir, be);
+  t.after(() => m.close());
+  m.loadResources();
+  await m.start();
+  m.renderAll();
+  await until(() => c.out("a").split("\n").length === 9);
+  const good = c.out("a");
+  await m.idle();
+  // A template edit that fails on every pod (.port.x on a number).
+  writeFileSync(
+    tmpl,
+    '{{range gets "/*"}}{{$d := json .Value}}{{base .Key}}={{$d.port.x}}\n{{end}}',
+  );
+  m.renderAll();
+  const r = m.runners[0];
+  await until(() => r.outcomes.some((o) => o.status === "render-error"));
+  assert.equal(c.out("a"), good, "the last good file stays");
+  assert.equal(m.health().resources[0].excludedKeys, undefined, "no pod blamed for it");
+  assert.ok(
+    !log.lines.some((l) => /leaving .* out of the rendered view/.test(l)),
+    log.lines.join("\n"),
+  );
+});
+
 test("a failed check is traced to the key by bisection; -freeze-on-bad-key freezes instead", async (t) => {
   for (const freeze of [false, true]) {
     const c = confdir();

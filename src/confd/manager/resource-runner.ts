@@ -295,7 +295,7 @@ export class ResourceRunner {
   /** At most this many keys are left out (more is a broken template or store, not a bad pod). */
   private maxExcluded(): number {
     const ks = this.renderer.keySpace;
-    return Math.max(3, Math.floor((ks.size + ks.excludedCount) * 0.25));
+    return Math.max(1, Math.floor((ks.size + ks.excludedCount) * 0.25));
   }
 
   /**
@@ -307,6 +307,8 @@ export class ResourceRunner {
     const ks = this.renderer.keySpace;
     const label = { resource: this.res.dest };
     const excludedNow: string[] = [];
+    // Logged once the render succeeds: exclusions reverted by a freeze were never in effect.
+    const notes: { keys: string[]; why: string }[] = [];
     for (;;) {
       const t0 = performance.now();
       try {
@@ -322,6 +324,7 @@ export class ResourceRunner {
           }
         }
         this.renderedVersion = ks.version;
+        for (const n of notes) this.noteExcluded(n.keys, "render_error", n.why);
         return out;
       } catch (err) {
         const keys = err instanceof RenderError ? err.keys : [];
@@ -340,7 +343,7 @@ export class ResourceRunner {
           return { status: "render-error", message, keys };
         }
         excludedNow.push(...excluded);
-        this.noteExcluded(excluded, "render_error", `render error: ${message}`);
+        notes.push({ keys: excluded, why: `render error: ${message}` });
       } finally {
         this.metrics?.renderSeconds.observe(label, (performance.now() - t0) / 1000);
       }
@@ -375,8 +378,9 @@ export class ResourceRunner {
         for (const k of out) ks.include(k);
       }
     };
-    const found = await findCulprits(candidates, passes, {
-      maxCulprits: this.maxExcluded() - ks.excludedCount,
+    const room = this.maxExcluded() - ks.excludedCount;
+    const found = await findCulprits(room > 0 ? candidates : [], passes, {
+      maxCulprits: room,
       maxProbes: 64,
       // Tracing must not hold the resource much longer than one slow check would.
       deadline: Date.now() + Math.max(10_000, 2 * this.opts.commandTimeoutMs),
