@@ -35,6 +35,17 @@ test("a single candidate; a failure hiding everything does not fix: not traced",
   assert.equal(await findCulprits([], async () => true, limits), null);
 });
 
+test("exactly as many culprits as allowed: found (the last one is confirmed before the limit applies)", async () => {
+  const all = keys(40);
+  const r = await findCulprits(all, checkWithout([all[3]]), { maxCulprits: 1, maxProbes: 64 });
+  assert.deepEqual(r?.culprits, [all[3]]);
+  const two = await findCulprits(all, checkWithout([all[3], all[30]]), {
+    maxCulprits: 2,
+    maxProbes: 64,
+  });
+  assert.deepEqual(two?.culprits, [all[3], all[30]]);
+});
+
 test("limits: too many culprits, too many checks, a passed deadline: not traced", async () => {
   const all = keys(40);
   const bad = all.slice(0, 10);

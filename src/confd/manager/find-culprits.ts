@@ -54,7 +54,8 @@ export async function findCulprits(
     // rest[0..hi-1) passed alongside the culprits: only rest[hi..] remain suspect.
     rest = rest.slice(hi);
     if (rest.length === 0) return { culprits, probes };
-    if (culprits.length >= limits.maxCulprits || overBudget()) return null;
+    if (overBudget()) return null;
     if (await test(culprits)) return { culprits, probes };
+    if (culprits.length >= limits.maxCulprits) return null;
   }
 }
