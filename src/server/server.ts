@@ -210,6 +210,7 @@ function buildRouter(
     secret: ids.secret,
     serverAddr: ids.serverAddr,
     portRange: cfg.portRange,
+    domeizeImage: cfg.domeizeImage,
     runtime: cfg.runtime ?? recordOnlyRuntime,
     bodyLimit: cfg.bodyLimit,
     log: ids.log,

@@ -13,6 +13,7 @@ import { parseAllDocuments, stringify as toYaml } from "yaml";
 import { MapView } from "../../src/confd/backends/backend.js";
 import { Renderer } from "../../src/confd/render/renderer.js";
 import { KeySpace } from "../../src/confd/template/key-space.js";
+import { loadConfig } from "../../src/server/config/load.js";
 import { toManifest } from "../../src/server/deploy/manifest.js";
 import { lbNginxConf, lbTemplate } from "../../src/server/deploy/manifest-lb.js";
 import {
@@ -23,6 +24,7 @@ import {
 import { parseDeployment } from "../../src/server/deploy/model.js";
 import { validateK8sObject } from "../support/k8s-schema.js";
 import { NGINX_BIN } from "../support/nginx.js";
+import { ADMIN, bearer, makeStore, request, startTestServer } from "./helpers.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: manifests are walked as plain JSON
 type Json = any;
@@ -463,4 +465,62 @@ describe("examples/kubernetes: the rendered set is what the generators print", (
       for (const d of parseAllDocuments(want)) validateK8sObject(d.toJS());
     });
   }
+});
+
+describe("the domeize injection image is configurable", () => {
+  test("--domeize-image / DOMEOS_DOMEIZE_IMAGE / domeizeImage; '' = none; bad values named", () => {
+    assert.equal(
+      loadConfig(["--domeize-image", "reg.example/domeize:2"], {}).domeizeImage,
+      "reg.example/domeize:2",
+    );
+    assert.equal(
+      loadConfig([], { DOMEOS_DOMEIZE_IMAGE: "" }).domeizeImage,
+      "",
+      "set but empty: none",
+    );
+    assert.equal(loadConfig([], {}).domeizeImage, undefined, "unset: the default");
+    assert.throws(
+      () => loadConfig(["--domeize-image", "bad image"], {}),
+      /flag --domeize-image: "bad image" is not an image reference/,
+    );
+  });
+
+  test("the server's manifests and the manifests CLI use it", async () => {
+    const fx = await makeStore("embedded");
+    const srv = await startTestServer(fx.store, { domeizeImage: "reg.example/domeize:2" });
+    try {
+      const create = await request(
+        "POST",
+        `${srv.url}/api/deployments`,
+        { name: "inj", image: "app:1", ports: 1 },
+        bearer(ADMIN),
+      );
+      assert.equal(create.status, 201, create.text);
+      const m = await request(
+        "GET",
+        `${srv.url}/api/deployments/default/inj/manifest?format=json`,
+        undefined,
+        bearer(ADMIN),
+      );
+      const dep = (m.body.result as Json[]).find((o) => o.kind === "Deployment");
+      assert.equal(dep.spec.template.spec.initContainers[0].image, "reg.example/domeize:2");
+    } finally {
+      await srv.close();
+      await fx.destroy();
+    }
+    const cli = join(ROOT, "bin/domeos-server");
+    const list = JSON.parse(
+      execFileSync(cli, ["manifests", "--all", "--domeize-image", "", "--format", "json"], {
+        encoding: "utf8",
+      }),
+    );
+    const server = list.items.find(
+      (o: Json) => o.kind === "Deployment" && o.metadata.name === "domeos-server",
+    );
+    const env = server.spec.template.spec.containers[0].env;
+    assert.deepEqual(
+      env.find((e: Json) => e.name === "DOMEOS_DOMEIZE_IMAGE"),
+      { name: "DOMEOS_DOMEIZE_IMAGE", value: "" },
+    );
+  });
 });

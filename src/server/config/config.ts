@@ -24,6 +24,11 @@ export interface ServerConfig {
   portRange: PortRange;
   /** Annotation keys agents may write in addition to AUTO_PORT*. */
   extraAnnotationKeys: string[];
+  /**
+   * Image of the domeize injection init container in Kubernetes manifests
+   * [DEFAULT_DOMEIZE_IMAGE]; "" = no injection, the app images have domeize on PATH.
+   */
+  domeizeImage?: string;
   /** Address pods use to reach the server (DOMEOS_SERVER_ADDR); default http://<listen>. */
   publicUrl?: string;
   /** Request body limit in bytes (413 above). */

@@ -46,6 +46,9 @@ Flags (flag > environment > config file > default):
                               [process; none when cluster "default" is not
                               configured or is a kubernetes: store]
   --kubeconfig FILE           for --runtime kubernetes [in-cluster, ~/.kube/config]  DOMEOS_KUBECONFIG
+  --domeize-image IMG         Kubernetes manifests: image of the init container
+                              that injects domeize ("" = none, the app images
+                              have domeize on PATH) [domeos/domeize:0.1.0]     DOMEOS_DOMEIZE_IMAGE
   --host-ip IP                this host's address: process pods' status.hostIP
                               and podIP, what load balancers route to [127.0.0.1] DOMEOS_HOST_IP
   -h, --help                  this text

@@ -32,6 +32,7 @@ export const SERVE_OPTIONS = {
   runtime: { type: "string" },
   kubeconfig: { type: "string" },
   "host-ip": { type: "string" },
+  "domeize-image": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -78,6 +79,8 @@ export function fromFlags(argv: string[]): Layer {
   if (v.runtime) out.runtimeName = runtimeName(v.runtime, w("runtime"));
   if (v.kubeconfig) out.kubeconfig = v.kubeconfig;
   if (v["host-ip"]) out.hostIP = hostIP(v["host-ip"], w("host-ip"));
+  if (v["domeize-image"] !== undefined)
+    out.domeizeImage = imageRef(v["domeize-image"], w("domeize-image"));
   return out;
 }
 
@@ -127,10 +130,22 @@ export function fromEnv(env: NodeJS.ProcessEnv): Layer {
   out.kubeconfig = e("DOMEOS_KUBECONFIG");
   const hi = e("DOMEOS_HOST_IP");
   if (hi) out.hostIP = hostIP(hi, w("DOMEOS_HOST_IP"));
+  // Set but empty means "no injection": not the same as unset.
+  const di = env.DOMEOS_DOMEIZE_IMAGE;
+  if (di !== undefined) out.domeizeImage = imageRef(di, w("DOMEOS_DOMEIZE_IMAGE"));
   return out;
 }
 
+/** A container image reference, or "" (no domeize injection). */
+function imageRef(s: string, where: string): string {
+  if (s === "" || /^[a-z0-9][A-Za-z0-9._\-/:@]{0,511}$/.test(s)) return s;
+  throw new Error(
+    `${where}: ${JSON.stringify(s)} is not an image reference (e.g. registry.example/domeos/domeize:0.1.0, or "" for none)`,
+  );
+}
+
 const FILE_KEYS = new Set([
+  "domeizeImage",
   "listen",
   "dataDir",
   "clusters",
@@ -180,6 +195,10 @@ export function fromFile(path: string): Layer {
     secret: str("secret"),
     adminToken: str("adminToken"),
     publicUrl: str("publicUrl"),
+    domeizeImage:
+      str("domeizeImage") === undefined
+        ? undefined
+        : imageRef(str("domeizeImage")!, w("domeizeImage")),
   };
   if (o.allowUnauthenticatedAgents !== undefined) {
     if (typeof o.allowUnauthenticatedAgents !== "boolean")

@@ -61,6 +61,7 @@ export class KubernetesRuntime implements PodRuntime {
       serverAddr: ctx.serverAddr,
       deploymentToken: ctx.deploymentToken,
       portRange: ctx.portRange,
+      domeizeImage: ctx.domeizeImage,
     })) {
       await this.apply(obj);
     }

@@ -20,6 +20,8 @@ Options:
   --all                  print every object (required)
   --namespace NS         where the system runs [domeos-system]
   --image IMG            the domeos-hostnet image [domeos/domeos-hostnet:0.1.0]
+  --domeize-image IMG    the image that injects domeize into app pods ("" = none:
+                         the app images have domeize on PATH) [domeos/domeize:0.1.0]
   --serve NS             namespace whose deployments the server manages; write
                          rights only there (repeatable, comma lists ok) [default]
   --etcd URL             the ledger's etcd store URL [etcd://etcd.domeos-system.svc:2379]
@@ -35,6 +37,7 @@ const OPTIONS = {
   all: { type: "boolean" },
   namespace: { type: "string" },
   image: { type: "string" },
+  "domeize-image": { type: "string" },
   serve: { type: "string", multiple: true },
   etcd: { type: "string" },
   "server-replicas": { type: "string" },
@@ -84,6 +87,12 @@ function options(v: Record<string, string | boolean | string[] | undefined>): Sy
   const ns = str("namespace");
   if (ns !== undefined) over.namespace = label("--namespace", ns);
   if (str("image") !== undefined) over.image = nonEmpty("--image", str("image")!);
+  const di = str("domeize-image");
+  if (di !== undefined) {
+    if (/\s/.test(di))
+      throw new UsageError(`--domeize-image ${JSON.stringify(di)} is not an image reference`);
+    over.domeizeImage = di;
+  }
   const serve = v.serve as string[] | undefined;
   if (serve)
     over.servedNamespaces = serve

@@ -24,6 +24,7 @@ import type {
   IService,
   IServiceAccount,
 } from "kubernetes-models/v1";
+import { DEFAULT_DOMEIZE_IMAGE } from "./manifest-domeize.js";
 import { LB_CONF_DIR, type LbRoute, lbConfigFiles } from "./manifest-lb.js";
 
 export interface SystemOptions {
@@ -44,6 +45,8 @@ export interface SystemOptions {
   adminToken: string;
   /** AUTO_PORT range, MIN-MAX. */
   portRange: string;
+  /** The domeize injection image the server puts into app manifests ("" = none). */
+  domeizeImage: string;
 }
 
 export const SERVER_PORT = 8080;
@@ -66,6 +69,7 @@ export function defaultSystemOptions(over: Partial<SystemOptions> = {}): SystemO
     agentSecret: randomBytes(32).toString("hex"),
     adminToken: randomBytes(24).toString("hex"),
     portRange: "20000-20999",
+    domeizeImage: DEFAULT_DOMEIZE_IMAGE,
     ...over,
   };
 }
@@ -214,6 +218,7 @@ function serverDeployment(o: SystemOptions): IDeployment {
       // Pods are hostNetwork with ClusterFirstWithHostNet: the Service name resolves.
       { name: "DOMEOS_PUBLIC_URL", value: `http://${SERVER}.${o.namespace}.svc:${SERVER_PORT}` },
       { name: "DOMEOS_PORT_RANGE", value: o.portRange },
+      { name: "DOMEOS_DOMEIZE_IMAGE", value: o.domeizeImage },
       { name: "DOMEOS_DATA_DIR", value: "/var/lib/domeos" },
     ],
     volumeMounts: [{ name: "data", mountPath: "/var/lib/domeos" }],

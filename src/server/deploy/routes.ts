@@ -28,6 +28,8 @@ export interface DeployDeps {
   serverAddr: () => string;
   /** The ledger's port range (pods' domeize is told when it is not the default). */
   portRange?: PortRange;
+  /** Kubernetes manifests: the domeize injection image ("" = none). */
+  domeizeImage?: string;
   runtime: PodRuntime;
   bodyLimit: number;
   log: Logger;
@@ -86,11 +88,12 @@ function clusterOf(ctx: RequestContext, deps: DeployDeps, fromBody?: string) {
 
 export function deployContext(
   d: Deployment,
-  deps: Pick<DeployDeps, "secret" | "serverAddr" | "portRange">,
+  deps: Pick<DeployDeps, "secret" | "serverAddr" | "portRange" | "domeizeImage">,
 ): DeployContext {
   return {
     serverAddr: deps.serverAddr(),
     portRange: deps.portRange,
+    domeizeImage: deps.domeizeImage,
     podToken: (pod) => mintPodToken(deps.secret, d.cluster, d.namespace, pod),
     deploymentToken: mintDeploymentToken(deps.secret, d.cluster, d.namespace, d.name),
   };
@@ -176,6 +179,7 @@ async function manifest(ctx: RequestContext, deps: DeployDeps): Promise<void> {
     serverAddr: deps.serverAddr(),
     secret: deps.secret,
     portRange: deps.portRange,
+    domeizeImage: deps.domeizeImage,
   });
   const format = ctx.query.get("format") ?? "yaml";
   if (format === "json") return sendOk(ctx.res, objects);

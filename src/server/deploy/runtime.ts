@@ -13,6 +13,8 @@ export interface DeployContext {
   deploymentToken: string;
   /** The server's port range: pods' domeize must accept the ledger's ports. */
   portRange?: PortRange;
+  /** Kubernetes: the domeize injection image (manifest.ts); "" = none. */
+  domeizeImage?: string;
 }
 
 export interface PodRuntime {
