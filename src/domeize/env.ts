@@ -5,13 +5,16 @@ import { DurationError, mustParseDuration } from "../golib/duration.js";
 import { EXIT, fail } from "./exit.js";
 
 export interface PodIdentity {
-  readonly server: string;
+  /** DOMEOS_SERVER_ADDR: one or more base URLs (comma-separated), tried in turn. */
+  readonly servers: readonly string[];
   readonly cluster: string;
   readonly namespace: string;
   readonly pod: string;
   /** DOMEIZE_CONTAINER; empty for the primary (or only) container. */
   readonly container: string;
   readonly token: string | undefined;
+  /** HOST_IP (the downward API's status.hostIP): the ledger's `host` field. */
+  readonly hostIp: string | undefined;
 }
 
 export interface EnvConfig {
@@ -53,31 +56,37 @@ const SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const CLUSTER = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,251}[A-Za-z0-9])?$/;
 
-function named(env: Env, name: string, re: RegExp, what: string, required: boolean): string {
+function named(env: Env, name: string, re: RegExp, what: string): string {
   const raw = env[name] ?? "";
-  if (raw === "" && !required) return "";
-  if (raw === "") return fail(EXIT.env, `${name} is not set (needed to report NEED_PORTS ports)`);
-  if (!re.test(raw)) return bad(name, raw, `expected ${what}`);
+  if (raw !== "" && !re.test(raw)) return bad(name, raw, `expected ${what}`);
   return raw;
 }
 
-function serverAddr(env: Env): string {
-  const raw = env.DOMEOS_SERVER_ADDR ?? "";
-  if (raw === "")
-    return fail(EXIT.env, "DOMEOS_SERVER_ADDR is not set (needed to report NEED_PORTS ports)");
+function serverAddr(name: string, raw: string): string {
   let u: URL;
   try {
     u = new URL(raw);
   } catch {
-    return bad("DOMEOS_SERVER_ADDR", raw, "expected a URL with scheme, e.g. http://domeos:8080");
+    return bad(name, raw, "expected a URL with scheme, e.g. http://domeos:8080");
   }
   if ((u.protocol !== "http:" && u.protocol !== "https:") || u.hostname === "") {
-    return bad("DOMEOS_SERVER_ADDR", raw, "expected an http:// or https:// URL with a host");
+    return bad(name, raw, "expected an http:// or https:// URL with a host");
   }
   if (u.search !== "" || u.hash !== "" || u.username !== "" || u.password !== "") {
-    return bad("DOMEOS_SERVER_ADDR", raw, "no query, fragment or credentials allowed");
+    return bad(name, raw, "no query, fragment or credentials allowed");
   }
+  // A trailing '/' (or several): the paths are appended with their own.
   return raw.replace(/\/+$/, "");
+}
+
+/** DOMEOS_SERVER_ADDR: comma-separated base URLs (spaces around them ignored). */
+function serverAddrs(env: Env): string[] {
+  const raw = env.DOMEOS_SERVER_ADDR ?? "";
+  const parts = raw.split(",").map((s) => s.trim());
+  if (parts.some((p) => p === "")) {
+    return bad("DOMEOS_SERVER_ADDR", raw, "an empty entry in the comma-separated list");
+  }
+  return parts.map((p) => serverAddr("DOMEOS_SERVER_ADDR", p));
 }
 
 function token(env: Env): string | undefined {
@@ -92,14 +101,44 @@ function token(env: Env): string | undefined {
   return raw;
 }
 
+const REQUIRED_WITH_PORTS = [
+  "DOMEOS_SERVER_ADDR",
+  "CLUSTER_NAME",
+  "MY_POD_NAMESPACE",
+  "MY_POD_NAME",
+] as const;
+
+// node:net's isIP would load node:net (milliseconds of every start).
+function isIpAddress(s: string): boolean {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (v4 !== null) return v4.slice(1).every((o) => Number(o) <= 255 && !/^0\d/.test(o));
+  return s.includes(":") && /^[0-9A-Fa-f:.]{2,45}$/.test(s) && s.split("::").length <= 2;
+}
+
+function hostIp(env: Env): string | undefined {
+  const raw = env.HOST_IP ?? "";
+  if (raw === "") return undefined;
+  if (!isIpAddress(raw)) return bad("HOST_IP", raw, "expected an IPv4 or IPv6 address");
+  return raw;
+}
+
 function podIdentity(env: Env): PodIdentity {
+  // Every missing one in one message: a pod spec is fixed once, not once per variable.
+  const missing = REQUIRED_WITH_PORTS.filter((n) => (env[n] ?? "") === "");
+  if (missing.length > 0) {
+    fail(
+      EXIT.env,
+      `${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} not set (needed to report NEED_PORTS ports)`,
+    );
+  }
   return {
-    server: serverAddr(env),
-    cluster: named(env, "CLUSTER_NAME", CLUSTER, "letters, digits, '-', '_', '.'", true),
-    namespace: named(env, "MY_POD_NAMESPACE", LABEL, "a DNS-1123 label", true),
-    pod: named(env, "MY_POD_NAME", SUBDOMAIN, "a DNS-1123 subdomain", true),
-    container: named(env, "DOMEIZE_CONTAINER", LABEL, "a DNS-1123 label (container name)", false),
+    servers: serverAddrs(env),
+    cluster: named(env, "CLUSTER_NAME", CLUSTER, "letters, digits, '-', '_', '.'"),
+    namespace: named(env, "MY_POD_NAMESPACE", LABEL, "a DNS-1123 label"),
+    pod: named(env, "MY_POD_NAME", SUBDOMAIN, "a DNS-1123 subdomain"),
+    container: named(env, "DOMEIZE_CONTAINER", LABEL, "a DNS-1123 label (container name)"),
     token: token(env),
+    hostIp: hostIp(env),
   };
 }
 

@@ -18,6 +18,8 @@ import { errName, hasMethods, uvBinding } from "./uv.js";
 export interface HttpResponse {
   readonly status: number;
   readonly body: string;
+  /** The Location header (redirects), when present. */
+  readonly location?: string;
 }
 
 export interface HttpRequest {
@@ -118,6 +120,7 @@ const CRLFCRLF = Buffer.from("\r\n\r\n");
 export class ResponseReader {
   private buf: Buffer = Buffer.alloc(0);
   private status = 0;
+  private location: string | undefined;
   /** "head" | "length" | "chunk-size" | "chunk-data" | "chunk-end" | "trailers" | "close" | "done" */
   private state = "head";
   private left = 0;
@@ -150,7 +153,10 @@ export class ResponseReader {
   }
 
   private result(): HttpResponse {
-    return { status: this.status, body: Buffer.concat(this.body).toString("utf8") };
+    const body = Buffer.concat(this.body).toString("utf8");
+    return this.location === undefined
+      ? { status: this.status, body }
+      : { status: this.status, body, location: this.location };
   }
 
   private keep(data: Buffer): void {
@@ -238,6 +244,7 @@ export class ResponseReader {
     if (m === null)
       throw new BadResponse(`not an HTTP/1.x answer: ${JSON.stringify(lines[0].slice(0, 80))}`);
     const status = Number(m[1]);
+    this.location = undefined; // an interim answer's headers are not the answer's
     let chunked = false;
     let length: number | undefined;
     for (let i = 1; i < lines.length; i++) {
@@ -246,6 +253,7 @@ export class ResponseReader {
         throw new BadResponse(`bad header line ${JSON.stringify(lines[i].slice(0, 80))}`);
       const name = lines[i].slice(0, colon).trim().toLowerCase();
       const value = lines[i].slice(colon + 1).trim();
+      if (name === "location") this.location = value;
       if (name === "transfer-encoding") {
         const codings = value
           .toLowerCase()
@@ -569,9 +577,12 @@ async function overHttps(req: HttpRequest, u: URL): Promise<HttpResponse> {
         size += c.length;
         if (size <= max) chunks.push(c);
       });
-      res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
-      );
+      res.on("end", () => {
+        const body = Buffer.concat(chunks).toString("utf8");
+        const status = res.statusCode ?? 0;
+        const location = res.headers.location;
+        resolve(location === undefined ? { status, body } : { status, body, location });
+      });
       res.on("error", (e) => reject(new HttpTransportError(e.message)));
     });
     const timer = setTimeout(

@@ -23,7 +23,8 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
       return EXIT.ok;
     }
     if (err instanceof FlagError) {
-      process.stderr.write(`domeize: ${err.message}\n\n${await usage()}`);
+      const detail = err.detail !== undefined ? ` (${err.detail})` : "";
+      process.stderr.write(`domeize: ${err.message}${detail}\n\n${await usage()}`);
       return EXIT.usage;
     }
     throw err;

@@ -77,11 +77,15 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
     trace(tcpTables !== undefined ? "launcher's tcp tables read" : "no launcher tcp tables");
     const inUse = Promise.resolve(portsInUse(undefined, tcpTables));
     const requestTimeoutMs = opts.reportTimeoutMs ?? cfg.reportTimeoutMs ?? 5000;
+    const reportDeadlineMs = opts.reportDeadlineMs ?? cfg.reportDeadlineMs ?? 60_000;
     const reserved = await allocatePorts({
       env: cfg,
       pod: cfg.pod,
       ownerPid: launcher !== undefined ? process.ppid : process.pid,
       requestTimeoutMs,
+      // Half the report's deadline at most: a pod without a hostIP yet gets
+      // one within seconds; the report still has its own time after.
+      ledgerRetryMs: Math.min(30_000, reportDeadlineMs / 2),
       leaseTtlMs: cfg.leaseTtlMs,
       useLedger: cfg.useLedger,
       inUse,
@@ -96,7 +100,7 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
       `ports for ${leaseKey(cfg.pod)}: ${reserved.ports.join(" ")}${reserved.sticky > 0 ? ` (${reserved.sticky} kept from the previous start)` : ""}`,
     );
     const reporting = reportPorts(cfg.pod, reserved.ports, {
-      deadlineMs: opts.reportDeadlineMs ?? cfg.reportDeadlineMs ?? 60_000,
+      deadlineMs: reportDeadlineMs,
       requestTimeoutMs,
     });
     // While the report is on its way: execute the templates and write and

@@ -21,9 +21,9 @@ export function annotationKey(index: number, container: string): string {
   return container === "" ? `AUTO_PORT${index}` : `AUTO_PORT${index}_${container}`;
 }
 
-export function podUrl(pod: PodIdentity, leaf: string): string {
+export function podUrl(server: string, pod: PodIdentity, leaf: string): string {
   const seg = encodeURIComponent;
-  return `${pod.server}/api/agent/pod/${seg(pod.cluster)}/${seg(pod.namespace)}/${seg(pod.pod)}/${leaf}`;
+  return `${server}/api/agent/pod/${seg(pod.cluster)}/${seg(pod.namespace)}/${seg(pod.pod)}/${leaf}`;
 }
 
 /** JSON of a map[string]string as Go marshals it: keys sorted, compact. */
@@ -76,12 +76,17 @@ function judge(res: HttpResponse): Outcome {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * PUTs the annotation. With several servers (DOMEOS_SERVER_ADDR=a,b), a
+ * retryable failure moves on to the next at once; the backoff pause comes
+ * after every server of the list failed once in a row (they share one
+ * store, so any of them can take the report).
+ */
 export async function reportPorts(
   pod: PodIdentity,
   ports: readonly number[],
   timing: ReportTiming,
 ): Promise<void> {
-  const url = podUrl(pod, "annotation");
   const body = reportBody(ports, pod.container);
   const start = Date.now();
   const deadline = start + timing.deadlineMs;
@@ -91,7 +96,10 @@ export async function reportPorts(
     jitter: 0.5,
   });
   let last = "";
+  let current = 0;
+  let failedInRow = 0;
   for (let attempt = 1; ; attempt++) {
+    const url = podUrl(pod.servers[current], pod, "annotation");
     const left = deadline - Date.now();
     let outcome: Outcome;
     try {
@@ -108,14 +116,27 @@ export async function reportPorts(
       outcome = { ok: false, retry: true, error: err.message };
     }
     if (outcome.ok) return;
-    last = outcome.error;
-    const pause = backoff.next();
+    last = pod.servers.length > 1 ? `${pod.servers[current]}: ${outcome.error}` : outcome.error;
     const elapsed = ((Date.now() - start) / 1000).toFixed(1);
-    if (!outcome.retry || Date.now() + pause >= deadline) {
+    if (!outcome.retry || Date.now() >= deadline) {
       const why = outcome.retry
         ? `gave up after ${attempt} attempts in ${elapsed}s`
         : "not retried";
-      fail(EXIT.report, `cannot report ports to ${url}: ${last} (${why})`);
+      fail(EXIT.report, `cannot report ports to ${url}: ${outcome.error} (${why})`);
+    }
+    current = (current + 1) % pod.servers.length;
+    failedInRow++;
+    if (failedInRow < pod.servers.length) {
+      log(`report attempt ${attempt} failed: ${last}; trying ${pod.servers[current]}`);
+      continue;
+    }
+    failedInRow = 0;
+    const pause = backoff.next();
+    if (Date.now() + pause >= deadline) {
+      fail(
+        EXIT.report,
+        `cannot report ports to ${url}: ${outcome.error} (gave up after ${attempt} attempts in ${elapsed}s)`,
+      );
     }
     log(`report attempt ${attempt} failed: ${last}; retrying in ${Math.round(pause)}ms`);
     await sleep(pause);

@@ -5,7 +5,7 @@
 // order, others keep the last value. Errors carry Go's messages.
 // Deliberately small and dependency-free: domeize parses flags at startup.
 
-import { parseDuration } from "../golib/duration.js";
+import { DurationError, mustParseDuration } from "../golib/duration.js";
 import { quote as goQuote } from "../golib/quote.js";
 
 export type FlagKind = "bool" | "string" | "int" | "list" | "duration";
@@ -33,6 +33,16 @@ export interface ParsedFlags {
 /** A command-line error: Go prints the message, then the usage, exit 2. */
 export class FlagError extends Error {
   override name = "FlagError";
+  /**
+   * What exactly was wrong, beyond Go's message (which stays as Go prints
+   * it): a duration's missing unit, e.g. For programs that add a hint.
+   */
+  constructor(
+    message: string,
+    readonly detail?: string,
+  ) {
+    super(message);
+  }
 }
 
 /** -h or -help was given (and not defined as a flag): Go's flag.ErrHelp. */
@@ -113,16 +123,25 @@ export function parseFlags(specs: readonly FlagSpec[], argv: readonly string[]):
   return { values, args: argv.slice(i) };
 }
 
+/** time's message without its "time: " prefix; a bare number gets an example with a unit. */
+function durationHint(message: string, value: string): string {
+  const text = message.replace(/^time: /, "");
+  return /^[+-]?\d+(\.\d+)?$/.test(value) ? `${text}, e.g. ${value.replace(/^\+/, "")}s` : text;
+}
+
 function convert(spec: FlagSpec, value: string, prev: FlagValue | undefined): FlagValue {
-  const invalid = (reason: string) =>
-    new FlagError(`invalid value ${goQuote(value)} for flag -${spec.name}: ${reason}`);
+  const invalid = (reason: string, detail?: string) =>
+    new FlagError(`invalid value ${goQuote(value)} for flag -${spec.name}: ${reason}`, detail);
   switch (spec.kind) {
     case "list":
       return [...((prev as string[] | undefined) ?? []), value];
     case "duration": {
-      const ms = parseDuration(value);
-      if (ms === undefined) throw invalid("parse error");
-      return ms;
+      try {
+        return mustParseDuration(value);
+      } catch (err) {
+        if (!(err instanceof DurationError)) throw err;
+        throw invalid("parse error", durationHint(err.message, value));
+      }
     }
     case "int": {
       const n = parseGoInt(value);

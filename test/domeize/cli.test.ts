@@ -85,7 +85,49 @@ test("environment: defaults, trimming, NEED_PORTS=0 is a no-op", () => {
   assert.equal(c.rangeEnd, 20999);
   assert.deepEqual(c.templates, ["a.tmpl:a.conf", "b.tmpl:b.conf"]);
   const d = readEnv({ NEED_PORTS: "2", ...pod, DOMEOS_SERVER_ADDR: "http://domeos:8080/" });
-  assert.equal(d.pod?.server, "http://domeos:8080");
+  assert.deepEqual(d.pod?.servers, ["http://domeos:8080"]);
+  assert.equal(d.pod?.hostIp, undefined);
+});
+
+test("environment: several server URLs (comma-separated, trailing / dropped), HOST_IP, all missing names in one message", () => {
+  const d = readEnv({
+    NEED_PORTS: "2",
+    ...pod,
+    DOMEOS_SERVER_ADDR: "http://a:8080/, https://b/domeos//",
+    HOST_IP: "10.0.0.12",
+  });
+  assert.deepEqual(d.pod?.servers, ["http://a:8080", "https://b/domeos"]);
+  assert.equal(d.pod?.hostIp, "10.0.0.12");
+  assert.equal(readEnv({ NEED_PORTS: "1", ...pod, HOST_IP: "fd00::1" }).pod?.hostIp, "fd00::1");
+  assert.match(
+    envError({ NEED_PORTS: "1", ...pod, HOST_IP: "10.0.0.256" }),
+    /HOST_IP="10.0.0.256"/,
+  );
+  assert.match(
+    envError({ NEED_PORTS: "1", ...pod, DOMEOS_SERVER_ADDR: "http://a,,http://b" }),
+    /DOMEOS_SERVER_ADDR="http:\/\/a,,http:\/\/b": an empty entry/,
+  );
+  assert.match(
+    envError({ NEED_PORTS: "1", ...pod, DOMEOS_SERVER_ADDR: "http://a,b:80" }),
+    /DOMEOS_SERVER_ADDR="b:80"/,
+  );
+  assert.equal(
+    envError({ NEED_PORTS: "2" }),
+    "DOMEOS_SERVER_ADDR, CLUSTER_NAME, MY_POD_NAMESPACE, MY_POD_NAME are not set (needed to report NEED_PORTS ports)",
+  );
+  assert.equal(
+    envError({ NEED_PORTS: "2", ...pod, CLUSTER_NAME: "", MY_POD_NAME: "" }),
+    "CLUSTER_NAME, MY_POD_NAME are not set (needed to report NEED_PORTS ports)",
+  );
+});
+
+test("-timeout without a unit says what is missing", async () => {
+  const r = await runDomeize(["-timeout", "2", "true"], baseEnv({}));
+  assert.equal(r.code, EXIT.usage);
+  assert.match(
+    r.stderr,
+    /invalid value "2" for flag -timeout: parse error \(missing unit in duration "2", e\.g\. 2s\)/,
+  );
 });
 
 test("binary: -h exits 0, unknown flag and no arguments exit 2, -version prints", async () => {

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { after, before, test } from "node:test";
+import { freePort } from "../support/ports.js";
 import { podEnv, type Recorded, ReportServer, removeDir, runDomeize, tempDir } from "./helpers.js";
 
 let dir: string;
@@ -70,6 +71,62 @@ test("a server without the endpoint (404): local reservation, and it is not aske
     assert.equal(r2.stdout, r1.stdout, "sticky: the restart got the same ports");
     assert.equal(server.requests.filter((q) => q.url.endsWith("/ports")).length, 1);
     assert.equal(server.annotations().length, 2);
+  } finally {
+    await server.stop();
+  }
+});
+
+test("409 (no status.hostIP yet) is retried with backoff, not allocated locally at once; HOST_IP goes as host", async () => {
+  let asked = 0;
+  const assign = ledger(() => [26771, 26772]);
+  const server = await new ReportServer((q, res) => {
+    if (q.url.endsWith("/ports") && ++asked <= 2) {
+      res.statusCode = 409;
+      res.end(
+        '{"resultCode":409,"resultMsg":"pod ns1/pod-a has no status.hostIP yet","result":null}',
+      );
+    } else assign(q, res);
+  }).start();
+  try {
+    const r = await runDomeize(
+      APP,
+      podEnv(server, `${dir}/l3`, { ...RANGE, HOST_IP: "127.0.0.1" }),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "26771 26772\n", "the ledger's ports, after two 409s");
+    assert.match(
+      r.stderr,
+      /port ledger answered HTTP 409 .*no status.hostIP yet.*; asking again in \d+ms/,
+    );
+    const asks = server.requests.filter((q) => q.url.endsWith("/ports"));
+    assert.equal(asks.length, 3);
+    for (const q of asks) assert.deepEqual(JSON.parse(q.body), { count: 2, host: "127.0.0.1" });
+  } finally {
+    await server.stop();
+  }
+});
+
+test("DOMEOS_SERVER_ADDR lists servers: a refused one is skipped for the next (ledger and report); a trailing / is dropped", async () => {
+  const down = await freePort();
+  const server = await new ReportServer(ledger(() => [26781, 26782])).start();
+  try {
+    const env = podEnv(server, `${dir}/l4`, {
+      ...RANGE,
+      DOMEOS_SERVER_ADDR: `http://127.0.0.1:${down}/, ${server.addr}/`,
+    });
+    const r = await runDomeize(APP, env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "26781 26782\n");
+    assert.deepEqual(
+      server.requests.map((q) => q.url),
+      ["/api/agent/pod/c1/ns1/pod-a/ports", "/api/agent/pod/c1/ns1/pod-a/annotation"],
+    );
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `report attempt 1 failed: http://127.0.0.1:${down}: ECONNREFUSED; trying ${server.addr}`,
+      ),
+    );
   } finally {
     await server.stop();
   }

@@ -189,6 +189,28 @@ test("claims: live claims are never reissued; the range runs out with exit 5", a
   assert.equal(await code(reserve(request({ stateDir, key: "big", count: 11 }))), EXIT.ports);
 });
 
+test("range exhausted: the message counts only the range's ports in use", async () => {
+  const busyOutside = [26000, 26001, 30000, 40000];
+  try {
+    await reserve(
+      request({
+        stateDir: `${dir}/exhaust`,
+        start: 26110,
+        end: 26112,
+        count: 3,
+        inUse: inUse(26111, ...busyOutside),
+      }),
+    );
+    assert.fail("the range has 2 free ports for 3");
+  } catch (e) {
+    assert.ok(e instanceof DomeizeError && e.code === EXIT.ports, String(e));
+    assert.match(
+      e.message,
+      /port range 26110-26112 exhausted: 2 of 3 ports free \(1 of the range in use on the host, 0 reserved/,
+    );
+  }
+});
+
 test("ports in use on the host (/proc/net or bind probe) are skipped", async () => {
   const srv = await listen(26200);
   try {

@@ -92,6 +92,36 @@ test("http: 2xx is ready, 503 is not; custom headers are sent", async () => {
   }
 });
 
+test("http: redirects are followed as Go's client does (302 -> 200 is ready; a redirect loop is not)", async () => {
+  const seen: string[] = [];
+  const srv = createHttpServer((req, res) => {
+    seen.push(`${req.url} ${req.headers["x-token"]}`);
+    if (req.url === "/health") res.writeHead(302, { Location: "/ready" });
+    else if (req.url === "/ready") res.writeHead(200);
+    else res.writeHead(307, { Location: req.url ?? "/" });
+    res.end();
+  });
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const a = srv.address();
+  const port = typeof a === "object" && a !== null ? a.port : 0;
+  try {
+    const ok = await runDomeize(
+      [...FAST, "-wait", `http://127.0.0.1:${port}/health`, "-wait-http-header", "X-Token: t"],
+      baseEnv({}),
+    );
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(seen, ["/health t", "/ready t"], "one check: the redirect, then its target");
+    const loop = await runDomeize(
+      [...FAST, "-timeout", "1s", "-wait", `http://127.0.0.1:${port}/loop`],
+      baseEnv({}),
+    );
+    assert.equal(loop.code, EXIT.wait);
+    assert.match(loop.stderr, /stopped after 10 redirects/);
+  } finally {
+    srv.close();
+  }
+});
+
 test("timeout names every dependency still down; exit 7; polling is not a busy loop", async () => {
   const port = await freePort();
   const t0 = Date.now();

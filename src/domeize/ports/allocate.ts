@@ -15,6 +15,8 @@ export interface AllocateOptions {
   /** pid of the process that will become the app (the launcher's, in exec mode). */
   readonly ownerPid: number;
   readonly requestTimeoutMs: number;
+  /** How long the ledger's 409 and 5xx answers are retried. */
+  readonly ledgerRetryMs: number;
   readonly leaseTtlMs: number;
   readonly useLedger: boolean;
   /** Ports in use, from a /proc/net scan started earlier. */
@@ -35,6 +37,7 @@ export async function allocatePorts(o: AllocateOptions): Promise<Reserved> {
         end: env.rangeEnd,
         timeoutMs: o.requestTimeoutMs,
         stateDir: env.stateDir,
+        retryMs: o.ledgerRetryMs,
       })
     : undefined;
   const inUse = await o.inUse;

@@ -44,6 +44,13 @@ export class PortsInUse {
     return new Set([...this.busy, ...this.waiting]).size;
   }
 
+  /** How many ports of start..end (inclusive) are in use. */
+  countIn(start: number, end: number): number {
+    let n = 0;
+    for (const p of new Set([...this.busy, ...this.waiting])) if (p >= start && p <= end) n++;
+    return n;
+  }
+
   add(port: number, state: string): void {
     if (state === TIME_WAIT) this.waiting.add(port);
     else this.busy.add(port);

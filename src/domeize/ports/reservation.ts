@@ -198,7 +198,7 @@ export async function reserve(req: ReserveRequest): Promise<Reserved> {
     fail(
       EXIT.ports,
       `port range ${req.start}-${req.end} exhausted: ${chosen.length} of ${req.count} ports free ` +
-        `(${req.inUse.size} in use on the host, ${taken} reserved by other containers)`,
+        `(${req.inUse.countIn(req.start, req.end)} of the range in use on the host, ${taken} reserved by other containers)`,
     );
   }
   // Old claims of ours that we did not take back are free now.
