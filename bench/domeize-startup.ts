@@ -1,16 +1,33 @@
 // Startup benchmark: domeize with 5 templates and NEED_PORTS=2 against a
 // local report endpoint, median wall time over many runs, as a ratio to
 // `node -e 0` measured in the same run (runs interleaved, so machine load
-// affects both alike). Target: ratio <= 1.25 for the bundle.
+// affects both alike). Target: ratio <= 1.25 for the bundle. Variants: the
+// sh launcher + bundle, the self-contained executable
+// (dist/bin/domeize-linux-x64, when built), `node domeize.cjs` without the
+// launcher (resident: what a Node single executable application would run,
+// as Node cannot exec), and `/bin/true` (the cost of a fork + exec alone).
+// Issue 13's target for the executable: <= 2x the Go original, which
+// measured 0.44x `node -e 0` on this machine, i.e. <= 0.88x `node -e 0`.
 //
 //   node dist/bench/domeize-startup.js [runs]
+//
+// DOMEIZE_BENCH_EXE_BASELINE=/path/to/other-executable adds another build
+// of the executable (e.g. without --bytecode) to the same run.
 //
 // DOMEIZE_BENCH_BASELINE=/path/to/older/domeize.cjs adds that bundle as a
 // variant, to compare two builds in the same run (with the launcher named
 // domeize in the same directory, when there is one).
 
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, resolve } from "node:path";
@@ -112,6 +129,23 @@ async function main() {
       () => run(launcher, args, env(baseline)),
     ]);
   }
+  const exe = `${ROOT}/dist/bin/domeize-linux-x64`;
+  if (existsSync(exe)) {
+    variants.push(["domeize (executable)", () => run(exe, args, env(bundle))]);
+    const other = process.env.DOMEIZE_BENCH_EXE_BASELINE;
+    if (other !== undefined && other !== "") {
+      variants.push(["domeize (baseline executable)", () => run(other, args, env(bundle))]);
+    }
+    variants.push([
+      "domeize true (executable, nothing to do)",
+      () => run(exe, ["true"], { PATH: process.env.PATH }),
+    ]);
+  }
+  variants.push([
+    "node domeize.cjs (no launcher: resident child)",
+    () => run(process.execPath, [bundle, ...args], env(bundle)),
+  ]);
+  variants.push(["/bin/true", () => run("/bin/true", [], { PATH: process.env.PATH })]);
   variants.push([
     "domeize (bundle), ledger off",
     () => run(`${ROOT}/bin/domeize`, args, { ...env(bundle), DOMEIZE_PORT_LEDGER: "off" }),
@@ -133,6 +167,10 @@ async function main() {
   rmSync(dir, { recursive: true, force: true });
   const base = median(times.get("node -e 0")!);
   console.log(`runs per variant: ${RUNS} (interleaved)`);
+  if (existsSync(exe)) {
+    const mb = (f: string) => (statSync(f).size / 1e6).toFixed(1);
+    console.log(`executable: ${mb(exe)} MB; node binary: ${mb(process.execPath)} MB`);
+  }
   const cpuBase = mean(cpu.get("node -e 0")!);
   console.log(
     `load average: ${readFileSync("/proc/loadavg", "latin1").split(" ").slice(0, 3).join(" ")}`,
