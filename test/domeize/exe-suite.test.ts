@@ -8,8 +8,9 @@
 // protocol skip themselves).
 //
 // Left out: concurrency.test.ts (200 pods at once: ~2 min more, and it
-// checks the allocation algorithm, which is the same code in both), and
-// http/sprig (in-process unit tests: no binary involved).
+// checks the allocation algorithm, which is the same code in both; sticky
+// ports through the binary are in ledger.test), and the in-process unit
+// tests (ports, http, sprig, compat: no binary involved).
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
