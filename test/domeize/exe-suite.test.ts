@@ -18,7 +18,7 @@ import { existsSync } from "node:fs";
 import { test } from "node:test";
 import { EXE, ROOT } from "./helpers.js";
 
-const FILES = ["cli", "environ", "ports", "ledger", "report", "templates", "wait", "tail", "run"];
+const FILES = ["cli", "environ", "ledger", "report", "templates", "wait", "tail", "run"];
 
 const skip = existsSync(EXE) ? false : `${EXE} not built (no bun in node_modules)`;
 
