@@ -108,3 +108,21 @@ test("per-resource wait accepts a string or a table", () => {
     { minMs: 1000, maxMs: 3000 },
   );
 });
+
+test("per-resource max_line_loss: still validated, then ignored with a warning (the guard judges store snapshots now)", () => {
+  const file = join(confdir, "conf.d", "loss.toml");
+  writeFileSync(file, `[template]\n${BASE}max_line_loss = 0.3\n`);
+  const warnings: string[] = [];
+  loadResource(file, { confdir, globalPrefix: "", warn: (m) => warnings.push(m) });
+  assert.ok(
+    warnings.some((w) =>
+      /max_line_loss is ignored: the guard now holds suspicious store snapshots/.test(w),
+    ),
+    warnings.join("\n"),
+  );
+  writeFileSync(file, `[template]\n${BASE}max_line_loss = 2\n`);
+  assert.throws(
+    () => loadResource(file, { confdir, globalPrefix: "" }),
+    /\[template\] max_line_loss: expected a number between 0 and 1/,
+  );
+});

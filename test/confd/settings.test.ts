@@ -73,7 +73,7 @@ test("the config file sets values; command-line flags override it", () => {
   const file = join(dir, "confd.toml");
   writeFileSync(
     file,
-    'backend = "env"\nnodes = [":1"]\nnoop = true\ninterval = 7\nprefix = "/p"\nwait = "100ms:1s"\nmax_line_loss = 0.25\nlog-level = "debug"\n',
+    'backend = "env"\nnodes = [":1"]\nnoop = true\ninterval = 7\nprefix = "/p"\nwait = "100ms:1s"\nmax_line_loss = 0.25\nfreeze_on_bad_key = true\nlog-level = "debug"\n',
   );
   const fromFile = loadSettings(["-config-file", file]).settings;
   assert.equal(fromFile.backend, "env");
@@ -82,6 +82,16 @@ test("the config file sets values; command-line flags override it", () => {
   assert.equal(fromFile.interval, 7);
   assert.deepEqual(fromFile.wait, { minMs: 100, maxMs: 1000 });
   assert.equal(fromFile.maxLineLoss, 0.25);
+  assert.equal(fromFile.freezeOnBadKey, true);
+  assert.equal(
+    loadSettings(["-config-file", file, "-freeze-on-bad-key=false"]).settings.freezeOnBadKey,
+    false,
+  );
+  assert.equal(
+    loadSettings(["-config-file", "/nonexistent"]).settings.freezeOnBadKey,
+    false,
+    "default: leave bad pods out",
+  );
   const both = loadSettings([
     "-config-file",
     file,
