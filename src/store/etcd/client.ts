@@ -11,9 +11,11 @@
 // - A session with calls or watches in flight that has received nothing
 //   for `silenceMs` (1 s) is pinged (an HTTP/2 PING; watch streams are also
 //   asked for a progress answer, which keeps etcd's ping policy happy, see
-//   Liveness); a ping not answered within `pingTimeoutMs` (1.5 s) marks the
+//   Session); a ping not answered within `pingTimeoutMs` (1.5 s) marks the
 //   endpoint unhealthy and destroys the session: a silent endpoint (frozen
 //   process, dropped packets) is detected in ~2.5 s and its calls retried.
+//   With no other healthy endpoint the limit is 10 s (an overloaded lone
+//   etcd keeps its calls; they have their deadlines).
 // - An unhealthy endpoint is left out for a back-off (1 s doubling to 10 s)
 //   and then probed in the background (connect and ping) before it serves
 //   again; when every endpoint is unhealthy, calls still try them (the
@@ -96,6 +98,8 @@ export interface OpenStream {
 }
 
 const PING_MIN_INTERVAL_MS = 5500; // etcd's --grpc-keepalive-min-time is 5 s
+/** Ping timeout when no other endpoint is healthy (nowhere to fail over to). */
+const LONE_PING_TIMEOUT_MS = 10_000;
 const TICK_MS = 250;
 
 /** One endpoint: its session, its health. */
@@ -427,9 +431,13 @@ export class EtcdClient {
         continue;
       }
       if (sess.pingSentAt > 0) {
-        if (now - sess.pingSentAt > this.pingTimeoutMs) {
+        // Giving up a session only helps when another endpoint can take its
+        // work; alone (one endpoint, or the others down) an overloaded etcd
+        // that answers late keeps its calls (they have their deadlines).
+        const limit = this.alternativeTo(ep) ? this.pingTimeoutMs : LONE_PING_TIMEOUT_MS;
+        if (now - sess.pingSentAt > limit) {
           this.stats.keepaliveTimeouts++;
-          this.markDown(ep, `keepalive ping not answered within ${this.pingTimeoutMs} ms`);
+          this.markDown(ep, `keepalive ping not answered within ${limit} ms`);
         }
         continue;
       }
@@ -440,6 +448,11 @@ export class EtcdClient {
         for (const nudge of sess.nudgers) nudge();
       }
     }
+  }
+
+  /** Is another endpoint healthy? */
+  private alternativeTo(ep: Endpoint): boolean {
+    return this.eps.some((e) => e !== ep && e.healthy);
   }
 
   private ping(sess: Session, now: number): void {
