@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { podReady } from "../server/deploy/pod-summary.js";
 import { DemoConfd } from "./demo-confd.js";
 import { DemoNginx, nginxInstalled } from "./demo-nginx.js";
 import { freeLocalPort } from "./free-port.js";
@@ -25,6 +26,9 @@ Runs domeos-server with the standalone runtime, a demo host-mode deployment
                    a second start brings the same deployment back)
   --listen H:P     console and admin API (default 127.0.0.1:8080, or a free port if taken)
   --host-ip IP     the host address pods report as hostIP/podIP (default 127.0.0.1)
+  --admin-token T  the admin API's bearer token, so a bookmarked console URL keeps
+                   working across restarts (default: $DOMEOS_ADMIN_TOKEN, else a new
+                   random token at each start)
   --fresh          delete the data dir first
   -h, --help       this help
 `;
@@ -36,6 +40,7 @@ async function main(): Promise<void> {
       listen: { type: "string" },
       fresh: { type: "boolean" },
       "host-ip": { type: "string" },
+      "admin-token": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -66,6 +71,7 @@ async function main(): Promise<void> {
     dataDir,
     listen,
     hostIP: values["host-ip"],
+    adminToken: adminTokenOf(values["admin-token"] ?? process.env.DOMEOS_ADMIN_TOKEN),
     confd: [{ name: "nginx upstream", dest, healthUrl: confd.healthUrl }],
     info: nginx ? { nginx: `http://127.0.0.1:${nginx.port}/` } : {},
     logLevel: "warn",
@@ -98,12 +104,26 @@ async function main(): Promise<void> {
     nginx.configure();
     await nginx.start();
   }
-  await ensureDemoDeployment(sa);
+  const desired = await ensureDemoDeployment(sa);
   confd.writeConfig();
   confd.start();
 
-  const replicas = await waitForReplicas(sa, nginx?.port, confd);
-  printSummary({ sa, dataDir, nginx, confd, dest, replicas });
+  // the banner at once; then one line per replica as it becomes reachable
+  printBanner({ sa, dataDir, nginx, confd, dest });
+  const replicas = await waitForReplicas(sa, desired, nginx?.port, confd);
+  printRouted(nginx, replicas, desired);
+}
+
+/** An admin token from the command line or environment: non-empty, no spaces. */
+function adminTokenOf(t: string | undefined): string | undefined {
+  if (t === undefined) return undefined;
+  if (!/^[\x21-\x7e]{8,256}$/.test(t)) {
+    process.stderr.write(
+      "demo: --admin-token / DOMEOS_ADMIN_TOKEN must be 8 to 256 printable characters without spaces\n",
+    );
+    process.exit(2);
+  }
+  return t;
 }
 
 async function defaultListen(): Promise<string> {
@@ -111,13 +131,18 @@ async function defaultListen(): Promise<string> {
   return (await portFree(8080)) ? "127.0.0.1:8080" : `127.0.0.1:${await freeLocalPort()}`;
 }
 
-/** Create the demo deployment through the admin API, unless a previous run left it. */
-async function ensureDemoDeployment(sa: Standalone): Promise<void> {
+/**
+ * Create the demo deployment through the admin API, unless a previous run
+ * left it; the replicas it should have (a previous run may have scaled it).
+ */
+async function ensureDemoDeployment(sa: Standalone): Promise<number> {
   const auth = { authorization: `Bearer ${sa.adminToken}`, "content-type": "application/json" };
   const existing = await fetch(`${sa.url}/api/deployments/default/${DEPLOYMENT}`, {
     headers: auth,
   });
-  if (existing.ok) return; // brought back from the store by startStandalone
+  // brought back from the store by startStandalone
+  if (existing.ok)
+    return ((await existing.json()) as { result: { replicas: number } }).result.replicas;
   const app = join(repoRoot(), "examples", "demo-app");
   const res = await fetch(`${sa.url}/api/deployments`, {
     method: "POST",
@@ -134,57 +159,67 @@ async function ensureDemoDeployment(sa: Standalone): Promise<void> {
     }),
   });
   if (!res.ok) throw new Error(`creating the demo deployment: ${res.status} ${await res.text()}`);
+  return REPLICAS;
 }
 
-/** Wait until every replica answers (through nginx when it runs). */
+const REPLICAS_WAIT_MS = 120_000;
+
+/**
+ * Wait until every desired replica answers (through nginx when it runs),
+ * printing each one as it comes; a slow start is reported, never fatal.
+ */
 async function waitForReplicas(
   sa: Standalone,
+  desired: number,
   nginxPort: number | undefined,
   confd: DemoConfd,
 ): Promise<string[]> {
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + REPLICAS_WAIT_MS;
   const seen = new Set<string>();
+  const note = (replica: string) => {
+    if (seen.has(replica)) return;
+    seen.add(replica);
+    process.stdout.write(`  ready ${seen.size}/${desired}: ${replica}\n`);
+  };
   let warned = false;
-  while (Date.now() < deadline) {
+  if (desired > 0) process.stdout.write(`Waiting for ${desired} replica(s) to be routed...\n`);
+  while (seen.size < desired && Date.now() < deadline) {
     if (nginxPort) {
       try {
         const r = await fetch(`http://127.0.0.1:${nginxPort}/`, {
           signal: AbortSignal.timeout(1000),
         });
-        if (r.ok) seen.add(String(((await r.json()) as { replica: string }).replica));
+        if (r.ok) note(String(((await r.json()) as { replica: string }).replica));
       } catch {
         // not routed yet
       }
-      if (seen.size >= REPLICAS) return [...seen].sort();
     } else {
       const pods = (await sa.store.list("/registry/pods/default/")).kvs.map((kv) =>
         JSON.parse(kv.value),
       );
-      const ready = pods.filter((p) => p.status?.podIP && p.metadata?.annotations?.AUTO_PORT0);
-      if (ready.length >= REPLICAS)
-        return ready.map(
-          (p) => `${p.metadata.name} on ${p.status.podIP}:${p.metadata.annotations.AUTO_PORT0}`,
-        );
+      for (const p of pods)
+        if (podReady(p) && p.status?.podIP && p.metadata?.annotations?.AUTO_PORT0)
+          note(`${p.metadata.name} on ${p.status.podIP}:${p.metadata.annotations.AUTO_PORT0}`);
     }
     if (confd.problem && !warned) {
       warned = true;
       process.stderr.write(`warning: ${confd.problem}\n`);
     }
-    await new Promise((r) => setTimeout(r, 200));
+    if (seen.size < desired) await new Promise((r) => setTimeout(r, 200));
   }
-  process.stderr.write(
-    `warning: not all ${REPLICAS} replicas answered within 60 s; see the console\n`,
-  );
-  return [...seen];
+  if (seen.size < desired)
+    process.stderr.write(
+      `warning: ${seen.size} of ${desired} replicas answered within ${REPLICAS_WAIT_MS / 1000} s; see the console\n`,
+    );
+  return [...seen].sort();
 }
 
-function printSummary(x: {
+function printBanner(x: {
   sa: Standalone;
   dataDir: string;
   nginx: DemoNginx | null;
   confd: DemoConfd;
   dest: string;
-  replicas: string[];
 }): void {
   const { sa, nginx, confd } = x;
   const lines = [
@@ -194,21 +229,27 @@ function printSummary(x: {
     `  admin API     ${sa.url}/api/deployments   (Authorization: Bearer ${sa.adminToken})`,
     `  domeos-server ${sa.serverUrl}   (agent API: pods report their ports here)`,
     `  store         ${sa.store.description}`,
-    `  deployment    default/${DEPLOYMENT}: ${REPLICAS} replicas of examples/demo-app, network mode host, 1 port`,
+    `  deployment    default/${DEPLOYMENT}: replicas of examples/demo-app, network mode host, 1 port`,
     `                pods' working dirs and logs in ${join(x.dataDir, "pods", "default")}`,
     `  domeos-confd  ${confd.argv().join(" ")}`,
     `                renders ${x.dest}`,
     nginx
-      ? `  nginx         http://127.0.0.1:${nginx.port}/   -> ${x.replicas.join(", ")}`
+      ? `  nginx         http://127.0.0.1:${nginx.port}/`
       : "  nginx         not installed (apt-get install nginx): the upstream file above is still rendered",
-    ...(nginx
-      ? ["", `Try:  for i in 1 2 3 4 5 6; do curl -s http://127.0.0.1:${nginx.port}/; done`]
-      : x.replicas.map((r) => `                ${r}`)),
     "",
     "Ctrl-C stops everything.",
     "",
   ];
   process.stdout.write(lines.join("\n"));
+}
+
+function printRouted(nginx: DemoNginx | null, replicas: string[], desired: number): void {
+  if (replicas.length === 0) return;
+  const how = nginx ? "routed by nginx" : "up (no nginx)";
+  const lines = [`${replicas.length} of ${desired} replicas ${how}.`];
+  if (nginx)
+    lines.push(`Try:  for i in 1 2 3 4 5 6; do curl -s http://127.0.0.1:${nginx.port}/; done`);
+  process.stdout.write(`${lines.join("\n")}\n`);
 }
 
 main().catch((err) => {

@@ -28,12 +28,17 @@ test("npm start: Ctrl-C drains the pods before it stops confd and nginx", {
       join(dir, "data"),
       "--listen",
       listen,
+      "--admin-token",
+      "fixed-admin-token-1234",
     ],
     { cwd: dir, detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
   let out = "";
+  const t0 = Date.now();
+  let bannerMs = -1;
   demo.stdout.on("data", (d: Buffer) => {
     out += d.toString();
+    if (bannerMs < 0 && out.includes("Ctrl-C stops everything")) bannerMs = Date.now() - t0;
   });
   demo.stderr.on("data", (d: Buffer) => {
     out += d.toString();
@@ -46,6 +51,17 @@ test("npm start: Ctrl-C drains the pods before it stops confd and nginx", {
       120_000,
     );
     assert.equal(started, "up", `the demo exited early:\n${out}`);
+    // the banner comes at once (with the fixed token), progress lines after it
+    assert.match(out, /console {7}http:\/\/\S+\/console\/#token=fixed-admin-token-1234\n/);
+    await waitFor(
+      "all replicas reported",
+      () => out.includes("3 of 3 replicas routed by nginx."),
+      120_000,
+    );
+    const banner = out.indexOf("Ctrl-C stops everything");
+    assert.ok(banner < out.indexOf("  ready 1/3: "), out);
+    assert.ok(out.indexOf("  ready 3/3: ") < out.indexOf("3 of 3 replicas routed"), out);
+    process.stdout.write(`# npm start banner after ${bannerMs} ms\n`);
     const nginxUrl = /nginx {9}(http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1];
     const metrics = /-metrics-addr (127\.0\.0\.1:\d+)/.exec(out)?.[1];
     const upstream = /renders (\S+)/.exec(out)?.[1];
