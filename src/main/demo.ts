@@ -156,6 +156,19 @@ async function ensureDemoDeployment(sa: Standalone): Promise<number> {
       ports: 1,
       templates: [`${join(app, "config.json.tmpl")}:config.json`],
       accessType: "DIY",
+      // routed only while it answers; a replica hung for 10 s is restarted
+      readinessProbe: {
+        httpGet: { path: "/", port: 0 },
+        periodSeconds: 1,
+        timeoutSeconds: 1,
+        failureThreshold: 2,
+      },
+      livenessProbe: {
+        httpGet: { path: "/", port: 0 },
+        periodSeconds: 2,
+        timeoutSeconds: 1,
+        failureThreshold: 5,
+      },
     }),
   });
   if (!res.ok) throw new Error(`creating the demo deployment: ${res.status} ${await res.text()}`);

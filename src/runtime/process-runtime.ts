@@ -4,6 +4,7 @@
 import { join } from "node:path";
 import { repoRoot } from "../main/repo-root.js";
 import type { Store } from "../store/store.js";
+import type { DrainOptions } from "./drain.js";
 import { ProcessRuntime } from "./server-adapter.js";
 import { StandaloneRuntime } from "./standalone-runtime.js";
 
@@ -16,6 +17,8 @@ export interface ProcessRuntimeSettings {
   portRange: { min: number; max: number };
   /** The host's address for pods' hostIP/podIP (default 127.0.0.1). */
   hostIP?: string;
+  /** How a stopping pod is confirmed out of routing (drain.ts). */
+  drain?: DrainOptions;
   log?: (msg: string) => void;
 }
 
@@ -28,6 +31,7 @@ export function processRuntime(s: ProcessRuntimeSettings): ProcessRuntime {
       domeizeBin: join(repoRoot(), "bin", "domeize"),
       hostIP: s.hostIP,
       portRange: s.portRange,
+      drain: s.drain,
       log: s.log,
     }),
   );

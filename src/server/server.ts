@@ -160,6 +160,7 @@ async function namedRuntime(
     dataDir: cfg.dataDir,
     portRange: cfg.portRange,
     hostIP: cfg.hostIP,
+    drain: { confirmUrls: cfg.drainConfirmUrls, delayMs: cfg.drainDelayMs },
     log: (msg) => log.info(msg, { component: "runtime" }),
   });
 }

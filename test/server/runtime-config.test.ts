@@ -51,6 +51,43 @@ test("--host-ip must be an IP address", () => {
   );
 });
 
+test("drain settings: confd /healthz URLs and a delay from flag, environment and file; bad ones refused", () => {
+  const u = "http://127.0.0.1:9101/healthz";
+  const c = loadConfig(["--drain-confirm-url", u, "--drain-delay", "1500ms"], {});
+  assert.deepEqual(c.drainConfirmUrls, [u]);
+  assert.equal(c.drainDelayMs, 1500);
+  const e = loadConfig([], {
+    DOMEOS_DRAIN_CONFIRM_URLS: `${u},http://127.0.0.1:9102/healthz`,
+    DOMEOS_DRAIN_DELAY: "2",
+  });
+  assert.deepEqual(e.drainConfirmUrls, [u, "http://127.0.0.1:9102/healthz"]);
+  assert.equal(e.drainDelayMs, 2000);
+  const dir = mkdtempSync(join(tmpdir(), "drain-config-"));
+  try {
+    const file = join(dir, "server.json");
+    writeFileSync(file, JSON.stringify({ drainConfirmUrls: [u], drainDelay: "4s" }));
+    const f = loadConfig(["--config", file], {});
+    assert.deepEqual(f.drainConfirmUrls, [u]);
+    assert.equal(f.drainDelayMs, 4000);
+    writeFileSync(file, JSON.stringify({ drainConfirmUrls: u }));
+    assert.throws(
+      () => loadConfig(["--config", file], {}),
+      /drainConfirmUrls must be a list of URLs/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.throws(
+    () => loadConfig(["--drain-confirm-url", "127.0.0.1:9101"], {}),
+    /flag --drain-confirm-url: "127.0.0.1:9101" must be an http\(s\) URL/,
+  );
+  assert.throws(
+    () => loadConfig([], { DOMEOS_DRAIN_CONFIRM_URLS: "file:///etc/passwd" }),
+    /environment DOMEOS_DRAIN_CONFIRM_URLS: "file:\/\/\/etc\/passwd" must be an http\(s\) URL/,
+  );
+  assert.throws(() => loadConfig(["--drain-delay", "soon"], {}), /flag --drain-delay: /);
+});
+
 test("the command runs deployments here by default, unless cluster default is absent or in Kubernetes", () => {
   assert.equal(cliRuntimeName({}), "process");
   assert.equal(cliRuntimeName({ clusters: { default: "etcd://127.0.0.1:2379" } }), "process");

@@ -51,6 +51,13 @@ export interface ServerConfig {
   /** The host's address given to process-runtime pods as hostIP/podIP (default 127.0.0.1). */
   hostIP?: string;
   /**
+   * domeos-confd /healthz URLs that confirm a process-runtime pod is out of
+   * routing before its SIGTERM (docs/standalone.md, "Drain before stop").
+   */
+  drainConfirmUrls?: string[];
+  /** The fixed drain pause when no confd confirms (default 3 s). */
+  drainDelayMs?: number;
+  /**
    * Extra routes served on the same address (e.g. the console), built once
    * the server listens; asked first, before the server's own routes.
    */

@@ -51,6 +51,12 @@ Flags (flag > environment > config file > default):
                               have domeize on PATH) [domeos/domeize:0.1.0]     DOMEOS_DOMEIZE_IMAGE
   --host-ip IP                this host's address: process pods' status.hostIP
                               and podIP, what load balancers route to [127.0.0.1] DOMEOS_HOST_IP
+  --drain-confirm-url URL     domeos-confd's /healthz (its -metrics-addr): a stopping
+                              process pod gets SIGTERM once every resource there
+                              reports appliedRevision past its removal (repeatable)
+                                                               DOMEOS_DRAIN_CONFIRM_URLS
+  --drain-delay DUR           the pause before SIGTERM when no confd confirms [3s]
+                                                               DOMEOS_DRAIN_DELAY
   -h, --help                  this text
 Durations: 500ms, 30s, 10m, 1h (a bare number is seconds).
 

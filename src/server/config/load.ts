@@ -33,6 +33,8 @@ export const SERVE_OPTIONS = {
   kubeconfig: { type: "string" },
   "host-ip": { type: "string" },
   "domeize-image": { type: "string" },
+  "drain-confirm-url": { type: "string", multiple: true },
+  "drain-delay": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -81,6 +83,12 @@ export function fromFlags(argv: string[]): Layer {
   if (v["host-ip"]) out.hostIP = hostIP(v["host-ip"], w("host-ip"));
   if (v["domeize-image"] !== undefined)
     out.domeizeImage = imageRef(v["domeize-image"], w("domeize-image"));
+  if (v["drain-confirm-url"])
+    out.drainConfirmUrls = httpUrls(
+      v["drain-confirm-url"].flatMap(splitList),
+      w("drain-confirm-url"),
+    );
+  if (v["drain-delay"]) out.drainDelayMs = duration(v["drain-delay"], w("drain-delay"));
   return out;
 }
 
@@ -133,6 +141,10 @@ export function fromEnv(env: NodeJS.ProcessEnv): Layer {
   // Set but empty means "no injection": not the same as unset.
   const di = env.DOMEOS_DOMEIZE_IMAGE;
   if (di !== undefined) out.domeizeImage = imageRef(di, w("DOMEOS_DOMEIZE_IMAGE"));
+  const dc = e("DOMEOS_DRAIN_CONFIRM_URLS");
+  if (dc) out.drainConfirmUrls = httpUrls(splitList(dc), w("DOMEOS_DRAIN_CONFIRM_URLS"));
+  const dd = e("DOMEOS_DRAIN_DELAY");
+  if (dd) out.drainDelayMs = duration(dd, w("DOMEOS_DRAIN_DELAY"));
   return out;
 }
 
@@ -162,6 +174,8 @@ const FILE_KEYS = new Set([
   "runtime",
   "kubeconfig",
   "hostIP",
+  "drainConfirmUrls",
+  "drainDelay",
 ]);
 
 export function fromFile(path: string): Layer {
@@ -247,6 +261,14 @@ export function fromFile(path: string): Layer {
   out.kubeconfig = str("kubeconfig");
   const hi = str("hostIP");
   if (hi) out.hostIP = hostIP(hi, w("hostIP"));
+  if (o.drainConfirmUrls !== undefined) {
+    const u = o.drainConfirmUrls;
+    if (!Array.isArray(u) || !u.every((x) => typeof x === "string"))
+      throw new Error(`${w("drainConfirmUrls")} must be a list of URLs`);
+    out.drainConfirmUrls = httpUrls(u as string[], w("drainConfirmUrls"));
+  }
+  const dd = str("drainDelay");
+  if (dd) out.drainDelayMs = duration(dd, w("drainDelay"));
   return out;
 }
 
@@ -299,6 +321,23 @@ export function duration(s: string, where: string): number {
   if (ms > MAX_TIMER_MS)
     throw new Error(`${where}: duration ${JSON.stringify(s)} must be at most 596h31m23.647s`);
   return ms;
+}
+
+/** http(s) URLs (domeos-confd's /healthz), each checked. */
+function httpUrls(list: string[], where: string): string[] {
+  for (const s of list) {
+    let u: URL | undefined;
+    try {
+      u = new URL(s);
+    } catch {
+      u = undefined;
+    }
+    if (!u || (u.protocol !== "http:" && u.protocol !== "https:"))
+      throw new Error(
+        `${where}: ${JSON.stringify(s)} must be an http(s) URL, e.g. http://127.0.0.1:9101/healthz (domeos-confd -metrics-addr)`,
+      );
+  }
+  return list;
 }
 
 /** An IPv4 or IPv6 address: it goes into pods' status.hostIP/podIP, which load balancers render. */
