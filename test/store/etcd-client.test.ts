@@ -4,7 +4,7 @@
 // and watches are pinned to it until it fails.
 
 import assert from "node:assert/strict";
-import { createServer, type Socket } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { after, before, test } from "node:test";
 import { EtcdStore } from "../../src/store/etcd.js";
 import { StoreUnavailableError } from "../../src/store/store.js";
@@ -133,5 +133,62 @@ test("sessions dropped in every state (while connecting, after connect, mid-call
     process.off("uncaughtException", onCrash);
     for (const s of sockets) s.destroy();
     rude.close();
+  }
+});
+
+/**
+ * A proxy that forwards requests to etcd but, once `mute` is set, drops
+ * etcd's answers: requests are applied, their answers lost (the ambiguous
+ * case a retry must re-validate).
+ */
+async function answerDropper(targetPort: number) {
+  const state = { mute: false };
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(targetPort, "127.0.0.1");
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("error", () => {});
+      s.on("close", () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    upstream.on("data", (d: Buffer) => {
+      if (!state.mute) client.write(d);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    state,
+    endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+test("a compare-and-swap whose answer is lost is sent again and re-validated: success, written once", async () => {
+  const p = await answerDropper(etcd.clientPort);
+  const store = new EtcdStore({ endpoints: [p.endpoint, etcd.endpoint] });
+  try {
+    const first = await store.put("/client/cas/k", "v1");
+    p.state.mute = true; // etcd applies the next write; its answer never arrives
+    const r = await store.put("/client/cas/k", "v2", { expectModRevision: first.revision });
+    assert.equal(r.ok, true, "the lost attempt's write is recognised as this put's");
+    const kv = await store.get("/client/cas/k");
+    assert.equal(kv?.value, "v2");
+    assert.equal(kv?.version, 2, "written once");
+    assert.equal(r.revision, kv?.modRevision);
+    assert.ok(store.client.stats.retries >= 1);
+    // A real conflict is still reported as one.
+    const stale = await store.put("/client/cas/k", "v3", { expectModRevision: first.revision });
+    assert.equal(stale.ok, false);
+    assert.equal(stale.current?.value, "v2");
+  } finally {
+    await store.close();
+    p.close();
   }
 });

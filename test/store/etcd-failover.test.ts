@@ -5,11 +5,13 @@
 // packets) or killed (SIGKILL, restarted 20 s later). What must hold:
 // - nothing crashes, no report fails after the first 3 s;
 // - report p99 from 3 s into the outage to its end <= 2x the healthy p99
-//   (a floor of 25 ms for the healthy p99: below it the machine's jitter
+//   (a floor of 50 ms for the healthy p99: below it the machine's jitter
 //   decides);
-// - confd sees each change within 2x its healthy latency (floor 100 ms)
-//   from 3 s into the outage, and its watch never reports a lost connection
-//   (it resumes on another member from the next revision);
+// - from 3 s into the outage confd sees changes with a median latency
+//   within 2x its healthy median (floor 100 ms), none slower than 3x its
+//   healthy maximum (floor 1 s: a blind watch takes seconds), and its watch
+//   never reports a lost connection (it resumes on another member from the
+//   next revision);
 // - the member comes back and serves without errors; the client marks it
 //   healthy again.
 
@@ -42,6 +44,7 @@ interface Sample {
   status: number;
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const p99 = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(0.99 * s.length))] ?? Number.NaN;
@@ -193,22 +196,27 @@ describe("3-member etcd: one member frozen or killed for 20 s", () => {
           (s) => s.status !== 200 && s.at - s.ms >= stopAt + SETTLE_MS,
         );
         const failedEarly = load.samples.filter((s) => s.status !== 200).length - failedLate.length;
-        const base = Math.max(25, p99(healthy.map((s) => s.ms)));
+        const base = Math.max(50, p99(healthy.map((s) => s.ms)));
         const during = p99(outage.map((s) => s.ms));
-        const confdBase = Math.max(100, Math.max(...confdHealthy));
         const confdDuring = confdOutage
           .filter((c) => c.at - c.ms >= stopAt + SETTLE_MS)
           .map((c) => c.ms);
+        const confdMedian = Math.max(100, median(confdHealthy));
+        // One sample can take a scheduler hiccup on a loaded machine; a
+        // blind watch (the old failure) takes seconds.
+        const confdCeiling = Math.max(1000, 3 * Math.max(...confdHealthy));
         const summary =
           `${mode}: healthy report p99 ${p99(healthy.map((s) => s.ms)).toFixed(1)} ms (${healthy.length}), ` +
           `outage p99 ${during.toFixed(1)} ms (${outage.length}); failed ${failedEarly} in the first 3 s, ${failedLate.length} after; ` +
-          `confd healthy max ${Math.max(...confdHealthy).toFixed(0)} ms, outage max ${Math.max(...confdDuring).toFixed(0)} ms; ` +
+          `confd healthy median/max ${median(confdHealthy).toFixed(0)}/${Math.max(...confdHealthy).toFixed(0)} ms, ` +
+          `outage median/max ${median(confdDuring).toFixed(0)}/${Math.max(...confdDuring).toFixed(0)} ms; ` +
           `client ${JSON.stringify(store.client.stats)}`;
         console.log(summary);
         assert.equal(failedLate.length, 0, `reports failed after the first 3 s: ${summary}`);
         assert.ok(outage.length > 100, summary);
         assert.ok(during <= 2 * base, `report p99 during the outage: ${summary}`);
-        assert.ok(Math.max(...confdDuring) <= 2 * confdBase, `confd latency: ${summary}`);
+        assert.ok(median(confdDuring) <= 2 * confdMedian, `confd median latency: ${summary}`);
+        assert.ok(Math.max(...confdDuring) <= confdCeiling, `confd latency ceiling: ${summary}`);
         assert.deepEqual(logs, [], "confd's watch never lost its store");
         assert.ok(store.client.stats.failovers >= 1, summary);
         if (mode === "SIGSTOP") assert.ok(store.client.stats.keepaliveTimeouts >= 1, summary);

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { Etcd3 } from "etcd3";
+import type { EtcdStore } from "../../src/store/etcd.js";
 import { openStore } from "../../src/store/open.js";
 import { StoreUnavailableError } from "../../src/store/store.js";
 import { ETCD_BIN, EtcdServer, requireEtcd } from "../support/etcd.js";
@@ -164,6 +165,45 @@ test("username/password auth", async () => {
     const wrong = await openStore(`etcd://${host}?username=root&password=wrong`);
     await assert.rejects(wrong.get("/auth/k"), /authentication failed/);
     await wrong.close();
+  } finally {
+    await etcd.destroy();
+  }
+});
+
+test("username/password: an expired token is fetched again, calls and watches go on", async () => {
+  // Simple tokens expire after --auth-token-ttl seconds without use.
+  const etcd = new EtcdServer(join(dir, "ttl-data"), ["--auth-token-ttl=1"]);
+  await etcd.start();
+  try {
+    const admin = new Etcd3({ hosts: etcd.endpoint });
+    await admin.role("root").create();
+    await admin.user("root").create("s3cret");
+    await admin.user("root").addRole("root");
+    await admin.auth.authEnable();
+    admin.close();
+    const host = etcd.endpoint.slice("http://".length);
+    const store = (await openStore(`etcd://${host}?username=root&password=s3cret`)) as EtcdStore;
+    try {
+      assert.equal((await store.put("/ttl/k", "1")).ok, true);
+      assert.equal(store.client.stats.authentications, 1);
+      await new Promise((r) => setTimeout(r, 3000)); // the token expires
+      assert.equal((await store.put("/ttl/k", "2", { expectModRevision: 0 })).ok, false);
+      assert.equal((await store.get("/ttl/k"))?.value, "1");
+      assert.equal(store.client.stats.authentications, 2, "one new token for the expired one");
+      const seen: string[] = [];
+      const w = await store.watch("/ttl/", 0, {
+        onEvents: (evs) => {
+          for (const e of evs) if (e.type === "put") seen.push(e.kv.value);
+        },
+        onError: () => {},
+      });
+      await new Promise((r) => setTimeout(r, 3000));
+      await store.put("/ttl/k", "3");
+      await eventually(() => seen.includes("3"), "the watch after another expiry");
+      await w.close();
+    } finally {
+      await store.close();
+    }
   } finally {
     await etcd.destroy();
   }

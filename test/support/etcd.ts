@@ -25,7 +25,11 @@ export class EtcdServer {
   clientPort = 0;
   peerPort = 0;
 
-  constructor(dataDir?: string) {
+  constructor(
+    dataDir?: string,
+    /** More etcd flags (e.g. "--auth-token-ttl=1"). */
+    private readonly extraArgs: string[] = [],
+  ) {
     this.dataDir = dataDir ?? mkdtempSync(join(tmpdir(), "etcd-test-"));
   }
 
@@ -52,6 +56,7 @@ export class EtcdServer {
       `--initial-cluster=test=http://127.0.0.1:${this.peerPort}`,
       "--log-level=error",
       "--logger=zap",
+      ...this.extraArgs,
     ];
     this.proc = spawn(ETCD_BIN, args, { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
