@@ -3,7 +3,8 @@
 // launcher) starts a real app; the probes run as separate processes with the
 // container's environment, as the kubelet runs them.
 import assert from "node:assert/strict";
-import { existsSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import {
   collect,
@@ -126,4 +127,24 @@ test("probe drain waits; bad usage exits 2 naming the problem", async () => {
   assert.equal(badEnv.code, 3);
   assert.match(badEnv.stderr, /invalid NEED_PORTS="x"/);
   assert.ok(LAUNCHER.endsWith("bin/domeize"));
+});
+
+// The injection init container's copy, with the self-contained executable
+// (built by npm run build when its toolchain is present).
+const EXE = `${LAUNCHER.slice(0, -"bin/domeize".length)}dist/bin/domeize-linux-x64`;
+test("probe install copies the self-contained executable, which then runs", {
+  skip: !existsSync(EXE) && "dist/bin/domeize-linux-x64 not built",
+}, async () => {
+  const dest = `${dir}/inject/domeize`;
+  mkdirSync(`${dir}/inject`);
+  const run = (cmd: string, args: string[]) =>
+    collect(
+      spawn(cmd, args, { env: { PATH: process.env.PATH }, stdio: ["ignore", "pipe", "pipe"] }),
+    );
+  const inst = await run(EXE, ["probe", "install", dest]);
+  assert.equal(inst.code, 0, inst.stderr);
+  assert.equal(statSync(dest).mode & 0o777, 0o755);
+  assert.equal(statSync(dest).size, statSync(EXE).size);
+  const drained = await run(dest, ["probe", "drain", "10ms"]);
+  assert.equal(drained.code, 0, drained.stderr);
 });

@@ -57,7 +57,8 @@ export function injectContainer(inj: DomeizeInjection): IContainer[] {
       image: inj.image,
       command: [DOMEIZE_IMAGE_PATH, "probe", "install", INJECTED_DOMEIZE],
       volumeMounts: [{ name: VOL_BIN, mountPath: INJECT_DIR }],
-      resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
+      // The executable is ~110 MB (Bun's runtime inside); the copy is a kernel copy.
+      resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "256Mi" } },
     },
   ];
 }
@@ -79,7 +80,7 @@ export function stateDirEnv(d: Deployment): IEnvVar[] {
 
 export function volumes(d: Deployment, inj: DomeizeInjection): IVolume[] {
   const out: IVolume[] = [];
-  if (inj.image !== "") out.push({ name: VOL_BIN, emptyDir: { sizeLimit: "128Mi" } });
+  if (inj.image !== "") out.push({ name: VOL_BIN, emptyDir: { sizeLimit: "256Mi" } });
   if (needsHostPorts(d))
     out.push({ name: VOL_STATE, hostPath: { path: STATE_DIR, type: "DirectoryOrCreate" } });
   return out;
