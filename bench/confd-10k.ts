@@ -305,7 +305,9 @@ async function main(): Promise<void> {
       reads.push(performance.now() - t);
     }
     const readMs = median(reads);
-    console.log(`baseline: full read of the pods (etcd3 client, in-process) ${fmt(readMs)} ms`);
+    console.log(
+      `baseline: full read of the pods (the store's etcd client, in-process) ${fmt(readMs)} ms`,
+    );
 
     // The backend alone, in this process: snapshot time and put -> mirror updated.
     const mirror = createEtcdV3Backend({
@@ -429,7 +431,7 @@ async function main(): Promise<void> {
       );
     }
     console.log(
-      `| -onetime wall / full read in-process (etcd3 client), same run | ${(one.wallMs / readMs).toFixed(1)} | | |`,
+      `| -onetime wall / full read in-process (the store's etcd client), same run | ${(one.wallMs / readMs).toFixed(1)} | | |`,
     );
     row("CPU per change (watch)", cpuPerChange, 1270, "ms");
     console.log(

@@ -12,7 +12,7 @@ import { EtcdRangeReader, prefixEnd } from "../../src/confd/backends/etcd-range-
 import { createBackend } from "../../src/confd/backends/index.js";
 import { EtcdStore } from "../../src/store/etcd.js";
 import { StoreUnavailableError } from "../../src/store/store.js";
-import { ETCD_BIN, EtcdServer, etcdAdmin, etcdWithStore } from "../support/etcd.js";
+import { ETCD_BIN, EtcdServer, enableRootAuth, etcdAdmin, etcdWithStore } from "../support/etcd.js";
 import { CONFD_GOLDEN as GOLDEN, REPO_ROOT as ROOT } from "../support/fixtures.js";
 import { freePort } from "../support/ports.js";
 
@@ -333,13 +333,10 @@ describe("etcdv3 backend with -basic-auth (etcd auth enabled)", () => {
     const admin = etcdAdmin(etcd.endpoint);
     try {
       await admin.put(`${PODS}/p1`).value("v1");
-      await admin.user("root").create("s3cret");
-      await admin.role("root").create();
-      await admin.user("root").addRole("root");
-      await admin.auth.authEnable({});
     } finally {
       admin.close();
     }
+    await enableRootAuth(etcd.endpoint, "s3cret");
   });
   after(() => etcd.destroy());
 

@@ -8,11 +8,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { Etcd3 } from "etcd3";
 import type { EtcdStore } from "../../src/store/etcd.js";
 import { openStore } from "../../src/store/open.js";
 import { StoreUnavailableError } from "../../src/store/store.js";
-import { ETCD_BIN, EtcdServer, requireEtcd } from "../support/etcd.js";
+import { ETCD_BIN, EtcdServer, enableRootAuth, requireEtcd } from "../support/etcd.js";
 import { freePort } from "../support/ports.js";
 import { eventually } from "./contract.js";
 
@@ -151,12 +150,7 @@ test("username/password auth", async () => {
   const etcd = new EtcdServer(join(dir, "auth-data"));
   await etcd.start();
   try {
-    const admin = new Etcd3({ hosts: etcd.endpoint });
-    await admin.role("root").create();
-    await admin.user("root").create("s3cret");
-    await admin.user("root").addRole("root");
-    await admin.auth.authEnable();
-    admin.close();
+    await enableRootAuth(etcd.endpoint, "s3cret");
     const host = etcd.endpoint.slice("http://".length);
     const store = await openStore(`etcd://${host}?username=root&password=s3cret`);
     assert.equal((await store.put("/auth/k", "v")).ok, true);
@@ -175,12 +169,7 @@ test("username/password: an expired token is fetched again, calls and watches go
   const etcd = new EtcdServer(join(dir, "ttl-data"), ["--auth-token-ttl=1"]);
   await etcd.start();
   try {
-    const admin = new Etcd3({ hosts: etcd.endpoint });
-    await admin.role("root").create();
-    await admin.user("root").create("s3cret");
-    await admin.user("root").addRole("root");
-    await admin.auth.authEnable();
-    admin.close();
+    await enableRootAuth(etcd.endpoint, "s3cret");
     const host = etcd.endpoint.slice("http://".length);
     const store = (await openStore(`etcd://${host}?username=root&password=s3cret`)) as EtcdStore;
     try {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, before, test } from "node:test";
 import { EtcdStore } from "../../src/store/etcd.js";
-import { EtcdServer, etcdAdmin } from "../support/etcd.js";
+import { EtcdServer, enableRootAuth } from "../support/etcd.js";
 import { storeContract } from "./contract.js";
 
 const etcd = new EtcdServer();
@@ -29,15 +29,7 @@ storeContract(
 const authEtcd = new EtcdServer();
 before(async () => {
   await authEtcd.start();
-  const admin = etcdAdmin(authEtcd.endpoint);
-  try {
-    await admin.user("root").create("s3cret");
-    await admin.role("root").create();
-    await admin.user("root").addRole("root");
-    await admin.auth.authEnable();
-  } finally {
-    admin.close();
-  }
+  await enableRootAuth(authEtcd.endpoint, "s3cret");
 });
 after(async () => {
   await authEtcd.destroy();

@@ -245,3 +245,16 @@ export class EtcdMember {
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
+
+/** Turn on etcd's auth with a root user (role root) and this password. */
+export async function enableRootAuth(endpoint: string, password: string): Promise<void> {
+  const admin = etcdAdmin(endpoint);
+  try {
+    await admin.user("root").create(password);
+    await admin.role("root").create();
+    await admin.user("root").addRole("root");
+    await admin.auth.authEnable();
+  } finally {
+    admin.close();
+  }
+}
