@@ -72,7 +72,7 @@ export async function startStandalone(o: StandaloneOptions): Promise<Standalone>
       ...o.drain,
     },
     graceMs: o.graceMs,
-    log: (msg) => log?.info(msg, { component: "runtime" }),
+    log,
   });
   let server: RunningServer;
   try {

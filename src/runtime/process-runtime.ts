@@ -3,6 +3,7 @@
 // replica started through this package's bin/domeize.
 import { join } from "node:path";
 import { repoRoot } from "../main/repo-root.js";
+import type { Logger } from "../server/log/logger.js";
 import type { Store } from "../store/store.js";
 import type { DrainOptions } from "./drain.js";
 import { ProcessRuntime } from "./server-adapter.js";
@@ -19,7 +20,7 @@ export interface ProcessRuntimeSettings {
   hostIP?: string;
   /** How a stopping pod is confirmed out of routing (drain.ts). */
   drain?: DrainOptions;
-  log?: (msg: string) => void;
+  log?: Logger;
 }
 
 export function processRuntime(s: ProcessRuntimeSettings): ProcessRuntime {

@@ -5,6 +5,7 @@
 // then SIGTERM. Status writes go through a retrying sync so a store outage
 // delays them but never loses the latest.
 import { defaultReadiness, type ProbeSpec } from "../server/deploy/probe-spec.js";
+import type { Logger } from "../server/log/logger.js";
 import type { Store } from "../store/store.js";
 import { type BackoffOptions, RestartBackoff } from "./backoff.js";
 import { Child, type ChildExit } from "./child.js";
@@ -36,7 +37,7 @@ export interface ReplicaOptions {
   graceMs: number;
   /** Restart count carried over from the stored pod (a server restart keeps it). */
   restartCount: number;
-  log: (msg: string) => void;
+  log: Logger;
   onChange: () => void;
 }
 
@@ -210,9 +211,15 @@ export class Replica {
       const exit = await this.runOnce();
       if (this.stopping || exit === null) return;
       const delay = this.backoff.next(Date.now() - started);
-      this.o.log(
-        `pod ${this.o.namespace}/${this.o.name} exited (${describeExit(exit)}); restarting in ${delay} ms`,
-      );
+      this.o.log.warn("pod exited; restarting after back-off", {
+        component: "runtime",
+        pod: `${this.o.namespace}/${this.o.name}`,
+        exitCode: exit.code,
+        signal: exit.signal,
+        exit: describeExit(exit),
+        restarts: this.status.restartCount,
+        restartInMs: delay,
+      });
       this.set({
         podIP: undefined,
         ready: false,
@@ -239,7 +246,11 @@ export class Replica {
     try {
       await child.start();
     } catch (err) {
-      this.o.log(`pod ${this.o.namespace}/${this.o.name}: cannot start: ${(err as Error).message}`);
+      this.o.log.error("pod cannot start", {
+        component: "runtime",
+        pod: `${this.o.namespace}/${this.o.name}`,
+        error: (err as Error).message,
+      });
       return { code: 127, signal: null };
     }
     if (this.stopping) {
@@ -317,9 +328,11 @@ export class Replica {
 
   /** Liveness failed: out of routing at once, then stop the process; run() restarts it. */
   private async restartUnhealthy(child: Child, message: string): Promise<void> {
-    this.o.log(
-      `pod ${this.o.namespace}/${this.o.name}: liveness probe failed (${message}); restarting`,
-    );
+    this.o.log.warn("liveness probe failed; restarting the pod", {
+      component: "runtime",
+      pod: `${this.o.namespace}/${this.o.name}`,
+      reason: message,
+    });
     this.stopProbes();
     this.set({
       podIP: undefined,
@@ -369,9 +382,11 @@ export class Replica {
       await updatePod(this.o.store, this.o.namespace, this.o.name, (pod) => applyStatus(pod, s));
       this.publishedReady = s.ready;
     } catch (err) {
-      this.o.log(
-        `pod ${this.o.namespace}/${this.o.name}: status write failed, retrying: ${(err as Error).message}`,
-      );
+      this.o.log.warn("pod status write failed; retrying", {
+        component: "runtime",
+        pod: `${this.o.namespace}/${this.o.name}`,
+        error: (err as Error).message,
+      });
       if (this.stopping) return; // stop() writes the final status itself
       this.syncTimer = setTimeout(() => void this.flush(), SYNC_RETRY_MS);
       this.syncTimer.unref();

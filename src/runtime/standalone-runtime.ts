@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { type Logger, silentLogger } from "../server/log/logger.js";
 import { podKey, type Store } from "../store/store.js";
 import { type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.js";
 import { type DrainOptions, waitUnrouted } from "./drain.js";
@@ -37,7 +38,8 @@ export interface StandaloneRuntimeOptions {
   drain?: DrainOptions;
   /** SIGTERM-to-SIGKILL grace period (default 5 s). */
   graceMs?: number;
-  log?: (msg: string) => void;
+  /** Structured log (levels: a crash is warn, a pod that cannot start is error). */
+  log?: Logger;
 }
 
 export interface PodPaths {
@@ -104,14 +106,19 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
     const t0 = Date.now();
     const outcome = await waitUnrouted(Math.max(...revisions), this.o.drain ?? {});
     const names = replicas.map((r) => r.name).join(", ");
-    const msg = `drained ${names}: ${outcome} after ${Date.now() - t0} ms`;
+    const ms = Date.now() - t0;
     this.emit(
       "drained",
       replicas.map((r) => r.name),
       outcome,
     );
     if (outcome === "timeout")
-      this.o.log?.(`${msg} (the load balancer did not confirm; stopping anyway)`);
+      this.o.log?.warn("the load balancer did not confirm the drain; stopping anyway", {
+        component: "runtime",
+        pods: names,
+        waitedMs: ms,
+      });
+    else this.o.log?.debug("drained", { component: "runtime", pods: names, outcome, waitedMs: ms });
   }
 
   /** Paths of a pod's working dir and logs. */
@@ -208,7 +215,7 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
       backoff: this.o.backoff ?? DEFAULT_BACKOFF,
       graceMs: this.o.graceMs ?? 5000,
       restartCount: pod.status?.containerStatuses?.[0]?.restartCount ?? 0,
-      log: this.o.log ?? (() => {}),
+      log: this.o.log ?? silentLogger,
       onChange: () => this.emit("change", namespace, name),
     });
     this.replicas.set(key, replica);

@@ -40,15 +40,16 @@ async function main(argv: string[]): Promise<number> {
     ? await import("../console/extension.js")
     : { consoleExtension: undefined };
   const server = await startServer({ ...config, extend: consoleExtension });
+  const log = jsonLogger(config.logLevel ?? "info");
   if (withConsole) {
     // a generated token is printed anyway; a configured one stays out of the logs
     const token = config.adminToken === undefined ? server.adminToken : "<admin token>";
-    jsonLogger(config.logLevel ?? "info").info(`console on ${server.url}/console/#token=${token}`, {
+    log.info(`console on ${server.url}/console/#token=${token}`, {
       console: `${server.url}/console/`,
     });
   }
   const stop = (sig: string) => {
-    process.stderr.write(`domeos-server: ${sig}: shutting down\n`);
+    log.info("shutting down", { signal: sig }); // JSON like every other line of this log
     void server.close().then(() => process.exit(0));
   };
   process.once("SIGTERM", () => stop("SIGTERM"));

@@ -161,7 +161,7 @@ async function namedRuntime(
     portRange: cfg.portRange,
     hostIP: cfg.hostIP,
     drain: { confirmUrls: cfg.drainConfirmUrls, delayMs: cfg.drainDelayMs },
-    log: (msg) => log.info(msg, { component: "runtime" }),
+    log,
   });
 }
 

@@ -234,6 +234,24 @@ test("deploy list/status/events/logs against a running server: a serving replica
       () => `no crash event: ${events.out}${events.err}`,
     );
     assert.match(events.out, /^AGE\s+TYPE\s+REASON\s+POD\s+MESSAGE$/m);
+    // the crash is in the server's JSON log at warn, with the pod, the exit code and the delay
+    const lines = s
+      .stderr()
+      .split("\n")
+      .filter((l) => l.trim() !== "");
+    const records = lines.map((l) => {
+      try {
+        return JSON.parse(l) as Record<string, unknown>;
+      } catch {
+        return assert.fail(`a raw line in the JSON log: ${l}`);
+      }
+    });
+    const crashLog = records.find((r) => r.msg === "pod exited; restarting after back-off");
+    assert.ok(crashLog, lines.join("\n"));
+    assert.equal(crashLog.level, "warn");
+    assert.equal(crashLog.exitCode, 3);
+    assert.match(String(crashLog.pod), /^default\/crashy-/);
+    assert.equal(typeof crashLog.restartInMs, "number");
     const crashStatus = await cli(["status", "crashy"]);
     assert.match(
       crashStatus.out,
