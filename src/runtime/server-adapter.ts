@@ -60,8 +60,8 @@ export class ProcessRuntime implements PodRuntime {
   }
 
   /** A pod's working dir and log files (the console shows the logs). */
-  logPaths(namespace: string, pod: string): PodPaths {
-    return this.paths(namespace, pod);
+  logPaths(namespace: string, pod: string, deployment: string) {
+    return this.standalone.logFiles(namespace, pod, deployment);
   }
 
   paths(namespace: string, pod: string): PodPaths {

@@ -5,12 +5,19 @@
 // server's ledger hands each replica its previous ports).
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { type Logger, silentLogger } from "../server/log/logger.js";
 import { podKey, type Store } from "../store/store.js";
 import { type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.js";
 import { type DrainOptions, waitUnrouted } from "./drain.js";
+import {
+  KEEP_DELETED_LOGS_MS,
+  keepLogs,
+  keptLogs,
+  type LogFiles,
+  pruneKeptLogs,
+} from "./kept-logs.js";
 import { podArgv, podEnv } from "./pod-env.js";
 import { newPodObject, type PodObject, podDeployName } from "./pod-object.js";
 import { createPod, listPods } from "./pod-writer.js";
@@ -40,6 +47,8 @@ export interface StandaloneRuntimeOptions {
   graceMs?: number;
   /** Structured log (levels: a crash is warn, a pod that cannot start is error). */
   log?: Logger;
+  /** How long a deleted pod's logs stay readable (default 1 h; 0: deleted with the pod). */
+  keepDeletedLogsMs?: number;
 }
 
 export interface PodPaths {
@@ -76,7 +85,9 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
     this.contexts.delete(`${namespace}/${name}`);
     return this.serial(namespace, name, async () => {
       const pods = await this.storedPods(namespace, name);
-      await Promise.all(pods.map((p) => this.deletePod(p.metadata.namespace, p.metadata.name)));
+      await Promise.all(
+        pods.map((p) => this.deletePod(p.metadata.namespace, p.metadata.name, name)),
+      );
     });
   }
 
@@ -132,6 +143,13 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
     };
   }
 
+  /** A pod's logs: its live files, or the kept ones of a deleted pod of `deployment`. */
+  logFiles(namespace: string, pod: string, deployment: string): LogFiles | undefined {
+    const live = this.paths(namespace, pod);
+    if (existsSync(live.dir)) return live;
+    return keptLogs(this.o.dataDir, namespace, pod, deployment);
+  }
+
   /** The running replica of a pod (pid, in-memory status), if this runtime runs it. */
   replica(namespace: string, pod: string): Replica | undefined {
     return this.replicas.get(podKey(namespace, pod));
@@ -148,7 +166,9 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
     );
     const keep = pods.slice(0, d.replicas);
     await Promise.all(
-      pods.slice(d.replicas).map((p) => this.deletePod(p.metadata.namespace, p.metadata.name)),
+      pods
+        .slice(d.replicas)
+        .map((p) => this.deletePod(p.metadata.namespace, p.metadata.name, d.name)),
     );
     for (const pod of keep) this.run(d, pod);
     const missing = Array.from({ length: Math.max(0, d.replicas - keep.length) }, () =>
@@ -223,7 +243,7 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
     this.emit("change", namespace, name);
   }
 
-  private async deletePod(namespace: string, name: string): Promise<void> {
+  private async deletePod(namespace: string, name: string, deployment?: string): Promise<void> {
     const key = podKey(namespace, name);
     const replica = this.replicas.get(key);
     this.replicas.delete(key);
@@ -232,7 +252,12 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
       await replica.kill();
     }
     await this.o.store.delete(key);
-    rmSync(this.paths(namespace, name).dir, { recursive: true, force: true });
+    const paths = this.paths(namespace, name);
+    const retention = this.o.keepDeletedLogsMs ?? KEEP_DELETED_LOGS_MS;
+    if (retention > 0 && deployment !== undefined)
+      keepLogs(this.o.dataDir, namespace, name, deployment, paths);
+    rmSync(paths.dir, { recursive: true, force: true });
+    pruneKeptLogs(this.o.dataDir, retention);
     this.emit("change", namespace, name);
   }
 

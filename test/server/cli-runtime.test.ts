@@ -294,6 +294,17 @@ test("deploy list/status/events/logs against a running server: a serving replica
     }
     ac.abort();
     assert.equal(seen, "appended line\n");
+    // a deleted pod's logs are kept for a while: scale to 0, then ask for them
+    assert.equal((await cli(["scale", "good", "0"])).code, 0);
+    await until(
+      async () => (await cli(["status", "good"])).out.includes("No pods."),
+      60_000,
+      () => "the pod of good was never deleted",
+    );
+    const kept = await cli(["logs", "good", "--pod", podName.name]);
+    assert.equal(kept.code, 0, kept.err);
+    assert.match(kept.out, /hello from good-/);
+    assert.match(kept.out, /appended line/);
   } finally {
     s.child.kill("SIGTERM");
     await stopped(s.child);

@@ -79,12 +79,24 @@ async function logs(ctx: RequestContext, deps: DeployDeps): Promise<void> {
     );
   }
   const all = await deploymentPods(ctx, deps);
+  const deployment = ctx.params.name!;
   const wanted = q.get("pod");
-  const pods = wanted === null ? all : all.filter((p) => p.name === wanted);
+  let pods: { namespace: string; name: string }[] =
+    wanted === null ? all : all.filter((p) => p.name === wanted);
+  // a pod deleted a moment ago (scale-down, crash before delete): its kept logs
+  if (
+    wanted !== null &&
+    pods.length === 0 &&
+    paths.call(deps.runtime, ctx.params.ns!, wanted, deployment)
+  )
+    pods = [{ namespace: ctx.params.ns!, name: wanted }];
   if (wanted !== null && pods.length === 0)
-    throw new HttpError(404, `pod ${JSON.stringify(wanted)} is not a pod of this deployment`);
+    throw new HttpError(
+      404,
+      `pod ${JSON.stringify(wanted)} is not a pod of this deployment (nor a recently deleted one)`,
+    );
   const sources = pods.flatMap((p) => {
-    const files = paths.call(deps.runtime, p.namespace, p.name);
+    const files = paths.call(deps.runtime, p.namespace, p.name, deployment);
     if (!files) return [];
     const prefix = pods.length > 1 ? `[${p.name}] ` : "";
     return streams.map((s) => ({ path: files[s], prefix }));

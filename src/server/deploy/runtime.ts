@@ -39,8 +39,15 @@ export interface PodRuntime {
    * pods live and die with the server, like local processes).
    */
   resume?(deployment: Deployment, ctx: DeployContext): Promise<void>;
-  /** Where a pod's stdout and stderr are kept, for runtimes that run pods here. */
-  logPaths?(namespace: string, pod: string): { stdout: string; stderr: string } | undefined;
+  /**
+   * Where a pod's stdout and stderr are kept, for runtimes that run pods here
+   * (also a recently deleted pod of `deployment`, for a while).
+   */
+  logPaths?(
+    namespace: string,
+    pod: string,
+    deployment: string,
+  ): { stdout: string; stderr: string } | undefined;
   /** Stop what runs here when the server closes (pods stay in the store). */
   stop?(): Promise<void>;
 }
