@@ -4,8 +4,16 @@ import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 
 const TAIL_BYTES = 8192;
 
-/** The last `maxLines` lines of a file, reading at most its last `maxBytes`. */
-export function tailLines(path: string, maxLines: number, maxBytes = TAIL_BYTES): string[] {
+/**
+ * The last `maxLines` lines of a file, reading at most its last `maxBytes`;
+ * with `end`, of its first `end` bytes only (what a follower starts after).
+ */
+export function tailLines(
+  path: string,
+  maxLines: number,
+  maxBytes = TAIL_BYTES,
+  end = Number.POSITIVE_INFINITY,
+): string[] {
   let fd: number;
   try {
     fd = openSync(path, "r");
@@ -13,7 +21,7 @@ export function tailLines(path: string, maxLines: number, maxBytes = TAIL_BYTES)
     return [];
   }
   try {
-    const size = fstatSync(fd).size;
+    const size = Math.min(fstatSync(fd).size, end);
     const len = Math.min(size, maxBytes);
     const buf = Buffer.alloc(len);
     readSync(fd, buf, 0, len, size - len);

@@ -101,27 +101,33 @@ async function logs(ctx: RequestContext, deps: DeployDeps): Promise<void> {
     const prefix = pods.length > 1 ? `[${p.name}] ` : "";
     return streams.map((s) => ({ path: files[s], prefix }));
   });
+  // Where the tail ends and following starts, taken before the headers go
+  // out: a client that writes a line once it has the answer must get it (the
+  // server may be descheduled between sending the headers and reading sizes).
+  const ends = sources.map((s) => sizeOf(s.path));
   ctx.res.writeHead(200, {
     "content-type": "text/plain; charset=utf-8",
     "cache-control": "no-store",
     "x-content-type-options": "nosniff",
   });
   ctx.res.flushHeaders(); // a follower with nothing to tail yet still gets its answer
-  for (const s of sources)
-    for (const line of tailLines(s.path, tail, 1 << 20)) ctx.res.write(`${s.prefix}${line}\n`);
+  sources.forEach((s, i) => {
+    for (const line of tailLines(s.path, tail, 1 << 20, ends[i]))
+      ctx.res.write(`${s.prefix}${line}\n`);
+  });
   if (!follow) {
     ctx.res.end();
     return;
   }
-  await followFiles(ctx.res, sources);
+  await followFiles(ctx.res, sources, ends);
 }
 
-/** Write what is appended to the files until the client goes away. */
+/** Write what is appended to the files after `offsets` until the client goes away. */
 async function followFiles(
   res: ServerResponse,
   sources: { path: string; prefix: string }[],
+  offsets: number[],
 ): Promise<void> {
-  const offsets = sources.map((s) => sizeOf(s.path));
   const partial = sources.map(() => "");
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
