@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { podReady } from "../server/deploy/pod-summary.js";
+import { lockDataDir } from "../server/lock/data-dir-lock.js";
 import { DemoConfd } from "./demo-confd.js";
 import { DemoNginx, nginxInstalled } from "./demo-nginx.js";
 import { freeLocalPort } from "./free-port.js";
@@ -49,6 +50,8 @@ async function main(): Promise<void> {
     return;
   }
   const dataDir = resolve(values["data-dir"] ?? join(".data", "demo"));
+  // --fresh must not wipe the data dir of a running server: fails naming its pid
+  if (values.fresh) lockDataDir(dataDir).release();
   if (values.fresh) rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
   const runDir = mkdtempSync(join(tmpdir(), "domeos-demo-"));

@@ -72,13 +72,20 @@ for (const kind of STORE_KINDS) {
     });
 
     test("100 concurrent PUTs of distinct keys to one pod all land", async () => {
-      await putPod(fx.store, "default", "busy", { size: 4000 });
+      await putPod(fx.store, "default", "busy", { size: 4000, needPorts: 100, hostIP: "10.0.2.1" });
+      const got = await request(
+        "POST",
+        agentUrl(srv.url, "default", "busy", "ports"),
+        { count: 100 },
+        tok("default", "busy"),
+      );
+      const ports = (got.body.result as { ports: number[] }).ports;
       const rs = await Promise.all(
-        Array.from({ length: 100 }, (_, i) =>
+        ports.map((port, i) =>
           request(
             "PUT",
             agentUrl(srv.url, "default", "busy", "annotation"),
-            { [`AUTO_PORT${i}`]: String(20000 + i) },
+            { [`AUTO_PORT${i}`]: String(port) },
             tok("default", "busy"),
           ),
         ),
@@ -89,11 +96,11 @@ for (const kind of STORE_KINDS) {
       );
       const ann = await annotationsOf(fx.store, "default", "busy");
       for (let i = 0; i < 100; i++)
-        assert.equal(ann[`AUTO_PORT${i}`], String(20000 + i), `AUTO_PORT${i}`);
+        assert.equal(ann[`AUTO_PORT${i}`], String(ports[i]), `AUTO_PORT${i}`);
     });
 
     test("a deployment token works for pods of that deployment only", async () => {
-      await putPod(fx.store, "default", "web-abc", { deployName: "web" });
+      await putPod(fx.store, "default", "web-abc", { deployName: "web", hostIP: "10.0.3.1" });
       await putPod(fx.store, "default", "db-abc", { deployName: "db" });
       const t = bearer(mintDeploymentToken(SECRET, "default", "default", "web"));
       const ok = await request(

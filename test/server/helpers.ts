@@ -88,6 +88,10 @@ export interface PodOptions {
   hostIP?: string;
   deployName?: string;
   annotations?: Record<string, string>;
+  /** NEED_PORTS of the pod's container (its ledger quota). */
+  needPorts?: number;
+  /** metadata.uid (default uid-NS-NAME). */
+  uid?: string;
   /** Pad the object to about this many bytes (3-5 KB like real pods). */
   size?: number;
 }
@@ -105,7 +109,7 @@ export function podObject(ns: string, name: string, o: PodOptions = {}): Record<
     metadata: {
       name,
       namespace: ns,
-      uid: `uid-${ns}-${name}`,
+      uid: o.uid ?? `uid-${ns}-${name}`,
       labels: o.deployName ? { deployName: o.deployName } : {},
       annotations,
     },
@@ -121,6 +125,8 @@ export function podObject(ns: string, name: string, o: PodOptions = {}): Record<
     },
     status: { phase: "Running", hostIP: o.hostIP ?? "10.0.0.1", podIP: o.hostIP ?? "10.0.0.1" },
   };
+  if (o.needPorts !== undefined)
+    pod.spec.containers[0]!.env.push({ name: "NEED_PORTS", value: String(o.needPorts) });
   const target = o.size ?? 0;
   let i = 0;
   while (JSON.stringify(pod).length < target) {

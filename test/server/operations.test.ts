@@ -117,14 +117,19 @@ describe("health, metrics and limits", () => {
       assert.equal((await request("GET", `${srv.url}/readyz`)).status, 200);
       await putPod(fx.store, "default", "m1", { hostIP: "10.9.0.1" });
       const t = bearer(mintPodToken(SECRET, "default", "default", "m1"));
+      const got = await request(
+        "POST",
+        agentUrl(srv.url, "default", "m1", "ports"),
+        { count: 3 },
+        t,
+      );
       await request(
         "PUT",
         agentUrl(srv.url, "default", "m1", "annotation"),
-        { AUTO_PORT0: "20001" },
+        { AUTO_PORT0: String((got.body.result as { ports: number[] }).ports[0]) },
         t,
       );
       await request("PUT", agentUrl(srv.url, "default", "m1", "annotation"), { bad: "1" }, t);
-      await request("POST", agentUrl(srv.url, "default", "m1", "ports"), { count: 3 }, t);
       const m = await request("GET", `${srv.url}/metrics`);
       assert.equal(m.status, 200);
       assert.match(

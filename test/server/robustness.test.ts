@@ -114,14 +114,25 @@ async function spawnServer(storeUrl: string): Promise<{ child: ChildProcess; url
 
 async function killDuringLoad(storeUrl: string, store: Store): Promise<void> {
   const pods = Array.from({ length: 10 }, (_, i) => `crash-${i}`);
-  for (const p of pods) await putPod(store, "default", p, { size: 4000 });
+  const keys = 50;
+  for (const p of pods) await putPod(store, "default", p, { size: 4000, needPorts: keys });
   const { child, url } = await spawnServer(storeUrl);
+  // reports are checked against the ledger: each pod reports the ports it holds
+  const held = new Map<string, number[]>();
+  for (const p of pods) {
+    const r = await fetch(agentUrl(url, "default", p, "ports"), {
+      method: "POST",
+      headers: { "content-type": "application/json", ...tok(p) },
+      body: JSON.stringify({ count: keys }),
+    });
+    held.set(p, ((await r.json()) as { result: { ports: number[] } }).result.ports);
+  }
   const acked: [string, string, string][] = [];
   let stop = false;
   const worker = async (pod: string, lane: number) => {
-    for (let i = lane; !stop && i < 9000; i += 4) {
+    for (let i = lane; !stop && i < keys; i += 4) {
       const key = `AUTO_PORT${i}`;
-      const value = String(20000 + (i % 1000));
+      const value = String(held.get(pod)![i]);
       try {
         const r = await fetch(agentUrl(url, "default", pod, "annotation"), {
           method: "PUT",

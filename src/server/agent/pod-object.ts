@@ -8,6 +8,11 @@ export interface PodFacts {
   uid?: string;
   hostIP?: string;
   deployName?: string;
+  /**
+   * Sum of the literal NEED_PORTS values of the pod's containers (each
+   * domeize container declares its own), or undefined when none declares one.
+   */
+  declaredPorts?: number;
 }
 
 export async function readPodFacts(
@@ -31,12 +36,31 @@ export function podFacts(json: string): PodFacts {
   if (!isObject(o)) return {};
   const meta = isObject(o.metadata) ? o.metadata : {};
   const status = isObject(o.status) ? o.status : {};
+  const spec = isObject(o.spec) ? o.spec : {};
   const ann = isObject(meta.annotations) ? meta.annotations : {};
   return {
     uid: str(meta.uid),
     hostIP: str(status.hostIP),
     deployName: str(ann.deployName),
+    declaredPorts: declaredPorts(spec),
   };
+}
+
+/** NEED_PORTS of every (init) container with a literal value, summed. */
+function declaredPorts(spec: Record<string, unknown>): number | undefined {
+  let sum: number | undefined;
+  for (const list of [spec.containers, spec.initContainers]) {
+    if (!Array.isArray(list)) continue;
+    for (const c of list) {
+      if (!isObject(c) || !Array.isArray(c.env)) continue;
+      for (const e of c.env) {
+        if (!isObject(e) || e.name !== "NEED_PORTS" || typeof e.value !== "string") continue;
+        const n = Number(e.value);
+        if (Number.isInteger(n) && n >= 0) sum = (sum ?? 0) + n;
+      }
+    }
+  }
+  return sum;
 }
 
 const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);

@@ -12,8 +12,12 @@ import { sendOk } from "../http/respond.js";
 import type { RequestContext, Router } from "../http/router.js";
 import type { Logger } from "../log/logger.js";
 import { type AnnotationPolicy, validateAnnotationPatch } from "./annotation-policy.js";
+import type { KnownHosts } from "./known-hosts.js";
 import { podFacts, readPodFacts } from "./pod-object.js";
+import { podQuota, type QuotaSettings } from "./pod-quota.js";
 import { parsePortsRequest } from "./ports-request.js";
+import type { PodRateLimiter } from "./rate-limit.js";
+import { checkReportedPorts, reportedPorts } from "./reported-ports.js";
 
 export interface AgentDeps {
   clusters: ClusterRegistry;
@@ -22,6 +26,9 @@ export interface AgentDeps {
   policy: AnnotationPolicy;
   bodyLimit: number;
   log: Logger;
+  quota: QuotaSettings;
+  knownHosts: KnownHosts;
+  rateLimit: PodRateLimiter;
 }
 
 const BASE = "/api/agent/pod/:cluster/:ns/:pod";
@@ -58,6 +65,7 @@ async function target(ctx: RequestContext, deps: AgentDeps): Promise<Target> {
       },
     },
   );
+  deps.rateLimit.take(`${cluster.name}/${ns}/${pod}`);
   return { cluster, ns, pod, identity };
 }
 
@@ -65,6 +73,7 @@ async function putAnnotation(ctx: RequestContext, deps: AgentDeps): Promise<void
   const t = await target(ctx, deps);
   const body = parseJsonObject(await readBody(ctx.req, deps.bodyLimit));
   const patch = validateAnnotationPatch(body, deps.policy);
+  await checkReportedPorts(t, reportedPorts(patch), deps.quota);
   if (Object.keys(patch).length > 0) await t.cluster.annotator.merge(t.ns, t.pod, patch);
   sendOk(ctx.res);
 }
@@ -74,14 +83,7 @@ async function postPorts(ctx: RequestContext, deps: AgentDeps): Promise<void> {
   const body = parseJsonObject(await readBody(ctx.req, deps.bodyLimit));
   const req = parsePortsRequest(body, deps.policy.portRange);
   const facts = await readPodFacts(t.cluster.store, t.cluster.name, t.ns, t.pod);
-  let host = facts.hostIP;
-  if (host && req.host && req.host !== host) {
-    throw badRequest(`host ${req.host} does not match the pod's status.hostIP ${host}`);
-  }
-  host ??= req.host;
-  if (!host) {
-    throw conflict(`pod ${t.ns}/${t.pod} has no status.hostIP yet and the request names no host`);
-  }
+  const host = await requestHost(t, facts.hostIP, req.host, deps);
   const ports = await t.cluster.ledger.allocate({
     cluster: t.cluster.name,
     namespace: t.ns,
@@ -92,6 +94,29 @@ async function postPorts(ctx: RequestContext, deps: AgentDeps): Promise<void> {
     count: req.count,
     busy: req.busy,
     preferred: req.preferred,
+    quota: await podQuota(t.cluster, t.ns, facts, deps.quota),
   });
   sendOk(ctx.res, { ports, host });
+}
+
+/** The host whose ledger serves the request: the pod's, or a known one it names. */
+async function requestHost(
+  t: Target,
+  hostIP: string | undefined,
+  named: string | undefined,
+  deps: AgentDeps,
+): Promise<string> {
+  if (hostIP) {
+    if (named && named !== hostIP)
+      throw badRequest(`host ${named} does not match the pod's status.hostIP ${hostIP}`);
+    return hostIP;
+  }
+  if (!named)
+    throw conflict(`pod ${t.ns}/${t.pod} has no status.hostIP yet and the request names no host`);
+  if (!(await deps.knownHosts.has(t.cluster.store, named))) {
+    throw badRequest(
+      `host ${named} is not a host of cluster ${t.cluster.name} (no pod runs there): a pod without status.hostIP may name only a known host`,
+    );
+  }
+  return named;
 }

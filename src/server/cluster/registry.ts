@@ -70,7 +70,7 @@ export class ClusterRegistry {
       cluster: name,
       onFreed: (n) => metrics.portsFreed.inc({ cluster: name }, n),
     });
-    const deployments = new DeploymentRepository(store);
+    const deployments = new DeploymentRepository(store, name);
     this.clusters.set(name, { name, store, ownsStore, annotator, ledger, reaper, deployments });
   }
 

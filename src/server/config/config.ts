@@ -39,6 +39,12 @@ export interface ServerConfig {
   sweepIntervalMs: number;
   /** How long a port reported busy by an agent stays out of circulation (ms). */
   externalHoldMs: number;
+  /** Ledger ports a pod may hold when neither its spec nor its deployment declares a count. */
+  podPortQuota: number;
+  /** Agent writes per second per pod (token bucket refill; 0: no limit). */
+  agentRate: number;
+  /** Agent writes a pod may make at once (token bucket size). */
+  agentBurst: number;
   logLevel: LogLevel;
   /** Where deployments run (default: none; the server only stores them and renders manifests). */
   runtime?: PodRuntime;
@@ -91,7 +97,10 @@ export function defaultConfig(): ServerConfig {
     bodyLimit: 64 * 1024,
     requestTimeoutMs: 30_000,
     sweepIntervalMs: 60_000,
-    externalHoldMs: 10 * 60_000,
+    externalHoldMs: 2 * 60_000,
+    podPortQuota: 20,
+    agentRate: 50,
+    agentBurst: 100,
     logLevel: "info",
   };
 }

@@ -32,7 +32,11 @@ Flags (flag > environment > config file > default):
                               comma lists ok; never deployName/accessType)          DOMEOS_ALLOW_ANNOTATIONS
   --public-url URL            DOMEOS_SERVER_ADDR given to pods [http://LISTEN]      DOMEOS_PUBLIC_URL
   --sweep-interval D          ledger sweep period [60s]                             DOMEOS_SWEEP_INTERVAL
-  --external-hold D           how long a port reported busy stays out [10m]         DOMEOS_EXTERNAL_HOLD
+  --external-hold D           how long a port reported busy stays out [2m]          DOMEOS_EXTERNAL_HOLD
+  --pod-port-quota N          ledger ports of a pod whose spec declares no
+                              NEED_PORTS and whose deployment no ports [20]         DOMEOS_POD_PORT_QUOTA
+  --agent-rate R              agent writes per second per pod (0: no limit) [50]   DOMEOS_AGENT_RATE
+  --agent-burst N             agent writes a pod may make at once [100]             DOMEOS_AGENT_BURST
   --request-timeout D         whole-request timeout [30s]                           DOMEOS_REQUEST_TIMEOUT
   --log-level L               debug | info | warn | error [info]                    DOMEOS_LOG_LEVEL
   --runtime process|kubernetes|none  where deployments run                     DOMEOS_RUNTIME

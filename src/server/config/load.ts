@@ -35,6 +35,9 @@ export const SERVE_OPTIONS = {
   "domeize-image": { type: "string" },
   "drain-confirm-url": { type: "string", multiple: true },
   "drain-delay": { type: "string" },
+  "pod-port-quota": { type: "string" },
+  "agent-rate": { type: "string" },
+  "agent-burst": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -89,7 +92,40 @@ export function fromFlags(argv: string[]): Layer {
       w("drain-confirm-url"),
     );
   if (v["drain-delay"]) out.drainDelayMs = duration(v["drain-delay"], w("drain-delay"));
+  limits(
+    out,
+    (k) => v[LIMIT_FLAGS[k]],
+    (k) => w(LIMIT_FLAGS[k]),
+  );
   return out;
+}
+
+/** Numeric limits: config field -> flag, environment variable. */
+const LIMIT_FLAGS = {
+  podPortQuota: "pod-port-quota",
+  agentRate: "agent-rate",
+  agentBurst: "agent-burst",
+} as const;
+const LIMIT_ENV = {
+  podPortQuota: "DOMEOS_POD_PORT_QUOTA",
+  agentRate: "DOMEOS_AGENT_RATE",
+  agentBurst: "DOMEOS_AGENT_BURST",
+} as const;
+type LimitKey = keyof typeof LIMIT_FLAGS;
+
+function limits(out: Layer, get: (k: LimitKey) => unknown, where: (k: LimitKey) => string): void {
+  for (const k of Object.keys(LIMIT_FLAGS) as LimitKey[]) {
+    const raw = get(k);
+    if (raw === undefined || raw === "") continue;
+    const n = typeof raw === "number" ? raw : Number(String(raw).trim());
+    // agentRate 0 turns the rate limit off; a quota or burst needs at least 1
+    const min = k === "agentRate" ? 0 : 1;
+    if (!Number.isFinite(n) || n < min || n > 1e6 || (k !== "agentRate" && !Number.isInteger(n)))
+      throw new Error(
+        `${where(k)}: ${JSON.stringify(raw)} must be a number from ${min} to 1000000${k === "agentRate" ? "" : " (an integer)"}`,
+      );
+    out[k] = n;
+  }
 }
 
 function runtimeName(s: string, where: string): RuntimeName {
@@ -145,6 +181,11 @@ export function fromEnv(env: NodeJS.ProcessEnv): Layer {
   if (dc) out.drainConfirmUrls = httpUrls(splitList(dc), w("DOMEOS_DRAIN_CONFIRM_URLS"));
   const dd = e("DOMEOS_DRAIN_DELAY");
   if (dd) out.drainDelayMs = duration(dd, w("DOMEOS_DRAIN_DELAY"));
+  limits(
+    out,
+    (k) => e(LIMIT_ENV[k]),
+    (k) => w(LIMIT_ENV[k]),
+  );
   return out;
 }
 
@@ -176,6 +217,9 @@ const FILE_KEYS = new Set([
   "hostIP",
   "drainConfirmUrls",
   "drainDelay",
+  "podPortQuota",
+  "agentRate",
+  "agentBurst",
 ]);
 
 export function fromFile(path: string): Layer {
@@ -269,6 +313,7 @@ export function fromFile(path: string): Layer {
   }
   const dd = str("drainDelay");
   if (dd) out.drainDelayMs = duration(dd, w("drainDelay"));
+  limits(out, (k) => o[k], w);
   return out;
 }
 

@@ -196,6 +196,12 @@ function command(v: unknown, p: string[]): string[] | undefined {
     p.push("command must be a non-empty array of strings, program first");
     return undefined;
   }
+  // an argv element cannot carry a NUL byte: exec would fail on every restart
+  const nul = v.findIndex((s) => s.includes("\0"));
+  if (nul >= 0) {
+    p.push(`command[${nul}] contains a NUL byte, which no program argument can hold`);
+    return undefined;
+  }
   return v as string[];
 }
 
@@ -220,7 +226,7 @@ function templates(v: unknown, p: string[]): TemplateSpec[] {
     ) {
       spec = { src: t.src, dest: t.dest };
     }
-    const bad = (s: string) => s === "" || /[:,\s]/.test(s) || s.length > 1024;
+    const bad = (s: string) => s === "" || /[:,\s\0]/.test(s) || s.length > 1024;
     if (!spec || bad(spec.src) || bad(spec.dest)) {
       p.push(
         `templates[${i}] ${JSON.stringify(t)} must be "src:dest" with two non-empty paths without ':', ',' or spaces`,
@@ -246,6 +252,8 @@ function env(v: unknown, p: string[]): Record<string, string> {
       p.push(`env ${k} is set by the server and cannot be overridden`);
     else if (typeof val !== "string")
       p.push(`env ${k} must be a string, got ${JSON.stringify(val)}`);
+    else if (val.includes("\0"))
+      p.push(`env ${k} contains a NUL byte, which no environment variable can hold`);
     else out[k] = val;
   }
   return out;

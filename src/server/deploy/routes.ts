@@ -10,13 +10,14 @@ import { stringify as toYaml } from "yaml";
 import type { PortRange } from "../agent/annotation-policy.js";
 import { requireAdmin } from "../auth/admin.js";
 import { mintDeploymentToken, mintPodToken } from "../auth/pod-token.js";
-import type { ClusterRegistry } from "../cluster/registry.js";
+import type { Cluster, ClusterRegistry } from "../cluster/registry.js";
 import { parseJsonObject, readBody } from "../http/body.js";
 import { badRequest } from "../http/errors.js";
 import { requireClusterName, requireLabel } from "../http/names.js";
 import { sendEnvelope, sendOk, sendText } from "../http/respond.js";
 import type { RequestContext, Router } from "../http/router.js";
 import type { Logger } from "../log/logger.js";
+import { capacityProblem, templateProblems } from "./create-checks.js";
 import { toManifest } from "./manifest.js";
 import { type Deployment, DeploymentError, MAX_REPLICAS, parseDeployment } from "./model.js";
 import type { DeployContext, PodRuntime } from "./runtime.js";
@@ -80,8 +81,20 @@ export function addDeployRoutes(router: Router, deps: DeployDeps): void {
   );
 }
 
-function clusterOf(ctx: RequestContext, deps: DeployDeps, fromBody?: string) {
-  const name = ctx.query.get("cluster") ?? fromBody ?? "default";
+/**
+ * The cluster a request names (?cluster=, else the body's "cluster", else
+ * "default"). When both name one they must agree: a request acts on exactly
+ * one cluster, its store and its pods.
+ */
+function clusterOf(ctx: RequestContext, deps: DeployDeps, body?: Record<string, unknown>) {
+  const query = ctx.query.get("cluster");
+  const inBody = body?.cluster;
+  if (query !== null && inBody !== undefined && inBody !== query) {
+    throw badRequest(
+      `cluster ${JSON.stringify(query)} in the query and ${JSON.stringify(inBody)} in the body disagree; name one cluster`,
+    );
+  }
+  const name = query ?? (typeof inBody === "string" ? inBody : "default");
   requireClusterName("cluster", name);
   return deps.clusters.get(name);
 }
@@ -101,10 +114,11 @@ export function deployContext(
 
 async function create(ctx: RequestContext, deps: DeployDeps): Promise<void> {
   const body = parseJsonObject(await readBody(ctx.req, deps.bodyLimit), "deployment");
-  const qc = ctx.query.get("cluster");
-  if (qc && body.cluster === undefined) body.cluster = qc;
+  const cluster = clusterOf(ctx, deps, body);
+  body.cluster = cluster.name;
   const d = parseWithRuntime(body, deps.runtime);
-  const cluster = clusterOf(ctx, deps, d.cluster);
+  const problems = [...(await templateProblems(d)), ...(await capacityProblems(d, cluster, deps))];
+  if (problems.length > 0) throw new DeploymentError(problems);
   const stored = await cluster.deployments.create(d);
   deps.log.info("deployment created", {
     cluster: d.cluster,
@@ -113,6 +127,22 @@ async function create(ctx: RequestContext, deps: DeployDeps): Promise<void> {
   });
   await deps.runtime.ensure(stored, deployContext(stored, deps));
   sendEnvelope(ctx.res, 201, "Created", stored);
+}
+
+/** The port-range problem of a deployment about to be stored (its cluster's others counted). */
+async function capacityProblems(
+  d: Deployment,
+  cluster: Cluster,
+  deps: DeployDeps,
+): Promise<string[]> {
+  if (!deps.portRange) return [];
+  const singleHost = deps.runtime.name === "process";
+  // the process runtime runs the cluster's deployments that have a command, all on this host
+  const others = singleHost
+    ? (await cluster.deployments.list()).filter((o) => o.command !== undefined)
+    : [];
+  const p = capacityProblem(d, deps.portRange, singleHost, others);
+  return p ? [p] : [];
 }
 
 /** The model's problems and the runtime's, reported together (HTTP 400, nothing stored). */
@@ -143,6 +173,8 @@ async function getOne(ctx: RequestContext, deps: DeployDeps): Promise<void> {
 async function scale(ctx: RequestContext, deps: DeployDeps): Promise<void> {
   const { ns, name } = names(ctx);
   const body = parseJsonObject(await readBody(ctx.req, deps.bodyLimit), "scale request");
+  const cluster = clusterOf(ctx, deps, body);
+  delete body.cluster;
   const extra = Object.keys(body).filter((k) => k !== "replicas");
   if (extra.length > 0) {
     throw badRequest(
@@ -153,11 +185,18 @@ async function scale(ctx: RequestContext, deps: DeployDeps): Promise<void> {
   if (typeof r !== "number" || !Number.isInteger(r) || r < 0 || r > MAX_REPLICAS) {
     throw badRequest(`replicas ${JSON.stringify(r)} must be an integer from 0 to ${MAX_REPLICAS}`);
   }
-  const updated = await clusterOf(ctx, deps).deployments.update(ns, name, (d) => ({
+  const current = await cluster.deployments.get(ns, name);
+  const problems = await capacityProblems({ ...current, replicas: r }, cluster, deps);
+  if (problems.length > 0) throw new DeploymentError(problems);
+  const updated = await cluster.deployments.update(ns, name, (d) => ({
     ...d,
     replicas: r,
   }));
-  deps.log.info("deployment scaled", { deployment: `${ns}/${name}`, replicas: r });
+  deps.log.info("deployment scaled", {
+    cluster: cluster.name,
+    deployment: `${ns}/${name}`,
+    replicas: r,
+  });
   await deps.runtime.ensure(updated, deployContext(updated, deps));
   sendOk(ctx.res, updated);
 }
@@ -165,7 +204,7 @@ async function scale(ctx: RequestContext, deps: DeployDeps): Promise<void> {
 async function remove(ctx: RequestContext, deps: DeployDeps): Promise<void> {
   const { ns, name } = names(ctx);
   const d = await clusterOf(ctx, deps).deployments.delete(ns, name);
-  deps.log.info("deployment deleted", { deployment: `${ns}/${name}` });
+  deps.log.info("deployment deleted", { cluster: d.cluster, deployment: `${ns}/${name}` });
   await deps.runtime.remove(ns, name, d);
   sendOk(ctx.res, d);
 }

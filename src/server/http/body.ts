@@ -33,14 +33,24 @@ export function readBody(req: IncomingMessage, limit = DEFAULT_BODY_LIMIT): Prom
       cleanup();
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     };
+    // The client went away or was too slow (the server's request timeout
+    // destroys the socket): the client's doing, answered 408 and logged as a
+    // slow client, never as a server error.
+    const incomplete = (cause?: Error) =>
+      new HttpError(
+        408,
+        `the client did not send the whole body (${size} of ${Number.isFinite(declared) && declared > 0 ? declared : "?"} bytes) before the connection ended or the request timeout`,
+        { connection: "close" },
+        { cause },
+      );
     const onError = (err: Error) => {
       cleanup();
-      reject(err);
+      reject(incomplete(err));
     };
     const onClose = () => {
       if (req.complete) return;
       cleanup();
-      reject(badRequest("the client closed the connection before sending the whole body"));
+      reject(incomplete());
     };
     req.on("data", onData);
     req.on("end", onEnd);

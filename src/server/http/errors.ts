@@ -8,8 +8,9 @@ export class HttpError extends Error {
     message: string,
     /** Extra response headers, e.g. WWW-Authenticate on 401. */
     readonly headers: Record<string, string> = {},
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 

@@ -4,6 +4,7 @@
 import type { KeyValue, Store } from "../../store/store.js";
 import type { PortRange } from "../agent/annotation-policy.js";
 import { conflict, HttpError } from "../http/errors.js";
+import { HeldPorts } from "./held.js";
 import {
   type Assignment,
   assignmentKey,
@@ -11,17 +12,15 @@ import {
   hostPrefix,
   ledgerKey,
   type PodPortRecord,
+  type PortRecord,
   parseAssignment,
   parseRecord,
   podAssignmentPrefix,
   portOfKey,
 } from "./keys.js";
 
-export interface AllocationRequest {
+export interface AllocationRequest extends PodOwner {
   cluster: string;
-  namespace: string;
-  pod: string;
-  container: string;
   host: string;
   podUid?: string;
   count: number;
@@ -29,38 +28,54 @@ export interface AllocationRequest {
   busy: number[];
   /** The pod's previous ports: tried first (sticky restarts). */
   preferred: number[];
+  /** Most ports the pod may hold, all containers together (docs/ports-ledger.md, quotas). */
+  quota: number;
+}
+
+/** A pod's container (container "" = the main one). */
+export interface PodOwner {
+  namespace: string;
+  pod: string;
+  container: string;
 }
 
 export interface LedgerOptions {
   range: PortRange;
   /** How long a port reported busy stays out of circulation. */
   externalHoldMs: number;
+  /** How long a positive "this pod holds these ports" answer is reused (report checks). */
+  heldCacheMs?: number;
   onAllocated?: (host: string, n: number) => void;
 }
 
 export class PortLedger {
-  /** Serialises requests for the same pod container within this process. */
+  /** Serialises ledger writes for the same pod (all its containers) within this process. */
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly snapshots = new Map<string, Promise<Map<number, string | null>>>();
+  readonly held: HeldPorts;
 
   constructor(
     private readonly store: Store,
     private readonly opts: LedgerOptions,
-  ) {}
+  ) {
+    this.held = new HeldPorts(store, opts.heldCacheMs ?? 10_000);
+  }
 
   allocate(req: AllocationRequest): Promise<number[]> {
-    const key = assignmentKey(req.namespace, req.pod, req.container);
+    return this.underPodLock(req.namespace, req.pod, () => this.allocateUnlocked(req));
+  }
+
+  /** Run `fn` after every earlier ledger write of the same pod in this process. */
+  underPodLock<T>(namespace: string, pod: string, fn: () => Promise<T>): Promise<T> {
+    const key = podAssignmentPrefix(namespace, pod);
     const prev = this.locks.get(key) ?? Promise.resolve();
-    const run = prev.then(
-      () => this.allocateUnlocked(req),
-      () => this.allocateUnlocked(req),
-    );
+    const run = prev.then(fn, fn);
     const tail = run.catch(() => {});
     this.locks.set(key, tail);
     void tail.then(() => {
       if (this.locks.get(key) === tail) this.locks.delete(key);
     });
-    return run;
+    return run.finally(() => this.held.forget(namespace, pod));
   }
 
   private async allocateUnlocked(req: AllocationRequest): Promise<number[]> {
@@ -84,7 +99,7 @@ export class PortLedger {
       ) {
         return kept;
       }
-      await this.markExternal(req, [...busy], current?.ports ?? []);
+      await this.checkQuota(req, aKey, req.count);
       const fresh = await this.takePorts(
         req,
         req.count - (kept.length - stale.length),
@@ -102,8 +117,19 @@ export class PortLedger {
         expectModRevision: aKv ? aKv.modRevision : 0,
       });
       if (w.ok) {
-        const dropped = (current?.ports ?? []).filter((p) => !ports.includes(p) && !busy.has(p));
-        await this.releasePorts(req.host, dropped, req, null);
+        const dropped = (current?.ports ?? []).filter((p) => !ports.includes(p));
+        // Only now, once the request succeeded: the pod's own busy ports become
+        // external holds (bounded), the rest of what it gave up is freed.
+        const held = await this.markExternal(
+          req,
+          dropped.filter((p) => busy.has(p)),
+        );
+        await this.releasePorts(
+          req.host,
+          dropped.filter((p) => !held.includes(p)),
+          req,
+          null,
+        );
         this.opts.onAllocated?.(req.host, fresh.length);
         return ports;
       }
@@ -111,6 +137,25 @@ export class PortLedger {
       await this.releasePorts(req.host, fresh, req, null);
     }
     throw new HttpError(503, `port assignment ${aKey} kept changing concurrently; retry`);
+  }
+
+  /**
+   * 409 unless the pod's other containers' ports plus `want` for this one fit
+   * in its quota. (Checked under the pod lock of this process; two server
+   * replicas serving the same pod at the same instant may each pass once.)
+   */
+  async checkQuota(req: PodOwner & { quota: number }, aKey: string, want: number): Promise<void> {
+    let others = 0;
+    for (const kv of (await this.store.list(podAssignmentPrefix(req.namespace, req.pod))).kvs) {
+      if (kv.key === aKey) continue;
+      others += parseAssignment(kv.value)?.ports.length ?? 0;
+    }
+    if (others + want > req.quota) {
+      throw conflict(
+        `pod ${req.namespace}/${req.pod} may hold at most ${req.quota} ports (its quota); ` +
+          `it holds ${others} in other containers and asks for ${want}${req.container ? ` for container ${req.container}` : ""}`,
+      );
+    }
   }
 
   /** Create ledger records for `need` free ports (preferred first, then random). */
@@ -189,31 +234,35 @@ export class PortLedger {
   }
 
   /**
-   * Record busy ports as external. Ports held by other pods stay theirs (the
-   * agent sees their apps bound); this pod's own busy ports become external.
+   * Turn this pod's own ports that its agent found bound by something outside
+   * the ledger into external holds (compare-and-swap over its own records).
+   * At most `quota` live holds per reporting pod and host: a pod cannot park
+   * the range by reporting its ports busy again and again. Returns the ports
+   * now held as external; the caller frees the others.
    */
-  private async markExternal(req: AllocationRequest, busy: number[], own: number[]): Promise<void> {
-    const { min, max } = this.opts.range;
+  private async markExternal(req: AllocationRequest, ownBusy: number[]): Promise<number[]> {
+    if (ownBusy.length === 0) return [];
+    const reporter = `${req.namespace}/${req.pod}`;
+    const now = Date.now();
+    let live = 0;
+    for (const kv of (await this.store.list(hostPrefix(req.host))).kvs) {
+      const r = parseRecord(kv.value);
+      if (r?.kind === "external" && r.reportedBy === reporter && Date.parse(r.until) > now) live++;
+    }
     const ext: ExternalPortRecord = {
       kind: "external",
-      reportedBy: `${req.namespace}/${req.pod}`,
-      until: new Date(Date.now() + this.opts.externalHoldMs).toISOString(),
+      reportedBy: reporter,
+      until: new Date(now + this.opts.externalHoldMs).toISOString(),
     };
     const value = JSON.stringify(ext);
-    const snap = await this.snapshot(req.host);
-    for (const port of busy) {
-      if (port < min || port > max) continue;
-      const key = ledgerKey(req.host, port);
-      if (own.includes(port)) {
-        const kv = await this.store.get(key);
-        if (kv && ownedBy(kv, req))
-          await this.store.put(key, value, { expectModRevision: kv.modRevision });
-        continue;
-      }
-      if (snap.has(port)) continue;
-      snap.set(port, null);
-      await this.store.put(key, value, { expectModRevision: 0 });
+    const held: number[] = [];
+    for (const port of ownBusy.slice(0, Math.max(0, req.quota - live))) {
+      const kv = await this.store.get(ledgerKey(req.host, port));
+      if (!kv || !ownedBy(kv, req)) continue;
+      const w = await this.store.put(kv.key, value, { expectModRevision: kv.modRevision });
+      if (w.ok) held.push(port);
     }
+    return held;
   }
 
   /** Delete ledger records of `ports` on `host` still owned by the pod container; then the assignment. */
@@ -232,8 +281,89 @@ export class PortLedger {
     if (assignment) await this.store.delete(assignment);
   }
 
+  /**
+   * Make the ledger hold ports an agent reported without asking for them
+   * (an agent that allocated locally, an original one): each port already
+   * held by this pod is accepted as is; a free one is taken for the pod's
+   * container at its AUTO_PORT index (within the quota); one held by anyone
+   * else is refused with 409 naming the holder. Nothing is written when a
+   * port is refused.
+   */
+  claimReported(req: ClaimRequest): Promise<void> {
+    return this.underPodLock(req.namespace, req.pod, () => this.claimUnlocked(req));
+  }
+
+  private async claimUnlocked(req: ClaimRequest): Promise<void> {
+    const aKey = assignmentKey(req.namespace, req.pod, req.container);
+    const aKv = await this.store.get(aKey);
+    const current = aKv ? parseAssignment(aKv.value) : null;
+    const before = current && current.host === req.host ? current.ports : [];
+    const next = [...before];
+    const take: number[] = [];
+    for (const [i, port] of [...req.ports].sort((a, b) => a[0] - b[0])) {
+      if (next.includes(port)) continue;
+      const what = `${reportKey(i, req.container)}=${port}`;
+      const kv = await this.store.get(ledgerKey(req.host, port));
+      if (kv) {
+        const r = parseRecord(kv.value);
+        if (r?.kind === "pod" && r.namespace === req.namespace && r.pod === req.pod) continue;
+        throw conflict(`${what}: port ${port} on host ${req.host} is held by ${holder(r)}`);
+      }
+      if (i > next.length) {
+        throw conflict(
+          `${what} is not a port the ledger holds for pod ${req.namespace}/${req.pod}, and ${reportKey(next.length, req.container)} comes before it; report AUTO_PORT0..N together or ask POST .../ports first`,
+        );
+      }
+      next[i] = port;
+      take.push(port);
+    }
+    if (take.length === 0) return;
+    await this.checkQuota(req, aKey, next.length);
+    const record: PodPortRecord = {
+      kind: "pod",
+      cluster: req.cluster,
+      namespace: req.namespace,
+      pod: req.pod,
+      container: req.container,
+      allocatedAt: new Date().toISOString(),
+    };
+    const taken: number[] = [];
+    for (const port of take) {
+      const w = await this.store.put(ledgerKey(req.host, port), JSON.stringify(record), {
+        expectModRevision: 0,
+      });
+      if (!w.ok) {
+        await this.releasePorts(req.host, taken, req, null);
+        const r = w.current ? parseRecord(w.current.value) : null;
+        throw conflict(`port ${port} on host ${req.host} was just taken by ${holder(r)}`);
+      }
+      taken.push(port);
+    }
+    const assignment: Assignment = {
+      cluster: req.cluster,
+      host: req.host,
+      ports: next,
+      podUid: req.podUid,
+      allocatedAt: new Date().toISOString(),
+    };
+    const w = await this.store.put(aKey, JSON.stringify(assignment), {
+      expectModRevision: aKv ? aKv.modRevision : 0,
+    });
+    if (!w.ok) {
+      await this.releasePorts(req.host, taken, req, null);
+      throw new HttpError(503, `port assignment ${aKey} changed concurrently; retry`, {
+        "retry-after": "1",
+      });
+    }
+    const replaced = before.filter((p) => !next.includes(p));
+    await this.releasePorts(req.host, replaced, req, null);
+    if (current && current.host !== req.host)
+      await this.releasePorts(current.host, current.ports, req, null);
+  }
+
   /** Free every port of a pod (all containers). Returns the number of ports freed. */
   async freePod(namespace: string, pod: string): Promise<number> {
+    this.held.forget(namespace, pod);
     let freed = 0;
     for (const kv of (await this.store.list(podAssignmentPrefix(namespace, pod))).kvs) {
       const a = parseAssignment(kv.value);
@@ -247,6 +377,28 @@ export class PortLedger {
     }
     return freed;
   }
+}
+
+/** Ports an agent reported for one container: AUTO_PORT index -> port. */
+export interface ClaimRequest extends PodOwner {
+  cluster: string;
+  host: string;
+  podUid?: string;
+  quota: number;
+  ports: Map<number, number>;
+}
+
+/** The annotation key of AUTO_PORT{i} of a container, as agents write it. */
+export function reportKey(i: number, container: string): string {
+  return container ? `AUTO_PORT${i}_${container}` : `AUTO_PORT${i}`;
+}
+
+/** Who holds a ledger record, for error messages. */
+export function holder(r: PortRecord | null): string {
+  if (!r) return "a record the server cannot read";
+  if (r.kind === "external")
+    return `a process outside the ledger (reported busy by pod ${r.reportedBy}, held until ${r.until})`;
+  return `pod ${r.namespace}/${r.pod}${r.container ? ` (container ${r.container})` : ""} of cluster ${r.cluster}`;
 }
 
 function ownedBy(kv: KeyValue, o: { namespace: string; pod: string; container: string }): boolean {
