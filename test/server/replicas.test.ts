@@ -74,6 +74,9 @@ async function replica(storeUrl: string, env: NodeJS.ProcessEnv = {}) {
 
 type Ack = [pod: string, key: string, value: string, replica: number];
 
+/** Ports per pod (its NEED_PORTS): 8 pods of one host fit in the range. */
+const PORTS = 40;
+
 /**
  * Report load over both replicas (each request to the next replica, the
  * other one when it cannot be reached), SIGKILL of replica 0 once both have
@@ -87,6 +90,18 @@ async function killOneUnderLoad(
   env: NodeJS.ProcessEnv = {},
 ): Promise<void> {
   const replicas = [await replica(storeUrl, env), await replica(storeUrl, env)];
+  // reports are checked against the ledger: each pod reports the ports it holds
+  const held = new Map<string, number[]>();
+  for (const p of pods) {
+    const res = await fetch(agentUrl(replicas[0]!.url, "default", p, "ports"), {
+      method: "POST",
+      headers: { "content-type": "application/json", ...tok(p) },
+      body: JSON.stringify({ count: PORTS }),
+    });
+    const body = (await res.json()) as { result: { ports: number[] } };
+    assert.equal(res.status, 200, JSON.stringify(body));
+    held.set(p, body.result.ports);
+  }
   const acked: Ack[] = [];
   let stop = false;
   let killedAt = -1;
@@ -101,8 +116,9 @@ async function killOneUnderLoad(
   };
   const worker = async (pod: string, lane: number) => {
     for (let i = lane; !stop && i < 20_000; i += 3) {
-      const key = `AUTO_PORT${i}`;
-      const value = String(20000 + (i % 1000));
+      // each key always carries the same (held) port: the last acknowledged value is known
+      const key = `AUTO_PORT${i % PORTS}`;
+      const value = String(held.get(pod)![i % PORTS]);
       const first = i % 2;
       for (const r of [first, 1 - first]) {
         try {
@@ -148,7 +164,7 @@ describe("two server replicas on one store, one SIGKILLed under report load", ()
     const store = new EtcdStore({ endpoints: [etcd.endpoint] });
     try {
       const pods = Array.from({ length: 8 }, (_, i) => `rep-${i}`);
-      for (const p of pods) await putPod(store, "default", p, { size: 4000 });
+      for (const p of pods) await putPod(store, "default", p, { size: 4000, needPorts: PORTS });
       await killOneUnderLoad(etcd.endpoint.replace(/^http/, "etcd"), pods, (p) =>
         annotationsOf(store, "default", p),
       );
@@ -177,7 +193,8 @@ describe("two server replicas on one store, one SIGKILLed under report load", ()
         ].join("\n"),
       );
       const pods = Array.from({ length: 8 }, (_, i) => `kube-${i}`);
-      for (const p of pods) api.upsertPod(podObject("default", p, { size: 2000 }));
+      for (const p of pods)
+        api.upsertPod(podObject("default", p, { size: 2000, needPorts: PORTS }));
       const others = encodeURIComponent(etcd.endpoint.replace(/^http/, "etcd"));
       await killOneUnderLoad(
         `kubernetes:?kubeconfig=${kubeconfig}&others=${others}`,
