@@ -30,7 +30,7 @@ export interface PodObject {
     containers: {
       name: string;
       command: string[];
-      env: { name: string; value: string }[];
+      env: EnvVar[];
       workingDir: string;
     }[];
   };
@@ -134,7 +134,7 @@ export function newPodObject(input: NewPodInput): PodObject {
         {
           name: CONTAINER_NAME,
           command: input.argv,
-          env: Object.entries(input.env).map(([name, value]) => ({ name, value })),
+          env: storedEnv(input.env, input.name),
           workingDir: input.workingDir,
         },
       ],
@@ -170,4 +170,26 @@ export function podAutoPorts(pod: PodObject): number[] {
     if (v === undefined) return ports;
     ports.push(Number(v));
   }
+}
+
+/** A container env entry as Kubernetes stores it: a value, or a reference to a Secret. */
+export type EnvVar =
+  | { name: string; value: string }
+  | { name: string; valueFrom: { secretKeyRef: { name: string; key: string } } };
+
+/** Secret name (as in the Kubernetes manifests) the stored spec refers to for the token. */
+export const AGENT_TOKEN_SECRET = "domeos-agent-token";
+
+/**
+ * The env as stored in the pod object. The agent token is not written there
+ * (anyone who can read the store could act as the pod): the spec names it as
+ * a Secret reference, as a Kubernetes pod does, and the runtime hands the
+ * value to the process only.
+ */
+function storedEnv(env: Record<string, string>, pod: string): EnvVar[] {
+  return Object.entries(env).map(([name, value]) =>
+    name === "DOMEOS_AGENT_TOKEN"
+      ? { name, valueFrom: { secretKeyRef: { name: AGENT_TOKEN_SECRET, key: pod } } }
+      : { name, value },
+  );
 }

@@ -31,7 +31,7 @@ export class ProcessRuntime implements PodRuntime {
     if (!this.owns(deployment)) return;
     return this.standalone.ensure(
       toRuntimeDeployment(deployment),
-      ctx && { serverAddr: ctx.serverAddr, podToken: (pod) => ctx.podToken(pod) },
+      ctx && { serverAddr: ctx.serverAddr, podToken: (pod, uid) => ctx.podToken(pod, uid) },
     );
   }
 

@@ -32,7 +32,7 @@ export interface StandaloneRuntimeOptions {
   serverAddr?: string;
   clusterName: string;
   /** The pod credential (DOMEOS_AGENT_TOKEN) when ensure() gets no context. */
-  mintToken?: (cluster: string, namespace: string, pod: string) => string;
+  mintToken?: (cluster: string, namespace: string, pod: string, uid: string) => string;
   /** Absolute path of the domeize executable. */
   domeizeBin: string;
   /** The host's address: status.hostIP and podIP (default 127.0.0.1). */
@@ -184,19 +184,25 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
   private newPod(d: RuntimeDeployment): PodObject {
     const name = `${d.name}-${randomSuffix()}`;
     const p = this.paths(d.namespace, name);
+    const uid = randomUUID();
     return newPodObject({
       deployment: d,
       name,
-      uid: randomUUID(),
+      uid,
       nodeName: this.nodeName,
       hostIP: this.hostIP,
       argv: podArgv(this.o.domeizeBin, d.command),
-      env: this.env(d, name, p.workDir),
+      env: this.env(d, name, uid, p.workDir),
       workingDir: p.workDir,
     });
   }
 
-  private env(d: RuntimeDeployment, pod: string, home: string): Record<string, string> {
+  private env(
+    d: RuntimeDeployment,
+    pod: string,
+    uid: string,
+    home: string,
+  ): Record<string, string> {
     const ctx = this.contexts.get(`${d.namespace}/${d.name}`);
     const cluster = d.cluster ?? this.o.clusterName;
     return podEnv({
@@ -205,7 +211,7 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
       serverAddr: ctx?.serverAddr ?? this.o.serverAddr ?? "",
       clusterName: cluster,
       portRange: this.o.portRange,
-      token: ctx?.podToken(pod) ?? this.o.mintToken?.(cluster, d.namespace, pod) ?? "",
+      token: ctx?.podToken(pod, uid) ?? this.o.mintToken?.(cluster, d.namespace, pod, uid) ?? "",
       path: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
       home,
     });
@@ -225,7 +231,7 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
       hostIP: this.hostIP,
       // fresh env on each (re)start of the server: the address or token may have changed
       argv: podArgv(this.o.domeizeBin, d.command),
-      env: this.env(d, name, p.workDir),
+      env: this.env(d, name, pod.metadata.uid, p.workDir),
       cwd: p.workDir,
       stdoutPath: p.stdout,
       stderrPath: p.stderr,

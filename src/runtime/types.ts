@@ -31,7 +31,8 @@ export interface RuntimeDeployment {
 /** Per-deployment facts the server knows: its address and the pods' credentials. */
 export interface PodContext {
   serverAddr: string;
-  podToken(podName: string): string;
+  /** The pod's DOMEOS_AGENT_TOKEN, bound to its UID (metadata.uid). */
+  podToken(podName: string, uid: string): string;
 }
 
 /** The runtime as the server drives it (the server's `PodRuntime` seam). */

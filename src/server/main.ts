@@ -2,11 +2,11 @@
 // The server's modules (etcd client, SQLite, metrics) load only when serving,
 // so the CLI subcommands start fast.
 import { parseArgs } from "node:util";
-import { mintDeploymentToken, mintPodToken } from "./auth/pod-token.js";
+import { mintDeploymentToken, mintInstanceToken, mintPodToken } from "./auth/pod-token.js";
 import { readStoredSecret, SECRET_FILE } from "./auth/secret.js";
 import { cliRuntimeName, completeConfig } from "./config/config.js";
 import { SERVE_HELP, TOKEN_HELP } from "./config/help.js";
-import { fromEnv, loadConfig, readSecretFile } from "./config/load.js";
+import { duration, fromEnv, loadConfig, readSecretFile } from "./config/load.js";
 import { deployCli } from "./deploy/cli.js";
 import { jsonLogger } from "./log/logger.js";
 
@@ -69,6 +69,8 @@ function tokenCommand(argv: string[]): number {
         secret: { type: "string" },
         "secret-file": { type: "string" },
         "data-dir": { type: "string" },
+        uid: { type: "string" },
+        ttl: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -95,9 +97,24 @@ function tokenCommand(argv: string[]): number {
     return 2;
   }
   const cluster = (v.cluster as string | undefined) ?? "default";
-  const token = v.pod
-    ? mintPodToken(secret, cluster, ns, name)
-    : mintDeploymentToken(secret, cluster, ns, name);
+  let expiresAt = 0;
+  if (typeof v.ttl === "string") {
+    try {
+      expiresAt = Math.floor((Date.now() + duration(v.ttl, "flag --ttl")) / 1000);
+    } catch (err) {
+      process.stderr.write(`domeos-server token: ${(err as Error).message}\n`);
+      return 2;
+    }
+  }
+  if (v.pod && typeof v.uid !== "string")
+    process.stderr.write(
+      "domeos-server token: without --uid this is the legacy token bound to the pod's name only, accepted only with --allow-unauthenticated-agents\n",
+    );
+  const token = !v.pod
+    ? mintDeploymentToken(secret, cluster, ns, name)
+    : typeof v.uid === "string"
+      ? mintInstanceToken(secret, cluster, ns, name, v.uid, expiresAt)
+      : mintPodToken(secret, cluster, ns, name);
   process.stdout.write(`${token}\n`);
   return 0;
 }

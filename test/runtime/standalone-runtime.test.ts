@@ -53,6 +53,16 @@ test("replicas start as pods with a Kubernetes pod's environment, logs and statu
     assert.equal(env.MY_POD_NAMESPACE, "default");
     assert.equal(env.DOMEIZE_TEMPLATES, "/t/a.tmpl:a.conf,/t/b.tmpl:b.conf");
     assert.equal(env.DOMEOS_AGENT_TOKEN, `token-local-default-${name}`);
+    // the process has the token; the stored pod spec only a Secret reference (issue 15)
+    const stored = (await h.pods("envcheck")).find((p) => p.metadata.name === name)!;
+    assert.ok(!JSON.stringify(stored).includes(`token-local-default-${name}`));
+    assert.deepEqual(
+      stored.spec.containers[0]!.env.find((e) => e.name === "DOMEOS_AGENT_TOKEN"),
+      {
+        name: "DOMEOS_AGENT_TOKEN",
+        valueFrom: { secretKeyRef: { name: "domeos-agent-token", key: name } },
+      },
+    );
     assert.equal(env.EXTRA, "1");
     await waitFor("stdout/stderr logs", () => {
       return (

@@ -1,7 +1,7 @@
 // The compatible agent API: PUT .../annotation on real stores.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { mintDeploymentToken, mintPodToken } from "../../src/server/auth/pod-token.js";
+import { mintDeploymentToken } from "../../src/server/auth/pod-token.js";
 import type { RunningServer } from "../../src/server/server.js";
 import { podKey } from "../../src/store/store.js";
 import {
@@ -9,6 +9,7 @@ import {
   annotationsOf,
   bearer,
   makeStore,
+  podToken,
   putPod,
   request,
   SECRET,
@@ -17,7 +18,7 @@ import {
   startTestServer,
 } from "./helpers.js";
 
-const tok = (ns: string, pod: string) => bearer(mintPodToken(SECRET, "default", ns, pod));
+const tok = (ns: string, pod: string) => bearer(podToken(ns, pod));
 
 for (const kind of STORE_KINDS) {
   describe(`agent annotation API on ${kind}`, () => {
@@ -252,7 +253,7 @@ for (const kind of STORE_KINDS) {
         "PUT",
         agentUrl(srv.url, "default", "p", "annotation", "mars"),
         { AUTO_PORT0: "20001" },
-        bearer(mintPodToken(SECRET, "mars", "default", "p")),
+        bearer(podToken("default", "p", "mars")),
       );
       assert.equal(c.status, 404);
       assert.match(String(c.body.resultMsg), /unknown cluster "mars"/);

@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { mintInstanceToken } from "../../src/server/auth/pod-token.js";
 import type { ServerConfig } from "../../src/server/config/config.js";
 import { jsonLogger, silentLogger } from "../../src/server/log/logger.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
@@ -182,6 +183,11 @@ export async function request(
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** The instance token of a pod made by podObject() (its default uid uid-NS-NAME). */
+export function podToken(ns: string, pod: string, cluster = "default", uid = `uid-${ns}-${pod}`) {
+  return mintInstanceToken(SECRET, cluster, ns, pod, uid);
+}
 
 export function agentUrl(
   base: string,

@@ -4,7 +4,6 @@
 // ports while an attacker hammers the endpoint; per-pod rate limit.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { mintPodToken } from "../../src/server/auth/pod-token.js";
 import { LEDGER_PREFIX, ledgerKey } from "../../src/server/ports/keys.js";
 import type { RunningServer } from "../../src/server/server.js";
 import type { Store } from "../../src/store/store.js";
@@ -13,6 +12,7 @@ import {
   annotationsOf,
   bearer,
   makeStore,
+  podToken,
   putPod,
   request,
   SECRET,
@@ -21,7 +21,7 @@ import {
   startTestServer,
 } from "./helpers.js";
 
-const tok = (pod: string) => bearer(mintPodToken(SECRET, "default", "default", pod));
+const tok = (pod: string) => bearer(podToken("default", pod));
 
 /** Every ledger record (key and value): what "left as it was" compares. */
 async function ledger(store: Store): Promise<string[]> {

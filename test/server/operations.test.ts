@@ -12,6 +12,7 @@ import {
   agentUrl,
   bearer,
   makeStore,
+  podToken,
   putPod,
   request,
   SECRET,
@@ -116,7 +117,7 @@ describe("health, metrics and limits", () => {
       assert.equal((await request("GET", `${srv.url}/healthz`)).status, 200);
       assert.equal((await request("GET", `${srv.url}/readyz`)).status, 200);
       await putPod(fx.store, "default", "m1", { hostIP: "10.9.0.1" });
-      const t = bearer(mintPodToken(SECRET, "default", "default", "m1"));
+      const t = bearer(podToken("default", "m1"));
       const got = await request(
         "POST",
         agentUrl(srv.url, "default", "m1", "ports"),

@@ -14,6 +14,7 @@ import {
   annotationsOf,
   bearer,
   makeStore,
+  podToken,
   putPod,
   request,
   SECRET,
@@ -26,7 +27,7 @@ describe("agent URL as the original server accepted it", () => {
     const srv = await startTestServer(fx.store, { clusters: { My_Cluster: fx.store } });
     try {
       await putPod(fx.store, "default", "web-1");
-      const t = bearer(mintPodToken(SECRET, "My_Cluster", "default", "web-1"));
+      const t = bearer(podToken("default", "web-1", "My_Cluster"));
       const put = (url: string, v: string) => request("PUT", url, { AUTO_PORT0: v }, t);
       const path = "/api/agent/pod/My_Cluster/default/web-1/annotation";
       const plain = await put(`${srv.url}${path}`, "20001");

@@ -3,7 +3,6 @@
 // freeing on pod deletion and by the sweep.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { mintPodToken } from "../../src/server/auth/pod-token.js";
 import { LEDGER_PREFIX, ledgerKey } from "../../src/server/ports/keys.js";
 import type { RunningServer } from "../../src/server/server.js";
 import { podKey } from "../../src/store/store.js";
@@ -11,6 +10,7 @@ import {
   agentUrl,
   bearer,
   makeStore,
+  podToken,
   putPod,
   request,
   SECRET,
@@ -19,7 +19,7 @@ import {
   startTestServer,
 } from "./helpers.js";
 
-const tok = (ns: string, pod: string) => bearer(mintPodToken(SECRET, "default", ns, pod));
+const tok = (ns: string, pod: string) => bearer(podToken(ns, pod));
 
 async function waitFor(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;

@@ -10,12 +10,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { mintPodToken } from "../../src/server/auth/pod-token.js";
 import { EtcdStore } from "../../src/store/etcd.js";
 import { FakeApiServer } from "../store/fake-apiserver.js";
 import { EtcdServer } from "../support/etcd.js";
 import { freePort } from "../support/ports.js";
-import { agentUrl, annotationsOf, bearer, podObject, putPod, SECRET } from "./helpers.js";
+import { agentUrl, annotationsOf, bearer, podObject, podToken, putPod, SECRET } from "./helpers.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "server-replicas-"));
 const children: ChildProcess[] = [];
@@ -24,7 +23,7 @@ after(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const tok = (pod: string) => bearer(mintPodToken(SECRET, "default", "default", pod));
+const tok = (pod: string) => bearer(podToken("default", pod));
 
 async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;

@@ -6,7 +6,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { mintPodToken } from "../../src/server/auth/pod-token.js";
 import { EmbeddedStore } from "../../src/store/embedded.js";
 import { EtcdStore } from "../../src/store/etcd.js";
 import type { Store } from "../../src/store/store.js";
@@ -16,13 +15,14 @@ import {
   agentUrl,
   annotationsOf,
   bearer,
+  podToken,
   putPod,
   request,
   SECRET,
   startTestServer,
 } from "./helpers.js";
 
-const tok = (pod: string) => bearer(mintPodToken(SECRET, "default", "default", pod));
+const tok = (pod: string) => bearer(podToken("default", pod));
 
 async function eventually<T>(
   what: string,

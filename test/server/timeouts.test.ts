@@ -5,10 +5,9 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { mintPodToken } from "../../src/server/auth/pod-token.js";
 import { jsonLogger } from "../../src/server/log/logger.js";
 import type { RunningServer } from "../../src/server/server.js";
-import { makeStore, putPod, SECRET, type StoreFixture, startTestServer } from "./helpers.js";
+import { makeStore, podToken, putPod, type StoreFixture, startTestServer } from "./helpers.js";
 
 /** Open a connection, write `data`, and resolve with the ms until the server closes it. */
 function closedAfter(url: string, data: string): Promise<{ ms: number; reply: string }> {
@@ -64,7 +63,7 @@ for (const kind of ["embedded", "etcd"] as const) {
       lines.length = 0;
       const head =
         "PUT /api/agent/pod/default/default/slow/annotation HTTP/1.1\r\nHost: x\r\n" +
-        `Authorization: Bearer ${mintPodToken(SECRET, "default", "default", "slow")}\r\n` +
+        `Authorization: Bearer ${podToken("default", "slow")}\r\n` +
         "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{";
       const { ms } = await closedAfter(srv.url, head);
       assert.ok(ms >= 2500 && ms < 8000, `closed after ${Math.round(ms)} ms`);

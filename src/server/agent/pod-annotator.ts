@@ -17,7 +17,7 @@ import { randomBytes } from "node:crypto";
 import { type BackoffPolicy, backoffDelay } from "../../retry/backoff.js";
 import { mergeAnnotations, type NativeAnnotationMerge } from "../../store/merge.js";
 import { podKey, type Store, type WriteResult } from "../../store/store.js";
-import { HttpError, notFound } from "../http/errors.js";
+import { forbidden, HttpError, notFound } from "../http/errors.js";
 
 /** Conflicting writes on one pod object: 6, 12, 24, 48 ms, then 50 ms at most. */
 const CONFLICT_RETRY: BackoffPolicy = { initialMs: 6, maxMs: 50 };
@@ -25,6 +25,8 @@ const CONFLICT_RETRY: BackoffPolicy = { initialMs: 6, maxMs: 50 };
 /** A stored pod object: JSON = head + JSON.stringify(annotations) + tail. */
 interface Cached {
   modRevision: number;
+  /** metadata.uid of the object (instance tokens are checked against it at write time). */
+  uid: string | undefined;
   head: string;
   annotations: Record<string, unknown>;
   tail: string;
@@ -32,6 +34,8 @@ interface Cached {
 
 interface Waiter {
   patch: Record<string, string>;
+  /** Write only into the pod instance of this UID (the caller's token is bound to it). */
+  uid?: string;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -61,11 +65,15 @@ export class PodAnnotator {
       typeof (store as Partial<NativeAnnotationMerge>).mergePodAnnotations === "function";
   }
 
-  /** Merge `patch` into metadata.annotations of pod ns/name; resolves once durable. */
-  merge(ns: string, name: string, patch: Record<string, string>): Promise<void> {
+  /**
+   * Merge `patch` into metadata.annotations of pod ns/name; resolves once
+   * durable. With `uid`, only into that pod instance: a pod deleted and
+   * re-created under the same name meanwhile is refused (403).
+   */
+  merge(ns: string, name: string, patch: Record<string, string>, uid?: string): Promise<void> {
     const key = podKey(ns, name);
     return new Promise((resolve, reject) => {
-      const waiter = { patch, resolve, reject };
+      const waiter = { patch, uid, resolve, reject };
       const queue = this.queues.get(key);
       if (queue) {
         queue.push(waiter);
@@ -76,6 +84,11 @@ export class PodAnnotator {
     });
   }
 
+  /** The UID of the pod object this process last wrote or read (may be stale). */
+  cachedUid(ns: string, name: string): string | undefined {
+    return this.cache.get(podKey(ns, name))?.uid;
+  }
+
   /** Forget the cached object of a key (e.g. after the pod was deleted). */
   forget(key: string): void {
     this.cache.delete(key);
@@ -84,20 +97,37 @@ export class PodAnnotator {
   private async drain(key: string): Promise<void> {
     const queue = this.queues.get(key)!;
     while (queue.length > 0) {
-      const batch = queue.splice(0);
-      const merged: Record<string, string> = Object.assign({}, ...batch.map((w) => w.patch));
-      try {
-        await this.casMerge(key, merged);
-        for (const w of batch) w.resolve();
-      } catch (err) {
-        for (const w of batch) w.reject(err);
+      // one write per pod instance the callers' tokens name (normally one)
+      const byUid = new Map<string | undefined, Waiter[]>();
+      for (const w of queue.splice(0)) {
+        const list = byUid.get(w.uid);
+        if (list) list.push(w);
+        else byUid.set(w.uid, [w]);
+      }
+      for (const [uid, batch] of byUid) {
+        const merged: Record<string, string> = Object.assign({}, ...batch.map((w) => w.patch));
+        try {
+          await this.casMerge(key, merged, uid);
+          for (const w of batch) w.resolve();
+        } catch (err) {
+          for (const w of batch) w.reject(err);
+        }
       }
     }
     this.queues.delete(key);
   }
 
-  private async casMerge(key: string, patch: Record<string, string>): Promise<void> {
+  private async casMerge(
+    key: string,
+    patch: Record<string, string>,
+    uid: string | undefined,
+  ): Promise<void> {
     if (this.native) {
+      // A merge patch carries no precondition here: check the instance just before.
+      if (uid !== undefined) {
+        const kv = await this.store.get(key);
+        if (kv) sameInstance(key, split(key, kv.value, kv.modRevision), uid);
+      }
       // The store applies the patch atomically itself (Kubernetes: one JSON merge patch).
       const r = await mergeAnnotations(this.store, key, patch);
       for (let i = 0; i < r.retries; i++) this.opts.onCasRetry?.();
@@ -114,6 +144,8 @@ export class PodAnnotator {
           `pod ${key.slice("/registry/pods/".length)} not found (no object at ${key})`,
         );
       }
+      // a stale cached object fails the compare-and-swap below and is re-read
+      if (!fromCache && uid !== undefined) sameInstance(key, cur, uid);
       const annotations = patched(cur.annotations, patch);
       if (annotations === null) {
         // Nothing to change, but only trust that on a fresh read.
@@ -162,6 +194,15 @@ export class PodAnnotator {
       const oldest = this.cache.keys().next().value;
       if (oldest !== undefined) this.cache.delete(oldest);
     }
+  }
+}
+
+/** 403 unless the stored object is the pod instance of `uid`. */
+function sameInstance(key: string, cur: Cached, uid: string): void {
+  if (cur.uid !== uid) {
+    throw forbidden(
+      `pod ${key.slice("/registry/pods/".length)} is another instance now (uid ${cur.uid ?? "none"}): the credential belongs to the pod of uid ${uid}, which was deleted`,
+    );
   }
 }
 
@@ -219,6 +260,7 @@ function split(key: string, podJson: string, modRevision: number): Cached {
   }
   return {
     modRevision,
+    uid: typeof meta.uid === "string" ? meta.uid : undefined,
     head: text.slice(0, at),
     annotations,
     tail: text.slice(at + HOLE_JSON.length),

@@ -6,7 +6,7 @@ import { podKey } from "../../store/store.js";
 import { type AgentIdentity, authorizeAgent } from "../auth/agent-auth.js";
 import type { Cluster, ClusterRegistry } from "../cluster/registry.js";
 import { parseJsonObject, readBody } from "../http/body.js";
-import { badRequest, conflict } from "../http/errors.js";
+import { badRequest, conflict, forbidden } from "../http/errors.js";
 import { requireClusterName, requireLabel, requirePodName } from "../http/names.js";
 import { sendOk } from "../http/respond.js";
 import type { RequestContext, Router } from "../http/router.js";
@@ -63,6 +63,12 @@ async function target(ctx: RequestContext, deps: AgentDeps): Promise<Target> {
         const kv = await cluster.store.get(podKey(ns, pod));
         return kv ? (podFacts(kv.value).deployName ?? null) : null;
       },
+      uidOf: async (fresh) => {
+        const cached = fresh ? undefined : cluster.annotator.cachedUid(ns, pod);
+        if (cached !== undefined) return cached;
+        const kv = await cluster.store.get(podKey(ns, pod));
+        return kv ? (podFacts(kv.value).uid ?? "") : null;
+      },
     },
   );
   deps.rateLimit.take(`${cluster.name}/${ns}/${pod}`);
@@ -74,7 +80,8 @@ async function putAnnotation(ctx: RequestContext, deps: AgentDeps): Promise<void
   const body = parseJsonObject(await readBody(ctx.req, deps.bodyLimit));
   const patch = validateAnnotationPatch(body, deps.policy);
   await checkReportedPorts(t, reportedPorts(patch), deps.quota);
-  if (Object.keys(patch).length > 0) await t.cluster.annotator.merge(t.ns, t.pod, patch);
+  if (Object.keys(patch).length > 0)
+    await t.cluster.annotator.merge(t.ns, t.pod, patch, t.identity.uid);
   sendOk(ctx.res);
 }
 
@@ -83,6 +90,11 @@ async function postPorts(ctx: RequestContext, deps: AgentDeps): Promise<void> {
   const body = parseJsonObject(await readBody(ctx.req, deps.bodyLimit));
   const req = parsePortsRequest(body, deps.policy.portRange);
   const facts = await readPodFacts(t.cluster.store, t.cluster.name, t.ns, t.pod);
+  if (t.identity.uid !== undefined && facts.uid !== t.identity.uid) {
+    throw forbidden(
+      `pod ${t.ns}/${t.pod} is another instance now (uid ${facts.uid ?? "none"}): the credential belongs to the pod of uid ${t.identity.uid}, which was deleted`,
+    );
+  }
   const host = await requestHost(t, facts.hostIP, req.host, deps);
   const ports = await t.cluster.ledger.allocate({
     cluster: t.cluster.name,

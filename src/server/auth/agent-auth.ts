@@ -1,13 +1,17 @@
 // Who may write a pod's annotations or ask for its ports: the pod itself,
-// proven by its pod token or by its deployment's token (see pod-token.ts).
-// Unauthenticated requests are accepted only with an explicit opt-in.
+// proven by its instance token (bound to its UID) or by its deployment's
+// token (see pod-token.ts). Unauthenticated requests, and the legacy tokens
+// bound only to the pod's name, are accepted only with an explicit opt-in.
 import type { IncomingMessage } from "node:http";
-import { forbidden, unauthorized } from "../http/errors.js";
+import { forbidden, notFound, unauthorized } from "../http/errors.js";
 import type { Logger } from "../log/logger.js";
 import {
   bearerToken,
   DEPLOYMENT_TOKEN_PREFIX,
+  INSTANCE_TOKEN_PREFIX,
+  instanceTokenExpiry,
   mintDeploymentToken,
+  mintInstanceToken,
   mintPodToken,
   tokensEqual,
 } from "./pod-token.js";
@@ -24,9 +28,20 @@ export interface AgentAuthOptions {
   log: Logger;
   /** The pod's deployName annotation (read only for deployment tokens); null if the pod is missing. */
   deployNameOf: () => Promise<string | null>;
+  /**
+   * The pod's metadata.uid (null if the pod is missing); `fresh` asks for a
+   * store read instead of a cached value.
+   */
+  uidOf: (fresh: boolean) => Promise<string | null>;
+  /** Unix seconds (tests). */
+  now?: () => number;
 }
 
-export type AgentIdentity = "pod" | "deployment" | "anonymous";
+export interface AgentIdentity {
+  kind: "pod" | "deployment" | "legacy" | "anonymous";
+  /** The pod instance an instance token is bound to: writes must reach this UID only. */
+  uid?: string;
+}
 
 export async function authorizeAgent(
   req: IncomingMessage,
@@ -41,19 +56,20 @@ export async function authorizeAgent(
         pod: who,
         remote: req.socket.remoteAddress,
       });
-      return "anonymous";
+      return { kind: "anonymous" };
     }
     throw unauthorized(
       `pod ${who}: missing credential: send Authorization: Bearer <DOMEOS_AGENT_TOKEN> (the server injects the token into the pod)`,
     );
   }
+  if (token.startsWith(INSTANCE_TOKEN_PREFIX)) return instance(token, t, who, o);
   if (token.startsWith(DEPLOYMENT_TOKEN_PREFIX)) {
     const deployName = await o.deployNameOf();
     if (deployName) {
       const expected = memo(`d\0${o.secret}\0${t.cluster}/${t.namespace}/${deployName}`, () =>
         mintDeploymentToken(o.secret, t.cluster, t.namespace, deployName),
       );
-      if (tokensEqual(token, expected)) return "deployment";
+      if (tokensEqual(token, expected)) return { kind: "deployment" };
     }
   } else if (
     tokensEqual(
@@ -63,10 +79,51 @@ export async function authorizeAgent(
       ),
     )
   ) {
-    return "pod";
+    if (o.allowUnauthenticated) {
+      o.log.warn(
+        "legacy pod token (bound to the name only) accepted (--allow-unauthenticated-agents)",
+        {
+          pod: who,
+        },
+      );
+      return { kind: "legacy" };
+    }
+    throw forbidden(
+      `pod ${who}: this token is bound to the pod's name only and is refused (a later pod of the same name could use it); use a token bound to the pod's UID (domeos-server token --pod NS/NAME --uid UID), or --allow-unauthenticated-agents during a migration`,
+    );
   }
   throw forbidden(
     `pod ${who}: the credential is not valid for this pod (a pod may write only its own annotations)`,
+  );
+}
+
+async function instance(
+  token: string,
+  t: AgentTarget,
+  who: string,
+  o: AgentAuthOptions,
+): Promise<AgentIdentity> {
+  const exp = instanceTokenExpiry(token);
+  if (exp === null) throw forbidden(`pod ${who}: malformed pod token`);
+  const now = o.now?.() ?? Math.floor(Date.now() / 1000);
+  if (exp !== 0 && exp <= now) {
+    throw unauthorized(
+      `pod ${who}: the pod token expired at ${new Date(exp * 1000).toISOString()}; the runtime must give the pod a new one`,
+    );
+  }
+  // The cached UID first; a mismatch may only mean the cache is stale.
+  for (const fresh of [false, true]) {
+    const uid = await o.uidOf(fresh);
+    if (uid === null)
+      throw notFound(`pod ${t.namespace}/${t.pod} not found in cluster ${t.cluster}`);
+    const expected = memo(
+      `i\0${o.secret}\0${t.cluster}/${t.namespace}/${t.pod}/${uid}/${exp}`,
+      () => mintInstanceToken(o.secret, t.cluster, t.namespace, t.pod, uid, exp),
+    );
+    if (tokensEqual(token, expected)) return { kind: "pod", uid };
+  }
+  throw forbidden(
+    `pod ${who}: the pod token is not valid for this pod (a token of an earlier pod of the same name, or of another pod)`,
   );
 }
 

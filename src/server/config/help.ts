@@ -127,13 +127,17 @@ Examples:
 export const TOKEN_HELP = `domeos-server token: print the credential of a pod (DOMEOS_AGENT_TOKEN).
 
 Usage:
-  domeos-server token --pod NS/POD [--cluster NAME] [SECRET]
+  domeos-server token --pod NS/POD --uid UID [--ttl D] [--cluster NAME] [SECRET]
   domeos-server token --deployment NS/NAME [--cluster NAME] [SECRET]
 
 SECRET is the server's: --secret S, --secret-file FILE, DOMEOS_SECRET, or the
 agent-secret file of --data-dir DIR (default: DOMEOS_DATA_DIR, then the server's
-default). The token is an HMAC of cluster/namespace/pod under that secret; with
-no secret found the command refuses (exit 2) rather than invent one.
+default). A pod token is an HMAC of cluster/namespace/pod, the pod's UID
+(metadata.uid) and its expiry (--ttl, e.g. 24h; none by default) under that
+secret: a later pod of the same name cannot use it. Without --uid the legacy
+token bound to the name only is printed (accepted only with
+--allow-unauthenticated-agents). With no secret found the command refuses
+(exit 2) rather than invent one.
 A deployment token is accepted for every pod whose deployName annotation
 names that deployment (Kubernetes pods are named only after they start).
 `;

@@ -9,7 +9,7 @@
 import { stringify as toYaml } from "yaml";
 import type { PortRange } from "../agent/annotation-policy.js";
 import { requireAdmin } from "../auth/admin.js";
-import { mintDeploymentToken, mintPodToken } from "../auth/pod-token.js";
+import { mintDeploymentToken, mintInstanceToken } from "../auth/pod-token.js";
 import type { Cluster, ClusterRegistry } from "../cluster/registry.js";
 import { parseJsonObject, readBody } from "../http/body.js";
 import { badRequest } from "../http/errors.js";
@@ -107,7 +107,7 @@ export function deployContext(
     serverAddr: deps.serverAddr(),
     portRange: deps.portRange,
     domeizeImage: deps.domeizeImage,
-    podToken: (pod) => mintPodToken(deps.secret, d.cluster, d.namespace, pod),
+    podToken: (pod, uid) => mintInstanceToken(deps.secret, d.cluster, d.namespace, pod, uid),
     deploymentToken: mintDeploymentToken(deps.secret, d.cluster, d.namespace, d.name),
   };
 }

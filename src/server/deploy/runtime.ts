@@ -7,8 +7,8 @@ import type { Deployment } from "./model.js";
 export interface DeployContext {
   /** DOMEOS_SERVER_ADDR for the pods. */
   serverAddr: string;
-  /** The per-pod credential for a pod name (standalone runtimes know names in advance). */
-  podToken(podName: string): string;
+  /** The per-pod credential, bound to the pod's UID (standalone runtimes know both in advance). */
+  podToken(podName: string, uid: string): string;
   /** The per-deployment credential (runtimes that name pods later, like Kubernetes). */
   deploymentToken: string;
   /** The server's port range: pods' domeize must accept the ledger's ports. */
