@@ -1,11 +1,12 @@
 // domeos-server against real etcd:
 //   1. raw baseline: 256 concurrent etcd puts of 3-5 KB pod objects (the
 //      etcd3 client, unconditional put), for --seconds;
-//   2. reports: 256 concurrent agents PUTting AUTO_PORT annotations to their
-//      own 3-5 KB pod through a domeos-server child process (authenticated,
-//      validated, merged with compare-and-swap), for --seconds; reports/s,
-//      p50/p99, ratio to (1); every pod checked afterwards for its last
-//      acknowledged ports;
+//   2. reports: 256 concurrent agents PUTting annotations to their own 3-5 KB
+//      pod through a domeos-server child process (authenticated, validated,
+//      ports checked against the ledger, merged with compare-and-swap), for
+//      --seconds: the two AUTO_PORTs the ledger gave the pod and a changing
+//      BENCH_SEQ (--allow-annotation); reports/s, p50/p99, ratio to (1);
+//      every pod checked afterwards for its last acknowledged BENCH_SEQ;
 //   3. port ledger: 200 pods of one host asking for 2 ports at once, --rounds
 //      times (a fresh host each round): allocations/s, duplicates;
 //   4. open loop (--rate, default 2000 reports/s): the same 256 clients
@@ -24,7 +25,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Etcd3 } from "etcd3";
-import { mintPodToken } from "../src/server/auth/pod-token.js";
+import { mintInstanceToken, mintPodToken } from "../src/server/auth/pod-token.js";
 import { EtcdClient } from "../src/store/etcd/client.js";
 import { encodePutRequest } from "../src/store/etcd/codec.js";
 import { EtcdStore } from "../src/store/etcd.js";
@@ -179,6 +180,8 @@ async function rawPuts(store: Etcd3, values: string[]): Promise<{ rate: number; 
 }
 
 interface Build {
+  /** An older server that knows only the name-bound pod tokens (the baseline). */
+  legacyTokens: boolean;
   name: string;
   main: string;
   profile: boolean;
@@ -203,6 +206,8 @@ async function startServer(
       `--secret=${SECRET}`,
       "--admin-token=bench",
       "--log-level=warn",
+      // a changing key of every report: AUTO_PORT values stay the pod's ledger ports
+      "--allow-annotation=BENCH_SEQ",
     ],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
@@ -364,7 +369,29 @@ function closeLean(): void {
   idle = [];
 }
 
-async function reports(url: string, pods: string[]) {
+/** The credential a build accepts for a bench pod (uid-NAME, see podJson). */
+function tokenOf(build: Build, pod: string): string {
+  return build.legacyTokens
+    ? mintPodToken(SECRET, "default", "default", pod)
+    : mintInstanceToken(SECRET, "default", "default", pod, `uid-${pod}`);
+}
+
+/**
+ * What the agents of a phase send: each pod reports the two ports the
+ * ledger holds for it (reports are checked against the ledger) and a
+ * sequence number, whose last acknowledged value finds lost updates.
+ */
+interface Agents {
+  build: Build;
+  held: Map<string, number[]>;
+}
+
+const reportBody = (a: Agents, pod: string, seq: string) => {
+  const [p0, p1] = a.held.get(pod)!;
+  return JSON.stringify({ AUTO_PORT0: String(p0), AUTO_PORT1: String(p1), BENCH_SEQ: seq });
+};
+
+async function reports(url: string, pods: string[], agents: Agents) {
   const lat: number[] = [];
   const last = new Map<string, string>();
   /** Values sent after the pod's last acknowledged one whose request failed (may or may not be stored). */
@@ -374,14 +401,11 @@ async function reports(url: string, pods: string[]) {
   const end = Date.now() + SECONDS * 1000;
   await Promise.all(
     pods.map(async (pod) => {
-      const token = mintPodToken(SECRET, "default", "default", pod);
+      const token = tokenOf(agents.build, pod);
       const target = `${url}/api/agent/pod/default/default/${pod}/annotation`;
-      while (Date.now() < end) {
-        const p0 = String(20000 + Math.floor(Math.random() * 1000));
-        const body = JSON.stringify({
-          AUTO_PORT0: p0,
-          AUTO_PORT1: String(20000 + Math.floor(Math.random() * 1000)),
-        });
+      for (let k = 0; Date.now() < end; k++) {
+        const p0 = String(k);
+        const body = reportBody(agents, pod, p0);
         const t = performance.now();
         const r = await call(target, "PUT", body, token);
         lat.push(performance.now() - t);
@@ -476,17 +500,14 @@ async function paced(clients: number, send: (c: number, k: number) => Promise<bo
 }
 
 /** The open loop through domeos-server: every client reports to its own pod. */
-async function openLoop(url: string, pods: string[]) {
+async function openLoop(url: string, pods: string[], agents: Agents) {
   const sent = new Map<string, Sent[]>(pods.map((p) => [p, []]));
-  const tokens = pods.map((p) => mintPodToken(SECRET, "default", "default", p));
+  const tokens = pods.map((p) => tokenOf(agents.build, p));
   const stats = await paced(pods.length, async (c, k) => {
     const pod = pods[c]!;
     // Unique per pod within the phase (< 1000 reports per pod).
-    const p0 = String(20000 + (k % 1000));
-    const body = JSON.stringify({
-      AUTO_PORT0: p0,
-      AUTO_PORT1: String(20000 + Math.floor(Math.random() * 1000)),
-    });
+    const p0 = String(k);
+    const body = reportBody(agents, pod, p0);
     const rec: Sent = { p0, sentAt: performance.now(), doneAt: 0, ok: false };
     sent.get(pod)!.push(rec);
     const r = await call(
@@ -545,7 +566,7 @@ async function lostInOpenLoop(store: EtcdStore, sent: Map<string, Sent[]>): Prom
     if (acked.length === 0) continue;
     const newest = acked.reduce((a, b) => (b.sentAt > a.sentAt ? b : a));
     const kv = await store.get(podKey("default", pod));
-    const stored = JSON.parse(kv!.value).metadata.annotations.AUTO_PORT0;
+    const stored = JSON.parse(kv!.value).metadata.annotations.BENCH_SEQ;
     const from = reqs.find((r) => r.p0 === stored);
     if (!from || from.doneAt < newest.sentAt) lost++;
   }
@@ -565,7 +586,7 @@ async function allocations(url: string, store: EtcdStore, round: number) {
         `${url}/api/agent/pod/default/default/${p}/ports`,
         "POST",
         '{"count":2}',
-        mintPodToken(SECRET, "default", "default", p),
+        mintInstanceToken(SECRET, "default", "default", p, `uid-${p}`),
       ),
     ),
   );
@@ -622,6 +643,7 @@ async function main() {
       name: nodeFlags.length ? `this build (node ${nodeFlags.join(" ")})` : "this build",
       main: "dist/src/server/main.js",
       profile: true,
+      legacyTokens: false,
       nodeFlags,
     },
   ];
@@ -630,26 +652,41 @@ async function main() {
       name: `baseline ${args.baseline}`,
       main: join(args.baseline, "dist/src/server/main.js"),
       profile: false,
+      legacyTokens: true,
       nodeFlags: [],
     });
   }
-  const run = async <T>(build: Build, fn: (url: string, pid?: number) => Promise<T>) => {
+  const run = async <T>(
+    build: Build,
+    fn: (url: string, pid: number | undefined, agents: Agents) => Promise<T>,
+  ) => {
     const s = await startServer(etcd.endpoint, build);
     server = s.child;
     try {
-      // Warm-up: connections, JIT, caches on both sides.
+      // Warm-up: connections, JIT, caches on both sides. Each pod asks the
+      // ledger for its 2 ports (the same ones for every build: the ledger is
+      // in etcd, and asking again is idempotent), then reports them once.
       newPhase();
+      const agents: Agents = { build, held: new Map() };
       await Promise.all(
-        pods.map((p) =>
-          call(
+        pods.map(async (p) => {
+          const r = await call(
+            `${s.url}/api/agent/pod/default/default/${p}/ports`,
+            "POST",
+            '{"count":2}',
+            tokenOf(build, p),
+          );
+          if (r.status !== 200) throw new Error(`ports of ${p}: HTTP ${r.status} ${r.text}`);
+          agents.held.set(p, JSON.parse(r.text).result.ports);
+          await call(
             `${s.url}/api/agent/pod/default/default/${p}/annotation`,
             "PUT",
-            '{"AUTO_PORT0":"20000"}',
-            mintPodToken(SECRET, "default", "default", p),
-          ),
-        ),
+            reportBody(agents, p, "warm-up"),
+            tokenOf(build, p),
+          );
+        }),
       );
-      return await fn(s.url, s.child.pid);
+      return await fn(s.url, s.child.pid, agents);
     } finally {
       await stopServer(s.child);
       server = null;
@@ -694,15 +731,15 @@ async function main() {
       // Alternate which build goes first: etcd's database grows through a pair,
       // so a fixed order would always hand the second build the bigger, slower one.
       for (const b of i % 2 === 0 ? per : [...per].reverse()) {
-        await run(b.build, async (url, pid) => {
+        await run(b.build, async (url, pid, agents) => {
           newPhase();
           let meter = cpuMeter({ server: pid, etcd: etcdPid });
-          const rep = await reports(url, pods);
+          const rep = await reports(url, pods, agents);
           b.cpu.push(`closed loop pair ${i + 1}: ${meter(rep.rate * SECONDS)}`);
           b.closed.push(rep);
           for (const [pod, p0] of rep.last) {
             const kv = await store.get(podKey("default", pod));
-            const stored = JSON.parse(kv!.value).metadata.annotations.AUTO_PORT0;
+            const stored = JSON.parse(kv!.value).metadata.annotations.BENCH_SEQ;
             if (stored !== p0 && !rep.maybe.get(pod)?.has(stored)) b.lost++;
           }
           if (RATE > 0) {
@@ -710,7 +747,7 @@ async function main() {
             meter = cpuMeter({ server: pid, etcd: etcdPid });
             const fsync0 = await etcdHistogram(etcd.endpoint, WAL_FSYNC);
             const commit0 = await etcdHistogram(etcd.endpoint, BACKEND_COMMIT);
-            const open = await openLoop(url, pods);
+            const open = await openLoop(url, pods, agents);
             const fsync = `WAL fsync ${histogramDelta(fsync0, await etcdHistogram(etcd.endpoint, WAL_FSYNC))}; backend commit ${histogramDelta(commit0, await etcdHistogram(etcd.endpoint, BACKEND_COMMIT))}`;
             b.cpu.push(`open loop pair ${i + 1}: ${meter(open.ok)}`);
             b.open.push({ ...open, lost: await lostInOpenLoop(store, open.sent), fsync });

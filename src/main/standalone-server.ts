@@ -13,6 +13,7 @@ import type { DrainOptions } from "../runtime/drain.js";
 import { ProcessRuntime } from "../runtime/server-adapter.js";
 import { StandaloneRuntime } from "../runtime/standalone-runtime.js";
 import { DEFAULT_CLUSTER } from "../server/config/config.js";
+import { nodeIdentity } from "../server/lock/node-identity.js";
 import type { Logger, LogLevel } from "../server/log/logger.js";
 import { type RunningServer, startServer } from "../server/server.js";
 import { EmbeddedStore } from "../store/embedded.js";
@@ -65,6 +66,7 @@ export async function startStandalone(o: StandaloneOptions): Promise<Standalone>
     clusterName: DEFAULT_CLUSTER,
     domeizeBin: join(repoRoot(), "bin", "domeize"),
     hostIP: o.hostIP,
+    nodeName: nodeIdentity(o.dataDir),
     portRange,
     backoff: o.backoff,
     drain: {

@@ -3,6 +3,7 @@
 // replica started through this package's bin/domeize.
 import { join } from "node:path";
 import { repoRoot } from "../main/repo-root.js";
+import { nodeIdentity } from "../server/lock/node-identity.js";
 import type { Logger } from "../server/log/logger.js";
 import type { Store } from "../store/store.js";
 import type { DrainOptions } from "./drain.js";
@@ -31,6 +32,7 @@ export function processRuntime(s: ProcessRuntimeSettings): ProcessRuntime {
       clusterName: s.clusterName,
       domeizeBin: join(repoRoot(), "bin", "domeize"),
       hostIP: s.hostIP,
+      nodeName: nodeIdentity(s.dataDir),
       portRange: s.portRange,
       drain: s.drain,
       log: s.log,

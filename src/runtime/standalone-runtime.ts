@@ -267,9 +267,11 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
     this.emit("change", namespace, name);
   }
 
+  /** The deployment's pods of this node only: another runtime's pods are never adopted or deleted here. */
   private async storedPods(namespace: string, deployName: string): Promise<PodObject[]> {
     const pods = await listPods(this.o.store, namespace);
-    return pods.filter((p) => podDeployName(p) === deployName);
+    const ours = (n: string | undefined) => n === this.nodeName || n === "standalone";
+    return pods.filter((p) => podDeployName(p) === deployName && ours(p.spec?.nodeName));
   }
 
   private serial<T>(namespace: string, name: string, fn: () => Promise<T>): Promise<T> {
