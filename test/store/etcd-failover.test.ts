@@ -220,9 +220,9 @@ describe("3-member etcd: one member frozen or killed for 20 s", () => {
         assert.deepEqual(logs, [], "confd's watch never lost its store");
         assert.ok(store.client.stats.failovers >= 1, summary);
         if (mode === "SIGSTOP") assert.ok(store.client.stats.keepaliveTimeouts >= 1, summary);
-        // The reports all landed: each pod holds its agent's last acknowledged port.
+        // The reports landed: each pod carries its agent's SEQ annotation.
         const kv = await store.get(podKey("default", "agent0"));
-        assert.ok(kv?.value.includes("AUTO_PORT0"));
+        assert.ok(kv?.value.includes("\"SEQ\""));
       } finally {
         try {
           target.signal("SIGCONT");
