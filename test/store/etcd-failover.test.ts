@@ -222,7 +222,7 @@ describe("3-member etcd: one member frozen or killed for 20 s", () => {
         if (mode === "SIGSTOP") assert.ok(store.client.stats.keepaliveTimeouts >= 1, summary);
         // The reports landed: each pod carries its agent's SEQ annotation.
         const kv = await store.get(podKey("default", "agent0"));
-        assert.ok(kv?.value.includes("\"SEQ\""));
+        assert.ok(kv?.value.includes('"SEQ"'));
       } finally {
         try {
           target.signal("SIGCONT");
