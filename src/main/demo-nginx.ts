@@ -79,7 +79,13 @@ http {
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_next_upstream error timeout http_502;
+      proxy_next_upstream_tries 3;
+      proxy_next_upstream_timeout 5s;
       proxy_connect_timeout 1s;
+      # a pod that took the request but hangs (SIGSTOP, dead host) fails
+      # after this instead of nginx's 60 s (examples/confd/nginx.conf)
+      proxy_send_timeout 10s;
+      proxy_read_timeout 10s;
     }
   }
 }
