@@ -6,7 +6,8 @@
 // - nothing crashes, no report fails after the first 3 s;
 // - report p99 from 3 s into the outage to its end <= 2x the healthy p99
 //   (a floor of 50 ms for the healthy p99: below it the machine's jitter
-//   decides);
+//   decides; and at least 500 ms: the load of a shared machine changes
+//   between the windows, a stuck report takes seconds);
 // - from 3 s into the outage confd sees changes with a median latency
 //   within 2x its healthy median (floor 100 ms), none slower than 3x its
 //   healthy maximum (floor 1 s: a blind watch takes seconds), and its watch
@@ -214,7 +215,12 @@ describe("3-member etcd: one member frozen or killed for 20 s", () => {
         console.log(summary);
         assert.equal(failedLate.length, 0, `reports failed after the first 3 s: ${summary}`);
         assert.ok(outage.length > 100, summary);
-        assert.ok(during <= 2 * base, `report p99 during the outage: ${summary}`);
+        // 2x the healthy p99, and never below 500 ms: on a shared machine the
+        // load of the 20 s outage window is not the healthy window's (a full
+        // CI run saw 112 -> 303 ms with nothing wrong); a report pinned to the
+        // lost member (the failure this catches) waits seconds for a deadline.
+        const reportCeiling = Math.max(2 * base, 500);
+        assert.ok(during <= reportCeiling, `report p99 during the outage: ${summary}`);
         assert.ok(median(confdDuring) <= 2 * confdMedian, `confd median latency: ${summary}`);
         assert.ok(Math.max(...confdDuring) <= confdCeiling, `confd latency ceiling: ${summary}`);
         assert.deepEqual(logs, [], "confd's watch never lost its store");
