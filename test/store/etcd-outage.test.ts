@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { EtcdStore } from "../../src/store/etcd.js";
 import { StoreUnavailableError } from "../../src/store/store.js";
@@ -85,6 +86,14 @@ function etcdPid(): number {
   return pids[0];
 }
 
+/** Every thread of `pid` is stopped (state T): SIGSTOP has taken effect. */
+function frozen(pid: number): boolean {
+  return readdirSync(`/proc/${pid}/task`).every((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("T");
+  });
+}
+
 test("etcd frozen (SIGSTOP, connection stays open): calls hit their deadline, the watch notices", async () => {
   const store = new EtcdStore({ endpoints: [etcd.endpoint], callTimeoutMs: 1500 });
   const pid = etcdPid();
@@ -93,6 +102,9 @@ test("etcd frozen (SIGSTOP, connection stays open): calls hit their deadline, th
     const rec = recorder();
     await store.watch("/frozen/", 0, rec.handlers);
     process.kill(pid, "SIGSTOP");
+    // kill() returns once the signal is sent; on a loaded machine etcd's
+    // threads stop when next scheduled (a full run once saw the put answered)
+    await eventually(() => frozen(pid), "etcd stopped", 10_000);
     await rejectsFast("put", store.put("/frozen/b", "2"), 6000);
     await eventually(() => rec.errors.length === 1, "keepalive ends the watch", 40_000);
     assert.ok(rec.errors[0] instanceof StoreUnavailableError, String(rec.errors[0]));
