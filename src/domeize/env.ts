@@ -1,6 +1,7 @@
 // Environment inputs, validated before anything is allocated or reported.
 // A bad value stops domeize with a message naming the variable and value.
 
+import { type NeedPorts, parseNeedPorts } from "../auto-port/need-ports.js";
 import { DurationError, mustParseDuration } from "../golib/duration.js";
 import { EXIT, fail } from "./exit.js";
 
@@ -20,6 +21,8 @@ export interface PodIdentity {
 export interface EnvConfig {
   /** 0 = no port step. */
   readonly needPorts: number;
+  /** NEED_PORTS=http,admin: the ports' names in index order (AUTO_PORT_HTTP ...); else empty. */
+  readonly portNames: readonly string[];
   readonly rangeStart: number;
   readonly rangeEnd: number;
   /** Present when needPorts > 0. */
@@ -40,6 +43,16 @@ type Env = NodeJS.ProcessEnv;
 
 function bad(name: string, value: string, why: string): never {
   return fail(EXIT.env, `invalid ${name}=${JSON.stringify(value)}: ${why}`);
+}
+
+function needPortsOf(env: Env): NeedPorts {
+  const raw = env.NEED_PORTS ?? "";
+  if (raw === "") return { count: 0, names: [] };
+  try {
+    return parseNeedPorts(raw);
+  } catch (err) {
+    return bad("NEED_PORTS", raw, (err as Error).message);
+  }
 }
 
 function integer(env: Env, name: string, dflt: number, min: number, max: number): number {
@@ -187,7 +200,7 @@ function ledger(env: Env): boolean {
 }
 
 export function readEnv(env: Env): EnvConfig {
-  const needPorts = integer(env, "NEED_PORTS", 0, 0, 65535);
+  const { count: needPorts, names: portNames } = needPortsOf(env);
   const rangeStart = integer(env, "AVAILABLE_PORT_START", 20000, 1, 65535);
   const rangeEnd = integer(env, "AVAILABLE_PORT_END", 20999, 1, 65535);
   if (rangeStart > rangeEnd) {
@@ -198,6 +211,7 @@ export function readEnv(env: Env): EnvConfig {
   }
   return {
     needPorts,
+    portNames,
     rangeStart,
     rangeEnd,
     pod: needPorts > 0 ? podIdentity(env) : undefined,

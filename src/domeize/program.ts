@@ -4,6 +4,7 @@
 // under Node) or run it as a child (tails, or Node without the launcher).
 
 import { accessSync, constants, unlinkSync, writeFileSync } from "node:fs";
+import { namedPortVar } from "../auto-port/need-ports.js";
 import type { Options } from "./cli/options.js";
 import { readEnv } from "./env.js";
 import {
@@ -94,12 +95,15 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
     reserved.ports.forEach((p, i) => {
       exports[`AUTO_PORT${i}`] = String(p);
     });
+    cfg.portNames.forEach((name, i) => {
+      exports[namedPortVar(name)] = String(reserved.ports[i]);
+    });
     exports.AUTO_PORTS = reserved.ports.join(",");
     installEnviron(withAdditions(caller.entries, exports), env);
     log(
       `ports for ${leaseKey(cfg.pod)}: ${reserved.ports.join(" ")}${reserved.sticky > 0 ? ` (${reserved.sticky} kept from the previous start)` : ""}`,
     );
-    const reporting = reportPorts(cfg.pod, reserved.ports, {
+    const reporting = reportPorts(cfg.pod, reserved.ports, cfg.portNames, {
       deadlineMs: reportDeadlineMs,
       requestTimeoutMs,
     });

@@ -3,6 +3,7 @@
 // backoff with jitter) on connection errors, timeouts and 5xx until a
 // deadline. 4xx is final. The PUT is idempotent, so retrying is safe.
 
+import { namedPortKey } from "../auto-port/need-ports.js";
 import { Backoff } from "../retry/backoff.js";
 import type { PodIdentity } from "./env.js";
 import { EXIT, fail } from "./exit.js";
@@ -27,8 +28,15 @@ export function podUrl(server: string, pod: PodIdentity, leaf: string): string {
 }
 
 /** JSON of a map[string]string as Go marshals it: keys sorted, compact. */
-export function reportBody(ports: readonly number[], container: string): string {
+export function reportBody(
+  ports: readonly number[],
+  container: string,
+  names: readonly string[] = [],
+): string {
   const entries = ports.map((p, i) => [annotationKey(i, container), String(p)] as const);
+  names.forEach((n, i) => {
+    entries.push([namedPortKey(n, container), String(ports[i])] as const);
+  });
   entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return JSON.stringify(Object.fromEntries(entries));
 }
@@ -85,9 +93,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function reportPorts(
   pod: PodIdentity,
   ports: readonly number[],
+  names: readonly string[],
   timing: ReportTiming,
 ): Promise<void> {
-  const body = reportBody(ports, pod.container);
+  const body = reportBody(ports, pod.container, names);
   const start = Date.now();
   const deadline = start + timing.deadlineMs;
   const backoff = new Backoff({

@@ -14,7 +14,8 @@ export function standaloneProblems(input: Record<string, unknown>): string[] {
     );
   }
   const hostMode = input.networkMode === undefined || input.networkMode === "HOST";
-  if (hostMode && (input.ports === undefined || input.ports === 0)) {
+  const named = Array.isArray(input.portNames) && input.portNames.length > 0;
+  if (hostMode && !named && (input.ports === undefined || input.ports === 0)) {
     p.push(
       "ports: a host-mode deployment exposes at least 1 port (the number of AUTO_PORTn its pods get); use networkMode DEFAULT for none",
     );

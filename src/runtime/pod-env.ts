@@ -1,6 +1,7 @@
 // The environment of a replica: exactly what a Kubernetes pod spec from the
 // server gives the container (see the server's deployment spec), so an image
 // behaves the same under the standalone runtime and under Kubernetes.
+import { needPortsEnv } from "../server/deploy/model.js";
 import type { RuntimeDeployment } from "./types.js";
 
 export interface PodEnvInput {
@@ -33,7 +34,7 @@ export function podEnv(input: PodEnvInput): Record<string, string> {
     MY_POD_NAMESPACE: d.namespace,
     DOMEOS_AGENT_TOKEN: input.token,
   };
-  if (d.ports > 0) env.NEED_PORTS = String(d.ports);
+  if (d.ports > 0) env.NEED_PORTS = needPortsEnv(d);
   if (d.ports > 0 && input.portRange) {
     env.AVAILABLE_PORT_START = String(input.portRange.min);
     env.AVAILABLE_PORT_END = String(input.portRange.max);

@@ -84,6 +84,7 @@ export function toRuntimeDeployment(d: Deployment): RuntimeDeployment {
     command: d.command,
     networkMode: d.networkMode,
     ports: d.ports,
+    portNames: d.portNames,
     templates: d.templates.map((t) => `${t.src}:${t.dest}`),
     accessType: d.accessType,
     env: d.env,

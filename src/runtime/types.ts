@@ -15,6 +15,8 @@ export interface RuntimeDeployment {
   networkMode: NetworkMode;
   /** Number of exposed ports (NEED_PORTS); 0 means none. */
   ports: number;
+  /** Their names (NEED_PORTS=http,admin), when named. */
+  portNames?: string[];
   /** `src:dest` pairs for DOMEIZE_TEMPLATES (dest relative to the pod's working dir). */
   templates: string[];
   accessType: "DIY" | "K8S_SERVICE";

@@ -3,7 +3,14 @@
 // serves the console; `--runtime none` only stores deployments.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { appendFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -308,6 +315,91 @@ test("deploy list/status/events/logs against a running server: a serving replica
     assert.equal(kept.code, 0, kept.err);
     assert.match(kept.out, /hello from good-/);
     assert.match(kept.out, /appended line/);
+  } finally {
+    s.child.kill("SIGTERM");
+    await stopped(s.child);
+  }
+});
+
+test("named ports end to end: NEED_PORTS=http,admin -> AUTO_PORT_HTTP/ADMIN in the app, templates, annotations, ledger, CLI", {
+  timeout: 180_000,
+}, async () => {
+  const s = await startCli([]);
+  const tmplDir = mkdtempSync(join(tmpdir(), "named-ports-"));
+  dirs.push(tmplDir);
+  const tmpl = join(tmplDir, "ports.tmpl");
+  writeFileSync(tmpl, "http={{ .Env.AUTO_PORT_HTTP }} admin={{ .Env.AUTO_PORT_ADMIN }}\n");
+  const app = [
+    process.execPath,
+    "-e",
+    "require('http').createServer((q,r)=>r.end(process.env.AUTO_PORT_ADMIN)).listen(+process.env.AUTO_PORT_HTTP,'127.0.0.1')",
+  ];
+  try {
+    const res = await admin(s.url, "/api/deployments", {
+      name: "named",
+      command: app,
+      portNames: ["http", "admin"],
+      templates: [`${tmpl}:ports.txt`],
+    });
+    assert.equal(res.status, 201, await res.text());
+    const store = new EmbeddedStore(join(s.dataDir, "store"), { pollMs: 50 });
+    let pod: StoredPod | undefined;
+    try {
+      await until(
+        async () => {
+          [pod] = (await storedPods(store)).filter((p) => p.metadata.name.startsWith("named-"));
+          return (
+            pod?.metadata.annotations?.AUTO_PORT_ADMIN !== undefined &&
+            pod.status?.podIP !== undefined
+          );
+        },
+        60_000,
+        () => `named ports never reported: ${JSON.stringify(pod)}\n${s.stderr()}`,
+      );
+    } finally {
+      await store.close();
+    }
+    const ann = pod!.metadata.annotations!;
+    assert.equal(ann.AUTO_PORT_HTTP, ann.AUTO_PORT0);
+    assert.equal(ann.AUTO_PORT_ADMIN, ann.AUTO_PORT1);
+    // the app got both names; the template rendered them
+    assert.equal(
+      await (await fetch(`http://127.0.0.1:${ann.AUTO_PORT_HTTP}/`)).text(),
+      ann.AUTO_PORT_ADMIN,
+    );
+    const rendered = readFileSync(
+      join(s.dataDir, "pods", "default", pod!.metadata.name, "work", "ports.txt"),
+      "utf8",
+    );
+    assert.equal(rendered, `http=${ann.AUTO_PORT0} admin=${ann.AUTO_PORT1}\n`);
+    // the ledger holds both ports for the pod; the CLI shows the names
+    const state = (await (await fetch(`${s.url}/console/api/state?token=${ADMIN}`)).json()) as {
+      hosts: Record<string, { port: number; pod?: string }[]>;
+      pods: { name: string; ports: Record<string, string> }[];
+    };
+    const held = Object.values(state.hosts)
+      .flat()
+      .filter((o) => o.pod === `default/${pod!.metadata.name}`);
+    assert.deepEqual(
+      held.map((o) => o.port).sort(),
+      [Number(ann.AUTO_PORT0), Number(ann.AUTO_PORT1)].sort(),
+    );
+    assert.equal(
+      state.pods.find((p) => p.name === pod!.metadata.name)?.ports.AUTO_PORT_HTTP,
+      ann.AUTO_PORT0,
+    );
+    let out = "";
+    await deployCli(["status", "named"], {
+      out: (t) => {
+        out += t;
+      },
+      err: () => {},
+      env: { DOMEOS_SERVER: s.url, DOMEOS_ADMIN_TOKEN: ADMIN },
+    });
+    assert.match(
+      out,
+      new RegExp(`admin=${ann.AUTO_PORT1},http=${ann.AUTO_PORT0}|http=${ann.AUTO_PORT0}`),
+    );
   } finally {
     s.child.kill("SIGTERM");
     await stopped(s.child);

@@ -2,6 +2,7 @@
 // generated load-balancer configs (nginx upstreams), so every key is on an
 // allow-list and every value is checked: nothing here can inject config.
 
+import { NAMED_PORT_KEY } from "../../auto-port/need-ports.js";
 import { jsonKind } from "../http/body.js";
 import { badRequest, forbidden } from "../http/errors.js";
 
@@ -64,7 +65,30 @@ export function validateAnnotationPatch(
     checkEntry(key, value, policy);
     out[key] = value;
   }
+  checkNamedPorts(out);
   return out;
+}
+
+/**
+ * A named port (AUTO_PORT_HTTP[.container]) is another name of one of the
+ * container's AUTO_PORTn in the same report, so the ledger check of those
+ * covers it: a name cannot point at a port the pod was not given.
+ */
+function checkNamedPorts(patch: Record<string, string>): void {
+  for (const [key, value] of Object.entries(patch)) {
+    const m = NAMED_PORT_KEY.exec(key);
+    if (!m) continue;
+    const container = m[2]?.slice(1) ?? "";
+    const indexed = Object.entries(patch).filter(([k]) => {
+      const p = PORT_KEY.exec(k);
+      return p !== null && (p[2]?.slice(1) ?? "") === container;
+    });
+    if (!indexed.some(([, v]) => v === value)) {
+      throw badRequest(
+        `annotation ${key}=${JSON.stringify(value)} names no AUTO_PORT<n>${container ? ` of container ${container}` : ""} of the same report (report a named port with its indexed ports)`,
+      );
+    }
+  }
 }
 
 function checkEntry(key: string, value: string, policy: AnnotationPolicy): void {
@@ -74,6 +98,8 @@ function checkEntry(key: string, value: string, policy: AnnotationPolicy): void 
     );
   }
   if (PORT_KEY.test(key)) {
+    checkPort(key, value, policy.portRange);
+  } else if (NAMED_PORT_KEY.test(key)) {
     checkPort(key, value, policy.portRange);
   } else if (PORTS_KEY.test(key)) {
     checkPortList(key, value, policy.portRange);
@@ -85,7 +111,7 @@ function checkEntry(key: string, value: string, policy: AnnotationPolicy): void 
     }
   } else {
     throw forbidden(
-      `annotation key ${JSON.stringify(key)} is not allowed: agents may write AUTO_PORT<n>, AUTO_PORT<n>_<container> (or .<container>), AUTO_PORTS${policy.extraKeys.length ? ` and ${policy.extraKeys.join(", ")}` : ""}`,
+      `annotation key ${JSON.stringify(key)} is not allowed: agents may write AUTO_PORT<n>, AUTO_PORT<n>_<container> (or .<container>), AUTO_PORT_<NAME>[.<container>], AUTO_PORTS${policy.extraKeys.length ? ` and ${policy.extraKeys.join(", ")}` : ""}`,
     );
   }
 }

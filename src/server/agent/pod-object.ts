@@ -1,4 +1,5 @@
 // Reading the few pod fields the server needs from a stored pod object.
+import { parseNeedPorts } from "../../auto-port/need-ports.js";
 import type { Store } from "../../store/store.js";
 import { podKey } from "../../store/store.js";
 import { notFound } from "../http/errors.js";
@@ -55,8 +56,11 @@ function declaredPorts(spec: Record<string, unknown>): number | undefined {
       if (!isObject(c) || !Array.isArray(c.env)) continue;
       for (const e of c.env) {
         if (!isObject(e) || e.name !== "NEED_PORTS" || typeof e.value !== "string") continue;
-        const n = Number(e.value);
-        if (Number.isInteger(n) && n >= 0) sum = (sum ?? 0) + n;
+        try {
+          sum = (sum ?? 0) + parseNeedPorts(e.value).count; // "2" or "http,admin"
+        } catch {
+          // not a value domeize would accept: it declares nothing
+        }
       }
     }
   }

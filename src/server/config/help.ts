@@ -110,6 +110,7 @@ create options:
   --replicas N         [1]
   --network HOST|DEFAULT   [HOST]: hostNetwork pods with AUTO_PORTn ports
   --ports N            AUTO_PORT0..N-1 ports per pod (NEED_PORTS) [1 in HOST mode, 0 otherwise]
+  --ports NAME,NAME    named ports: also AUTO_PORT_NAME (e.g. --ports http,admin)
   --template SRC:DEST  config template rendered by domeize (repeatable)
   --access DIY|K8S_SERVICE  accessType annotation read by load balancers [DIY]
   --env NAME=VALUE     extra environment (repeatable)

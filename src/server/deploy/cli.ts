@@ -234,7 +234,9 @@ function createBody(name: string | undefined, ns: string, v: Values): Record<str
   const network = v.network ? String(v.network).toUpperCase() : "HOST";
   if (v.network) body.networkMode = network;
   // a host-mode pod almost always serves on one port: NEED_PORTS=1 unless told
-  if (v.ports !== undefined) body.ports = Number(nonNegative("--ports", v.ports));
+  // --ports 2, or named ports --ports http,admin (AUTO_PORT_HTTP beside AUTO_PORT0)
+  if (v.ports !== undefined && /^[a-z]/.test(v.ports)) body.portNames = v.ports.split(",");
+  else if (v.ports !== undefined) body.ports = Number(nonNegative("--ports", v.ports));
   else if (network === "HOST") body.ports = 1;
   if (v.access) body.accessType = String(v.access).toUpperCase();
   if (v.template) body.templates = v.template;

@@ -22,7 +22,7 @@ import {
   volumeMounts,
   volumes,
 } from "./manifest-domeize.js";
-import { type Deployment, templatesEnv } from "./model.js";
+import { type Deployment, needPortsEnv, templatesEnv } from "./model.js";
 
 export type EnvVar = IEnvVar;
 
@@ -56,7 +56,7 @@ const field = (name: string, fieldPath: string): IEnvVar => ({
  */
 export function podEnv(d: Deployment, ctx: PodContext): IEnvVar[] {
   const env: IEnvVar[] = [{ name: "NETWORK_MODE", value: d.networkMode }];
-  if (d.ports > 0) env.push({ name: "NEED_PORTS", value: String(d.ports) });
+  if (d.ports > 0) env.push({ name: "NEED_PORTS", value: needPortsEnv(d) });
   // domeize rejects ledger ports outside its range: give it the server's when it differs.
   const range = ctx.portRange;
   if (d.ports > 0 && range && !sameRange(range, DOMEIZE_DEFAULT_PORT_RANGE)) {

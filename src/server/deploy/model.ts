@@ -1,5 +1,6 @@
 // The host-mode deployment model and its validation. Every problem names the
 // field and the bad value; all problems are reported at once.
+import { parseNeedPorts } from "../../auto-port/need-ports.js";
 import { clusterNameProblem, isDnsLabel } from "../http/names.js";
 import { type ProbeSpec, parseProbe } from "./probe-spec.js";
 
@@ -25,6 +26,8 @@ export interface Deployment {
   networkMode: NetworkMode;
   /** Number of AUTO_PORTn ports each pod needs (NEED_PORTS). */
   ports: number;
+  /** Names of those ports in index order (NEED_PORTS=http,admin: AUTO_PORT_HTTP ...), when named. */
+  portNames?: string[];
   templates: TemplateSpec[];
   accessType: AccessType;
   env: Record<string, string>;
@@ -72,6 +75,7 @@ const FIELDS = new Set([
   "replicas",
   "networkMode",
   "ports",
+  "portNames",
   "templates",
   "accessType",
   "env",
@@ -95,11 +99,15 @@ export function parseDeployment(input: unknown): Deployment {
     cluster: clusterName(o.cluster ?? "default", p),
     replicas: int(o, "replicas", 1, 0, MAX_REPLICAS, p),
     networkMode: oneOf(o, "networkMode", ["HOST", "DEFAULT"] as const, "HOST", p),
-    ports: int(o, "ports", 0, 0, MAX_PORTS, p),
+    ports: int(o, "ports", Array.isArray(o.portNames) ? o.portNames.length : 0, 0, MAX_PORTS, p),
     templates: templates(o.templates, p),
     accessType: oneOf(o, "accessType", ["DIY", "K8S_SERVICE"] as const, "DIY", p),
     env: env(o.env, p),
   };
+  if (o.portNames !== undefined) {
+    const names = portNames(o.portNames, d.ports, p);
+    if (names) d.portNames = names;
+  }
   if (o.image !== undefined) d.image = image(o.image, p);
   if (o.command !== undefined) d.command = command(o.command, p);
   if (d.image === undefined && d.command === undefined)
@@ -117,6 +125,30 @@ export function parseDeployment(input: unknown): Deployment {
     if (typeof o[k] === "string") d[k] = o[k] as string;
   if (p.length > 0) throw new DeploymentError(p);
   return d;
+}
+
+/** portNames: one distinct port name per port (Kubernetes' port-name rules). */
+function portNames(v: unknown, ports: number, p: string[]): string[] | undefined {
+  if (!Array.isArray(v) || !v.every((n) => typeof n === "string")) {
+    p.push('portNames must be an array of port names, e.g. ["http", "admin"]');
+    return undefined;
+  }
+  try {
+    parseNeedPorts(v.join(","));
+  } catch (err) {
+    p.push(`portNames: ${(err as Error).message}`);
+    return undefined;
+  }
+  if (v.length !== ports) {
+    p.push(`portNames names ${v.length} ports but ports is ${ports}: give one name per port`);
+    return undefined;
+  }
+  return v as string[];
+}
+
+/** NEED_PORTS for the pods: the names when the ports are named, else the count. */
+export function needPortsEnv(d: { ports: number; portNames?: string[] }): string {
+  return d.portNames && d.portNames.length > 0 ? d.portNames.join(",") : String(d.ports);
 }
 
 /** Any name the operator gave a cluster (see clusterNameProblem). */
