@@ -230,7 +230,7 @@ test("deploy list/status/events/logs against a running server: a serving replica
     );
     assert.match(status.out, /^Deployment: default\/good \(cluster default\)$/m);
     assert.match(status.out, /^Replicas: {3}1\/1 ready, 1 pods$/m);
-    assert.match(status.out, /^POD\s+READY\s+STATUS\s+RESTARTS\s+PORTS\s+HOST\s+AGE\s+LAST EXIT$/m);
+    assert.match(status.out, /^POD\s+READY\s+STATUS\s+RESTARTS\s+PORTS\s+HOST\s+AGE\s+REVISION\s+LAST EXIT$/m);
     let events = { code: 0, out: "", err: "" };
     await until(
       async () => {

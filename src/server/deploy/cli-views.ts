@@ -74,7 +74,7 @@ export function statusView(d: Deployment, pods: PodSummary[], now = Date.now()):
 
 export function podsTable(pods: PodSummary[], now = Date.now()): string {
   return table(
-    ["POD", "READY", "STATUS", "RESTARTS", "PORTS", "HOST", "AGE", "LAST EXIT"],
+    ["POD", "READY", "STATUS", "RESTARTS", "PORTS", "HOST", "AGE", "REVISION", "LAST EXIT"],
     pods.map((p) => [
       p.name,
       p.ready ? "1/1" : "0/1",
@@ -83,6 +83,7 @@ export function podsTable(pods: PodSummary[], now = Date.now()): string {
       ports(p),
       p.host || "-",
       age(p.createdAt, now),
+      p.revision || "-", // the podRevision label rollouts set; "-" for pods without one
       p.lastExit
         ? p.lastExit.signal !== undefined
           ? `signal ${p.lastExit.signal}`
