@@ -14,10 +14,10 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { deployCli } from "../../src/server/deploy/cli.js";
 import { EmbeddedStore } from "../../src/store/embedded.js";
 import { REPO_ROOT } from "../support/fixtures.js";
 import { freePort } from "../support/ports.js";
+import { runDeployCli } from "./helpers.js";
 
 const ADMIN = "cli-runtime-admin-token";
 const children: ChildProcess[] = [];
@@ -194,20 +194,7 @@ test("deploy list/status/events/logs against a running server: a serving replica
   timeout: 180_000,
 }, async () => {
   const s = await startCli([]);
-  const cli = async (args: string[]) => {
-    let out = "";
-    let err = "";
-    const code = await deployCli(args, {
-      out: (t) => {
-        out += t;
-      },
-      err: (t) => {
-        err += t;
-      },
-      env: { DOMEOS_SERVER: s.url, DOMEOS_ADMIN_TOKEN: ADMIN },
-    });
-    return { code, out, err };
-  };
+  const cli = (args: string[]) => runDeployCli(args, s.url, ADMIN);
   try {
     const good = [APP[0]!, "-e", `console.log("hello from", process.env.MY_POD_NAME); ${APP[2]}`];
     assert.equal(
@@ -230,7 +217,10 @@ test("deploy list/status/events/logs against a running server: a serving replica
     );
     assert.match(status.out, /^Deployment: default\/good \(cluster default\)$/m);
     assert.match(status.out, /^Replicas: {3}1\/1 ready, 1 pods$/m);
-    assert.match(status.out, /^POD\s+READY\s+STATUS\s+RESTARTS\s+PORTS\s+HOST\s+AGE\s+REVISION\s+LAST EXIT$/m);
+    assert.match(
+      status.out,
+      /^POD\s+READY\s+STATUS\s+RESTARTS\s+PORTS\s+HOST\s+AGE\s+REVISION\s+LAST EXIT$/m,
+    );
     let events = { code: 0, out: "", err: "" };
     await until(
       async () => {
@@ -388,14 +378,7 @@ test("named ports end to end: NEED_PORTS=http,admin -> AUTO_PORT_HTTP/ADMIN in t
       state.pods.find((p) => p.name === pod!.metadata.name)?.ports.AUTO_PORT_HTTP,
       ann.AUTO_PORT0,
     );
-    let out = "";
-    await deployCli(["status", "named"], {
-      out: (t) => {
-        out += t;
-      },
-      err: () => {},
-      env: { DOMEOS_SERVER: s.url, DOMEOS_ADMIN_TOKEN: ADMIN },
-    });
+    const { out } = await runDeployCli(["status", "named"], s.url, ADMIN);
     assert.match(
       out,
       new RegExp(`admin=${ann.AUTO_PORT1},http=${ann.AUTO_PORT0}|http=${ann.AUTO_PORT0}`),

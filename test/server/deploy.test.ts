@@ -20,6 +20,7 @@ import {
   bearer,
   makeStore,
   request,
+  runDeployCli,
   SECRET,
   type StoreFixture,
   startTestServer,
@@ -336,20 +337,7 @@ describe("admin API and CLI", () => {
 
   // In-process for speed (a node start costs seconds on a loaded CI box);
   // the executable itself is exercised by the --help case below.
-  const cli = async (args: string[]) => {
-    let out = "";
-    let err = "";
-    const code = await deployCli(args, {
-      out: (t) => {
-        out += t;
-      },
-      err: (t) => {
-        err += t;
-      },
-      env: { DOMEOS_SERVER: srv.url, DOMEOS_ADMIN_TOKEN: ADMIN },
-    });
-    return { code, out, err };
-  };
+  const cli = (args: string[]) => runDeployCli(args, srv.url, ADMIN);
   const binary = (args: string[]) =>
     new Promise<{ code: number; out: string }>((resolve) => {
       const p = spawn("bin/domeos-server", args);

@@ -1,11 +1,13 @@
 // Shared fixtures of the server tests: real stores (embedded SQLite in a
 // temp dir, real etcd), pod objects shaped like Kubernetes v1 pods, and a
 // small HTTP client for the agent API.
+
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mintInstanceToken } from "../../src/server/auth/pod-token.js";
 import type { ServerConfig } from "../../src/server/config/config.js";
+import { deployCli } from "../../src/server/deploy/cli.js";
 import { jsonLogger, silentLogger } from "../../src/server/log/logger.js";
 import { type RunningServer, startServer } from "../../src/server/server.js";
 import { EmbeddedStore } from "../../src/store/embedded.js";
@@ -197,4 +199,27 @@ export function agentUrl(
   cluster = "default",
 ) {
   return `${base}/api/agent/pod/${cluster}/${ns}/${pod}/${what}`;
+}
+
+/**
+ * `domeos-server deploy ...` in-process against a server (a node start costs
+ * seconds on a loaded CI box; the executable itself is tested elsewhere).
+ */
+export async function runDeployCli(
+  args: string[],
+  server: string,
+  token: string,
+): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await deployCli(args, {
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+    env: { DOMEOS_SERVER: server, DOMEOS_ADMIN_TOKEN: token },
+  });
+  return { code, out, err };
 }
