@@ -123,9 +123,9 @@ test("probe drain waits; bad usage exits 2 naming the problem", async () => {
   assert.match(inst.stderr, /install copies the self-contained domeize executable/);
   assert.equal(existsSync(`${dir}/domeize-copy`), false);
   // A bad environment is reported as domeize reports it (exit 3).
-  const badEnv = await probe(["ready"], { PATH: process.env.PATH, NEED_PORTS: "x" });
+  const badEnv = await probe(["ready"], { PATH: process.env.PATH, NEED_PORTS: "-1" });
   assert.equal(badEnv.code, 3);
-  assert.match(badEnv.stderr, /invalid NEED_PORTS="x"/);
+  assert.match(badEnv.stderr, /invalid NEED_PORTS="-1"/);
   assert.ok(LAUNCHER.endsWith("bin/domeize"));
 });
 
