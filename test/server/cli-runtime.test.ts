@@ -2,10 +2,11 @@
 // runs host-mode deployments here as processes (through bin/domeize), and
 // serves the console; `--runtime none` only stores deployments.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import {
   appendFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
@@ -14,6 +15,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { DemoNginx, nginxInstalled } from "../../src/main/demo-nginx.js";
 import { EmbeddedStore } from "../../src/store/embedded.js";
 import { REPO_ROOT } from "../support/fixtures.js";
 import { freePort } from "../support/ports.js";
@@ -383,8 +385,86 @@ test("named ports end to end: NEED_PORTS=http,admin -> AUTO_PORT_HTTP/ADMIN in t
       out,
       new RegExp(`admin=${ann.AUTO_PORT1},http=${ann.AUTO_PORT0}|http=${ann.AUTO_PORT0}`),
     );
+    await upstreamByName(s.dataDir, tmplDir, pod!, "named");
   } finally {
     s.child.kill("SIGTERM");
     await stopped(s.child);
   }
 });
+
+/**
+ * The last leg of named ports: a confd template that selects the port by its
+ * name (`AUTO_PORT_HTTP`, not `AUTO_PORT0`) renders the upstream, the real
+ * bin/domeos-confd -onetime checks it with `nginx -t` and reloads a real
+ * nginx, and a request through nginx reaches the app's HTTP port.
+ */
+async function upstreamByName(
+  dataDir: string,
+  dir: string,
+  pod: StoredPod,
+  deployment: string,
+): Promise<void> {
+  const ann = pod.metadata.annotations!;
+  const tmpl = `upstream img_cs_group {
+{{range gets "/registry/pods/default/*"}}{{$p := json .Value}}{{if eq $p.metadata.annotations.deployName "${deployment}"}}{{if $p.metadata.annotations.AUTO_PORT_HTTP}}  server {{$p.status.podIP}}:{{$p.metadata.annotations.AUTO_PORT_HTTP}};
+{{end}}{{end}}{{end}}  server 127.0.0.1:1 down;
+}
+`;
+  const confdir = join(dir, "confd");
+  mkdirSync(join(confdir, "templates"), { recursive: true });
+  mkdirSync(join(confdir, "conf.d"), { recursive: true });
+  writeFileSync(join(confdir, "templates", "upstream.tmpl"), tmpl);
+  const nginx = nginxInstalled() ? new DemoNginx(join(dir, "nginx"), await freePort()) : null;
+  const dest = nginx?.upstreamPath ?? join(dir, "upstream.conf");
+  const toml = [
+    "[template]",
+    'src = "upstream.tmpl"',
+    `dest = ${JSON.stringify(dest)}`,
+    'keys = ["/registry/pods/default"]',
+    ...(nginx
+      ? [
+          `check_cmd = ${JSON.stringify(nginx.checkCmd())}`,
+          `reload_cmd = ${JSON.stringify(nginx.reloadCmd())}`,
+        ]
+      : []),
+  ];
+  writeFileSync(join(confdir, "conf.d", "upstream.toml"), `${toml.join("\n")}\n`);
+  try {
+    if (nginx) {
+      nginx.configure();
+      await nginx.start();
+    }
+    const confd = spawnSync(
+      join(REPO_ROOT, "bin", "domeos-confd"),
+      ["-onetime", "-backend", "embedded", "-node", dataDir, "-confdir", confdir],
+      { encoding: "utf8", timeout: 60_000 },
+    );
+    assert.equal(confd.status, 0, `domeos-confd -onetime failed:\n${confd.stderr}`);
+    const upstream = readFileSync(dest, "utf8");
+    assert.match(upstream, new RegExp(`server ${pod.status!.podIP}:${ann.AUTO_PORT_HTTP};`));
+    assert.doesNotMatch(
+      upstream,
+      new RegExp(`:${ann.AUTO_PORT_ADMIN};`),
+      "the admin port is not routed",
+    );
+    if (nginx) {
+      // the app answers its admin port number on the HTTP port (nginx -s
+      // reload returns before the new workers take over: wait for them)
+      let answer = "";
+      await until(
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${nginx.port}/`, {
+            headers: { connection: "close" },
+          });
+          answer = `${res.status} ${await res.text()}`;
+          return res.status === 200;
+        },
+        30_000,
+        () => `nginx never routed to the HTTP port: ${answer}\n${upstream}`,
+      );
+      assert.equal(answer, `200 ${ann.AUTO_PORT_ADMIN}`);
+    }
+  } finally {
+    await nginx?.stop();
+  }
+}
