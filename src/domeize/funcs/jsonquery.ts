@@ -2,18 +2,29 @@
 // c550732 splits the query with elgs/gosplitargs cbd889c on the two
 // characters `\.` (quotes group and are dropped), so `services\.[1]\.port`
 // is the nested path and `a.b` is the literal key "a.b"; `[N]` indexes an
-// array. Errors are gojq's, wrapped as dockerize wraps them. Our extension:
-// when the original finds nothing, a plain dotted path (`services.[1].port`)
-// is tried as nested before the original's error is reported.
+// array (a negative N panics in gojq: the bare runtime error, not wrapped by
+// dockerize). Errors are gojq's, wrapped as dockerize wraps them.
+//
+// Our extension, only where the original finds nothing: a path without any
+// `\.` is split on plain dots by the same parser (`services.[1].port`, as
+// dockerize's README documents it) before the original's error is reported.
+// Every answer the original gives is kept; test/domeize/compat.test.ts
+// checks this against Go.
 
 import { goJsonSyntaxError } from "../../golib/json-error.js";
 import { atoi } from "../../golib/strconv.js";
 import { FuncError } from "../../gotemplate/value.js";
 
+/** gojq's separator. */
 const SEPARATOR = "\\.";
+/** The extension's separator. */
+const DOT = ".";
 
-/** gosplitargs.SplitArgs(input, `\.`, false) as of cbd889c. */
-export function splitQuery(input: string): string[] {
+/** A Go runtime panic inside gojq: it escapes dockerize's error wrapping. */
+class GoPanic extends FuncError {}
+
+/** gosplitargs.SplitArgs(input, separator, false) as of cbd889c (a non-blank separator). */
+export function splitQuery(input: string, separator: string = SEPARATOR): string[] {
   let single = false;
   let double = false;
   let matched = 0;
@@ -33,10 +44,10 @@ export function splitQuery(input: string): string[] {
       continue;
     }
     if (!single && !double) {
-      if (ch === SEPARATOR[matched]) {
+      if (ch === separator[matched]) {
         matched++;
-        if (matched === SEPARATOR.length) {
-          out.push(buf.slice(0, buf.length - SEPARATOR.length + 1));
+        if (matched === separator.length) {
+          out.push(buf.slice(0, buf.length - separator.length + 1));
           buf = "";
           matched = 0;
         } else buf += ch;
@@ -61,7 +72,8 @@ function query(data: unknown, paths: string[]): unknown {
       const index = Number(atoi(path.slice(1, -1)));
       if (!Array.isArray(ctx)) throw new Error(`${path} is not an array. []`);
       if (ctx.length <= index) throw new Error(`${path} index out of range.`);
-      if (index < 0) throw new Error(`runtime error: index out of range [${index}]`);
+      // gojq indexes the slice: Go panics, text/template reports the bare panic
+      if (index < 0) throw new GoPanic(`runtime error: index out of range [${index}]`);
       ctx = ctx[index];
     } else {
       if (!isObject(ctx)) throw new Error(`${path} is not an object. map[]`);
@@ -70,11 +82,6 @@ function query(data: unknown, paths: string[]): unknown {
     }
   }
   return ctx;
-}
-
-/** Our extension's path: "." separates, `\.` is a literal dot. */
-function dottedPaths(path: string): string[] {
-  return path.split(/(?<!\\)\./).map((p) => p.replaceAll("\\.", "."));
 }
 
 export function jsonQuery(json: string, path: string): unknown {
@@ -88,9 +95,10 @@ export function jsonQuery(json: string, path: string): unknown {
   try {
     return query(data, splitQuery(path));
   } catch (err) {
-    if (path.includes(".")) {
+    if (err instanceof GoPanic) throw err;
+    if (path.includes(DOT) && !path.includes(SEPARATOR)) {
       try {
-        return query(data, dottedPaths(path));
+        return query(data, splitQuery(path, DOT));
       } catch {
         // the original's error is the one to report
       }
