@@ -1,9 +1,16 @@
 // nginx for the demo: a private prefix directory, one server on a free
 // loopback port proxying to the upstream domeos-confd renders. Started only
-// when nginx is installed.
+// when nginx is installed. With `dynamic`, the Lua module is loaded and a
+// loopback-only endpoint receives member lists (docs/nginx-dynamic.md).
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import {
+  dynamicHttpLines,
+  loadModuleLines,
+  luaModuleAvailable,
+} from "../confd/dynamic/nginx-conf.js";
 import { repoRoot } from "./repo-root.js";
 
 export const NGINX_BIN = process.env.NGINX_BIN ?? "/usr/sbin/nginx";
@@ -13,17 +20,41 @@ export function nginxInstalled(): boolean {
   return existsSync(NGINX_BIN) && spawnSync(NGINX_BIN, ["-v"]).status === 0;
 }
 
+/** nginx with Debian's Lua module and lua-resty-core: dynamic endpoints work. */
+export function nginxLuaInstalled(): boolean {
+  return nginxInstalled() && luaModuleAvailable(NGINX_BIN);
+}
+
+export interface DemoNginxDynamic {
+  /** Loopback port of the member-list endpoint. */
+  membersPort: number;
+}
+
 export class DemoNginx {
   readonly confPath: string;
   readonly upstreamPath: string;
+  /** Dynamic mode: the shared secret's file (confd's dynamic_endpoints.secret_file). */
+  readonly secretFile: string;
   private proc: ChildProcess | null = null;
 
   constructor(
     readonly prefix: string,
     readonly port: number,
+    readonly dynamic?: DemoNginxDynamic,
   ) {
     this.confPath = join(prefix, "nginx.conf");
     this.upstreamPath = join(prefix, "conf.d", "upstream.conf");
+    this.secretFile = join(prefix, "members.secret");
+  }
+
+  /** Dynamic mode: the endpoint confd pushes member lists to. */
+  get membersUrl(): string {
+    return `http://127.0.0.1:${this.dynamic?.membersPort}/members`;
+  }
+
+  /** The master's pid (nginx -s reload keeps it; a restart changes it). */
+  get pid(): number | undefined {
+    return this.proc?.pid;
   }
 
   /**
@@ -56,9 +87,12 @@ export class DemoNginx {
     mkdirSync(join(this.prefix, "conf.d"), { recursive: true });
     mkdirSync(join(this.prefix, "logs"), { recursive: true });
     const p = this.prefix;
+    if (this.dynamic)
+      writeFileSync(this.secretFile, randomBytes(24).toString("hex"), { mode: 0o600 });
+    const dyn = this.dynamic;
     writeFileSync(
       this.confPath,
-      `daemon off;
+      `${dyn ? loadModuleLines() : ""}daemon off;
 master_process on;
 worker_processes 1;
 pid ${join(p, "nginx.pid")};
@@ -71,7 +105,7 @@ http {
   fastcgi_temp_path ${p}/fastcgi;
   uwsgi_temp_path ${p}/uwsgi;
   scgi_temp_path ${p}/scgi;
-  include ${join(p, "conf.d")}/*.conf;
+${dyn ? dynamicHttpLines({ listen: `127.0.0.1:${dyn.membersPort}`, secretFile: this.secretFile }) : ""}  include ${join(p, "conf.d")}/*.conf;
   server {
     listen 127.0.0.1:${this.port};
     location / {
