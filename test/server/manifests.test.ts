@@ -335,6 +335,7 @@ describe("system RBAC: least rights", () => {
         verbs: ["get", "create", "patch", "delete"],
       },
       { apiGroups: [""], resources: ["secrets"], verbs: ["get", "create", "patch", "delete"] },
+      { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["get", "list"] },
     ]);
     const all = objects
       .filter((o) => o.kind === "Role" || o.kind === "ClusterRole")

@@ -1,6 +1,8 @@
 // Runs deployments on a Kubernetes cluster: server-side apply of the
 // manifest (the token Secret and the Deployment) on ensure(), deletion of
-// both on remove(). Thin on purpose: the apiserver does the rest. Talks to
+// both on remove(). Thin on purpose: the apiserver does the rest, rollouts
+// included (the Deployment controller rolls; rolloutStatus() and revisions()
+// read its Deployment and ReplicaSets, kubernetes-rollout.ts). Talks to
 // the API with @kubernetes/client-node's KubeConfig (in-cluster, kubeconfig
 // file, or default) and its fetch transport.
 import {
@@ -9,10 +11,13 @@ import {
   KubeConfig,
   RequestContext,
 } from "@kubernetes/client-node";
+import type { IDeployment, IReplicaSet } from "kubernetes-models/apps/v1";
 import { StoreUnavailableError } from "../../store/store.js";
 import { HttpError } from "../http/errors.js";
-import { tokenSecretName, toManifest } from "./manifest.js";
+import { latestReplicaSet, revisionsFrom, statusFrom } from "./kubernetes-rollout.js";
+import { podLabels, tokenSecretName, toManifest } from "./manifest.js";
 import type { Deployment } from "./model.js";
+import type { RevisionRecord, RolloutStatus, SelfRollingRuntime } from "./rollout-types.js";
 import type { DeployContext, PodRuntime } from "./runtime.js";
 
 export const FIELD_MANAGER = "domeos-server";
@@ -24,8 +29,10 @@ export interface KubernetesRuntimeOptions {
   timeoutMs?: number;
 }
 
-export class KubernetesRuntime implements PodRuntime {
+export class KubernetesRuntime implements PodRuntime, SelfRollingRuntime {
   readonly name = "kubernetes";
+  /** The Deployment controller replaces the pods; the server only applies the new spec. */
+  readonly rollsItself = true;
   private readonly http = new IsomorphicFetchHttpLibrary();
   private readonly timeoutMs: number;
 
@@ -62,9 +69,47 @@ export class KubernetesRuntime implements PodRuntime {
       deploymentToken: ctx.deploymentToken,
       portRange: ctx.portRange,
       domeizeImage: ctx.domeizeImage,
+      change: ctx.change,
     })) {
       await this.apply(obj);
     }
+  }
+
+  async rolloutStatus(d: Deployment): Promise<RolloutStatus> {
+    const dep = await this.deployment(d);
+    return statusFrom(dep, latestReplicaSet(dep, await this.replicaSets(d)));
+  }
+
+  async revisions(d: Deployment): Promise<RevisionRecord[]> {
+    const dep = await this.deployment(d);
+    return revisionsFrom(dep, await this.replicaSets(d));
+  }
+
+  private async deployment(d: Deployment): Promise<IDeployment> {
+    const dep = await this.call(
+      HttpMethod.GET,
+      deploymentPath(d.namespace, d.name),
+      undefined,
+      [404],
+    );
+    if (dep === undefined)
+      throw new HttpError(
+        502,
+        `kubernetes: Deployment ${d.namespace}/${d.name} is not in the cluster (deleted outside domeos?); PATCH the deployment to apply it again`,
+      );
+    return dep as IDeployment;
+  }
+
+  /** The ReplicaSets selected by the deployment's pod labels (ownership is checked by UID after). */
+  private async replicaSets(d: Deployment): Promise<IReplicaSet[]> {
+    const selector = Object.entries(podLabels(d))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(",");
+    const list = (await this.call(
+      HttpMethod.GET,
+      `${replicaSetsPath(d.namespace)}?labelSelector=${encodeURIComponent(selector)}`,
+    )) as { items?: IReplicaSet[] } | undefined;
+    return list?.items ?? [];
   }
 
   async remove(namespace: string, name: string): Promise<void> {
@@ -88,12 +133,13 @@ export class KubernetesRuntime implements PodRuntime {
     await this.call(HttpMethod.PATCH, `${path}?fieldManager=${FIELD_MANAGER}&force=true`, obj);
   }
 
+  /** The answer's JSON body; undefined for a status in `okStatuses` (absent is fine). */
   private async call(
     method: HttpMethod,
     path: string,
     body?: unknown,
     okStatuses: number[] = [],
-  ): Promise<void> {
+  ): Promise<unknown> {
     const server = this.kc.getCurrentCluster()!.server.replace(/\/+$/, "");
     const ctx = new RequestContext(server + path, method);
     ctx.setHeaderParam("Accept", "application/json");
@@ -115,7 +161,8 @@ export class KubernetesRuntime implements PodRuntime {
         `kubernetes ${server}: ${method} ${path}: ${(err as Error).message}`,
       );
     }
-    if ((status >= 200 && status < 300) || okStatuses.includes(status)) return;
+    if (okStatuses.includes(status)) return undefined;
+    if (status >= 200 && status < 300) return parseBody(text);
     const msg = `kubernetes ${method} ${path.split("?")[0]}: HTTP ${status}: ${apiMessage(text)}`;
     if (status >= 500) throw new StoreUnavailableError(msg);
     throw new HttpError(502, msg);
@@ -124,8 +171,18 @@ export class KubernetesRuntime implements PodRuntime {
 
 const deploymentPath = (ns: string, name: string) =>
   `/apis/apps/v1/namespaces/${encodeURIComponent(ns)}/deployments/${encodeURIComponent(name)}`;
+const replicaSetsPath = (ns: string) =>
+  `/apis/apps/v1/namespaces/${encodeURIComponent(ns)}/replicasets`;
 const secretPath = (ns: string, name: string) =>
   `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets/${encodeURIComponent(name)}`;
+
+function parseBody(text: string): unknown {
+  try {
+    return text === "" ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 /** The apiserver's Status message, or the start of the body. */
 function apiMessage(text: string): string {

@@ -138,7 +138,8 @@ const podsRead: IPolicyRule = {
  * Reads of pods are cluster-wide (the ledger's reaper frees the ports of pods
  * deleted in any namespace); writes only in the served namespaces: pod
  * annotations (patch), and the Deployment and token Secret of each
- * deployment (server-side apply creates: create + patch; delete).
+ * deployment (server-side apply creates: create + patch; delete), and reads
+ * of its ReplicaSets (rollout status and history).
  */
 function serverRbac(
   o: SystemOptions,
@@ -152,6 +153,8 @@ function serverRbac(
       verbs: ["get", "create", "patch", "delete"],
     },
     { apiGroups: [""], resources: ["secrets"], verbs: ["get", "create", "patch", "delete"] },
+    // rollout status and history: the Deployment's ReplicaSets (kubernetes-rollout.ts)
+    { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["get", "list"] },
   ];
   const out: (IServiceAccount | IClusterRole | IClusterRoleBinding | IRole | IRoleBinding)[] = [
     { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(o, SERVER) },

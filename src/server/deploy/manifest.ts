@@ -22,6 +22,13 @@ import {
   volumeMounts,
   volumes,
 } from "./manifest-domeize.js";
+import {
+  type ChangeRecord,
+  changeAnnotations,
+  encodeSpec,
+  rolloutSpec,
+  SPEC_ANNOTATION,
+} from "./manifest-rollout.js";
 import { type Deployment, needPortsEnv, templatesEnv } from "./model.js";
 
 export type EnvVar = IEnvVar;
@@ -131,6 +138,8 @@ export interface ManifestContext {
   portRange?: PortRange;
   /** The domeize image of the injection init container [DEFAULT_DOMEIZE_IMAGE]; "" = none. */
   domeizeImage?: string;
+  /** Why and by whom this apply changes the deployment (change-cause annotations). */
+  change?: ChangeRecord;
 }
 
 /** [Secret, Deployment] ready for `kubectl apply`. */
@@ -156,13 +165,18 @@ export function toManifest(d: Deployment, ctx: ManifestContext): [ISecret, IDepl
       name: d.name,
       namespace: d.namespace,
       labels: podLabels(d),
-      annotations: podAnnotations(d),
+      annotations: { ...podAnnotations(d), ...changeAnnotations(ctx.change) },
     },
     spec: {
       replicas: d.replicas,
       selector: { matchLabels: podLabels(d) },
+      ...rolloutSpec(d),
       template: {
-        metadata: { labels: podLabels(d), annotations: podAnnotations(d) },
+        // the spec rides on the template: each ReplicaSet keeps the revision it runs
+        metadata: {
+          labels: podLabels(d),
+          annotations: { ...podAnnotations(d), [SPEC_ANNOTATION]: encodeSpec(d) },
+        },
         spec: toPodSpec(d, {
           serverAddr: ctx.serverAddr,
           token: { secretName },

@@ -2,6 +2,7 @@
 // it run): Kubernetes, or local processes (standalone). The server calls
 // ensure() after every create/scale and remove() after delete.
 import type { PortRange } from "../agent/annotation-policy.js";
+import type { ChangeRecord } from "./manifest-rollout.js";
 import type { Deployment } from "./model.js";
 
 export interface DeployContext {
@@ -15,6 +16,12 @@ export interface DeployContext {
   portRange?: PortRange;
   /** Kubernetes: the domeize injection image (manifest.ts); "" = none. */
   domeizeImage?: string;
+  /**
+   * Why and by whom this ensure() changes what the pods run ("update: env",
+   * "rollback to 2"): self-rolling runtimes record it with the revision.
+   * Leave it out for scale-only changes (they make no revision).
+   */
+  change?: ChangeRecord;
 }
 
 export interface PodRuntime {

@@ -1,0 +1,361 @@
+// Rollouts on Kubernetes (--runtime kubernetes) against the FAKE apiserver
+// and its FAKE Deployment controller (test/store/fake-apps.ts; no real
+// apiserver can run here): ensure() with a new spec updates the Deployment
+// object and the controller rolls; rolloutStatus() and revisions() read the
+// Deployment and the ReplicaSets it owns; a rollback applies the spec a
+// ReplicaSet carries and the controller adopts that ReplicaSet; a revision
+// whose pods never become Ready fails with the controller's reason and the
+// old pods keep serving.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { KubeConfig } from "@kubernetes/client-node";
+import { revisionsFrom, statusFrom } from "../../src/server/deploy/kubernetes-rollout.js";
+import { KubernetesRuntime } from "../../src/server/deploy/kubernetes-runtime.js";
+import { SPEC_ANNOTATION, specOf } from "../../src/server/deploy/manifest-rollout.js";
+import { type Deployment, parseDeployment } from "../../src/server/deploy/model.js";
+import type { DeployContext } from "../../src/server/deploy/runtime.js";
+import type { RunningServer } from "../../src/server/server.js";
+import { FakeApiServer } from "../store/fake-apiserver.js";
+import {
+  ADMIN,
+  bearer,
+  makeStore,
+  request,
+  type StoreFixture,
+  startTestServer,
+} from "./helpers.js";
+
+// biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects read as plain JSON
+type Json = any;
+
+export function fakeKubeConfig(api: FakeApiServer): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "fake", server: api.url, skipTLSVerify: true }],
+    users: [{ name: "u", token: api.token }],
+    contexts: [{ name: "c", cluster: "fake", user: "u" }],
+    currentContext: "c",
+  });
+  return kc;
+}
+
+const ctx = (change?: DeployContext["change"]): DeployContext => ({
+  serverAddr: "http://domeos:8080",
+  deploymentToken: "deploy-token",
+  podToken: () => "unused",
+  change,
+});
+
+const v1: Deployment = parseDeployment({
+  name: "web",
+  namespace: "shop",
+  image: "reg/web:1",
+  ports: 1,
+  replicas: 3,
+  env: { COLOR: "blue" },
+});
+const withEnv = (d: Deployment, env: Record<string, string>): Deployment => ({ ...d, env });
+
+describe("kubernetes rollouts (FAKE apiserver and Deployment controller)", () => {
+  const api = new FakeApiServer();
+  let rt: KubernetesRuntime;
+  const dep = (): Json => api.apps.get("Deployment", "shop", "web");
+  const settled = async () => api.apps.controllerIdle();
+
+  before(async () => {
+    await api.start();
+    rt = new KubernetesRuntime(fakeKubeConfig(api));
+  });
+  after(() => api.stop());
+
+  test("create: the Deployment rolls with surge 1 / unavailable 0, carries its spec, and is revision 1", async () => {
+    assert.equal(rt.rollsItself, true);
+    await rt.ensure(v1, ctx({ cause: "create", by: "admin", at: "2026-12-07T04:00:00.000Z" }));
+    await settled();
+    const d = dep();
+    assert.deepEqual(d.spec.strategy, {
+      type: "RollingUpdate",
+      rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
+    });
+    assert.equal(d.spec.progressDeadlineSeconds, 600);
+    assert.equal(d.metadata.annotations["kubernetes.io/change-cause"], "create");
+    assert.deepEqual(
+      JSON.parse(d.spec.template.metadata.annotations[SPEC_ANNOTATION]),
+      JSON.parse(JSON.stringify(specOf(v1))),
+    );
+    const status = await rt.rolloutStatus(v1);
+    assert.deepEqual(
+      { ...status, finishedAt: undefined, startedAt: undefined },
+      {
+        revision: 1,
+        phase: "Complete",
+        desired: 3,
+        updated: 3,
+        ready: 3,
+        available: 3,
+        oldPods: 0,
+        finishedAt: undefined,
+        startedAt: undefined,
+      },
+    );
+    assert.equal(status.startedAt, "2026-12-07T04:00:00.000Z");
+    assert.match(status.finishedAt ?? "", /^\d{4}-\d\d-\d\dT/);
+    const history = await rt.revisions(v1);
+    assert.deepEqual(history, [
+      {
+        revision: 1,
+        spec: specOf(v1),
+        createdAt: "2026-12-07T04:00:00.000Z",
+        by: "admin",
+        cause: "create",
+      },
+    ]);
+  });
+
+  test("scale only: the Deployment changes, no new ReplicaSet, no new revision", async () => {
+    const gen = dep().metadata.generation;
+    await rt.ensure({ ...v1, replicas: 5 }, ctx());
+    await settled();
+    assert.equal(dep().metadata.generation, gen + 1);
+    assert.equal(api.apps.replicaSets("shop").length, 1);
+    const s = await rt.rolloutStatus({ ...v1, replicas: 5 });
+    assert.equal(s.revision, 1);
+    assert.equal(s.phase, "Complete");
+    assert.equal(s.available, 5);
+    assert.equal((await rt.revisions(v1)).length, 1);
+    await rt.ensure(v1, ctx());
+    await settled();
+  });
+
+  test("re-applying the same spec changes nothing (same generation, same resourceVersion)", async () => {
+    const before = dep();
+    await rt.ensure(v1, ctx());
+    await settled();
+    assert.equal(dep().metadata.generation, before.metadata.generation);
+    assert.equal(dep().metadata.resourceVersion, before.metadata.resourceVersion);
+  });
+
+  test("update: until the controller observes it the rollout is Progressing; then revision 2 completes", async () => {
+    const v2 = withEnv(v1, { COLOR: "green" });
+    api.apps.pauseController();
+    await rt.ensure(v2, ctx({ cause: "update: env", by: "admin" }));
+    const waiting = await rt.rolloutStatus(v2);
+    assert.equal(waiting.phase, "Progressing");
+    assert.match(waiting.reason ?? "", /controller to observe/);
+    api.apps.resumeController();
+    await settled();
+    const s = await rt.rolloutStatus(v2);
+    assert.equal(s.phase, "Complete", JSON.stringify(s));
+    assert.equal(s.revision, 2);
+    assert.equal(s.oldPods, 0);
+    const sets = api.apps.replicaSets("shop");
+    assert.deepEqual(
+      sets.map((rs: Json) => [
+        rs.metadata.annotations["deployment.kubernetes.io/revision"],
+        rs.spec.replicas,
+      ]),
+      [
+        ["1", 0],
+        ["2", 3],
+      ],
+    );
+    for (const rs of sets) {
+      assert.equal(rs.metadata.ownerReferences[0].uid, dep().metadata.uid);
+      assert.equal(rs.metadata.labels["pod-template-hash"], rs.metadata.name.slice("web-".length));
+    }
+    const history = await rt.revisions(v2);
+    assert.deepEqual(
+      history.map((r) => [r.revision, r.spec.env.COLOR, r.cause]),
+      [
+        [1, "blue", "create"],
+        [2, "green", "update: env"],
+      ],
+    );
+  });
+
+  test("a revision whose pods never become Ready: Progressing with the old pods serving, then Failed with the controller's reason", async () => {
+    api.apps.podsNeverReady((t) =>
+      (t.spec.containers[0].env ?? []).some(
+        (e: Json) => e.name === "COLOR" && e.value === "broken",
+      ),
+    );
+    const v3 = withEnv(v1, { COLOR: "broken" });
+    await rt.ensure(v3, ctx({ cause: "update: env" }));
+    await settled();
+    const stuck = await rt.rolloutStatus(v3);
+    assert.deepEqual(
+      [stuck.phase, stuck.revision, stuck.updated, stuck.ready, stuck.available, stuck.oldPods],
+      ["Progressing", 3, 1, 0, 3, 3],
+    );
+    assert.match(stuck.reason ?? "", /1 out of 3 new replicas have been updated/);
+    assert.equal(api.apps.exceedProgressDeadline("shop", "web"), true);
+    await settled();
+    const failed = await rt.rolloutStatus(v3);
+    assert.equal(failed.phase, "Failed");
+    assert.match(failed.reason ?? "", /^ReplicaSet "web-\w+" has timed out progressing\.$/);
+    // surge 1, unavailable 0: the three pods of revision 2 still serve
+    assert.equal(failed.available, 3);
+    assert.equal(failed.oldPods, 3);
+  });
+
+  test("rollback to revision 2: its ReplicaSet is adopted as revision 4, the failed one goes to 0", async () => {
+    const history = await rt.revisions(v1);
+    const two = history.find((r) => r.revision === 2)!;
+    const rs2 = api.apps
+      .replicaSets("shop")
+      .find((rs: Json) => rs.metadata.annotations["deployment.kubernetes.io/revision"] === "2")!;
+    await rt.ensure({ ...two.spec, replicas: v1.replicas }, ctx({ cause: "rollback to 2" }));
+    await settled();
+    const s = await rt.rolloutStatus(v1);
+    assert.equal(s.phase, "Complete", JSON.stringify(s));
+    assert.equal(s.revision, 4);
+    const adopted = api.apps
+      .replicaSets("shop")
+      .find((rs: Json) => rs.metadata.annotations["deployment.kubernetes.io/revision"] === "4")!;
+    assert.equal(
+      adopted.metadata.name,
+      rs2.metadata.name,
+      "the revision-2 ReplicaSet, not a new one",
+    );
+    assert.equal(adopted.metadata.annotations["deployment.kubernetes.io/revision-history"], "2");
+    assert.equal(adopted.spec.replicas, 3);
+    const after = await rt.revisions(v1);
+    assert.deepEqual(
+      after.map((r) => [r.revision, r.spec.env.COLOR, r.cause]),
+      [
+        [1, "blue", "create"],
+        [3, "broken", "update: env"],
+        [4, "green", "rollback to 2"],
+      ],
+    );
+    const broken = api.apps
+      .replicaSets("shop")
+      .find((rs: Json) => rs.metadata.annotations["deployment.kubernetes.io/revision"] === "3")!;
+    assert.equal(broken.spec.replicas, 0);
+  });
+
+  test("the Deployment deleted outside domeos: status and history say so", async () => {
+    await rt.remove("shop", "web");
+    assert.equal(api.apps.replicaSets("shop").length, 0, "its ReplicaSets went with it");
+    await assert.rejects(rt.rolloutStatus(v1), /Deployment shop\/web is not in the cluster/);
+    await assert.rejects(rt.revisions(v1), /Deployment shop\/web is not in the cluster/);
+  });
+});
+
+describe("reading rollouts from Deployment and ReplicaSet objects", () => {
+  const dep = (status: Json, generation = 2): Json => ({
+    metadata: { uid: "u1", generation, annotations: { "deployment.kubernetes.io/revision": "2" } },
+    spec: { replicas: 3 },
+    status,
+  });
+
+  test("kubectl's reading: observed generation, then deadline, updated, old, available", () => {
+    const base = { observedGeneration: 2, replicas: 3, updatedReplicas: 3, availableReplicas: 3 };
+    assert.equal(
+      statusFrom(dep({ ...base, observedGeneration: 1 }), undefined).phase,
+      "Progressing",
+    );
+    assert.equal(statusFrom(dep(base), undefined).phase, "Complete");
+    const old = statusFrom(dep({ ...base, replicas: 4 }), undefined);
+    assert.deepEqual(
+      [old.phase, old.oldPods, old.reason],
+      ["Progressing", 1, "1 old replicas are pending termination"],
+    );
+    const unavailable = statusFrom(dep({ ...base, availableReplicas: 2 }), undefined);
+    assert.equal(unavailable.reason, "2 of 3 updated replicas are available");
+    const timedOut = statusFrom(
+      dep({
+        ...base,
+        updatedReplicas: 1,
+        conditions: [
+          {
+            type: "Progressing",
+            status: "False",
+            reason: "ProgressDeadlineExceeded",
+            message: 'ReplicaSet "web-x" has timed out progressing.',
+          },
+        ],
+      }),
+      undefined,
+    );
+    assert.deepEqual(
+      [timedOut.phase, timedOut.reason],
+      ["Failed", 'ReplicaSet "web-x" has timed out progressing.'],
+    );
+  });
+
+  test("history: only ReplicaSets the Deployment controls, with a valid domeos spec, by revision", () => {
+    const spec = JSON.stringify(specOf(v1));
+    const rs = (
+      name: string,
+      rev: string,
+      uid: string,
+      annotations: Record<string, string> = { [SPEC_ANNOTATION]: spec },
+    ): Json => ({
+      metadata: {
+        name,
+        creationTimestamp: "2026-12-07T01:00:00Z",
+        annotations: { "deployment.kubernetes.io/revision": rev },
+        ownerReferences: [{ controller: true, uid }],
+      },
+      spec: { template: { metadata: { annotations } } },
+    });
+    const out = revisionsFrom(dep({}), [
+      rs("web-c", "7", "u1"),
+      rs("web-a", "5", "u1"),
+      rs("other", "6", "someone-else"),
+      rs("web-edited", "8", "u1", {}),
+      rs("web-bad", "9", "u1", { [SPEC_ANNOTATION]: '{"name":"Not A Label"}' }),
+    ]);
+    assert.deepEqual(
+      out.map((r) => [r.revision, r.createdAt]),
+      [
+        [5, "2026-12-07T01:00:00Z"],
+        [7, "2026-12-07T01:00:00Z"],
+      ],
+    );
+  });
+});
+
+describe("the server on --runtime kubernetes (FAKE apiserver)", () => {
+  const api = new FakeApiServer();
+  let fx: StoreFixture;
+  let srv: RunningServer;
+  before(async () => {
+    await api.start();
+    fx = await makeStore("embedded");
+    srv = await startTestServer(fx.store, {
+      runtime: new KubernetesRuntime(fakeKubeConfig(api)),
+      publicUrl: "http://domeos:8080",
+    });
+  });
+  after(async () => {
+    await srv.close();
+    await fx.destroy();
+    await api.stop();
+  });
+  const admin = (method: string, path: string, body?: unknown) =>
+    request(method, `${srv.url}${path}`, body, bearer(ADMIN));
+
+  test("create, then PATCH replicas: the Deployment object changes and the controller scales the same ReplicaSet", async () => {
+    const r = await admin("POST", "/api/deployments", {
+      name: "api",
+      namespace: "shop",
+      image: "reg/api:1",
+      ports: 1,
+      replicas: 2,
+    });
+    assert.equal(r.status, 201, r.text);
+    await api.apps.controllerIdle();
+    const p = await admin("PATCH", "/api/deployments/shop/api", { replicas: 4 });
+    assert.equal(p.status, 200, p.text);
+    await api.apps.controllerIdle();
+    const d = api.apps.get("Deployment", "shop", "api")!;
+    assert.equal(d.spec.replicas, 4);
+    assert.equal(d.status.availableReplicas, 4);
+    const sets = api.apps.replicaSets("shop");
+    assert.equal(sets.length, 1);
+    assert.equal(sets[0]!.spec.replicas, 4);
+    assert.equal(api.apps.get("Secret", "shop", "api-domeos-agent")?.type, "Opaque");
+  });
+});
