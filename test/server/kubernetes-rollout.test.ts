@@ -127,6 +127,25 @@ describe("kubernetes rollouts (FAKE apiserver and Deployment controller)", () =>
     await settled();
   });
 
+  test("rollout settings only (strategy, deadline, history limit): the Deployment changes, no new revision", async () => {
+    const tuned = {
+      ...v1,
+      strategy: { maxSurge: 2, maxUnavailable: 1 },
+      progressDeadlineSeconds: 30,
+      revisionHistoryLimit: 4,
+    } as Deployment;
+    await rt.ensure(tuned, ctx());
+    await settled();
+    assert.deepEqual(dep().spec.strategy.rollingUpdate, { maxSurge: 2, maxUnavailable: 1 });
+    assert.equal(dep().spec.progressDeadlineSeconds, 30);
+    assert.equal(dep().spec.revisionHistoryLimit, 4);
+    assert.equal(api.apps.replicaSets("shop").length, 1);
+    assert.equal((await rt.rolloutStatus(tuned)).revision, 1);
+    await rt.ensure(v1, ctx());
+    await settled();
+    assert.equal(dep().spec.revisionHistoryLimit, 10, "the apiserver's default again");
+  });
+
   test("re-applying the same spec changes nothing (same generation, same resourceVersion)", async () => {
     const before = dep();
     await rt.ensure(v1, ctx());

@@ -32,35 +32,54 @@ export interface ChangeRecord {
   at?: string;
 }
 
-/** The optional rollout fields a deployment may carry (added by the rollout model when present). */
+/** The rollout settings a deployment may carry (the rollout model's fields, when present). */
 interface RolloutFields {
-  maxSurge?: number;
-  maxUnavailable?: number;
+  strategy?: { maxSurge?: number; maxUnavailable?: number };
   progressDeadlineSeconds?: number;
+  revisionHistoryLimit?: number;
 }
 
-/** The Deployment's strategy and progress deadline: the model's when set, else surge 1, unavailable 0, 600 s. */
+/**
+ * Deployment fields that are not part of what a revision runs: the scale,
+ * the rollout settings and the server's bookkeeping. Left out of the
+ * template's spec annotation, so changing them rolls no new ReplicaSet.
+ */
+const NOT_IN_REVISION = new Set([
+  "replicas",
+  "createdAt",
+  "updatedAt",
+  "revision",
+  "strategy",
+  "progressDeadlineSeconds",
+  "revisionHistoryLimit",
+]);
+
+/** The Deployment's strategy and progress deadline: the deployment's when set, else surge 1, unavailable 0, 600 s. */
 export function rolloutSpec(d: Deployment): {
   strategy: IDeploymentStrategy;
   progressDeadlineSeconds: number;
+  revisionHistoryLimit?: number;
 } {
   const f = d as Deployment & RolloutFields;
-  return {
+  const out: ReturnType<typeof rolloutSpec> = {
     strategy: {
       type: "RollingUpdate",
       rollingUpdate: {
-        maxSurge: f.maxSurge ?? DEFAULT_MAX_SURGE,
-        maxUnavailable: f.maxUnavailable ?? DEFAULT_MAX_UNAVAILABLE,
+        maxSurge: f.strategy?.maxSurge ?? DEFAULT_MAX_SURGE,
+        maxUnavailable: f.strategy?.maxUnavailable ?? DEFAULT_MAX_UNAVAILABLE,
       },
     },
     progressDeadlineSeconds: f.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS,
   };
+  if (f.revisionHistoryLimit !== undefined) out.revisionHistoryLimit = f.revisionHistoryLimit;
+  return out;
 }
 
-/** What a revision runs: the deployment without its scale and timestamps. */
+/** What a revision runs: the deployment without its scale, rollout settings and timestamps. */
 export function specOf(d: Deployment): DeploymentSpec {
-  const { replicas: _r, createdAt: _c, updatedAt: _u, ...spec } = d;
-  return spec;
+  return Object.fromEntries(
+    Object.entries(d).filter(([k]) => !NOT_IN_REVISION.has(k)),
+  ) as DeploymentSpec;
 }
 
 /**
