@@ -35,6 +35,7 @@ export class DemoNginx {
   readonly upstreamPath: string;
   /** Dynamic mode: the shared secret's file (confd's dynamic_endpoints.secret_file). */
   readonly secretFile: string;
+  readonly pidPath: string;
   private proc: ChildProcess | null = null;
 
   constructor(
@@ -45,6 +46,7 @@ export class DemoNginx {
     this.confPath = join(prefix, "nginx.conf");
     this.upstreamPath = join(prefix, "conf.d", "upstream.conf");
     this.secretFile = join(prefix, "members.secret");
+    this.pidPath = join(prefix, "nginx.pid");
   }
 
   /** Dynamic mode: the endpoint confd pushes member lists to. */
@@ -70,8 +72,14 @@ export class DemoNginx {
     return `NGINX_BIN=${NGINX_BIN} ${script} ${this.confPath} '${line}' {{.src}} -p ${this.prefix} -e ${join(this.prefix, "logs/error.log")}`;
   }
 
+  /**
+   * reload_cmd: `nginx -s reload` that returns once the new workers took
+   * over (examples/confd/nginx-reload-wait.sh), so confd's appliedRevision,
+   * which a drain waits for before SIGTERM, means nginx routes with it.
+   */
   reloadCmd(): string {
-    return `${NGINX_BIN} -s reload ${this.flags()}`;
+    const script = join(repoRoot(), "examples", "confd", "nginx-reload-wait.sh");
+    return `NGINX_BIN=${NGINX_BIN} ${script} ${this.pidPath} ${this.flags()}`;
   }
 
   private flags(): string {
@@ -95,7 +103,7 @@ export class DemoNginx {
       `${dyn ? loadModuleLines() : ""}daemon off;
 master_process on;
 worker_processes 1;
-pid ${join(p, "nginx.pid")};
+pid ${this.pidPath};
 error_log ${join(p, "logs/error.log")} warn;
 events { worker_connections 256; }
 http {

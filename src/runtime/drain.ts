@@ -7,8 +7,9 @@
 // output reflects, counted only once its reload command has returned (a
 // resource whose keys did not change is current up to the backend's
 // revision). The pod is out once every resource of every confd reports
-// appliedRevision >= R; then `settleMs` more, because `nginx -s reload`
-// returns before the new workers take over. Without a confd to ask (none
+// appliedRevision >= R; then `settleMs` more, because a plain
+// `nginx -s reload` returns before the new workers take over
+// (examples/confd/nginx-reload-wait.sh returns only once they have). Without a confd to ask (none
 // given, unreachable, or one that does not report appliedRevision), a fixed
 // `delayMs` stands in. Never longer than `timeoutMs`.
 

@@ -38,9 +38,11 @@ test("drain: no request reaches a pod after its SIGTERM (real confd and nginx)",
   const drained: DrainOutcome[] = [];
   try {
     await sys.start();
-    sys.sa!.runtime.on("drained", (_names: string[], outcome: DrainOutcome) =>
-      drained.push(outcome),
-    );
+    const marks: string[] = [];
+    sys.sa!.runtime.on("drained", (names: string[], outcome: DrainOutcome) => {
+      drained.push(outcome);
+      marks.push(`${names.join(",")} drained (${outcome}) at ${Date.now()}`);
+    });
     const tmpl = join(repoRoot(), "examples", "demo-app", "config.json.tmpl");
     const created = await sys.api("POST", "/api/deployments", {
       name: DEPLOYMENT,
@@ -54,14 +56,24 @@ test("drain: no request reaches a pod after its SIGTERM (real confd and nginx)",
     const names = (await sys.pods()).map((p) => p.metadata.name);
     assert.equal(names.length, 3);
     await sys.routesTo(names, 60_000);
+    // the load starts once no nginx worker routes with an upstream from
+    // before the three pods were ready (the last reload may still be under way)
+    await sys.applied();
 
     let loading = true;
     let failed = 0;
     let ok = 0;
+    const t0 = Date.now();
+    const failures: string[] = [];
     const client = async () => {
       while (loading) {
-        if (await sys.viaNginx()) ok++;
-        else failed++;
+        const sent = Date.now() - t0;
+        const r = await sys.requestViaNginx();
+        if ("reply" in r) ok++;
+        else {
+          failed++;
+          failures.push(`sent at ${sent} ms: ${r.failure}`);
+        }
       }
     };
     const clients = [client(), client(), client(), client()];
@@ -77,7 +89,11 @@ test("drain: no request reaches a pod after its SIGTERM (real confd and nginx)",
     await Promise.all(clients);
 
     assert.ok(okAtScale > 0, "load ran during the scale-down");
-    assert.equal(failedAtScale, 0, `requests failed during the scale-down (${okAtScale} ok)`);
+    assert.equal(
+      failedAtScale,
+      0,
+      `requests failed during the scale-down (${okAtScale} ok): ${failures.slice(0, failedAtScale).join("; ")} (t0 ${t0}; ${marks.join("; ")})\nnginx error.log:\n${sys.nginxErrors()}`,
+    );
     for (const name of names) {
       const file = join(events, `${name}.log`);
       assert.ok(existsSync(file), `${name} logged nothing`);

@@ -12,6 +12,7 @@ import {
   type StandaloneOptions,
   startStandalone,
 } from "../../src/main/standalone-server.js";
+import { waitUnrouted } from "../../src/runtime/drain.js";
 import type { PodObject } from "../../src/runtime/pod-object.js";
 import { EmbeddedStore } from "../../src/store/embedded.js";
 import { EtcdStore } from "../../src/store/etcd.js";
@@ -150,6 +151,18 @@ export class System {
     }
   }
 
+  /** nginx's error.log, last lines (why a proxied request failed, which upstream). */
+  nginxErrors(): string {
+    try {
+      const log = join(this.nginx!.prefix, "logs", "error.log");
+      const lines = readFileSync(log, "utf8").trim().split("\n");
+      if (lines.length <= 30) return lines.join("\n");
+      return [...lines.slice(0, 20), `(${lines.length - 30} more)`, ...lines.slice(-10)].join("\n");
+    } catch {
+      return "(none)";
+    }
+  }
+
   upstream(): string {
     return readFileSync(this.nginx!.upstreamPath, "utf8");
   }
@@ -162,14 +175,47 @@ export class System {
 
   /** One request through nginx (a new connection each time). */
   async viaNginx(): Promise<Reply | null> {
+    const r = await this.requestViaNginx();
+    return "reply" in r ? r.reply : null;
+  }
+
+  /** One request through nginx: the reply, or why there is none (status, error code, time). */
+  async requestViaNginx(timeoutMs = 2000): Promise<{ reply: Reply } | { failure: string }> {
+    const t0 = Date.now();
     try {
       const res = await fetch(`http://127.0.0.1:${this.nginx!.port}/`, {
-        signal: AbortSignal.timeout(2000),
+        signal: AbortSignal.timeout(timeoutMs),
         headers: { connection: "close" },
       });
-      return res.ok ? ((await res.json()) as Reply) : null;
-    } catch {
-      return null;
+      if (res.ok) return { reply: (await res.json()) as Reply };
+      return {
+        failure: `HTTP ${res.status} after ${Date.now() - t0} ms: ${(await res.text()).slice(0, 80)}`,
+      };
+    } catch (e) {
+      const err = e as Error & { cause?: { code?: string; message?: string } };
+      const why = err.cause?.code ?? err.cause?.message ?? err.name;
+      return { failure: `${why} after ${Date.now() - t0} ms` };
+    }
+  }
+
+  /**
+   * Wait until domeos-confd reports the store's current revision applied
+   * (its /healthz appliedRevision, counted once its reload command returned,
+   * which waits until nginx's new workers took over): from then on no nginx
+   * worker routes with an older upstream. Seeing every pod through nginx is
+   * not that: during a reload old and new workers both accept connections.
+   */
+  async applied(timeoutMs = 30_000): Promise<void> {
+    const { revision } = await this.reader!.list("/registry/pods/default/");
+    const outcome = await waitUnrouted(revision, {
+      confirmUrls: [this.confdHealthUrl],
+      settleMs: 0,
+      timeoutMs,
+    });
+    if (outcome !== "confirmed") {
+      throw new Error(
+        `confd did not confirm store revision ${revision} applied (${outcome}); confd log (last lines):\n${this.confdLog()}`,
+      );
     }
   }
 
