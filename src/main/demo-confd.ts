@@ -18,6 +18,8 @@ export interface DemoConfdOptions {
   reloadCmd?: string;
   metricsPort: number;
   logPath: string;
+  /** Dynamic endpoints: push members to nginx's Lua endpoint instead of reloading (docs/nginx-dynamic.md). */
+  dynamic?: { endpoint: string; secretFile: string };
 }
 
 export class DemoConfd {
@@ -67,6 +69,15 @@ export class DemoConfd {
         if (l.startsWith("owner =") && process.getuid?.() !== 0) return [];
         return [l];
       });
+    const d = this.o.dynamic;
+    if (d)
+      lines.push(
+        "",
+        "[template.dynamic_endpoints]",
+        `endpoint = ${JSON.stringify(d.endpoint)}`,
+        `secret_file = ${JSON.stringify(d.secretFile)}`,
+        "",
+      );
     writeFileSync(join(this.o.confdir, "conf.d", "nginx.toml"), lines.join("\n"));
   }
 

@@ -4,7 +4,7 @@
 // loopback-only endpoint receives member lists (docs/nginx-dynamic.md).
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, openSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   dynamicHttpLines,
@@ -57,6 +57,24 @@ export class DemoNginx {
   /** The master's pid (nginx -s reload keeps it; a restart changes it). */
   get pid(): number | undefined {
     return this.proc?.pid;
+  }
+
+  /** The workers' pids, sorted: a reload replaces them, a member push does not. */
+  workerPids(): number[] {
+    const master = this.proc?.pid;
+    const out: number[] = [];
+    for (const d of readdirSync("/proc")) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+        // pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'
+        if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === master)
+          out.push(Number(d));
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return out.sort((a, b) => a - b);
   }
 
   /**

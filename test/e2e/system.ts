@@ -1,11 +1,13 @@
 // The whole system for end-to-end tests: the standalone server (real pods
 // through bin/domeize), bin/domeos-confd rendering the seed's upstream
 // template, and a real nginx in front, on the embedded store or real etcd.
+// `dynamic: true`: nginx with the Lua balancer, confd pushing the members
+// (docs/nginx-dynamic.md) instead of reloading for each pod change.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DemoConfd } from "../../src/main/demo-confd.js";
-import { DemoNginx } from "../../src/main/demo-nginx.js";
+import { DemoNginx, UPSTREAM_NAME } from "../../src/main/demo-nginx.js";
 import { repoRoot } from "../../src/main/repo-root.js";
 import {
   type Standalone,
@@ -48,6 +50,7 @@ export class System {
     readonly kind: "embedded" | "etcd",
     /** Runtime options the system's server gets (the bench's drain settings). */
     readonly serverOptions: Partial<StandaloneOptions> = {},
+    readonly opts: { dynamic?: boolean } = {},
   ) {}
 
   get confdHealthUrl(): string {
@@ -63,7 +66,8 @@ export class System {
     this.confdMetricsPort = await freePort();
     await this.startServer();
     this.reader = this.store ?? new EmbeddedStore(join(this.dataDir, "store"), { pollMs: 50 });
-    this.nginx = new DemoNginx(join(this.dir, "nginx"), await freePort());
+    const dynamic = this.opts.dynamic ? { membersPort: await freePort() } : undefined;
+    this.nginx = new DemoNginx(join(this.dir, "nginx"), await freePort(), dynamic);
     this.nginx.configure();
     await this.nginx.start();
     this.confd = new DemoConfd({
@@ -75,6 +79,7 @@ export class System {
       reloadCmd: this.nginx.reloadCmd(),
       metricsPort: this.confdMetricsPort,
       logPath: join(this.dir, "confd.log"),
+      dynamic: dynamic && { endpoint: this.nginx.membersUrl, secretFile: this.nginx.secretFile },
     });
     this.confd.writeConfig();
     this.confd.start();
@@ -173,6 +178,19 @@ export class System {
     return u.includes(`:${port};`) || u.includes(`:${port} `);
   }
 
+  /** The members nginx routes to now: the pushed list (dynamic), or the rendered file's servers. */
+  async routes(port: number | string): Promise<boolean> {
+    if (!this.opts.dynamic) return this.upstreamLists(port);
+    return (await this.members()).some((m) => m.endsWith(`:${port}`));
+  }
+
+  /** Dynamic mode: the member list nginx holds for the upstream ([] when none was pushed). */
+  async members(): Promise<string[]> {
+    const res = await fetch(`${this.nginx!.membersUrl}/${UPSTREAM_NAME}`);
+    const text = await res.text();
+    return res.ok ? text.split("\n").filter((l) => l !== "") : [];
+  }
+
   /** One request through nginx (a new connection each time). */
   async viaNginx(): Promise<Reply | null> {
     const r = await this.requestViaNginx();
@@ -238,8 +256,9 @@ export class System {
       if (seen.size === want.size) return Date.now() - t0;
       if (++round % want.size === 0) await new Promise((res) => setTimeout(res, 20));
     }
+    const members = this.opts.dynamic ? `\nmembers: ${(await this.members()).join(" ")}` : "";
     throw new Error(
-      `nginx did not route to all of ${[...want].join(", ")} within ${timeoutMs} ms (saw ${[...seen].join(", ")}); upstream:\n${this.upstream()}\nconfd log (last lines):\n${this.confdLog()}`,
+      `nginx did not route to all of ${[...want].join(", ")} within ${timeoutMs} ms (saw ${[...seen].join(", ")}); upstream:\n${this.upstream()}${members}\nconfd log (last lines):\n${this.confdLog()}`,
     );
   }
 }

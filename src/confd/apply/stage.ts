@@ -24,10 +24,18 @@ export interface ApplyOptions {
 export type ApplyResult =
   | { status: "unchanged" }
   | { status: "noop"; diff: string }
-  | { status: "updated"; reloaded: boolean; reasons: string[] }
+  | {
+      status: "updated";
+      reloaded: boolean;
+      reasons: string[];
+      /** Dynamic endpoints: upstreams whose member list was pushed to nginx. */
+      pushed?: string[];
+    }
   | { status: "check-failed"; message: string; output: string }
   | { status: "reload-failed"; message: string; output: string }
-  | { status: "write-failed"; message: string };
+  | { status: "write-failed"; message: string }
+  /** Dynamic endpoints: nginx's Lua endpoint did not take a member list. */
+  | { status: "push-failed"; message: string };
 
 interface DestState {
   content: Buffer;

@@ -6,8 +6,8 @@
 
 import { spawnSync } from "node:child_process";
 import { statSync } from "node:fs";
-import { compareBytes, type FuncMap, GoStruct, goFunc, typedList } from "../../gotemplate/value.js";
 import { GoTime } from "../../golib/time.js";
+import { compareBytes, type FuncMap, GoStruct, goFunc, typedList } from "../../gotemplate/value.js";
 
 export interface SrvRecord {
   target: string;

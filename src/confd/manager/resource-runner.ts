@@ -16,9 +16,12 @@
 // naming it; the rest applies at once.
 
 import { Backoff } from "../../retry/backoff.js";
+import { FileApplier, type OutputApplier } from "../apply/applier.js";
 import { describeExit, runShell } from "../apply/shell.js";
-import { type ApplyOptions, type ApplyResult, applyOutput, checkOutput } from "../apply/stage.js";
+import type { ApplyOptions, ApplyResult } from "../apply/stage.js";
 import type { Wait } from "../cli/wait.js";
+import { DynamicApplier } from "../dynamic/dynamic-applier.js";
+import type { DynamicStatus } from "../dynamic/member-pusher.js";
 import type { Logger } from "../log/logger.js";
 import { phase } from "../log/phase-trace.js";
 import type { ConfdMetrics } from "../metrics/metrics.js";
@@ -64,9 +67,17 @@ export interface ResourceHealth {
    * it before stopping a pod it took out of routing (docs/standalone.md, "Drain").
    */
   appliedRevision?: number;
+  /** Dynamic endpoints: whether nginx holds the pushed member lists (docs/nginx-dynamic.md). */
+  dynamicEndpoints?: DynamicStatus;
 }
 
-const FAILED = new Set(["render-error", "check-failed", "write-failed", "reload-failed"]);
+const FAILED = new Set([
+  "render-error",
+  "check-failed",
+  "write-failed",
+  "reload-failed",
+  "push-failed",
+]);
 
 export class ResourceRunner {
   private running = false;
@@ -94,6 +105,8 @@ export class ResourceRunner {
   private excludedInMetrics = new Set<string>();
   private readonly backoff: Backoff;
   private readonly health: ResourceHealth;
+  /** Where renders go: a file, or members pushed to nginx plus a file (dynamic endpoints). */
+  private readonly applier: OutputApplier;
   private readonly idleWaiters: (() => void)[] = [];
   /** Every outcome, for tests and the onetime exit status. */
   readonly outcomes: Outcome[] = [];
@@ -108,9 +121,32 @@ export class ResourceRunner {
   ) {
     this.backoff = new Backoff({ initialMs: opts.retryInitialMs ?? 500, maxMs: opts.retryMaxMs });
     this.health = { resource: res.file, dest: res.dest, healthy: true };
+    this.applier = res.dynamicEndpoints ? this.dynamicApplier() : new FileApplier(res);
   }
 
+  private dynamicApplier(): OutputApplier {
+    const resource = this.res.dest;
+    const m = this.metrics;
+    return new DynamicApplier(this.res, this.log, {
+      // nginx lost or changed a list: render and push again (every list in full)
+      onStale: () => {
+        m?.membersInSync.set({ resource }, 0);
+        this.notify();
+      },
+      onPush: (upstream, result, members) => {
+        m?.memberPushes.inc({ resource, upstream, result });
+        if (result === "ok") m?.members.set({ resource, upstream }, members);
+      },
+      onRepush: (reason) => m?.memberRepushes.inc({ resource, reason }),
+    });
+  }
+
+  /**
+   * Quiescence: not for dynamic endpoints, whose member changes cost no
+   * reload (a push must not wait); reload_min_interval still spaces reloads.
+   */
   private get wait(): Wait | undefined {
+    if (this.res.dynamicEndpoints) return undefined;
     return this.res.wait ?? this.opts.wait;
   }
 
@@ -131,8 +167,12 @@ export class ResourceRunner {
 
   status(): ResourceHealth {
     const excluded = this.renderer.keySpace.excludedKeys();
+    const dynamic = this.applier.status();
     return {
       ...this.health,
+      // nginx lost the pushed lists (restart, outage): not healthy until they are back
+      healthy: this.health.healthy && this.applier.inSync(),
+      dynamicEndpoints: dynamic,
       excludedKeys:
         excluded.length > 0
           ? excluded.map((e) => ({ key: e.raw, reason: e.reason, since: e.since }))
@@ -150,7 +190,8 @@ export class ResourceRunner {
       !this.dirty &&
       !this.needReload &&
       this.retryTimer === null &&
-      this.health.healthy;
+      this.health.healthy &&
+      this.applier.inSync();
     if (now !== undefined && settled) return Math.max(this.appliedRevision ?? 0, now);
     return this.appliedRevision;
   }
@@ -169,6 +210,7 @@ export class ResourceRunner {
 
   close(): void {
     this.closed = true;
+    this.applier.close();
     for (const t of [this.quietTimer, this.maxTimer, this.startTimer, this.retryTimer])
       if (t) clearTimeout(t);
     this.quietTimer = this.maxTimer = this.startTimer = this.retryTimer = null;
@@ -278,12 +320,13 @@ export class ResourceRunner {
       commandTimeoutMs: this.opts.commandTimeoutMs,
       log: this.log,
     };
-    let result = await applyOutput(this.res, output, applyOpts);
+    const revision = this.renderRevision;
+    let result = await this.applier.apply(output, applyOpts, revision);
     if (result.status === "check-failed" && !this.opts.freezeOnBadKey) {
       const retried = await this.traceCheckFailure(result, applyOpts);
       if (retried !== null) {
         output = retried;
-        result = await applyOutput(this.res, output, applyOpts);
+        result = await this.applier.apply(output, applyOpts, revision);
       }
     }
     phase(`applied (${result.status})`);
@@ -371,7 +414,7 @@ export class ResourceRunner {
       const out = hidden.filter((k) => ks.exclude(k, "probe"));
       try {
         const text = this.renderer.render();
-        return (await checkOutput(this.res, text, applyOpts)).ok;
+        return await this.applier.check(text, applyOpts);
       } catch {
         return false;
       } finally {
@@ -447,7 +490,9 @@ export class ResourceRunner {
           this.lastReloadAt = now;
           this.metrics?.reloads.inc({ ...label, result: "ok" });
         }
-        if (changeAt !== undefined)
+        if (changeAt !== undefined && o.pushed)
+          this.metrics?.changeToMembers.observe(label, (now - changeAt) / 1000);
+        else if (changeAt !== undefined)
           this.metrics?.changeToFile.observe(label, (now - changeAt) / 1000);
         this.log("info", `Target config ${this.res.dest} has been updated`);
         return this.succeed(o, now);
@@ -470,6 +515,7 @@ export class ResourceRunner {
         this.log("error", `${this.res.dest}: ${o.message}. Output: ${JSON.stringify(o.output)}`);
         return this.fail(o, o.message, []);
       case "write-failed":
+      case "push-failed":
         this.log("error", `${this.res.dest}: ${o.message}`);
         return this.fail(o, o.message, []);
       case "render-error":
@@ -478,6 +524,12 @@ export class ResourceRunner {
   }
 
   private succeed(o: Outcome, now: number): Outcome {
+    const dyn = this.applier.status();
+    if (dyn) {
+      this.metrics?.membersInSync.set({ resource: this.res.dest }, this.applier.inSync() ? 1 : 0);
+      if (dyn.pushedRevision !== undefined)
+        this.metrics?.membersPushedRevision.set({ resource: this.res.dest }, dyn.pushedRevision);
+    }
     if (this.renderRevision !== undefined)
       this.appliedRevision = Math.max(this.appliedRevision ?? 0, this.renderRevision);
     if (o.status !== "noop") this.goodVersion = this.renderedVersion;

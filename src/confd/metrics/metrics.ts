@@ -20,6 +20,12 @@ export class ConfdMetrics {
   readonly backendRevision: Gauge<"backend">;
   readonly changeToFile: Histogram<"resource">;
   readonly renderSeconds: Histogram<"resource">;
+  readonly memberPushes: Counter<"resource" | "upstream" | "result">;
+  readonly members: Gauge<"resource" | "upstream">;
+  readonly membersInSync: Gauge<"resource">;
+  readonly membersPushedRevision: Gauge<"resource">;
+  readonly memberRepushes: Counter<"resource" | "reason">;
+  readonly changeToMembers: Histogram<"resource">;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const r = [this.registry];
@@ -107,6 +113,44 @@ export class ConfdMetrics {
       help: "Template execution time",
       labelNames: ["resource"],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: r,
+    });
+    // dynamic endpoints (docs/nginx-dynamic.md)
+    this.memberPushes = new Counter({
+      name: "confd_member_pushes_total",
+      help: "Member lists pushed to nginx's Lua endpoint, by upstream and result (ok, failed)",
+      labelNames: ["resource", "upstream", "result"],
+      registers: r,
+    });
+    this.members = new Gauge({
+      name: "confd_members",
+      help: "Members of each dynamic upstream nginx acknowledged",
+      labelNames: ["resource", "upstream"],
+      registers: r,
+    });
+    this.membersInSync = new Gauge({
+      name: "confd_members_in_sync",
+      help: "1 when nginx holds exactly the member lists last pushed (0: pending, stale after an nginx restart, or endpoint unreachable)",
+      labelNames: ["resource"],
+      registers: r,
+    });
+    this.membersPushedRevision = new Gauge({
+      name: "confd_members_pushed_revision",
+      help: "Store revision of the last complete push (nginx routes by it)",
+      labelNames: ["resource"],
+      registers: r,
+    });
+    this.memberRepushes = new Counter({
+      name: "confd_member_repushes_total",
+      help: "Full re-pushes because nginx lost or changed the lists (nginx_restarted, changed_elsewhere, unreachable)",
+      labelNames: ["resource", "reason"],
+      registers: r,
+    });
+    this.changeToMembers = new Histogram({
+      name: "confd_change_to_members_seconds",
+      help: "From a backend change to the member list acknowledged by nginx",
+      labelNames: ["resource"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: r,
     });
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });

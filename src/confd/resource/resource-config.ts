@@ -9,6 +9,7 @@ import { parse as parseToml } from "smol-toml";
 import { mustParseDuration } from "../../golib/duration.js";
 import { join } from "../../golib/path.js";
 import { parseWait, type Wait } from "../cli/wait.js";
+import { type DynamicEndpointsConfig, dynamicEndpointsOf } from "../dynamic/dynamic-config.js";
 import { parseMode } from "./mode.js";
 import { groupId, userId } from "./ownership.js";
 
@@ -34,6 +35,8 @@ export interface ResourceConfig {
   reloadCmd: string;
   wait?: Wait;
   reloadMinIntervalMs?: number;
+  /** Dynamic endpoints: upstream members pushed to nginx's Lua balancer, not rendered (docs/nginx-dynamic.md). */
+  dynamicEndpoints?: DynamicEndpointsConfig;
 }
 
 export class ResourceError extends Error {
@@ -55,6 +58,7 @@ const KNOWN = new Set([
   "wait",
   "max_line_loss",
   "reload_min_interval",
+  "dynamic_endpoints",
 ]);
 
 export interface ResourceContext {
@@ -149,6 +153,7 @@ function fromTable(file: string, t: Record<string, unknown>, ctx: ResourceContex
     reloadCmd: str("reload_cmd") ?? "",
     wait: waitOf(t.wait, fail),
     reloadMinIntervalMs: durationOf(t.reload_min_interval, "reload_min_interval", fail),
+    dynamicEndpoints: dynamicEndpointsOf(t.dynamic_endpoints, fail),
   };
 }
 

@@ -1,0 +1,231 @@
+// Dynamic endpoints end to end (issue 12): the standalone runtime, the real
+// bin/domeos-confd pushing members to a real nginx with Debian's Lua module
+// (docs/nginx-dynamic.md). Pod changes reach nginx without a reload (master
+// and worker pids unchanged, confd's reload counter unchanged), keep-alive
+// clients see 0 failed requests through a scale-up and a scale-down, drains
+// are still confirmed through confd's appliedRevision (no request reaches a
+// pod after its SIGTERM), a restarted nginx gets the list back in full, and
+// a pod whose port is not a port is left out while the others apply.
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { join } from "node:path";
+import { test } from "node:test";
+import { repoRoot } from "../../src/main/repo-root.js";
+import type { DrainOutcome } from "../../src/runtime/drain.js";
+import { updatePod } from "../../src/runtime/pod-writer.js";
+import { DEPLOYMENT, System } from "./system.js";
+
+// logs every request and the SIGTERM, in arrival order, to $EVENTS_DIR/<pod>.log
+const APP = `const fs = require("node:fs");
+const cfg = JSON.parse(fs.readFileSync("config.json", "utf8"));
+const log = require("node:path").join(process.env.EVENTS_DIR, cfg.name + ".log");
+const srv = require("node:http").createServer((q, s) => {
+  fs.appendFileSync(log, "req\\n");
+  q.resume();
+  q.on("end", () => s.end(JSON.stringify({ replica: cfg.name, port: cfg.port, pid: process.pid })));
+});
+srv.keepAliveTimeout = 30000;
+srv.listen(cfg.port, "127.0.0.1");
+process.on("SIGTERM", () => {
+  fs.appendFileSync(log, "term\\n");
+  setTimeout(() => process.exit(0), 700);
+});
+`;
+
+/** Keep-alive clients (one connection each, GET and POST alternating) until stop(). */
+function keepAliveLoad(port: number, clients: number) {
+  let running = true;
+  const counts = { ok: 0, failed: 0, errors: [] as string[] };
+  const one = (agent: Agent, method: string) =>
+    new Promise<string>((resolve) => {
+      const req = request(
+        { host: "127.0.0.1", port, path: "/", method, agent, timeout: 10_000 },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode === 200 ? "" : `HTTP ${res.statusCode}`));
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error("timeout")));
+      req.on("error", (e) => resolve((e as NodeJS.ErrnoException).code ?? e.message));
+      req.end(method === "POST" ? "x" : undefined);
+    });
+  const loops = Array.from({ length: clients }, async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    for (let n = 0; running; n++) {
+      const err = await one(agent, n % 2 ? "POST" : "GET");
+      if (err) {
+        counts.failed++;
+        counts.errors.push(err);
+      } else counts.ok++;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    agent.destroy();
+  });
+  return {
+    counts,
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+      return counts;
+    },
+  };
+}
+
+async function confdMetric(sys: System, name: string, match = ""): Promise<number> {
+  const text = await (await fetch(sys.confdHealthUrl.replace("/healthz", "/metrics"))).text();
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith(name) && l.includes(match))
+    .reduce((sum, l) => sum + Number(l.split(" ").pop()), 0);
+}
+
+interface DynHealth {
+  healthy: boolean;
+  resources: {
+    appliedRevision?: number;
+    excludedKeys?: { key: string }[];
+    dynamicEndpoints?: { state: string; reason?: string; pushedRevision?: number };
+  }[];
+}
+
+async function health(sys: System): Promise<DynHealth> {
+  return (await (await fetch(sys.confdHealthUrl)).json()) as DynHealth;
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function startSystem(): Promise<{ sys: System; events: string }> {
+  const sys = new System("embedded", {}, { dynamic: true });
+  const events = join(sys.dir, "events");
+  mkdirSync(events);
+  writeFileSync(join(sys.dir, "app.cjs"), APP);
+  await sys.start();
+  const tmpl = join(repoRoot(), "examples", "demo-app", "config.json.tmpl");
+  const created = await sys.api("POST", "/api/deployments", {
+    name: DEPLOYMENT,
+    command: ["node", join(sys.dir, "app.cjs")],
+    replicas: 2,
+    ports: 1,
+    templates: [`${tmpl}:config.json`],
+    env: { EVENTS_DIR: events },
+  });
+  assert.equal(created.status, 201, created.msg);
+  await sys.routesTo(
+    (await sys.pods()).map((p) => p.metadata.name),
+    60_000,
+  );
+  return { sys, events };
+}
+
+test("dynamic endpoints: scale 2 -> 4 -> 1 under keep-alive load: 0 failed, no nginx reload, drains confirmed", {
+  timeout: 240_000,
+}, async () => {
+  const { sys, events } = await startSystem();
+  const drained: DrainOutcome[] = [];
+  try {
+    sys.sa!.runtime.on("drained", (_n: string[], o: DrainOutcome) => drained.push(o));
+    const master = sys.nginx!.pid!;
+    const workers = sys.nginx!.workerPids();
+    const reloads = await confdMetric(sys, "confd_reloads_total", 'result="ok"');
+    const load = keepAliveLoad(sys.nginx!.port, 8);
+    const patch = (replicas: number) =>
+      sys.api("PATCH", `/api/deployments/default/${DEPLOYMENT}`, { replicas });
+
+    assert.equal((await patch(4)).status, 200);
+    const four = await waitFor("4 pods", async () => {
+      const pods = await sys.pods();
+      return pods.length === 4 ? pods.map((p) => p.metadata.name) : undefined;
+    });
+    await sys.routesTo(four, 60_000);
+    assert.equal((await sys.members()).length, 4);
+    const scaled = await patch(1);
+    assert.equal(scaled.status, 200, scaled.msg);
+    await waitFor("1 member", async () => ((await sys.members()).length === 1 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 1000));
+    const counts = await load.stop();
+
+    assert.ok(counts.ok > 100, `load ran: ${counts.ok} ok`);
+    assert.equal(counts.failed, 0, `failed requests: ${counts.errors.slice(0, 5).join(", ")}`);
+    assert.equal(sys.nginx!.pid, master, "nginx master unchanged");
+    assert.deepEqual(sys.nginx!.workerPids(), workers, "nginx workers unchanged: no reload");
+    assert.equal(
+      await confdMetric(sys, "confd_reloads_total", 'result="ok"'),
+      reloads,
+      "confd reloaded nothing for pod changes",
+    );
+    assert.ok((await confdMetric(sys, "confd_member_pushes_total", 'result="ok"')) >= 2);
+    assert.deepEqual(
+      drained,
+      ["confirmed", "confirmed", "confirmed"],
+      "3 drains confirmed by confd",
+    );
+    // no request reached a pod after its SIGTERM
+    for (const name of four) {
+      const file = join(events, `${name}.log`);
+      if (!existsSync(file)) continue;
+      const lines = readFileSync(file, "utf8").trim().split("\n");
+      const term = lines.indexOf("term");
+      if (term >= 0)
+        assert.deepEqual(lines.slice(term + 1), [], `${name}: requests after its SIGTERM`);
+    }
+    const h = await health(sys);
+    assert.equal(h.resources[0].dynamicEndpoints?.state, "in-sync");
+  } finally {
+    await sys.destroy();
+  }
+});
+
+test("dynamic endpoints: nginx restart -> the list is pushed again in full; a bad pod is left out, the others apply", {
+  timeout: 240_000,
+}, async () => {
+  const { sys } = await startSystem();
+  try {
+    const before = (await sys.members()).sort();
+    assert.equal(before.length, 2);
+    await sys.nginx!.stop();
+    await sys.nginx!.start();
+    // a new nginx: empty dict until confd's verify sees the new boot id and re-pushes
+    const restored = await waitFor("the list back in nginx", async () => {
+      const m = (await sys.members()).sort();
+      return m.length === 2 ? m : undefined;
+    });
+    assert.deepEqual(restored, before);
+    await sys.routesTo(
+      (await sys.pods()).map((p) => p.metadata.name),
+      30_000,
+    );
+    const h = await waitFor("in-sync health", async () => {
+      const x = await health(sys);
+      return x.resources[0].dynamicEndpoints?.state === "in-sync" ? x : undefined;
+    });
+    assert.equal(h.healthy, true);
+    assert.ok(
+      (await confdMetric(sys, "confd_member_repushes_total", 'reason="nginx_restarted"')) >= 1,
+    );
+
+    // a pod whose port is not a port: left out (traced), the others still change
+    const [good, victim] = (await sys.pods()).map((p) => p.metadata.name);
+    await updatePod(sys.reader!, "default", victim, (p) => {
+      p.metadata.annotations.AUTO_PORT0 = "abc";
+    });
+    const excluded = await waitFor("the bad pod excluded", async () => {
+      const x = await health(sys);
+      const keys = x.resources[0].excludedKeys?.map((e) => e.key) ?? [];
+      return keys.some((k) => k.endsWith(`/${victim}`)) ? keys : undefined;
+    });
+    assert.equal(excluded.length, 1);
+    await waitFor("1 member", async () => ((await sys.members()).length === 1 ? true : undefined));
+    await sys.routesTo([good], 30_000);
+  } finally {
+    await sys.destroy();
+  }
+});
