@@ -74,7 +74,7 @@ for (const kind of STORE_KINDS) {
       assert.match(
         String(r.body.resultMsg),
         new RegExp(
-          `${bad.replace(/[.]/g, "\\.")} does not parse: template: ${bad.replace(/[.]/g, "\\.")}:2: unexpected \\{\\{end\\}\\}`,
+          `${bad.replace(/[.]/g, "\\.")} does not parse: template: bad\\.tmpl:2: unexpected \\{\\{end\\}\\}`,
         ),
       );
       assert.equal(await stored(), 0);

@@ -2,7 +2,7 @@
 // fields: does it fit in the port range, and do its templates parse. Each
 // problem names the field; the route answers 400 with all of them.
 import { readFileSync, statSync } from "node:fs";
-import { isAbsolute } from "node:path";
+import { basename, isAbsolute } from "node:path";
 import type { PortRange } from "../agent/annotation-policy.js";
 import type { Deployment } from "./model.js";
 
@@ -54,7 +54,8 @@ export async function templateProblems(d: Deployment): Promise<string[]> {
     const text = readFileSync(t.src, "utf8");
     const used = Object.fromEntries(funcs.filter(([name]) => text.includes(name)));
     try {
-      new Template(t.src, { funcs: used }).parse(text);
+      // named as domeize and dockerize name it, so the error is the one the pod would print
+      new Template(basename(t.src), { funcs: used }).parse(text);
     } catch (err) {
       problems.push(`templates: ${t.src} does not parse: ${(err as Error).message}`);
     }
