@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import { podReady } from "../server/deploy/pod-summary.js";
 import { lockDataDir } from "../server/lock/data-dir-lock.js";
 import { DemoConfd } from "./demo-confd.js";
-import { DemoNginx, nginxInstalled } from "./demo-nginx.js";
+import { DemoNginx, nginxInstalled, nginxLuaInstalled } from "./demo-nginx.js";
 import { freeLocalPort } from "./free-port.js";
 import { repoRoot } from "./repo-root.js";
 import { type Standalone, startStandalone } from "./standalone-server.js";
@@ -31,6 +31,8 @@ Runs domeos-server with the standalone runtime, a demo host-mode deployment
                    working across restarts (default: $DOMEOS_ADMIN_TOKEN, else a new
                    random token at each start)
   --fresh          delete the data dir first
+  --reload-mode    nginx reloads for every pod change even when its Lua module is
+                   installed (default: dynamic endpoints, docs/nginx-dynamic.md)
   -h, --help       this help
 `;
 
@@ -40,6 +42,7 @@ async function main(): Promise<void> {
       "data-dir": { type: "string" },
       listen: { type: "string" },
       fresh: { type: "boolean" },
+      "reload-mode": { type: "boolean" },
       "host-ip": { type: "string" },
       "admin-token": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -58,7 +61,14 @@ async function main(): Promise<void> {
   const listen = values.listen ?? (await defaultListen());
 
   const withNginx = nginxInstalled();
-  const nginx = withNginx ? new DemoNginx(join(runDir, "nginx"), await freeLocalPort()) : null;
+  // dynamic endpoints when nginx has the Lua module: pod changes without reloads
+  const dynamic =
+    withNginx && !values["reload-mode"] && nginxLuaInstalled()
+      ? { membersPort: await freeLocalPort() }
+      : undefined;
+  const nginx = withNginx
+    ? new DemoNginx(join(runDir, "nginx"), await freeLocalPort(), dynamic)
+    : null;
   const dest = nginx?.upstreamPath ?? join(runDir, "upstream.conf");
   const confd = new DemoConfd({
     confdir: join(runDir, "confd"),
@@ -66,6 +76,7 @@ async function main(): Promise<void> {
     dest,
     checkCmd: nginx?.checkCmd(),
     reloadCmd: nginx?.reloadCmd(),
+    dynamic: nginx?.dynamic && { endpoint: nginx.membersUrl, secretFile: nginx.secretFile },
     metricsPort: await freeLocalPort(),
     logPath: join(runDir, "confd.log"),
   });
@@ -252,11 +263,18 @@ function printBanner(x: {
     nginx
       ? `  nginx         http://127.0.0.1:${nginx.port}/`
       : "  nginx         not installed (apt-get install nginx): the upstream file above is still rendered",
+    ...(nginx ? [modeLine(nginx)] : []),
     "",
     "Ctrl-C stops everything.",
     "",
   ];
   process.stdout.write(lines.join("\n"));
+}
+
+function modeLine(nginx: DemoNginx): string {
+  if (nginx.dynamic)
+    return `                dynamic endpoints: pod changes are pushed to ${nginx.membersUrl} (Lua), no reload (docs/nginx-dynamic.md)`;
+  return "                reload mode: each pod change reloads nginx (dynamic endpoints need libnginx-mod-http-lua and lua-resty-core)";
 }
 
 function printRouted(nginx: DemoNginx | null, replicas: string[], desired: number): void {
