@@ -123,7 +123,12 @@ export function newPodObject(input: NewPodInput): PodObject {
       namespace: d.namespace,
       uid: input.uid,
       creationTimestamp: new Date().toISOString(),
-      labels: { deployName: d.name, app: d.name },
+      labels: {
+        deployName: d.name,
+        app: d.name,
+        ...(d.revision !== undefined ? { podRevision: String(d.revision) } : {}),
+        ...(d.templateHash !== undefined ? { podTemplateHash: d.templateHash } : {}),
+      },
       annotations: { deployName: d.name, accessType: d.accessType },
     },
     spec: {

@@ -117,6 +117,8 @@ export class Prober {
   private failures = 0;
   private stopped = false;
   private readonly sleep = new Sleep();
+  /** The last failed check's message (why a pod is not Ready yet, before any transition). */
+  lastFailure: string | undefined;
 
   constructor(private readonly o: ProberOptions) {
     this.passing = o.initial;
@@ -160,6 +162,7 @@ export class Prober {
     } else {
       this.successes = 0;
       this.failures++;
+      this.lastFailure = r.message;
       if (this.passing && this.failures >= s.failureThreshold) this.flip(false, r.message);
     }
   }

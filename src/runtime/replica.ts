@@ -85,6 +85,7 @@ export class Replica {
   /** Ready as last written to the store: what the load balancers may be routing on. */
   private publishedReady = false;
   private probers: Prober[] = [];
+  private readiness: Prober | null = null;
 
   constructor(private readonly o: ReplicaOptions) {
     this.backoff = new RestartBackoff(o.backoff);
@@ -106,6 +107,11 @@ export class Replica {
 
   get pid(): number | undefined {
     return this.child?.pid;
+  }
+
+  /** Why the readiness check fails now, when it has failed since the process started. */
+  get readinessFailure(): string | undefined {
+    return this.readiness?.lastFailure;
   }
 
   start(): void {
@@ -310,6 +316,7 @@ export class Replica {
       },
     });
     this.probers.push(prober);
+    this.readiness = prober;
     prober.start();
   }
 

@@ -4,6 +4,7 @@
 // each stored deployment when it starts, remove() after a delete, and stop()
 // when it closes.
 import type { Deployment } from "../server/deploy/model.js";
+import { podTemplateHash } from "../server/deploy/pod-template.js";
 import type { DeployContext, PodRuntime } from "../server/deploy/runtime.js";
 import { standaloneProblems } from "./deployment-checks.js";
 import type { PodPaths, StandaloneRuntime } from "./standalone-runtime.js";
@@ -11,6 +12,8 @@ import type { RuntimeDeployment } from "./types.js";
 
 export class ProcessRuntime implements PodRuntime {
   readonly name = "process";
+  /** The server's rollout controller replaces this runtime's pods (rollout-controller.ts). */
+  readonly rollsPods = true;
 
   constructor(readonly standalone: StandaloneRuntime) {}
 
@@ -90,5 +93,9 @@ export function toRuntimeDeployment(d: Deployment): RuntimeDeployment {
     env: d.env,
     readinessProbe: d.readinessProbe,
     livenessProbe: d.livenessProbe,
+    revision: d.revision ?? 1,
+    templateHash: podTemplateHash(d),
+    strategy: d.strategy,
+    progressDeadlineSeconds: d.progressDeadlineSeconds,
   };
 }

@@ -5,8 +5,10 @@
 // server's ledger hands each replica its previous ports).
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { podReady } from "../server/deploy/pod-summary.js";
+import { RevisionHistory } from "../server/deploy/rollout-store.js";
 import { type Logger, silentLogger } from "../server/log/logger.js";
 import { podKey, type Store } from "../store/store.js";
 import { type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.js";
@@ -20,8 +22,9 @@ import {
 } from "./kept-logs.js";
 import { podArgv, podEnv } from "./pod-env.js";
 import { newPodObject, type PodObject, podDeployName } from "./pod-object.js";
-import { createPod, listPods } from "./pod-writer.js";
+import { createPod, listPods, updatePod } from "./pod-writer.js";
 import { type LeaveResult, Replica } from "./replica.js";
+import { type PodState, RolloutController, type RolloutHost } from "./rollout-controller.js";
 import type { PodContext, PodRuntimeLike, RuntimeDeployment } from "./types.js";
 
 export interface StandaloneRuntimeOptions {
@@ -64,6 +67,10 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
   private readonly queues = new Map<string, Promise<unknown>>();
   /** The last context the server gave for each deployment (address, credentials). */
   private readonly contexts = new Map<string, PodContext>();
+  /** One rollout controller per deployment (scaling and rolling updates). */
+  private readonly controllers = new Map<string, RolloutController>();
+  private readonly history: RevisionHistory;
+  private readonly rolloutHost: RolloutHost;
   private stopped = false;
   readonly hostIP: string;
   readonly nodeName: string;
@@ -72,22 +79,40 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
     super();
     this.hostIP = o.hostIP ?? "127.0.0.1";
     this.nodeName = o.nodeName ?? "standalone";
+    this.history = new RevisionHistory(o.store);
+    this.rolloutHost = this.makeRolloutHost();
   }
 
-  /** Make the deployment's replicas exist and run: adopt, create, or scale down. */
+  /**
+   * Make the deployment's replicas exist and run what it says: adopt, create,
+   * scale down, or roll to a new template (rollout-controller.ts). Resolves
+   * once the first step is taken; a rollout goes on in the background.
+   */
   ensure(d: RuntimeDeployment, ctx?: PodContext): Promise<void> {
-    if (ctx) this.contexts.set(`${d.namespace}/${d.name}`, ctx);
-    return this.serial(d.namespace, d.name, () => this.reconcile(d));
+    const key = `${d.namespace}/${d.name}`;
+    if (ctx) this.contexts.set(key, ctx);
+    if (this.stopped) return Promise.resolve();
+    let c = this.controllers.get(key);
+    if (!c) {
+      c = new RolloutController(this.rolloutHost, d);
+      this.controllers.set(key, c);
+    }
+    return c.ensure(d);
   }
 
   /** Stop and delete every replica of a deployment. */
-  remove(namespace: string, name: string): Promise<void> {
-    this.contexts.delete(`${namespace}/${name}`);
+  async remove(namespace: string, name: string): Promise<void> {
+    const key = `${namespace}/${name}`;
+    this.contexts.delete(key);
+    const c = this.controllers.get(key);
+    this.controllers.delete(key);
+    await c?.close();
     return this.serial(namespace, name, async () => {
       const pods = await this.storedPods(namespace, name);
       await Promise.all(
         pods.map((p) => this.deletePod(p.metadata.namespace, p.metadata.name, name)),
       );
+      rmSync(this.templatesDir(namespace, name), { recursive: true, force: true });
     });
   }
 
@@ -99,6 +124,7 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
   /** Stop every process (pods stay in the store, marked not running). */
   async stop(): Promise<void> {
     this.stopped = true;
+    await Promise.allSettled([...this.controllers.values()].map((c) => c.close()));
     await Promise.allSettled([...this.queues.values()]);
     const all = [...this.replicas.values()];
     this.replicas.clear();
@@ -155,30 +181,100 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
     return this.replicas.get(podKey(namespace, pod));
   }
 
-  private async reconcile(d: RuntimeDeployment): Promise<void> {
-    if (this.stopped) return;
-    const pods = await this.storedPods(d.namespace, d.name);
-    // oldest first: scale-down removes the newest, like a ReplicaSet would by default
-    pods.sort((a, b) =>
-      (a.metadata.creationTimestamp + a.metadata.name).localeCompare(
-        b.metadata.creationTimestamp + b.metadata.name,
-      ),
-    );
-    const keep = pods.slice(0, d.replicas);
-    await Promise.all(
-      pods
-        .slice(d.replicas)
-        .map((p) => this.deletePod(p.metadata.namespace, p.metadata.name, d.name)),
-    );
-    for (const pod of keep) this.run(d, pod);
-    const missing = Array.from({ length: Math.max(0, d.replicas - keep.length) }, () =>
-      this.newPod(d),
-    );
-    await Promise.all(
-      missing.map(async (pod) => {
-        if (await createPod(this.o.store, pod)) this.run(d, pod);
-      }),
-    );
+  /** What the rollout controllers do through this runtime. */
+  private makeRolloutHost(): RolloutHost {
+    return {
+      pods: (d) => this.storedPods(d.namespace, d.name),
+      podState: (pod) => this.podState(pod),
+      adopt: (d, pods) => {
+        if (this.stopped) return;
+        for (const pod of pods) this.run(this.templateOf(d, pod), pod);
+      },
+      relabel: async (pod, revision) => {
+        await updatePod(this.o.store, pod.metadata.namespace, pod.metadata.name, (p) => {
+          p.metadata.labels = { ...p.metadata.labels, podRevision: String(revision) };
+        });
+      },
+      create: async (d, n) => {
+        if (this.stopped) return;
+        this.saveTemplate(d);
+        const pods = Array.from({ length: n }, () => this.newPod(d));
+        await Promise.all(
+          pods.map(async (pod) => {
+            if (await createPod(this.o.store, pod)) this.run(d, pod);
+          }),
+        );
+      },
+      remove: async (d, names) => {
+        await Promise.all(names.map((n) => this.deletePod(d.namespace, n, d.name)));
+      },
+      rollout: (d) => this.history.rollout(d.namespace, d.name),
+      finish: async (d, phase, reason) => {
+        await this.history.finishRollout(d.namespace, d.name, d.revision ?? 1, {
+          phase,
+          ...(reason ? { reason } : {}),
+        });
+        this.emit("rollout", d.namespace, d.name, phase, reason);
+      },
+      serial: (d, fn) => this.serial(d.namespace, d.name, fn),
+      log: this.o.log ?? silentLogger,
+    };
+  }
+
+  /** A pod's readiness, restarts and last exit: in memory when it runs here, else as stored. */
+  private podState(pod: PodObject): PodState {
+    const r = this.replicas.get(podKey(pod.metadata.namespace, pod.metadata.name));
+    if (!r) {
+      const cs = pod.status?.containerStatuses?.[0];
+      return { ready: podReady(pod), restarts: cs?.restartCount ?? 0 };
+    }
+    const s = r.status;
+    const t = s.lastState?.terminated;
+    return {
+      ready: s.ready,
+      restarts: s.restartCount,
+      ...(t ? { lastExit: t.signal ? `signal ${t.signal}` : `exit code ${t.exitCode}` } : {}),
+      ...(s.ready
+        ? {}
+        : {
+            notReady:
+              [s.readyReason, s.readyMessage].filter(Boolean).join(": ") ||
+              (r.readinessFailure ? `readiness probe: ${r.readinessFailure}` : "not ready yet"),
+          }),
+    };
+  }
+
+  private templatesDir(namespace: string, name: string): string {
+    return join(this.o.dataDir, "templates", namespace, name);
+  }
+
+  /**
+   * Keep what a template runs (by its hash) in the data dir: after a restart
+   * mid-rollout, an old pod comes back with its own command and env, not the
+   * new revision's.
+   */
+  private saveTemplate(d: RuntimeDeployment): void {
+    if (!d.templateHash) return;
+    const dir = this.templatesDir(d.namespace, d.name);
+    const file = join(dir, `${d.templateHash}.json`);
+    if (existsSync(file)) return;
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, JSON.stringify(d));
+  }
+
+  /** The deployment as `pod` should run it: its own template when it is an old pod. */
+  private templateOf(d: RuntimeDeployment, pod: PodObject): RuntimeDeployment {
+    const hash = pod.metadata.labels?.podTemplateHash;
+    if (!hash || hash === d.templateHash) return d;
+    try {
+      const file = join(this.templatesDir(d.namespace, d.name), `${hash}.json`);
+      return {
+        ...(JSON.parse(readFileSync(file, "utf8")) as RuntimeDeployment),
+        replicas: d.replicas,
+      };
+    } catch {
+      return d; // unknown template (written by another data dir): the current one
+    }
   }
 
   private newPod(d: RuntimeDeployment): PodObject {
@@ -219,6 +315,7 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
 
   /** Start a replica for a stored pod unless it already runs here. */
   private run(d: RuntimeDeployment, pod: PodObject): void {
+    if (pod.metadata.deletionTimestamp !== undefined) return; // being deleted: the controller finishes it
     const { namespace, name } = pod.metadata;
     const key = podKey(namespace, name);
     if (this.replicas.has(key)) return;
@@ -242,7 +339,10 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
       graceMs: this.o.graceMs ?? 5000,
       restartCount: pod.status?.containerStatuses?.[0]?.restartCount ?? 0,
       log: this.o.log ?? silentLogger,
-      onChange: () => this.emit("change", namespace, name),
+      onChange: () => {
+        this.emit("change", namespace, name);
+        this.controllers.get(`${d.namespace}/${d.name}`)?.wake();
+      },
     });
     this.replicas.set(key, replica);
     replica.start();

@@ -28,6 +28,14 @@ export interface RuntimeDeployment {
   readinessProbe?: ProbeSpec;
   /** Default: none (a pod restarts only when its process exits). */
   livenessProbe?: ProbeSpec;
+  /** The deployment revision (podRevision label of new pods; default 1). */
+  revision?: number;
+  /** Digest of the pod template (podTemplateHash label): pods with another one are old. */
+  templateHash?: string;
+  /** Rolling update bounds (default surge 1, unavailable 0). */
+  strategy?: { maxSurge: number; maxUnavailable: number };
+  /** No progress for this long fails the rollout (default 120). */
+  progressDeadlineSeconds?: number;
 }
 
 /** Per-deployment facts the server knows: its address and the pods' credentials. */

@@ -35,6 +35,14 @@ export interface Deployment {
   readinessProbe?: ProbeSpec;
   /** When a pod is restarted (default: only when its process exits). */
   livenessProbe?: ProbeSpec;
+  /** How a change to what the pods run is rolled out (default surge 1, unavailable 0). */
+  strategy?: RollingStrategy;
+  /** A rollout that makes no progress for this long is marked Failed (default 120). */
+  progressDeadlineSeconds?: number;
+  /** How many revisions `deploy history` keeps (default 10). */
+  revisionHistoryLimit?: number;
+  /** The revision the pods should run (set by the server: 1 at create, +1 per change to the pod template). */
+  revision?: number;
   createdAt?: string;
   updatedAt?: string;
 }
@@ -55,6 +63,16 @@ export const RESERVED_ENV = [
   "HOST_IP",
   "DOMEIZE_STATE_DIR",
 ];
+
+/** Kubernetes' RollingUpdate: pods above `replicas` and Ready pods below it allowed during a rollout. */
+export interface RollingStrategy {
+  maxSurge: number;
+  maxUnavailable: number;
+}
+
+export const DEFAULT_STRATEGY: RollingStrategy = { maxSurge: 1, maxUnavailable: 0 };
+export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 120;
+export const DEFAULT_REVISION_HISTORY_LIMIT = 10;
 
 export const MAX_REPLICAS = 1000;
 export const MAX_PORTS = 100;
@@ -81,6 +99,10 @@ const FIELDS = new Set([
   "env",
   "readinessProbe",
   "livenessProbe",
+  "strategy",
+  "progressDeadlineSeconds",
+  "revisionHistoryLimit",
+  "revision",
   "createdAt",
   "updatedAt",
 ]);
@@ -116,6 +138,7 @@ export function parseDeployment(input: unknown): Deployment {
     const probe = parseProbe(o[kind], kind, d.ports, p);
     if (probe) d[kind] = probe;
   }
+  rolloutFields(o, d, p);
   if (d.networkMode !== "HOST" && d.ports > 0) {
     p.push(
       `ports=${d.ports} needs networkMode HOST (in DEFAULT mode the pod has its own network and needs no host ports)`,
@@ -125,6 +148,45 @@ export function parseDeployment(input: unknown): Deployment {
     if (typeof o[k] === "string") d[k] = o[k] as string;
   if (p.length > 0) throw new DeploymentError(p);
   return d;
+}
+
+/** strategy, progressDeadlineSeconds, revisionHistoryLimit (and the stored revision). */
+function rolloutFields(o: Record<string, unknown>, d: Deployment, p: string[]): void {
+  if (o.strategy !== undefined) {
+    const s = strategy(o.strategy, p);
+    if (s) d.strategy = s;
+  }
+  if (o.progressDeadlineSeconds !== undefined)
+    d.progressDeadlineSeconds = int(o, "progressDeadlineSeconds", 0, 1, 86_400, p);
+  if (o.revisionHistoryLimit !== undefined)
+    d.revisionHistoryLimit = int(o, "revisionHistoryLimit", 0, 1, 100, p);
+  if (o.revision !== undefined) d.revision = int(o, "revision", 1, 1, Number.MAX_SAFE_INTEGER, p);
+}
+
+/** {maxSurge, maxUnavailable}: pod counts, not both 0 (nothing could move). */
+function strategy(v: unknown, p: string[]): RollingStrategy | undefined {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    p.push('strategy must be an object like {"maxSurge": 1, "maxUnavailable": 0}');
+    return undefined;
+  }
+  const o = v as Record<string, unknown>;
+  const before = p.length;
+  for (const k of Object.keys(o))
+    if (k !== "maxSurge" && k !== "maxUnavailable")
+      p.push(`strategy: unknown field ${JSON.stringify(k)} (maxSurge, maxUnavailable)`);
+  const s: RollingStrategy = { ...DEFAULT_STRATEGY };
+  for (const f of ["maxSurge", "maxUnavailable"] as const) {
+    const n = o[f];
+    if (n === undefined) continue;
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > MAX_REPLICAS)
+      p.push(
+        `strategy.${f} ${JSON.stringify(n)} must be a number of pods from 0 to ${MAX_REPLICAS}`,
+      );
+    else s[f] = n;
+  }
+  if (p.length === before && s.maxSurge === 0 && s.maxUnavailable === 0)
+    p.push("strategy: maxSurge and maxUnavailable cannot both be 0 (no pod could be replaced)");
+  return p.length === before ? s : undefined;
 }
 
 /** portNames: one distinct port name per port (Kubernetes' port-name rules). */

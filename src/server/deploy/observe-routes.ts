@@ -7,6 +7,7 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { ServerResponse } from "node:http";
 import { tailLines } from "../../console/logs.js";
+import type { Store } from "../../store/store.js";
 import { requireAdmin } from "../auth/admin.js";
 import { badRequest, HttpError } from "../http/errors.js";
 import { requireLabel } from "../http/names.js";
@@ -51,7 +52,16 @@ async function deploymentPods(ctx: RequestContext, deps: DeployDeps): Promise<Po
   const name = requireLabel("deployment name", ctx.params.name!);
   const cluster = deps.clusters.get(requireLabel("cluster", ctx.query.get("cluster") ?? "default"));
   await cluster.deployments.get(ns, name);
-  const { kvs } = await cluster.store.list(`/registry/pods/${ns}/`);
+  return listDeploymentPods(cluster.store, ns, name);
+}
+
+/** Summaries of the stored pods of deployment `ns/name`, by name. */
+export async function listDeploymentPods(
+  store: Store,
+  ns: string,
+  name: string,
+): Promise<PodSummary[]> {
+  const { kvs } = await store.list(`/registry/pods/${ns}/`);
   const pods: PodSummary[] = [];
   for (const kv of kvs) {
     try {

@@ -2,9 +2,10 @@
 //   POST   /api/deployments                      create (body: deployment)
 //   GET    /api/deployments[?namespace=]         list
 //   GET    /api/deployments/{ns}/{name}          one
-//   PATCH  /api/deployments/{ns}/{name}          scale (body: {"replicas": n})
+//   PATCH  /api/deployments/{ns}/{name}          change any field (rollout-routes.ts)
 //   DELETE /api/deployments/{ns}/{name}          delete
 //   GET    /api/deployments/{ns}/{name}/manifest Kubernetes objects (?format=yaml|json)
+//   GET .../history, POST .../rollback, GET .../rollout  (rollout-routes.ts)
 // Every route takes ?cluster= (default "default").
 import { stringify as toYaml } from "yaml";
 import type { PortRange } from "../agent/annotation-policy.js";
@@ -19,8 +20,20 @@ import type { RequestContext, Router } from "../http/router.js";
 import type { Logger } from "../log/logger.js";
 import { capacityProblem, templateProblems } from "./create-checks.js";
 import { toManifest } from "./manifest.js";
-import { type Deployment, DeploymentError, MAX_REPLICAS, parseDeployment } from "./model.js";
-import type { DeployContext, PodRuntime } from "./runtime.js";
+import {
+  DEFAULT_REVISION_HISTORY_LIMIT,
+  type Deployment,
+  DeploymentError,
+  parseDeployment,
+} from "./model.js";
+import {
+  deploymentHistory,
+  rollbackDeployment,
+  rolloutStatus,
+  updateDeployment,
+} from "./rollout-routes.js";
+import { RevisionHistory, specOf } from "./rollout-store.js";
+import { type DeployContext, isSelfRolling, type PodRuntime, rollsHere } from "./runtime.js";
 
 export interface DeployDeps {
   clusters: ClusterRegistry;
@@ -64,8 +77,26 @@ export function addDeployRoutes(router: Router, deps: DeployDeps): void {
   router.add(
     "PATCH",
     ONE,
-    "deploy_scale",
-    admin((c) => scale(c, deps)),
+    "deploy_update",
+    admin((c) => updateDeployment(c, deps)),
+  );
+  router.add(
+    "GET",
+    `${ONE}/history`,
+    "deploy_history",
+    admin((c) => deploymentHistory(c, deps)),
+  );
+  router.add(
+    "POST",
+    `${ONE}/rollback`,
+    "deploy_rollback",
+    admin((c) => rollbackDeployment(c, deps)),
+  );
+  router.add(
+    "GET",
+    `${ONE}/rollout`,
+    "deploy_rollout",
+    admin((c) => rolloutStatus(c, deps)),
   );
   router.add(
     "DELETE",
@@ -86,7 +117,7 @@ export function addDeployRoutes(router: Router, deps: DeployDeps): void {
  * "default"). When both name one they must agree: a request acts on exactly
  * one cluster, its store and its pods.
  */
-function clusterOf(ctx: RequestContext, deps: DeployDeps, body?: Record<string, unknown>) {
+export function clusterOf(ctx: RequestContext, deps: DeployDeps, body?: Record<string, unknown>) {
   const query = ctx.query.get("cluster");
   const inBody = body?.cluster;
   if (query !== null && inBody !== undefined && inBody !== query) {
@@ -116,10 +147,13 @@ async function create(ctx: RequestContext, deps: DeployDeps): Promise<void> {
   const body = parseJsonObject(await readBody(ctx.req, deps.bodyLimit), "deployment");
   const cluster = clusterOf(ctx, deps, body);
   body.cluster = cluster.name;
-  const d = parseWithRuntime(body, deps.runtime);
+  if (body.revision !== undefined)
+    throw new DeploymentError(["revision is set by the server and cannot be given"]);
+  const d = { ...parseWithRuntime(body, deps.runtime), revision: 1 };
   const problems = [...(await templateProblems(d)), ...(await capacityProblems(d, cluster, deps))];
   if (problems.length > 0) throw new DeploymentError(problems);
   const stored = await cluster.deployments.create(d);
+  await recordCreation(cluster, stored, deps);
   deps.log.info("deployment created", {
     cluster: d.cluster,
     deployment: `${d.namespace}/${d.name}`,
@@ -127,6 +161,25 @@ async function create(ctx: RequestContext, deps: DeployDeps): Promise<void> {
   });
   await deps.runtime.ensure(stored, deployContext(stored, deps));
   sendEnvelope(ctx.res, 201, "Created", stored);
+}
+
+/** Revision 1 in the history, and its rollout (Progressing until the runtime's pods are Ready). */
+async function recordCreation(cluster: Cluster, d: Deployment, deps: DeployDeps): Promise<void> {
+  const history = new RevisionHistory(cluster.store);
+  const at = d.createdAt ?? new Date().toISOString();
+  await history.add(
+    d.namespace,
+    d.name,
+    { revision: 1, spec: specOf(d), createdAt: at, cause: "create" },
+    d.revisionHistoryLimit ?? DEFAULT_REVISION_HISTORY_LIMIT,
+  );
+  const runs = rollsHere(deps.runtime, d) || isSelfRolling(deps.runtime);
+  await history.setRollout(d.namespace, d.name, {
+    revision: 1,
+    phase: runs ? "Progressing" : "Complete",
+    startedAt: at,
+    ...(runs ? {} : { finishedAt: at }),
+  });
 }
 
 /** The port-range problem of a deployment about to be stored (its cluster's others counted). */
@@ -137,17 +190,26 @@ async function capacityProblems(
 ): Promise<string[]> {
   if (!deps.portRange) return [];
   const singleHost = deps.runtime.name === "process";
-  // the process runtime runs the cluster's deployments that have a command, all on this host
-  const others = singleHost
-    ? (await cluster.deployments.list()).filter((o) => o.command !== undefined)
-    : [];
+  const others = singleHost ? await singleHostDeployments(cluster) : [];
   const p = capacityProblem(d, deps.portRange, singleHost, others);
   return p ? [p] : [];
 }
 
-/** The model's problems and the runtime's, reported together (HTTP 400, nothing stored). */
-function parseWithRuntime(body: Record<string, unknown>, runtime: PodRuntime): Deployment {
-  const extra = runtime.validate?.(body) ?? [];
+/** The process runtime runs the cluster's deployments that have a command, all on this host. */
+export async function singleHostDeployments(cluster: Cluster): Promise<Deployment[]> {
+  return (await cluster.deployments.list()).filter((o) => o.command !== undefined);
+}
+
+/**
+ * The model's problems and the runtime's, reported together (HTTP 400,
+ * nothing stored). `runtime` null: the model's only (a deployment the
+ * runtime does not run, changed only in what it stores).
+ */
+export function parseWithRuntime(
+  body: Record<string, unknown>,
+  runtime: PodRuntime | null,
+): Deployment {
+  const extra = runtime?.validate?.(body) ?? [];
   let d: Deployment;
   try {
     d = parseDeployment(body);
@@ -170,42 +232,13 @@ async function getOne(ctx: RequestContext, deps: DeployDeps): Promise<void> {
   sendOk(ctx.res, await clusterOf(ctx, deps).deployments.get(ns, name));
 }
 
-async function scale(ctx: RequestContext, deps: DeployDeps): Promise<void> {
-  const { ns, name } = names(ctx);
-  const body = parseJsonObject(await readBody(ctx.req, deps.bodyLimit), "scale request");
-  const cluster = clusterOf(ctx, deps, body);
-  delete body.cluster;
-  const extra = Object.keys(body).filter((k) => k !== "replicas");
-  if (extra.length > 0) {
-    throw badRequest(
-      `only "replicas" can be changed (got ${extra.join(", ")}); delete and re-create to change anything else`,
-    );
-  }
-  const r = body.replicas;
-  if (typeof r !== "number" || !Number.isInteger(r) || r < 0 || r > MAX_REPLICAS) {
-    throw badRequest(`replicas ${JSON.stringify(r)} must be an integer from 0 to ${MAX_REPLICAS}`);
-  }
-  const current = await cluster.deployments.get(ns, name);
-  const problems = await capacityProblems({ ...current, replicas: r }, cluster, deps);
-  if (problems.length > 0) throw new DeploymentError(problems);
-  const updated = await cluster.deployments.update(ns, name, (d) => ({
-    ...d,
-    replicas: r,
-  }));
-  deps.log.info("deployment scaled", {
-    cluster: cluster.name,
-    deployment: `${ns}/${name}`,
-    replicas: r,
-  });
-  await deps.runtime.ensure(updated, deployContext(updated, deps));
-  sendOk(ctx.res, updated);
-}
-
 async function remove(ctx: RequestContext, deps: DeployDeps): Promise<void> {
   const { ns, name } = names(ctx);
-  const d = await clusterOf(ctx, deps).deployments.delete(ns, name);
+  const cluster = clusterOf(ctx, deps);
+  const d = await cluster.deployments.delete(ns, name);
   deps.log.info("deployment deleted", { cluster: d.cluster, deployment: `${ns}/${name}` });
   await deps.runtime.remove(ns, name, d);
+  await new RevisionHistory(cluster.store).deleteAll(ns, name);
   sendOk(ctx.res, d);
 }
 
@@ -231,7 +264,7 @@ async function manifest(ctx: RequestContext, deps: DeployDeps): Promise<void> {
   );
 }
 
-function names(ctx: RequestContext): { ns: string; name: string } {
+export function names(ctx: RequestContext): { ns: string; name: string } {
   return {
     ns: requireLabel("namespace", ctx.params.ns!),
     name: requireLabel("deployment name", ctx.params.name!),

@@ -4,6 +4,7 @@
 import type { PortRange } from "../agent/annotation-policy.js";
 import type { ChangeRecord } from "./manifest-rollout.js";
 import type { Deployment } from "./model.js";
+import type { SelfRollingRuntime } from "./rollout-types.js";
 
 export interface DeployContext {
   /** DOMEOS_SERVER_ADDR for the pods. */
@@ -57,6 +58,23 @@ export interface PodRuntime {
   ): { stdout: string; stderr: string } | undefined;
   /** Stop what runs here when the server closes (pods stay in the store). */
   stop?(): Promise<void>;
+  /**
+   * The server's rollout controller replaces this runtime's pods one by one
+   * (the process runtime): a rollout is Progressing until it reports.
+   */
+  readonly rollsPods?: boolean;
+  /** Whether this runtime runs the deployment (default: every one). */
+  owns?(d: Deployment): boolean;
+}
+
+/** A runtime that rolls by itself (Kubernetes): status and history are read from it. */
+export function isSelfRolling(r: PodRuntime): r is PodRuntime & SelfRollingRuntime {
+  return (r as Partial<SelfRollingRuntime>).rollsItself === true;
+}
+
+/** Will pods of `d` be replaced and reported on (rather than only stored)? */
+export function rollsHere(r: PodRuntime, d: Deployment): boolean {
+  return r.rollsPods === true && (r.owns?.(d) ?? true);
 }
 
 /** The default: deployments are stored and rendered as manifests; nothing runs here. */
