@@ -7,6 +7,7 @@ import { parseAllDocuments } from "yaml";
 import { mintDeploymentToken } from "../../src/server/auth/pod-token.js";
 import { deployCli } from "../../src/server/deploy/cli.js";
 import { toManifest, toPodSpec } from "../../src/server/deploy/manifest.js";
+import { SPEC_ANNOTATION } from "../../src/server/deploy/manifest-rollout.js";
 import {
   type Deployment,
   DeploymentError,
@@ -120,10 +121,14 @@ describe("manifest", () => {
     });
     assert.equal(dep.spec.replicas, 3);
     assert.deepEqual(dep.spec.selector, { matchLabels: { deployName: "web" } });
-    assert.deepEqual(dep.spec.template.metadata, {
-      labels: { deployName: "web" },
-      annotations: { deployName: "web", accessType: "DIY" },
-    });
+    // the revision's spec rides on the template (Kubernetes rollouts: manifest-rollout.ts)
+    const { [SPEC_ANNOTATION]: revisionSpec, ...templateAnnotations } =
+      dep.spec.template.metadata.annotations;
+    assert.deepEqual(
+      { ...dep.spec.template.metadata, annotations: templateAnnotations },
+      { labels: { deployName: "web" }, annotations: { deployName: "web", accessType: "DIY" } },
+    );
+    assert.equal(JSON.parse(revisionSpec).image, web.image);
     const spec = dep.spec.template.spec;
     assert.equal(spec.hostNetwork, true);
     assert.equal(spec.dnsPolicy, "ClusterFirstWithHostNet");

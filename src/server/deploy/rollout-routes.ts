@@ -171,12 +171,12 @@ async function applyChange(
   let revision = current.revision ?? 1;
   const now = new Date().toISOString();
   const by = whoAsked(ctx);
+  const why = cause === "update" ? `update: ${changed.join(", ")}` : cause;
   if (changed.length > 0) {
     const limit = next.revisionHistoryLimit ?? DEFAULT_REVISION_HISTORY_LIMIT;
     if (current.revision === undefined && !(await history.get(ns, name, 1)))
       await history.add(ns, name, firstRecord(current), limit);
     revision++;
-    const why = cause === "update" ? `update: ${changed.join(", ")}` : cause;
     await history.add(
       ns,
       name,
@@ -208,7 +208,9 @@ async function applyChange(
     cause,
     ...(by ? { by } : {}),
   });
-  await deps.runtime.ensure(stored, deployContext(stored, deps));
+  const change =
+    changed.length > 0 ? { change: { cause: why, at: now, ...(by ? { by } : {}) } } : {};
+  await deps.runtime.ensure(stored, { ...deployContext(stored, deps), ...change });
   return stored;
 }
 
