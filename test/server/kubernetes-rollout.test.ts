@@ -8,8 +8,11 @@
 // old pods keep serving.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { KubeConfig } from "@kubernetes/client-node";
-import { revisionsFrom, statusFrom } from "../../src/server/deploy/kubernetes-rollout.js";
+import {
+  podProblem,
+  revisionsFrom,
+  statusFrom,
+} from "../../src/server/deploy/kubernetes-rollout.js";
 import { KubernetesRuntime } from "../../src/server/deploy/kubernetes-runtime.js";
 import { SPEC_ANNOTATION, specOf } from "../../src/server/deploy/manifest-rollout.js";
 import { type Deployment, parseDeployment } from "../../src/server/deploy/model.js";
@@ -28,17 +31,6 @@ import {
 // biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects read as plain JSON
 type Json = any;
 
-export function fakeKubeConfig(api: FakeApiServer): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "fake", server: api.url, skipTLSVerify: true }],
-    users: [{ name: "u", token: api.token }],
-    contexts: [{ name: "c", cluster: "fake", user: "u" }],
-    currentContext: "c",
-  });
-  return kc;
-}
-
 const ctx = (change?: DeployContext["change"]): DeployContext => ({
   serverAddr: "http://domeos:8080",
   deploymentToken: "deploy-token",
@@ -54,6 +46,36 @@ const v1: Deployment = parseDeployment({
   replicas: 3,
   env: { COLOR: "blue" },
 });
+/** A pod of a ReplicaSet as the kubelet reports a crash loop. */
+const crashingPod = (name: string, hash: string): Json => ({
+  metadata: {
+    name,
+    namespace: "shop",
+    labels: { deployName: "web", "pod-template-hash": hash },
+  },
+  spec: { nodeName: "node-a", containers: [{ name: "web", image: "reg/web:1" }] },
+  status: {
+    phase: "Running",
+    conditions: [{ type: "Ready", status: "False", reason: "ContainersNotReady" }],
+    containerStatuses: [
+      {
+        name: "web",
+        ready: false,
+        restartCount: 4,
+        state: {
+          waiting: {
+            reason: "CrashLoopBackOff",
+            message: "back-off 40s restarting failed container",
+          },
+        },
+        lastState: {
+          terminated: { exitCode: 3, reason: "Error", finishedAt: "2026-12-07T04:00:00Z" },
+        },
+      },
+    ],
+  },
+});
+
 const withEnv = (d: Deployment, env: Record<string, string>): Deployment => ({ ...d, env });
 
 describe("kubernetes rollouts (FAKE apiserver and Deployment controller)", () => {
@@ -64,7 +86,7 @@ describe("kubernetes rollouts (FAKE apiserver and Deployment controller)", () =>
 
   before(async () => {
     await api.start();
-    rt = new KubernetesRuntime(fakeKubeConfig(api));
+    rt = new KubernetesRuntime(api.kubeConfig());
   });
   after(() => api.stop());
 
@@ -207,11 +229,21 @@ describe("kubernetes rollouts (FAKE apiserver and Deployment controller)", () =>
       ["Progressing", 3, 1, 0, 3, 3],
     );
     assert.match(stuck.reason ?? "", /1 out of 3 new replicas have been updated/);
+    // the kubelet's view of the surge pod: crash-looping (not Pod objects the FAKE controller makes)
+    const rs3 = api.apps
+      .replicaSets("shop")
+      .find((rs: Json) => rs.metadata.annotations["deployment.kubernetes.io/revision"] === "3")!;
+    const hash = rs3.metadata.labels["pod-template-hash"];
+    api.upsertPod(crashingPod(`web-${hash}-x2k9p`, hash));
+    api.upsertPod({ ...crashingPod("web-other-pod", "another-hash") });
     assert.equal(api.apps.exceedProgressDeadline("shop", "web"), true);
     await settled();
     const failed = await rt.rolloutStatus(v3);
     assert.equal(failed.phase, "Failed");
-    assert.match(failed.reason ?? "", /^ReplicaSet "web-\w+" has timed out progressing\.$/);
+    assert.equal(
+      failed.reason,
+      `ReplicaSet "${rs3.metadata.name}" has timed out progressing.; pod web-${hash}-x2k9p: CrashLoopBackOff (exit code 3, 4 restarts): back-off 40s restarting failed container`,
+    );
     // surge 1, unavailable 0: the three pods of revision 2 still serve
     assert.equal(failed.available, 3);
     assert.equal(failed.oldPods, 3);
@@ -303,6 +335,39 @@ describe("reading rollouts from Deployment and ReplicaSet objects", () => {
     );
   });
 
+  test("pod problems: waiting reason, exit code or signal, restarts; Ready and terminating pods have none", () => {
+    const pod = (status: Json, meta: Json = {}): Json => ({
+      metadata: { name: "web-a-1", ...meta },
+      status,
+    });
+    assert.equal(
+      podProblem(
+        pod({
+          conditions: [{ type: "Ready", status: "False" }],
+          containerStatuses: [{ state: { waiting: { reason: "ImagePullBackOff" } } }],
+        }),
+      ),
+      "pod web-a-1: ImagePullBackOff",
+    );
+    assert.equal(
+      podProblem(
+        pod({
+          conditions: [{ type: "Ready", status: "False", reason: "ContainersNotReady" }],
+          containerStatuses: [
+            {
+              restartCount: 1,
+              state: { running: {} },
+              lastState: { terminated: { exitCode: 137, signal: 9 } },
+            },
+          ],
+        }),
+      ),
+      "pod web-a-1: not Ready (ContainersNotReady) (killed by signal 9, 1 restart)",
+    );
+    assert.equal(podProblem(pod({ conditions: [{ type: "Ready", status: "True" }] })), undefined);
+    assert.equal(podProblem(pod({}, { deletionTimestamp: "2026-12-07T04:00:00Z" })), undefined);
+  });
+
   test("history: only ReplicaSets the Deployment controls, with a valid domeos spec, by revision", () => {
     const spec = JSON.stringify(specOf(v1));
     const rs = (
@@ -344,7 +409,7 @@ describe("the server on --runtime kubernetes (FAKE apiserver)", () => {
     await api.start();
     fx = await makeStore("embedded");
     srv = await startTestServer(fx.store, {
-      runtime: new KubernetesRuntime(fakeKubeConfig(api)),
+      runtime: new KubernetesRuntime(api.kubeConfig()),
       publicUrl: "http://domeos:8080",
     });
   });

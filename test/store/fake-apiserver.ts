@@ -6,7 +6,8 @@
 //
 //   resourceVersion  opaque strings that are deliberately not numbers, so a
 //                    client that parses or computes with them fails here
-//   GET    /api/v1/pods, /api/v1/namespaces/{ns}/pods   list: limit/continue, later
+//   GET    /api/v1/pods, /api/v1/namespaces/{ns}/pods   list: labelSelector
+//          (equality-based), limit/continue, later
 //          pages from the first page's snapshot; a continue token older than a
 //          compaction answers 410 Gone (HTTP status, reason Expired)
 //   GET    ...?watch=true   watch: from resourceVersion R the events after R; R
@@ -32,7 +33,8 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { FakeApps } from "./fake-apps.js";
+import { KubeConfig } from "@kubernetes/client-node";
+import { FakeApps, parseSelector } from "./fake-apps.js";
 import { applyPatch, PATCH_TYPES, PatchTestFailed } from "./fake-patch.js";
 
 type Json = Record<string, unknown>;
@@ -80,6 +82,18 @@ export class FakeApiServer {
   get url(): string {
     const addr = this.server?.address() as AddressInfo;
     return `http://127.0.0.1:${addr.port}`;
+  }
+
+  /** A client configuration for this server (its URL and bearer token). */
+  kubeConfig(): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: "fake", server: this.url, skipTLSVerify: true }],
+      users: [{ name: "fake-user", token: this.token }],
+      contexts: [{ name: "fake", cluster: "fake", user: "fake-user" }],
+      currentContext: "fake",
+    });
+    return kc;
   }
 
   async start(): Promise<void> {
@@ -212,6 +226,12 @@ export class FakeApiServer {
   }
 
   private list(ns: string | undefined, url: URL, res: ServerResponse) {
+    let selected: (labels: Record<string, string>) => boolean;
+    try {
+      selected = parseSelector(url.searchParams.get("labelSelector") ?? "");
+    } catch (err) {
+      return status(res, 400, "BadRequest", (err as Error).message);
+    }
     const limit = Number(url.searchParams.get("limit") ?? 0);
     const cont = url.searchParams.get("continue");
     let snap: ListSnapshot;
@@ -234,6 +254,9 @@ export class FakeApiServer {
         seq: this.seq,
         items: [...this.pods.values()]
           .filter((e) => ns === undefined || e.ns === ns)
+          .filter((e) =>
+            selected(((e.pod.metadata as Json).labels ?? {}) as Record<string, string>),
+          )
           .sort((a, b) => `${a.ns}/${a.name}`.localeCompare(`${b.ns}/${b.name}`))
           // Real list items carry no kind/apiVersion.
           .map(({ pod }) => {

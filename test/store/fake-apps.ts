@@ -738,7 +738,7 @@ function keepTransition(c: Json, prev: Json[]): Json {
 }
 
 /** Equality-based label selectors: k=v, k==v, k!=v, k, !k (comma = and). */
-function parseSelector(text: string): (labels: Record<string, string>) => boolean {
+export function parseSelector(text: string): (labels: Record<string, string>) => boolean {
   const reqs = text
     .split(",")
     .map((r) => r.trim())

@@ -14,6 +14,7 @@ import {
   specOf,
 } from "./manifest-rollout.js";
 import { parseDeployment } from "./model.js";
+import { podSummary } from "./pod-summary.js";
 import type { RevisionRecord, RolloutStatus } from "./rollout-types.js";
 
 /** The Progressing condition's reasons the controller sets (deploymentutil). */
@@ -78,9 +79,21 @@ function specFromTemplate(rs: IReplicaSet) {
  * ProgressDeadlineExceeded is Failed (its message is the reason); Complete
  * when every desired replica is updated, no old one is left and every
  * updated one is available. `newRs`: the ReplicaSet of the latest revision,
- * for the count of its Ready pods.
+ * for the count of its Ready pods; `podProblems`: why its pods are not Ready
+ * (podProblem()), added to the reason of a rollout that is not complete.
  */
-export function statusFrom(dep: IDeployment, newRs: IReplicaSet | undefined): RolloutStatus {
+export function statusFrom(
+  dep: IDeployment,
+  newRs: IReplicaSet | undefined,
+  podProblems: string[] = [],
+): RolloutStatus {
+  const status = controllerStatus(dep, newRs);
+  if (status.phase !== "Complete" && podProblems.length > 0)
+    status.reason = [status.reason, ...podProblems].filter(Boolean).join("; ");
+  return status;
+}
+
+function controllerStatus(dep: IDeployment, newRs: IReplicaSet | undefined): RolloutStatus {
   const st = dep.status ?? {};
   const desired = dep.spec?.replicas ?? 1;
   const updated = st.updatedReplicas ?? 0;
@@ -136,6 +149,32 @@ function waitingFor(
 
 function condition(dep: IDeployment, type: string): IDeploymentCondition | undefined {
   return dep.status?.conditions?.find((c) => c.type === type);
+}
+
+/**
+ * Why a pod of the new revision is not Ready, as the kubelet reports it
+ * ("pod web-5d9f-x2k: CrashLoopBackOff (exit code 3, 4 restarts)"); undefined
+ * when it is Ready. Probe failures are events, not pod status: a pod that runs
+ * but fails its readiness probe says only "not Ready".
+ */
+// biome-ignore lint/suspicious/noExplicitAny: a pod object read as JSON
+export function podProblem(pod: any): string | undefined {
+  const s = podSummary(pod);
+  if (s.ready || s.terminating) return undefined;
+  const details: string[] = [];
+  if (s.lastExit)
+    details.push(
+      s.lastExit.signal !== undefined
+        ? `killed by signal ${s.lastExit.signal}`
+        : `exit code ${s.lastExit.exitCode}`,
+    );
+  if (s.restarts > 0) details.push(`${s.restarts} restart${s.restarts === 1 ? "" : "s"}`);
+  const what =
+    (s.state === "waiting" || s.state === "terminated") && s.reason
+      ? s.reason
+      : `not Ready${s.readyReason && s.readyReason !== "not ready" ? ` (${s.readyReason})` : ""}`;
+  const more = details.length > 0 ? ` (${details.join(", ")})` : "";
+  return `pod ${s.name}: ${what}${more}${s.message && s.state === "waiting" ? `: ${s.message}` : ""}`;
 }
 
 /** The ReplicaSet of the Deployment's current revision, if the controller has made it. */

@@ -14,7 +14,7 @@ import {
 import type { IDeployment, IReplicaSet } from "kubernetes-models/apps/v1";
 import { StoreUnavailableError } from "../../store/store.js";
 import { HttpError } from "../http/errors.js";
-import { latestReplicaSet, revisionsFrom, statusFrom } from "./kubernetes-rollout.js";
+import { latestReplicaSet, podProblem, revisionsFrom, statusFrom } from "./kubernetes-rollout.js";
 import { podLabels, tokenSecretName, toManifest } from "./manifest.js";
 import type { Deployment } from "./model.js";
 import type { RevisionRecord, RolloutStatus, SelfRollingRuntime } from "./rollout-types.js";
@@ -77,7 +77,27 @@ export class KubernetesRuntime implements PodRuntime, SelfRollingRuntime {
 
   async rolloutStatus(d: Deployment): Promise<RolloutStatus> {
     const dep = await this.deployment(d);
-    return statusFrom(dep, latestReplicaSet(dep, await this.replicaSets(d)));
+    const rs = latestReplicaSet(dep, await this.replicaSets(d));
+    const notReady = (rs?.status?.replicas ?? 0) > (rs?.status?.readyReplicas ?? 0);
+    const problems = rs && notReady ? await this.podProblems(rs) : [];
+    return statusFrom(dep, rs, problems);
+  }
+
+  /** Why the new ReplicaSet's pods are not Ready (the first few, by pod name). */
+  private async podProblems(rs: IReplicaSet): Promise<string[]> {
+    const labels = rs.spec?.selector?.matchLabels ?? {};
+    const selector = Object.entries(labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(",");
+    const list = (await this.call(
+      HttpMethod.GET,
+      `${podsPath(rs.metadata?.namespace ?? "")}?labelSelector=${encodeURIComponent(selector)}`,
+    )) as { items?: unknown[] } | undefined;
+    return (list?.items ?? [])
+      .map(podProblem)
+      .filter((p): p is string => p !== undefined)
+      .sort()
+      .slice(0, MAX_POD_PROBLEMS);
   }
 
   async revisions(d: Deployment): Promise<RevisionRecord[]> {
@@ -171,6 +191,10 @@ export class KubernetesRuntime implements PodRuntime, SelfRollingRuntime {
 
 const deploymentPath = (ns: string, name: string) =>
   `/apis/apps/v1/namespaces/${encodeURIComponent(ns)}/deployments/${encodeURIComponent(name)}`;
+/** Pod problems named in a rollout's reason (the rest are alike). */
+const MAX_POD_PROBLEMS = 2;
+
+const podsPath = (ns: string) => `/api/v1/namespaces/${encodeURIComponent(ns)}/pods`;
 const replicaSetsPath = (ns: string) =>
   `/apis/apps/v1/namespaces/${encodeURIComponent(ns)}/replicasets`;
 const secretPath = (ns: string, name: string) =>
