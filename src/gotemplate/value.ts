@@ -11,6 +11,7 @@
 //   string                     string
 //   float64                    number      (every JSON number is a float64)
 //   int (and other integers)   bigint      (constants like {{1}}, len, range $i)
+//   uint8 (a byte)             GoUint8     (only `index` of a string makes one)
 //   []interface{}              Array       (untagged JS array)
 //   map[string]interface{}     plain object, read ONLY through own properties
 //                              (Object.hasOwn), so "__proto__" and
@@ -129,6 +130,32 @@ export function compareBytes(a: string, b: string): number {
     }
   }
   return a.length - b.length;
+}
+
+/**
+ * Go uint8: what `index` of a string yields (a byte). Go's text/template keeps
+ * its type, so `printf "%T"` says uint8, `%#v` prints 0x61, a bad verb prints
+ * `%!s(uint8=97)`, `eq`/`lt` compare its value with any integer (Go 1.18's
+ * signed/unsigned rule), and functions taking `int` refuse it. The common
+ * integer stays a bare bigint: only code that meets an object pays for this.
+ */
+const BYTES: GoUint8[] = [];
+export class GoUint8 {
+  private constructor(readonly value: bigint) {}
+
+  /** The byte b (0..255); one shared immutable instance per value, so indexing allocates nothing. */
+  static of(b: number): GoUint8 {
+    return BYTES[b] as GoUint8;
+  }
+
+  static {
+    for (let b = 0; b < 256; b++) BYTES.push(new GoUint8(BigInt(b)));
+  }
+}
+
+/** The integer value of a Go integer of any type (bigint or GoUint8); anything else unchanged. */
+export function integerValue(v: unknown): unknown {
+  return v instanceof GoUint8 ? v.value : v;
 }
 
 /**

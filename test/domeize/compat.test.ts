@@ -18,8 +18,6 @@ interface Case {
 
 /** Cases that differ on purpose; each has its row in docs/compatibility.md. */
 const DOCUMENTED: Record<string, string> = {
-  '{{ printf "%T" (index "abc" 0) }}':
-    "one integer type in the value model: a byte prints its type as int",
   '{{ with parseUrl "mailto:joe@example.com" }}{{ .Opaque }}|{{ .RequestURI }}|{{ .IsAbs }}|{{ .User }}{{ end }}':
     "no typed nil pointers in the value model: an absent .User prints <no value>, not Go's empty String()",
 };

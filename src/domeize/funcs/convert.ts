@@ -2,12 +2,13 @@
 // project's Go value model (ints are bigint, float64 is number).
 
 import { goTypeName, printValue, sprintf } from "../../gotemplate/fmt/index.js";
-import { FuncError, GoStruct, typedList } from "../../gotemplate/value.js";
+import { FuncError, GoStruct, GoUint8, integerValue, typedList } from "../../gotemplate/value.js";
 
 export const isNil = (v: unknown): v is null | undefined => v === null || v === undefined;
 
 /** cast.ToInt64: ints, floats (truncated), bools, numeric strings (base prefixes); else 0. */
-export function toInt64(v: unknown): bigint {
+export function toInt64(given: unknown): bigint {
+  const v = integerValue(given);
   switch (typeof v) {
     case "bigint":
       return v;
@@ -35,7 +36,8 @@ export function toInt64(v: unknown): bigint {
 }
 
 /** cast.ToFloat64 */
-export function toFloat64(v: unknown): number {
+export function toFloat64(given: unknown): number {
+  const v = integerValue(given);
   switch (typeof v) {
     case "number":
       return v;
@@ -103,6 +105,7 @@ export function isEmpty(v: unknown): boolean {
   }
   if (Array.isArray(v)) return v.length === 0;
   if (v instanceof GoStruct) return false;
+  if (v instanceof GoUint8) return v.value === 0n;
   if (typeof v === "object") return Object.keys(v as object).length === 0;
   return false;
 }
@@ -118,5 +121,5 @@ export function kindOf(v: unknown): string {
   if (v instanceof GoStruct) return v.goType.startsWith("*") ? "ptr" : "struct";
   if (typeof v === "function") return "func";
   const t = goTypeName(v);
-  return typeof v === "object" && t !== "complex128" ? "map" : t;
+  return typeof v === "object" && t !== "complex128" && t !== "uint8" ? "map" : t;
 }

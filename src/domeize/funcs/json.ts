@@ -1,7 +1,7 @@
 // encoding/json's Marshal for template values: map keys sorted, ints exact,
 // HTML-sensitive characters escaped unless raw.
 
-import { GoStruct, sortedKeys } from "../../gotemplate/value.js";
+import { GoStruct, GoUint8, sortedKeys } from "../../gotemplate/value.js";
 import { isNil } from "./convert.js";
 
 /** Go 1.19's string encoding: \b and \f as \u0008 / \u000c (JSON.stringify's short forms came to Go later). */
@@ -39,6 +39,7 @@ export function marshal(v: unknown, html: boolean, indent = "", level = ""): str
     case "boolean":
       return v ? "true" : "false";
   }
+  if (v instanceof GoUint8) return v.value.toString();
   const inner = level + indent;
   const nl = indent === "" ? "" : `\n${inner}`;
   const end = indent === "" ? "" : `\n${level}`;

@@ -1,10 +1,12 @@
 // eq ne lt le gt ge with Go 1.19's rules (text/template/funcs.go): basic kinds
 // only, an int never equals a float64 ("incompatible types for comparison"),
 // a missing value compares unequal to anything but another missing value.
+// Integers of any type compare by value (Go 1.18's signed/unsigned rule), so
+// a byte (GoUint8) takes part as its bigint value.
 
 import { typeName } from "../exec/values.js";
 import { sprintf } from "../fmt/index.js";
-import { compareBytes, FuncError, GoComplex, GoStruct } from "../value.js";
+import { compareBytes, FuncError, GoComplex, GoStruct, integerValue } from "../value.js";
 
 enum Kind {
   Invalid = 0,
@@ -74,11 +76,11 @@ function basicEqual(k: Kind, a: unknown, b: unknown): boolean {
 
 /** eq arg1 arg2...: true when arg1 equals any of the others. */
 export function eq(args: unknown[]): boolean {
-  const a1 = args[0] === null ? undefined : args[0];
+  const a1 = args[0] === null ? undefined : integerValue(args[0]);
   if (args.length < 2) throw new FuncError(errNoComparison);
   const k1 = basicKind(a1);
   for (let i = 1; i < args.length; i++) {
-    const a = args[i] === null ? undefined : args[i];
+    const a = args[i] === null ? undefined : integerValue(args[i]);
     const k2 = basicKind(a);
     let truth: boolean;
     if (k1 !== k2) {
@@ -112,10 +114,10 @@ export function ne(args: unknown[]): boolean {
 }
 
 export function lt(args: unknown[]): boolean {
-  const a1 = args[0] === null ? undefined : args[0];
+  const a1 = args[0] === null ? undefined : integerValue(args[0]);
   const k1 = basicKind(a1);
   if (k1 === Kind.Invalid) throw new FuncError(errBadComparisonType);
-  const a2 = args[1] === null ? undefined : args[1];
+  const a2 = args[1] === null ? undefined : integerValue(args[1]);
   const k2 = basicKind(a2);
   if (k2 === Kind.Invalid) throw new FuncError(errBadComparisonType);
   if (k1 !== k2) throw new FuncError(errBadComparison);

@@ -3,7 +3,7 @@
 
 import { byteLength, isMap, typeName, zeroOf } from "../exec/values.js";
 import { mapElemType } from "../fmt/types.js";
-import { FuncError, GO_TYPE } from "../value.js";
+import { FuncError, GO_TYPE, GoUint8, integerValue } from "../value.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -47,7 +47,8 @@ function decodeBytes(b: Uint8Array): string {
 
 /** Go's indexArg: an integer index in [0, cap]. */
 function indexArg(index: unknown, cap: number): number {
-  const v = index === null ? undefined : index;
+  // any integer type indexes (a byte from `index "s" 0` too)
+  const v = index === null ? undefined : integerValue(index);
   if (v === undefined) throw new FuncError("cannot index slice/array with nil");
   if (typeof v !== "bigint")
     throw new FuncError(`cannot index slice/array with type ${typeName(v)}`);
@@ -82,7 +83,7 @@ export function index(args: unknown[]): unknown {
       const bytes = encoder.encode(item);
       const x = indexArg(idx, bytes.length);
       if (x === bytes.length) throw new FuncError("reflect: string index out of range");
-      item = BigInt(bytes[x] as number);
+      item = GoUint8.of(bytes[x] as number);
     } else if (isMap(item)) {
       const key = mapKey(idx);
       const tag = tagOf(item);

@@ -2,7 +2,7 @@
 // kinds, Go type names, truth, zero values and assignability.
 
 import { goTypeName, IFACE, isInterfaceType, mapElemType, sliceElemType } from "../fmt/types.js";
-import { GO_TYPE, GoComplex, type GoFunc, GoStruct } from "../value.js";
+import { GO_TYPE, GoComplex, type GoFunc, GoStruct, GoUint8 } from "../value.js";
 
 /** "No final argument" in a pipeline stage (Go's missingVal). */
 export const MISSING: unique symbol = Symbol("missing");
@@ -82,6 +82,7 @@ export function truth(v: unknown): boolean {
   if (Array.isArray(v)) return v.length > 0;
   if (v instanceof GoStruct) return true;
   if (v instanceof GoComplex) return v.re !== 0 || v.im !== 0;
+  if (v instanceof GoUint8) return v.value !== 0n;
   if (isGoFunc(v)) return true;
   for (const k in v as object) if (Object.hasOwn(v as object, k)) return true;
   return false;

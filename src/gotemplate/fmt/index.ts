@@ -1,5 +1,7 @@
 // Go's fmt for the template engine: Sprint, Sprintln, Sprintf, the default
 // printing of a value ({{.x}}) and %T type names. See printer.ts for the port.
+
+import { GoUint8 } from "../value.js";
 import { compiledFormat, runAllFast, runCompiled } from "./compiled-format.js";
 import { formatFloatV } from "./float.js";
 import { freePrinter, getPrinter } from "./print.js";
@@ -58,6 +60,7 @@ export function printValue(v: unknown): string {
       return v ? "true" : "false";
   }
   if (v === null || v === undefined) return "<nil>";
+  if (v instanceof GoUint8) return v.value.toString();
   const p = getPrinter();
   p.printArg(v, "v");
   return freePrinter(p);

@@ -3,7 +3,7 @@
 // error forms, String/Error methods of host structs, and containers (slices,
 // maps in sorted key order, structs) with %v, %+v and %#v. Printf's format
 // parsing is in printf.ts, its compiled fast path in compiled-format.ts.
-import { GoComplex, GoStruct, sortedKeys } from "../value.js";
+import { GoComplex, GoStruct, GoUint8, sortedKeys } from "../value.js";
 import { formatFloatV } from "./float.js";
 import { Formatter, LDIGITS, UDIGITS } from "./format.js";
 import { goTypeName, isInterfaceType, mapElemType, mapKeyType, sliceElemType } from "./types.js";
@@ -90,7 +90,8 @@ export class Printer extends Formatter {
     this.sharp = sharp;
   }
 
-  fmtIntegerVerb(v: bigint, isSigned: boolean, verb: string): void {
+  /** `arg` is the operand as given (a GoUint8 names its type in %!verb(uint8=...)). */
+  fmtIntegerVerb(v: bigint, isSigned: boolean, verb: string, arg: unknown = v): void {
     switch (verb) {
       case "v":
         if (this.sharpV && !isSigned) this.fmt0x64(v, true);
@@ -122,7 +123,7 @@ export class Printer extends Formatter {
         this.fmtUnicode(v);
         return;
     }
-    this.badVerb(verb, v, true);
+    this.badVerb(verb, arg, true);
   }
 
   fmtFloatVerb(v: number, verb: string): void {
@@ -340,7 +341,7 @@ export class Printer extends Formatter {
       return;
     }
     if (verb === "p") {
-      if (typeof arg === "object" || typeof arg === "function")
+      if ((typeof arg === "object" && !(arg instanceof GoUint8)) || typeof arg === "function")
         this.fmtPointer(arg, goTypeName(arg), "p");
       else this.badVerb(verb, arg, true);
       return;
@@ -398,6 +399,10 @@ export class Printer extends Formatter {
     }
     if (v instanceof GoComplex) {
       this.fmtComplex(v, verb);
+      return;
+    }
+    if (v instanceof GoUint8) {
+      this.fmtIntegerVerb(v.value, false, verb, v);
       return;
     }
     const t = goTypeName(v);

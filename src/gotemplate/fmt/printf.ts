@@ -2,6 +2,7 @@
 // step: flags, explicit argument indexes [n], `*` widths and precisions from
 // int operands, and the BADWIDTH/BADPREC/BADINDEX/MISSING/NOVERB/EXTRA forms.
 // compiled-format.ts replays formats without `*` and `[n]` faster.
+import { integerValue } from "../value.js";
 import type { Printer } from "./print.js";
 
 /** Go's tooLarge: widths and precisions are bounded by 1e6. */
@@ -19,7 +20,8 @@ function intFromArg(a: readonly unknown[], argNum: number): [number, boolean, nu
   let isInt = false;
   let newArgNum = argNum;
   if (argNum < a.length) {
-    const v = a[argNum];
+    // Go takes a width from an operand of any integer type (reflect's Uint for a byte)
+    const v = integerValue(a[argNum]);
     if (typeof v === "bigint") {
       isInt = true;
       num = v > 10000000n || v < -10000000n ? 1e7 : Number(v);

@@ -1,5 +1,5 @@
 // Go type names of template values, as %T and the %!verb(TYPE=value) error forms print them.
-import { GO_TYPE, GoComplex, GoStruct } from "../value.js";
+import { GO_TYPE, GoComplex, GoStruct, GoUint8 } from "../value.js";
 
 export const IFACE = "interface {}";
 export const SLICE_IFACE = "[]interface {}";
@@ -24,6 +24,7 @@ export function goTypeName(v: unknown): string {
   if (v === null) return "<nil>";
   if (v instanceof GoStruct) return v.goType;
   if (v instanceof GoComplex) return "complex128";
+  if (v instanceof GoUint8) return "uint8";
   const tagged = (v as { [GO_TYPE]?: string })[GO_TYPE];
   if (tagged !== undefined) return tagged;
   return Array.isArray(v) ? SLICE_IFACE : MAP_IFACE;
