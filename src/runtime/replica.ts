@@ -9,6 +9,7 @@ import type { Logger } from "../server/log/logger.js";
 import type { Store } from "../store/store.js";
 import { type BackoffOptions, RestartBackoff } from "./backoff.js";
 import { Child, type ChildExit } from "./child.js";
+import { endLeftover, writePidFile } from "./pid-file.js";
 import {
   type ContainerState,
   type PodObject,
@@ -35,6 +36,8 @@ export interface ReplicaOptions {
   livenessProbe?: ProbeSpec;
   backoff: BackoffOptions;
   graceMs: number;
+  /** Where the process group leader's pid is kept (a killed server's leftover is ended on start). */
+  pidFile?: string;
   /** Restart count carried over from the stored pod (a server restart keeps it). */
   restartCount: number;
   log: Logger;
@@ -209,6 +212,16 @@ export class Replica {
   }
 
   private async run(): Promise<void> {
+    // a server killed without stopping its pods left this one's process running
+    if (this.o.pidFile) {
+      const pid = await endLeftover(this.o.pidFile);
+      if (pid !== undefined)
+        this.o.log.warn("ended the process a killed server left running for this pod", {
+          component: "runtime",
+          pod: `${this.o.namespace}/${this.o.name}`,
+          pid,
+        });
+    }
     let first = true;
     while (!this.stopping) {
       if (!first) this.status.restartCount++;
@@ -264,6 +277,7 @@ export class Replica {
       await child.stop(this.o.graceMs);
       return null;
     }
+    if (this.o.pidFile && child.pid !== undefined) writePidFile(this.o.pidFile, child.pid);
     const now = new Date().toISOString();
     this.status.startTime ??= now;
     this.set({ phase: "Running", pid: child.pid, state: { running: { startedAt: now } } });

@@ -20,6 +20,7 @@ import {
   type LogFiles,
   pruneKeptLogs,
 } from "./kept-logs.js";
+import { endLeftover } from "./pid-file.js";
 import { podArgv, podEnv } from "./pod-env.js";
 import { newPodObject, type PodObject, podDeployName } from "./pod-object.js";
 import { createPod, listPods, updatePod } from "./pod-writer.js";
@@ -57,6 +58,8 @@ export interface StandaloneRuntimeOptions {
 export interface PodPaths {
   dir: string;
   workDir: string;
+  /** The running process group's leader (pid-file.ts). */
+  pidFile: string;
   stdout: string;
   stderr: string;
 }
@@ -164,6 +167,7 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
     return {
       dir,
       workDir: join(dir, "work"),
+      pidFile: join(dir, "pid"),
       stdout: join(dir, "stdout.log"),
       stderr: join(dir, "stderr.log"),
     };
@@ -332,6 +336,7 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
       cwd: p.workDir,
       stdoutPath: p.stdout,
       stderrPath: p.stderr,
+      pidFile: p.pidFile,
       ports: d.ports,
       readinessProbe: d.readinessProbe,
       livenessProbe: d.livenessProbe,
@@ -356,6 +361,8 @@ export class StandaloneRuntime extends EventEmitter implements PodRuntimeLike {
     if (replica) {
       await this.drain([replica], true);
       await replica.kill();
+    } else {
+      await endLeftover(this.paths(namespace, name).pidFile);
     }
     await this.o.store.delete(key);
     const paths = this.paths(namespace, name);
