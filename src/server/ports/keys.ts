@@ -2,14 +2,19 @@
 //
 //   /domeos/ports/{host}/{port}                          one record per taken port on a host
 //   /domeos/port-assignments/{ns}/{pod}/{container}      which ports a pod's container holds
+//   /domeos/port-quotas/{ns}/{pod}                       how many each container may hold (the quota's grants)
 //
 // The ledger record is what makes a port taken: it is created with a
 // create-if-absent transaction, so two server replicas can never hand out
 // the same port. The assignment is the pod-side index (idempotency, sticky
-// restarts, freeing) and is itself written with compare-and-swap.
+// restarts, freeing) and is itself written with compare-and-swap. The grant
+// record is the pod's quota: a container grows only through a
+// compare-and-swap on it, so server processes serving one pod at once never
+// grant it more than its quota together.
 
 export const LEDGER_PREFIX = "/domeos/ports/";
 export const ASSIGNMENT_PREFIX = "/domeos/port-assignments/";
+export const QUOTA_PREFIX = "/domeos/port-quotas/";
 /** Container name used in keys when the request names none (labels never start with "_"). */
 export const DEFAULT_CONTAINER = "_";
 
@@ -18,6 +23,25 @@ export const ledgerKey = (host: string, port: number) => `${LEDGER_PREFIX}${host
 export const podAssignmentPrefix = (ns: string, pod: string) => `${ASSIGNMENT_PREFIX}${ns}/${pod}/`;
 export const assignmentKey = (ns: string, pod: string, container: string) =>
   `${ASSIGNMENT_PREFIX}${ns}/${pod}/${container || DEFAULT_CONTAINER}`;
+export const quotaKey = (ns: string, pod: string) => `${QUOTA_PREFIX}${ns}/${pod}`;
+
+/** A pod's quota grants: container key name ("_" = the main one) -> ports it may hold. */
+export interface QuotaGrants {
+  grants: Record<string, number>;
+  updatedAt: string;
+}
+
+export function parseGrants(value: string): QuotaGrants | null {
+  try {
+    const g = JSON.parse(value) as QuotaGrants;
+    if (typeof g !== "object" || g === null || typeof g.grants !== "object" || g.grants === null)
+      return null;
+    for (const n of Object.values(g.grants)) if (!Number.isInteger(n) || n < 0) return null;
+    return g;
+  } catch {
+    return null;
+  }
+}
 
 /** A port held by a pod's container. */
 export interface PodPortRecord {

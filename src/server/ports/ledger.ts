@@ -17,7 +17,9 @@ import {
   parseRecord,
   podAssignmentPrefix,
   portOfKey,
+  quotaKey,
 } from "./keys.js";
+import { reserveQuota } from "./quota.js";
 
 export interface AllocationRequest extends PodOwner {
   cluster: string;
@@ -99,7 +101,7 @@ export class PortLedger {
       ) {
         return kept;
       }
-      await this.checkQuota(req, aKey, req.count);
+      await reserveQuota(this.store, req, req.count);
       const fresh = await this.takePorts(
         req,
         req.count - (kept.length - stale.length),
@@ -137,25 +139,6 @@ export class PortLedger {
       await this.releasePorts(req.host, fresh, req, null);
     }
     throw new HttpError(503, `port assignment ${aKey} kept changing concurrently; retry`);
-  }
-
-  /**
-   * 409 unless the pod's other containers' ports plus `want` for this one fit
-   * in its quota. (Checked under the pod lock of this process; two server
-   * replicas serving the same pod at the same instant may each pass once.)
-   */
-  async checkQuota(req: PodOwner & { quota: number }, aKey: string, want: number): Promise<void> {
-    let others = 0;
-    for (const kv of (await this.store.list(podAssignmentPrefix(req.namespace, req.pod))).kvs) {
-      if (kv.key === aKey) continue;
-      others += parseAssignment(kv.value)?.ports.length ?? 0;
-    }
-    if (others + want > req.quota) {
-      throw conflict(
-        `pod ${req.namespace}/${req.pod} may hold at most ${req.quota} ports (its quota); ` +
-          `it holds ${others} in other containers and asks for ${want}${req.container ? ` for container ${req.container}` : ""}`,
-      );
-    }
   }
 
   /** Create ledger records for `need` free ports (preferred first, then random). */
@@ -318,7 +301,7 @@ export class PortLedger {
       take.push(port);
     }
     if (take.length === 0) return;
-    await this.checkQuota(req, aKey, next.length);
+    await reserveQuota(this.store, req, next.length);
     const record: PodPortRecord = {
       kind: "pod",
       cluster: req.cluster,
@@ -375,6 +358,7 @@ export class PortLedger {
       }
       await this.store.delete(kv.key, { expectModRevision: kv.modRevision });
     }
+    await this.store.delete(quotaKey(namespace, pod));
     return freed;
   }
 }

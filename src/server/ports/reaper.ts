@@ -15,8 +15,10 @@ import {
   hostOfKey,
   LEDGER_PREFIX,
   parseAssignment,
+  parseGrants,
   parseRecord,
   portOfKey,
+  QUOTA_PREFIX,
 } from "./keys.js";
 import type { PortLedger } from "./ledger.js";
 
@@ -145,6 +147,14 @@ export class PortReaper {
       const a = parseAssignment(kv.value);
       if (a && now - Date.parse(a.allocatedAt) < this.opts.graceMs) continue;
       if (!(await podExists(ns, pod))) freed += await this.ledger.freePod(ns, pod);
+    }
+    // Grants left without assignments (a request interrupted between the two).
+    for (const kv of (await this.store.list(QUOTA_PREFIX)).kvs) {
+      const [ns, pod] = kv.key.slice(QUOTA_PREFIX.length).split("/") as [string, string];
+      const g = parseGrants(kv.value);
+      if (g && now - Date.parse(g.updatedAt) < this.opts.graceMs) continue;
+      if (!(await podExists(ns, pod)))
+        await this.store.delete(kv.key, { expectModRevision: kv.modRevision });
     }
     for (const kv of (await this.store.list(LEDGER_PREFIX)).kvs) {
       const r = parseRecord(kv.value);
