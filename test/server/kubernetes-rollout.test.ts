@@ -14,8 +14,9 @@ import {
   statusFrom,
 } from "../../src/server/deploy/kubernetes-rollout.js";
 import { KubernetesRuntime } from "../../src/server/deploy/kubernetes-runtime.js";
-import { SPEC_ANNOTATION, specOf } from "../../src/server/deploy/manifest-rollout.js";
+import { SPEC_ANNOTATION } from "../../src/server/deploy/manifest-rollout.js";
 import { type Deployment, parseDeployment } from "../../src/server/deploy/model.js";
+import { specOf } from "../../src/server/deploy/rollout-store.js";
 import type { DeployContext } from "../../src/server/deploy/runtime.js";
 import type { RunningServer } from "../../src/server/server.js";
 import { FakeApiServer } from "../store/fake-apiserver.js";
@@ -46,6 +47,15 @@ const v1: Deployment = parseDeployment({
   replicas: 3,
   env: { COLOR: "blue" },
 });
+/** The COLOR variable of the app container, as an env map. */
+const colorEnvOf = (template: Json): Record<string, string> =>
+  Object.fromEntries(
+    (template.spec.containers[0].env ?? [])
+      .filter((e: Json) => e.name === "COLOR")
+      .map((e: Json) => [e.name, e.value]),
+  );
+const pick = (o: Json, keys: string[]) => Object.fromEntries(keys.map((k) => [k, o[k]]));
+
 /** A pod of a ReplicaSet as the kubelet reports a crash loop. */
 const crashingPod = (name: string, hash: string): Json => ({
   metadata: {
@@ -99,7 +109,8 @@ describe("kubernetes rollouts (FAKE apiserver and Deployment controller)", () =>
       type: "RollingUpdate",
       rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
     });
-    assert.equal(d.spec.progressDeadlineSeconds, 600);
+    assert.equal(d.spec.progressDeadlineSeconds, 120, "the model's default");
+    assert.equal(d.spec.revisionHistoryLimit, 10);
     assert.equal(d.metadata.annotations["kubernetes.io/change-cause"], "create");
     assert.deepEqual(
       JSON.parse(d.spec.template.metadata.annotations[SPEC_ANNOTATION]),
@@ -150,12 +161,12 @@ describe("kubernetes rollouts (FAKE apiserver and Deployment controller)", () =>
   });
 
   test("rollout settings only (strategy, deadline, history limit): the Deployment changes, no new revision", async () => {
-    const tuned = {
+    const tuned: Deployment = {
       ...v1,
       strategy: { maxSurge: 2, maxUnavailable: 1 },
       progressDeadlineSeconds: 30,
       revisionHistoryLimit: 4,
-    } as Deployment;
+    };
     await rt.ensure(tuned, ctx());
     await settled();
     assert.deepEqual(dep().spec.strategy.rollingUpdate, { maxSurge: 2, maxUnavailable: 1 });
@@ -165,7 +176,7 @@ describe("kubernetes rollouts (FAKE apiserver and Deployment controller)", () =>
     assert.equal((await rt.rolloutStatus(tuned)).revision, 1);
     await rt.ensure(v1, ctx());
     await settled();
-    assert.equal(dep().spec.revisionHistoryLimit, 10, "the apiserver's default again");
+    assert.equal(dep().spec.revisionHistoryLimit, 10, "the default again");
   });
 
   test("re-applying the same spec changes nothing (same generation, same resourceVersion)", async () => {
@@ -441,5 +452,92 @@ describe("the server on --runtime kubernetes (FAKE apiserver)", () => {
     assert.equal(sets.length, 1);
     assert.equal(sets[0]!.spec.replicas, 4);
     assert.equal(api.apps.get("Secret", "shop", "api-domeos-agent")?.type, "Opaque");
+  });
+
+  test("PATCH env rolls revision 2; GET rollout and history read the Deployment and its ReplicaSets", async () => {
+    const p = await request(
+      "PATCH",
+      `${srv.url}/api/deployments/shop/api`,
+      { env: { COLOR: "green" } },
+      { ...bearer(ADMIN), "x-domeos-user": "alice" },
+    );
+    assert.equal(p.status, 200, p.text);
+    await api.apps.controllerIdle();
+    const d = api.apps.get("Deployment", "shop", "api")!;
+    assert.deepEqual(colorEnvOf(d.spec.template), { COLOR: "green" });
+    const st = await admin("GET", "/api/deployments/shop/api/rollout");
+    assert.equal(st.status, 200, st.text);
+    assert.deepEqual(
+      pick(st.body.result, [
+        "revision",
+        "phase",
+        "desired",
+        "updated",
+        "ready",
+        "available",
+        "oldPods",
+      ]),
+      {
+        revision: 2,
+        phase: "Complete",
+        desired: 4,
+        updated: 4,
+        ready: 4,
+        available: 4,
+        oldPods: 0,
+      },
+    );
+    const h = await admin("GET", "/api/deployments/shop/api/history");
+    assert.deepEqual(
+      (h.body.result as Json[]).map((r) => [r.revision, r.cause, r.by, r.spec.env.COLOR]),
+      [
+        [1, "create", undefined, undefined],
+        [2, "update: env", "alice", "green"],
+      ],
+    );
+  });
+
+  test("a failing revision is Failed with the reason over the API; rollback to 2 restores it; bad rollbacks change nothing", async () => {
+    api.apps.podsNeverReady((t) => colorEnvOf(t).COLOR === "broken");
+    const p = await admin("PATCH", "/api/deployments/shop/api", { env: { COLOR: "broken" } });
+    assert.equal(p.status, 200, p.text);
+    await api.apps.controllerIdle();
+    assert.equal(api.apps.exceedProgressDeadline("shop", "api"), true);
+    await api.apps.controllerIdle();
+    const failed = (await admin("GET", "/api/deployments/shop/api/rollout")).body.result as Json;
+    assert.deepEqual(
+      [failed.phase, failed.revision, failed.available, failed.oldPods],
+      ["Failed", 3, 4, 4],
+    );
+    assert.match(failed.reason, /^ReplicaSet "api-\w+" has timed out progressing\.$/);
+
+    const before = api.apps.get("Deployment", "shop", "api")!.metadata.resourceVersion;
+    const missing = await admin("POST", "/api/deployments/shop/api/rollback", { toRevision: 9 });
+    assert.equal(missing.status, 404, missing.text);
+    assert.match(String(missing.body.resultMsg), /no revision 9 \(kept: 1, 2, 3\)/);
+    const bad = await admin("POST", "/api/deployments/shop/api/rollback", { toRevision: "two" });
+    assert.equal(bad.status, 400, bad.text);
+    assert.equal(api.apps.get("Deployment", "shop", "api")!.metadata.resourceVersion, before);
+
+    const r = await admin("POST", "/api/deployments/shop/api/rollback", { toRevision: 2 });
+    assert.equal(r.status, 200, r.text);
+    await api.apps.controllerIdle();
+    const done = (await admin("GET", "/api/deployments/shop/api/rollout")).body.result as Json;
+    assert.deepEqual([done.phase, done.revision, done.oldPods], ["Complete", 4, 0]);
+    assert.deepEqual(colorEnvOf(api.apps.get("Deployment", "shop", "api")!.spec.template), {
+      COLOR: "green",
+    });
+    const h = (await admin("GET", "/api/deployments/shop/api/history")).body.result as Json[];
+    assert.deepEqual(
+      h.map((x) => [x.revision, x.cause]),
+      [
+        [1, "create"],
+        [3, "update: env"],
+        [4, "rollback to 2"],
+      ],
+    );
+    // the stored deployment runs what Kubernetes runs
+    const stored = (await admin("GET", "/api/deployments/shop/api")).body.result as Json;
+    assert.deepEqual([stored.revision, stored.env], [4, { COLOR: "green" }]);
   });
 });

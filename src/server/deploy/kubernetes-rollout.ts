@@ -11,10 +11,10 @@ import {
   CHANGED_BY_ANNOTATION,
   REVISION_ANNOTATION,
   SPEC_ANNOTATION,
-  specOf,
 } from "./manifest-rollout.js";
 import { parseDeployment } from "./model.js";
 import { podSummary } from "./pod-summary.js";
+import { specOf } from "./rollout-store.js";
 import type { RevisionRecord, RolloutStatus } from "./rollout-types.js";
 
 /** The Progressing condition's reasons the controller sets (deploymentutil). */

@@ -6,8 +6,13 @@
 // on the Deployment (the controller copies the Deployment's annotations to
 // the new ReplicaSet, as `kubectl rollout history` shows CHANGE-CAUSE).
 import type { IDeploymentStrategy } from "kubernetes-models/apps/v1";
-import type { Deployment } from "./model.js";
-import type { DeploymentSpec } from "./rollout-types.js";
+import {
+  DEFAULT_PROGRESS_DEADLINE_SECONDS,
+  DEFAULT_REVISION_HISTORY_LIMIT,
+  DEFAULT_STRATEGY,
+  type Deployment,
+} from "./model.js";
+import { canonical, podTemplateOf } from "./pod-template.js";
 
 /** Pod template annotation: the domeos DeploymentSpec of the revision (sorted-key JSON). */
 export const SPEC_ANNOTATION = "domeos.io/spec";
@@ -19,11 +24,6 @@ export const CHANGED_AT_ANNOTATION = "domeos.io/changed-at";
 /** Set by the Deployment controller on the Deployment and its ReplicaSets. */
 export const REVISION_ANNOTATION = "deployment.kubernetes.io/revision";
 
-/** Kubernetes' own default progress deadline (DeploymentSpec.progressDeadlineSeconds). */
-export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
-export const DEFAULT_MAX_SURGE = 1;
-export const DEFAULT_MAX_UNAVAILABLE = 0;
-
 /** A change to record on the Deployment: why and by whom (DeployContext.change). */
 export interface ChangeRecord {
   cause?: string;
@@ -32,73 +32,34 @@ export interface ChangeRecord {
   at?: string;
 }
 
-/** The rollout settings a deployment may carry (the rollout model's fields, when present). */
-interface RolloutFields {
-  strategy?: { maxSurge?: number; maxUnavailable?: number };
-  progressDeadlineSeconds?: number;
-  revisionHistoryLimit?: number;
-}
-
-/**
- * Deployment fields that are not part of what a revision runs: the scale,
- * the rollout settings and the server's bookkeeping. Left out of the
- * template's spec annotation, so changing them rolls no new ReplicaSet.
- */
-const NOT_IN_REVISION = new Set([
-  "replicas",
-  "createdAt",
-  "updatedAt",
-  "revision",
-  "strategy",
-  "progressDeadlineSeconds",
-  "revisionHistoryLimit",
-]);
-
-/** The Deployment's strategy and progress deadline: the deployment's when set, else surge 1, unavailable 0, 600 s. */
+/** The Deployment's strategy, progress deadline and history limit: the deployment's, or the model's defaults. */
 export function rolloutSpec(d: Deployment): {
   strategy: IDeploymentStrategy;
   progressDeadlineSeconds: number;
-  revisionHistoryLimit?: number;
+  revisionHistoryLimit: number;
 } {
-  const f = d as Deployment & RolloutFields;
-  const out: ReturnType<typeof rolloutSpec> = {
-    strategy: {
-      type: "RollingUpdate",
-      rollingUpdate: {
-        maxSurge: f.strategy?.maxSurge ?? DEFAULT_MAX_SURGE,
-        maxUnavailable: f.strategy?.maxUnavailable ?? DEFAULT_MAX_UNAVAILABLE,
-      },
-    },
-    progressDeadlineSeconds: f.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS,
+  const { maxSurge, maxUnavailable } = d.strategy ?? DEFAULT_STRATEGY;
+  return {
+    strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge, maxUnavailable } },
+    progressDeadlineSeconds: d.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS,
+    revisionHistoryLimit: d.revisionHistoryLimit ?? DEFAULT_REVISION_HISTORY_LIMIT,
   };
-  if (f.revisionHistoryLimit !== undefined) out.revisionHistoryLimit = f.revisionHistoryLimit;
-  return out;
-}
-
-/** What a revision runs: the deployment without its scale, rollout settings and timestamps. */
-export function specOf(d: Deployment): DeploymentSpec {
-  return Object.fromEntries(
-    Object.entries(d).filter(([k]) => !NOT_IN_REVISION.has(k)),
-  ) as DeploymentSpec;
 }
 
 /**
- * The spec as the annotation holds it: keys sorted at every level, so the
- * same spec always gives the same pod template (a rollback to a revision then
- * matches its ReplicaSet, which the controller adopts instead of a new one).
+ * The spec as the template's annotation holds it: the deployment's identity
+ * and its pod-template fields (pod-template.ts), keys sorted, so the same
+ * pods always give the same template (a rollback to a revision then matches
+ * its ReplicaSet, which the controller adopts instead of making a new one)
+ * and a change of scale or rollout settings rolls nothing.
  */
 export function encodeSpec(d: Deployment): string {
-  return JSON.stringify(sortKeys(specOf(d)));
-}
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v === null || typeof v !== "object") return v;
-  return Object.fromEntries(
-    Object.keys(v as Record<string, unknown>)
-      .sort()
-      .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
-  );
+  return canonical({
+    name: d.name,
+    namespace: d.namespace,
+    cluster: d.cluster,
+    ...podTemplateOf(d),
+  });
 }
 
 /** The Deployment's change annotations (none without a change). */

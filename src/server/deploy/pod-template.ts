@@ -42,7 +42,7 @@ export function podTemplateHash(d: Deployment): string {
 }
 
 /** JSON with object keys sorted: equal values give equal text whatever their key order. */
-function canonical(v: unknown): string {
+export function canonical(v: unknown): string {
   return JSON.stringify(v, (_k, x) =>
     x && typeof x === "object" && !Array.isArray(x)
       ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))

@@ -159,7 +159,9 @@ async function create(ctx: RequestContext, deps: DeployDeps): Promise<void> {
     deployment: `${d.namespace}/${d.name}`,
     replicas: d.replicas,
   });
-  await deps.runtime.ensure(stored, deployContext(stored, deps));
+  // self-rolling runtimes record revision 1's cause with it (the stored history has it too)
+  const change = { cause: "create", at: stored.createdAt };
+  await deps.runtime.ensure(stored, { ...deployContext(stored, deps), change });
   sendEnvelope(ctx.res, 201, "Created", stored);
 }
 
