@@ -1,4 +1,4 @@
-// Traffic through churn (issue 10): real nginx in front of a host-mode
+// Traffic through churn (issues 10 and 12): real nginx in front of a host-mode
 // deployment of examples/demo-app run by the standalone runtime, routed by
 // the real domeos-confd, with a keep-alive load (16 clients, GET and POST)
 // and a `Connection: close` group running the whole time, while it:
@@ -7,21 +7,45 @@
 // its port 10 times a second for 5 s. Prints one row per phase: requests,
 // failed, slowest, nginx reloads; and the event timings against the targets
 // (hung replica out within 2 s, killed within 1 s, scale-down within 1 s),
-// each measured until the rendered upstream no longer lists the replica.
+// each measured until nginx no longer routes to the replica (the rendered
+// upstream in reload mode, the pushed member list in dynamic mode).
+// The same churn runs in both nginx modes in one run (issue 12): dynamic
+// endpoints (members pushed to nginx's Lua balancer, no reload) and reload
+// mode; then change -> nginx routes by it, p50/p95, at 3 pods (under the
+// load) and at --pods pods in the store (bench/churn-latency.ts).
 //
-//   npm run build && node dist/bench/churn.js [embedded|etcd]
+//   npm run build && node dist/bench/churn.js [embedded|etcd] [--modes dynamic,reload] [--pods 10000] [--samples 20]
 import { spawnSync } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadavg } from "node:os";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 import { isRoutable, type PodObject } from "../src/runtime/pod-object.js";
-import { updatePod } from "../src/runtime/pod-writer.js";
+import { updatePod, updatePodAt } from "../src/runtime/pod-writer.js";
 import { DEPLOYMENT, System } from "../test/e2e/system.js";
+import {
+  changeToRouted,
+  latencyAtScale,
+  type Mode,
+  quantile,
+  type ScaleResult,
+} from "./churn-latency.js";
 import type { PhaseStats } from "./churn-load.js";
 
-const KIND = (process.argv[2] ?? "embedded") as "embedded" | "etcd";
+const { values: args, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    modes: { type: "string", default: "dynamic,reload" },
+    pods: { type: "string", default: "10000" },
+    samples: { type: "string", default: "20" },
+  },
+});
+const KIND = (positionals[0] ?? "embedded") as "embedded" | "etcd";
+const MODES = args.modes.split(",") as Mode[];
+const PODS = Number(args.pods);
+const SAMPLES = Number(args.samples);
 const KEEPALIVE_CLIENTS = 16;
 const CLOSE_CLIENTS = 4;
 const INTERVAL_MS = 40; // per client: ~25 req/s each, ~500 req/s offered in all
@@ -79,9 +103,9 @@ async function portOf(sys: System, pod: string): Promise<number> {
   return Number(p?.metadata.annotations.AUTO_PORT0);
 }
 
-/** ms until the rendered upstream no longer lists `port` (-1: still listed after 30 s). */
+/** ms until nginx no longer routes to `port` (-1: still routed after 30 s). */
 async function timeUntilOut(sys: System, port: number, t0: number): Promise<number> {
-  while (sys.upstreamLists(port)) {
+  while (await sys.routes(port)) {
     if (performance.now() - t0 > 30_000) return -1;
     await sleep(5);
   }
@@ -106,9 +130,19 @@ interface Row {
   note: string;
 }
 
-async function run(): Promise<void> {
-  const sys = new System(KIND);
+interface ModeResult {
+  mode: Mode;
+  rows: Row[];
+  stats: PhaseStats;
+  timings: string[];
+  /** change -> routed at 3 pods, under the load */
+  latency3: number[];
+}
+
+async function run(mode: Mode): Promise<ModeResult> {
+  const sys = new System(KIND, {}, { dynamic: mode === "dynamic" });
   const rows: Row[] = [];
+  const latency3: number[] = [];
   const timings: string[] = [];
   let worker: Worker | null = null;
   try {
@@ -166,7 +200,8 @@ async function run(): Promise<void> {
       // the runtime keeps the oldest: wait until 4 of the 5 ports left the upstream
       let applied = -1;
       while (performance.now() - t0 < 30_000) {
-        if (ports.filter((p) => sys.upstreamLists(p)).length <= 1) {
+        const listed = await Promise.all(ports.map((p) => sys.routes(p)));
+        if (listed.filter(Boolean).length <= 1) {
           applied = performance.now() - t0;
           break;
         }
@@ -256,6 +291,37 @@ async function run(): Promise<void> {
       return `${writes + 1} port writes`;
     });
 
+    await phase(`one pod's port changed ${SAMPLES} times (latency samples)`, async () => {
+      // a second listener answering like the app, so each change is a working member
+      const alias = createServer((_q, s) => s.end('{"replica":"alias"}\n'));
+      await new Promise<void>((r) => alias.listen(0, "127.0.0.1", r));
+      const ports = [String((alias.address() as AddressInfo).port)];
+      const [, , pod] = await podNames(sys, 3);
+      ports.push(String(await portOf(sys, pod)));
+      try {
+        for (let i = 0; i < SAMPLES; i++) {
+          const port = ports[i % 2];
+          const write = async () =>
+            (
+              await updatePodAt(sys.reader!, "default", pod, (p) => {
+                p.metadata.annotations.AUTO_PORT0 = port;
+              })
+            )?.revision ?? 0;
+          latency3.push(await changeToRouted(mode, sys.nginx!, sys.confdHealthUrl, port, write));
+          // one change per sample: the reload budget (reload_min_interval 500ms) passes in reload mode
+          await sleep(mode === "reload" ? 700 : 150);
+        }
+        if (SAMPLES % 2 === 1)
+          await updatePod(sys.reader!, "default", pod, (p) => {
+            p.metadata.annotations.AUTO_PORT0 = ports[1];
+          });
+        await sys.routesTo(await podNames(sys, 3), 30_000);
+      } finally {
+        alias.close();
+      }
+      return `p50 ${quantile(latency3, 0.5).toFixed(1)} ms, p95 ${quantile(latency3, 0.95).toFixed(1)} ms`;
+    });
+
     await phase("steady, 3 replicas (end)", async () => {
       await sleep(3000);
       return "";
@@ -263,7 +329,7 @@ async function run(): Promise<void> {
 
     worker.postMessage({ stop: true });
     const stats = await new Promise<PhaseStats>((r) => worker!.once("message", r));
-    print(rows, stats, timings);
+    return { mode, rows, stats, timings, latency3 };
   } finally {
     await worker?.terminate();
     await sys.destroy();
@@ -277,7 +343,7 @@ function nodeStartMs(): number {
   return performance.now() - t0;
 }
 
-function print(rows: Row[], stats: PhaseStats, timings: string[]): void {
+function print({ mode, rows, stats, timings }: ModeResult): void {
   const cell = (g: { requests: number; failed: number; slowestMs: number } | undefined) =>
     g ? `${g.requests} | ${g.failed} | ${g.slowestMs.toFixed(0)}` : "0 | 0 | 0";
   const errors = (name: string) => {
@@ -292,7 +358,7 @@ function print(rows: Row[], stats: PhaseStats, timings: string[]): void {
   let failed = 0;
   for (const s of Object.values(stats)) failed += s.keepAlive.failed + s.close.failed;
   const lines = [
-    `churn, ${KIND} store, ${KEEPALIVE_CLIENTS} keep-alive clients (GET/POST) + ${CLOSE_CLIENTS} Connection: close clients, ${INTERVAL_MS} ms between requests per client`,
+    `### ${mode} mode: churn, ${KIND} store, ${KEEPALIVE_CLIENTS} keep-alive clients (GET/POST) + ${CLOSE_CLIENTS} Connection: close clients, ${INTERVAL_MS} ms between requests per client`,
     `baseline in this run: node -e 0 = ${nodeStartMs().toFixed(0)} ms; load average ${loadavg()
       .map((l) => l.toFixed(1))
       .join(" ")}`,
@@ -314,4 +380,53 @@ function print(rows: Row[], stats: PhaseStats, timings: string[]): void {
   process.stdout.write(lines.join("\n"));
 }
 
-await run();
+function failedOf(r: ModeResult): number {
+  let failed = 0;
+  for (const s of Object.values(r.stats)) failed += s.keepAlive.failed + s.close.failed;
+  return failed;
+}
+
+function requestsOf(r: ModeResult, group: "keepAlive" | "close"): number {
+  return Object.values(r.stats).reduce((n, s) => n + s[group].requests, 0);
+}
+
+function summary(results: ModeResult[], scale: ScaleResult[]): void {
+  const ms = (xs: number[], q: number) =>
+    quantile(
+      xs.filter((x) => x >= 0),
+      q,
+    ).toFixed(1);
+  const lost = (xs: number[]) => xs.filter((x) => x < 0).length;
+  const lines = [
+    "### dynamic vs reload, same run",
+    "",
+    "| mode | reloads (whole churn) | keep-alive requests | close requests | failed | change -> routed at 3 pods p50 / p95 ms |",
+    "| --- | ---: | ---: | ---: | ---: | --- |",
+    ...results.map(
+      (r) =>
+        `| ${r.mode} | ${r.rows.reduce((n, x) => n + x.reloads, 0)} | ${requestsOf(r, "keepAlive")} | ${requestsOf(r, "close")} | ${failedOf(r)} | ${ms(r.latency3, 0.5)} / ${ms(r.latency3, 0.95)}${lost(r.latency3) ? ` (${lost(r.latency3)} never)` : ""} |`,
+    ),
+    "",
+    "| mode | pods in the store (routed) | confd start -> applied ms | reloads during samples | change -> routed p50 / p95 ms | samples |",
+    "| --- | ---: | ---: | ---: | --- | ---: |",
+    ...scale.map(
+      (s) =>
+        `| ${s.mode} | ${s.pods} (${s.routed}) | ${s.startMs.toFixed(0)} | ${s.reloads} | ${ms(s.samples, 0.5)} / ${ms(s.samples, 0.95)}${lost(s.samples) ? ` (${lost(s.samples)} never)` : ""} | ${s.samples.length} |`,
+    ),
+    "",
+    "change -> routed: dynamic, the store write until nginx's member list holds the new port (Lua endpoint generation);",
+    "reload, until confd's appliedRevision reaches the write (file checked, nginx reloaded, new workers took over).",
+    "",
+  ];
+  process.stdout.write(lines.join("\n"));
+}
+
+const results: ModeResult[] = [];
+for (const mode of MODES) {
+  const r = await run(mode);
+  print(r);
+  results.push(r);
+}
+const scale: ScaleResult[] = [];
+if (PODS > 0) for (const mode of MODES) scale.push(await latencyAtScale(KIND, mode, PODS, SAMPLES));
+summary(results, scale);

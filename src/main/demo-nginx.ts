@@ -140,7 +140,10 @@ ${dyn ? dynamicHttpLines({ listen: `127.0.0.1:${dyn.membersPort}`, secretFile: t
       proxy_set_header Connection "";
       proxy_next_upstream error timeout http_502;
       proxy_next_upstream_tries 3;
-      proxy_next_upstream_timeout 5s;
+      # longer than one try's read timeout: an idempotent request caught by a
+      # pod that hung (its connections reset when it resumes, or the 10 s
+      # read timeout) is still passed to the next pod
+      proxy_next_upstream_timeout 15s;
       proxy_connect_timeout 1s;
       # a pod that took the request but hangs (SIGSTOP, dead host) fails
       # after this instead of nginx's 60 s (examples/confd/nginx.conf)

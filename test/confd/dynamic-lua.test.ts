@@ -4,16 +4,21 @@
 // worker pids unchanged, no reload in the error log), round robin, retries
 // past a dead member, keep-alive to the members, a bad member refused while
 // the others apply, wrong secret 403, a body over the bound 413, concurrent
-// pushes applied whole, and a restart that empties the list (new boot id).
+// pushes applied whole, a restart that empties the list (new boot id), and
+// examples/confd-dynamic's nginx.conf and resource.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { loadModuleLines, luaDir } from "../../src/confd/dynamic/nginx-conf.js";
 import { dynamicUpstreamBlock } from "../../src/confd/dynamic/split-upstreams.js";
-import { DemoNginx, UPSTREAM_NAME } from "../../src/main/demo-nginx.js";
+import { loadResource } from "../../src/confd/resource/resource-config.js";
+import { DemoNginx, NGINX_BIN, UPSTREAM_NAME } from "../../src/main/demo-nginx.js";
+import { repoRoot } from "../../src/main/repo-root.js";
 import { freePort } from "../support/ports.js";
 
 /** A member: answers its name, counts the client connections it saw. */
@@ -245,4 +250,45 @@ test("nginx restart: the dict is empty and the boot id is new (confd re-pushes: 
   assert.notEqual(after.boot, boot0);
   assert.deepEqual(after.upstreams, []);
   assert.equal(await get(), "HTTP 502");
+});
+
+test("examples/confd-dynamic: nginx.conf passes nginx -t with the modules and the rendered upstream; nginx.toml loads", () => {
+  const ex = join(repoRoot(), "examples", "confd-dynamic");
+  const d = mkdtempSync(join(tmpdir(), "dyn-example-"));
+  try {
+    writeFileSync(join(d, "secret"), "0123456789abcdef0123");
+    writeFileSync(
+      join(d, "upstream.conf"),
+      `${dynamicUpstreamBlock(UPSTREAM_NAME, ["keepalive 80"])}\n`,
+    );
+    const conf = readFileSync(join(ex, "nginx.conf"), "utf8")
+      .replaceAll("/etc/nginx/lua", luaDir())
+      .replaceAll("/etc/nginx/domeos-members.secret", join(d, "secret"))
+      .replaceAll("/etc/nginx/upstream.conf", join(d, "upstream.conf"))
+      .replace("listen 127.0.0.1:9180;", `listen unix:${join(d, "m.sock")};`)
+      .replace("listen 80;", "listen 127.0.0.1:1;");
+    writeFileSync(join(d, "nginx.conf"), `${loadModuleLines()}pid ${d}/nginx.pid;\n${conf}`);
+    const r = spawnSync(NGINX_BIN, [
+      "-t",
+      "-q",
+      "-p",
+      d,
+      "-e",
+      join(d, "error.log"),
+      "-c",
+      join(d, "nginx.conf"),
+    ]);
+    assert.equal(r.status, 0, r.stderr.toString());
+    mkdirSync(join(d, "conf.d"));
+    const toml = readFileSync(join(ex, "conf.d", "nginx.toml"), "utf8").replaceAll(
+      "/etc/nginx/domeos-members.secret",
+      join(d, "secret"),
+    );
+    writeFileSync(join(d, "conf.d", "nginx.toml"), toml);
+    const res = loadResource(join(d, "conf.d", "nginx.toml"), { confdir: d, globalPrefix: "" });
+    assert.equal(res.dynamicEndpoints?.url, "http://127.0.0.1:9180/members");
+    assert.deepEqual(res.dynamicEndpoints?.upstreams, [UPSTREAM_NAME]);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
 });
