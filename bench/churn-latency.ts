@@ -172,6 +172,15 @@ export async function latencyAtScale(
       // reload mode: let the reload budget (reload_min_interval 500ms) pass, so each sample is one change
       await sleep(mode === "reload" ? 700 : 100);
     }
+    if (process.env.CHURN_DEBUG) {
+      const m = await (await fetch(confd.healthUrl.replace("/healthz", "/metrics"))).text();
+      process.stderr.write(
+        `${m
+          .split("\n")
+          .filter((l) => /^confd_(change_to|render_seconds)\w*_(sum|count)/.test(l))
+          .join("\n")}\n`,
+      );
+    }
     return {
       mode,
       pods,
@@ -185,6 +194,7 @@ export async function latencyAtScale(
     await nginx.stop();
     await store.close();
     await etcd?.destroy();
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.CHURN_DEBUG) process.stderr.write(`kept ${dir}\n`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -45,13 +45,15 @@ function main(): void {
     while (running) {
       const p = phase;
       const t0 = performance.now();
-      const err = await once(s.url, agent, n++ % 2 === 0 ? "GET" : "POST", `${group}-${i}`);
+      const method = n++ % 2 === 0 ? "GET" : "POST";
+      const err = await once(s.url, agent, method, `${group}-${i}`);
       const e = entry(p, group);
       e.requests++;
       e.slowestMs = Math.max(e.slowestMs, performance.now() - t0);
       if (err) {
         e.failed++;
-        const name = err.replace(" (reused connection)", "");
+        // by method: nginx passes a failed GET to the next pod, never a POST it already sent
+        const name = `${method} ${err.replace(" (reused connection)", "")}`;
         e.errors[name] = (e.errors[name] ?? 0) + 1;
         if (err.endsWith("(reused connection)")) e.resetReused++;
       }

@@ -14,7 +14,7 @@
 // mode; then change -> nginx routes by it, p50/p95, at 3 pods (under the
 // load) and at --pods pods in the store (bench/churn-latency.ts).
 //
-//   npm run build && node dist/bench/churn.js [embedded|etcd] [--modes dynamic,reload] [--pods 10000] [--samples 20]
+//   npm run build && node dist/bench/churn.js [embedded|etcd] [--modes dynamic,reload] [--pods 10000] [--samples 20] [--no-churn]
 import { spawnSync } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -40,6 +40,7 @@ const { values: args, positionals } = parseArgs({
     modes: { type: "string", default: "dynamic,reload" },
     pods: { type: "string", default: "10000" },
     samples: { type: "string", default: "20" },
+    "no-churn": { type: "boolean", default: false },
   },
 });
 const KIND = (positionals[0] ?? "embedded") as "embedded" | "etcd";
@@ -422,7 +423,7 @@ function summary(results: ModeResult[], scale: ScaleResult[]): void {
 }
 
 const results: ModeResult[] = [];
-for (const mode of MODES) {
+for (const mode of args["no-churn"] ? [] : MODES) {
   const r = await run(mode);
   print(r);
   results.push(r);

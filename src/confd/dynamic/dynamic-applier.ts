@@ -8,6 +8,7 @@
 import type { OutputApplier } from "../apply/applier.js";
 import { type ApplyOptions, type ApplyResult, applyOutput, checkOutput } from "../apply/stage.js";
 import type { Logger } from "../log/logger.js";
+import { phase } from "../log/phase-trace.js";
 import type { ResourceConfig } from "../resource/resource-config.js";
 import type { DynamicEndpointsConfig } from "./dynamic-config.js";
 import { type DynamicStatus, MemberPusher, type PusherEvents } from "./member-pusher.js";
@@ -35,12 +36,14 @@ export class DynamicApplier implements OutputApplier {
     revision: number | undefined,
   ): Promise<ApplyResult> {
     const split = splitUpstreams(output, this.cfg.upstreams);
+    phase("split");
     const bad = badMembers(split);
     if (bad)
       return { status: "check-failed", message: "Check failed: member not IP:port", output: bad };
     if (opts.noop) return applyOutput(this.res, split.config, opts);
     const lists = new Map([...split.upstreams].map(([name, u]) => [name, u.members]));
     const synced = await this.pusher.sync(lists, revision);
+    phase("members synced");
     if (!synced.ok)
       return { status: "push-failed", message: `Member push failed: ${synced.error}` };
     const file = await applyOutput(this.res, split.config, opts);

@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import type { Logger } from "../log/logger.js";
+import { phase } from "../log/phase-trace.js";
 import type { DynamicEndpointsConfig } from "./dynamic-config.js";
 
 export type SyncState = "pending" | "in-sync" | "stale" | "unreachable";
@@ -164,7 +165,9 @@ export class MemberPusher {
     if (revision !== undefined) headers["x-domeos-revision"] = String(revision);
     let res: { status: number; body: string };
     try {
+      phase("push sent");
       res = await this.http("POST", `/${name}`, headers, body);
+      phase("push answered");
     } catch (err) {
       return `endpoint unreachable: ${(err as Error).message}`;
     }

@@ -68,22 +68,18 @@ export function splitUpstreams(text: string, only?: readonly string[]): SplitOut
   let at = 0;
   for (const b of upstreamBlocks(text)) {
     if (only && !only.includes(b.name)) continue;
-    if (b.directives.some((d) => /^balancer_by_lua/.test(d))) continue;
+    const parsed = b.directives.map(classify);
+    if (parsed.some((d) => d.kind === "other" && d.text.startsWith("balancer_by_lua"))) continue;
     const kept: string[] = [];
     const m = upstreams.get(b.name) ?? { members: [], bad: [] };
-    for (const d of b.directives) {
-      const words = d.split(/\s+/);
-      if (words[0] !== "server") {
-        kept.push(d);
-        continue;
+    const seen = new Set(m.members);
+    for (const d of parsed) {
+      if (d.kind === "other") kept.push(d.text);
+      else if (d.kind === "bad") m.bad.push({ server: d.server, error: d.error });
+      else if (d.kind === "member" && !seen.has(d.addr)) {
+        seen.add(d.addr);
+        m.members.push(d.addr);
       }
-      if (words.includes("down") || words.includes("backup")) continue;
-      const addr = /^\d+\.\d+\.\d+\.\d+$/.test(words[1] ?? "")
-        ? `${words[1]}:80`
-        : (words[1] ?? "");
-      const error = memberError(addr);
-      if (error) m.bad.push({ server: words[1] ?? "", error });
-      else if (!m.members.includes(addr)) m.members.push(addr);
     }
     upstreams.set(b.name, m);
     config += text.slice(at, b.start) + dynamicUpstreamBlock(b.name, kept);
@@ -92,76 +88,119 @@ export function splitUpstreams(text: string, only?: readonly string[]): SplitOut
   return { config: config + text.slice(at), upstreams };
 }
 
+type Directive =
+  | { kind: "other"; text: string }
+  | { kind: "member"; addr: string }
+  | { kind: "bad"; server: string; error: string }
+  | { kind: "skip" };
+
+/**
+ * What one directive of an upstream block is. Memoized by its raw text: a
+ * render repeats almost every line of the previous one (one entry per pod's
+ * server line; cleared when it grows past 200,000).
+ */
+const classified = new Map<string, Directive>();
+
+function classify(raw: string): Directive {
+  const hit = classified.get(raw);
+  if (hit) return hit;
+  if (classified.size > 200_000) classified.clear();
+  const d = classifyNew(raw.trim().replace(/\s+/g, " "));
+  classified.set(raw, d);
+  return d;
+}
+
+function classifyNew(text: string): Directive {
+  const words = text.split(" ");
+  if (words[0] !== "server") return text === "" ? { kind: "skip" } : { kind: "other", text };
+  // down and backup servers are not members
+  if (words.includes("down") || words.includes("backup")) return { kind: "skip" };
+  const server = words[1] ?? "";
+  const addr = /^\d+\.\d+\.\d+\.\d+$/.test(server) ? `${server}:80` : server;
+  const error = memberError(addr);
+  return error ? { kind: "bad", server, error } : { kind: "member", addr };
+}
+
 /**
  * Top-level `upstream NAME { ... }` blocks of an nginx file: directives
- * split on `;` (comments dropped, quotes respected; a nested block stays
- * inside its directive's text).
+ * split on `;`, raw (comments dropped, quotes respected; a nested block
+ * stays inside its directive's text). Jumps from one special character to
+ * the next.
  */
 function upstreamBlocks(text: string): Block[] {
   const out: Block[] = [];
+  const special = /[;{}#"']/g;
   let depth = 0;
-  let stmtStart = 0; // where the current directive's text starts
+  let stmtStart = 0; // where the current directive's text starts (outside blocks)
   let block: Block | null = null;
-  let cur = ""; // directive text inside an upstream block
+  let cur = ""; // directive text inside an upstream block, up to `from`
+  let from = 0; // text[from..i) not yet added to cur
   let nested = 0;
-  for (let i = 0; i < text.length; i++) {
+  const flush = (to: number) => {
+    if (block) cur += text.slice(from, to);
+  };
+  const endDirective = () => {
+    block?.directives.push(cur);
+    cur = "";
+  };
+  for (let m = special.exec(text); m !== null; m = special.exec(text)) {
+    const i = m.index;
     const c = text[i];
     if (c === "#") {
+      flush(i);
       const nl = text.indexOf("\n", i);
-      i = nl < 0 ? text.length : nl;
+      const next = nl < 0 ? text.length : nl;
       if (block) cur += " ";
+      from = next;
+      special.lastIndex = next;
       continue;
     }
     if (c === '"' || c === "'") {
       let j = i + 1;
       while (j < text.length && text[j] !== c) j += text[j] === "\\" ? 2 : 1;
-      if (block) cur += text.slice(i, j + 1);
-      i = j;
+      special.lastIndex = j + 1; // quoted text stays in cur (flushed later)
       continue;
     }
     if (block) {
-      if (c === "{") nested++;
-      if (c === "}" && nested > 0) {
+      flush(i);
+      from = i + 1;
+      if (c === "{") {
+        nested++;
+        cur += c;
+      } else if (c === "}" && nested > 0) {
         nested--;
         cur += c;
-        if (nested === 0) {
-          block.directives.push(cur.trim().replace(/\s+/g, " "));
-          cur = "";
-        }
-        continue;
-      }
-      if (c === "}") {
-        if (cur.trim() !== "") block.directives.push(cur.trim().replace(/\s+/g, " "));
+        if (nested === 0) endDirective();
+      } else if (c === "}") {
+        endDirective();
         block.end = i + 1;
         out.push(block);
         block = null;
-        cur = "";
         depth--;
         stmtStart = i + 1;
-        continue;
+      } else if (nested > 0) {
+        cur += c; // `;` inside a nested block
+      } else {
+        endDirective();
       }
-      if (c === ";" && nested === 0) {
-        if (cur.trim() !== "") block.directives.push(cur.trim().replace(/\s+/g, " "));
-        cur = "";
-        continue;
-      }
-      cur += c;
       continue;
     }
     if (c === "{") {
-      const head = /^\s*upstream\s+(\S+)\s*$/.exec(stripComments(text.slice(stmtStart, i)));
+      const stmt = text.slice(stmtStart, i);
+      const head = /^\s*upstream\s+(\S+)\s*$/.exec(stripComments(stmt));
       if (depth === 0 && head) {
-        const stmt = text.slice(stmtStart, i);
         const kw = /upstream\s+\S+\s*$/.exec(stmt);
         const start = stmtStart + (kw ? kw.index : stmt.lastIndexOf("upstream"));
         block = { name: head[1], start, end: -1, directives: [] };
+        cur = "";
+        from = i + 1;
       }
       depth++;
       stmtStart = i + 1;
     } else if (c === "}") {
       depth--;
       stmtStart = i + 1;
-    } else if (c === ";") {
+    } else {
       stmtStart = i + 1;
     }
   }

@@ -99,6 +99,7 @@ export class Manager {
 
   private onChange(changed: string[] | null): void {
     if (!this.started) return;
+    phase("change");
     const view = this.backend.view();
     this.spaces.forEach((ks, i) => {
       if (changed === null) {

@@ -59,7 +59,7 @@ function M.init(opts)
 end
 
 -- "IP:port" -> host, port (IPv4 dotted quad or [IPv6]); nil and a reason otherwise.
-local function parse_member(s)
+local function parse_member_uncached(s)
   local host, port
   local a, b, c, d, p = s:match("^(%d+)%.(%d+)%.(%d+)%.(%d+):(%d+)$")
   if a then
@@ -86,6 +86,26 @@ end
 
 -- Per-worker cache of the parsed list, refreshed when the generation moves.
 local cache = {}
+
+-- Per worker: member text -> { host, port } or { nil, why }. A push repeats
+-- almost every member of the previous one, and every worker parses the list
+-- again when it changes: Lua patterns are not compiled, a table lookup is
+-- cheap. Emptied when it grows past 200,000 entries.
+local parsed, parsed_count = {}, 0
+
+local function parse_member(s)
+  local hit = parsed[s]
+  if not hit then
+    if parsed_count > 200000 then
+      parsed, parsed_count = {}, 0
+    end
+    local host, port = parse_member_uncached(s)
+    hit = { host, port }
+    parsed[s] = hit
+    parsed_count = parsed_count + 1
+  end
+  return hit[1], hit[2]
+end
 
 -- A stored list: its header fields and the members' text.
 local function split_value(raw)
@@ -285,7 +305,9 @@ local function post(name)
   local good, refused, seen, lineno = {}, {}, {}, 0
   for line in (body .. "\n"):gmatch("([^\n]*)\n") do
     lineno = lineno + 1
-    line = line:gsub("^%s+", ""):gsub("%s+$", "")
+    if line:find("%s") then
+      line = line:match("^%s*(.-)%s*$")
+    end
     if line ~= "" then
       local host, why = parse_member(line)
       if not host then
