@@ -13,6 +13,7 @@ import { after, before, describe, test } from "node:test";
 import { type Standalone, startStandalone } from "../../src/main/standalone-server.js";
 import { isRoutable, type PodObject } from "../../src/runtime/pod-object.js";
 import { listPods } from "../../src/runtime/pod-writer.js";
+import { deployCli } from "../../src/server/deploy/cli.js";
 import type { RevisionRecord, RolloutStatus } from "../../src/server/deploy/rollout-types.js";
 import type { Watch } from "../../src/store/store.js";
 
@@ -375,5 +376,86 @@ describe("PATCH validation: 400 naming the problem, nothing changed", () => {
       (await replies(sa, "tight")).map((x) => x.split(" ")[0]),
       ["v2", "v2", "v2"],
     );
+  });
+});
+
+describe("deploy update / history / rollback / status (CLI)", () => {
+  let sa: Standalone;
+  before(async () => {
+    sa = await start({ min: base + 60, max: base + 79 }, "cli");
+  });
+  after(() => sa?.close());
+
+  async function cli(...args: string[]) {
+    let out = "";
+    let err = "";
+    const code = await deployCli(args, {
+      out: (t) => {
+        out += t;
+      },
+      err: (t) => {
+        err += t;
+      },
+      env: { DOMEOS_SERVER: sa.url, DOMEOS_ADMIN_TOKEN: sa.adminToken, USER: "alice" },
+    });
+    return { code, out, err };
+  }
+
+  test("update --env --wait, history, status, rollback --to-revision, a failing update --wait", {
+    timeout: 180_000,
+  }, async () => {
+    const c = await cli(
+      "create",
+      "cw",
+      "--command",
+      `node ${app}`,
+      "--replicas",
+      "2",
+      "--env",
+      "VERSION=v1",
+    );
+    assert.equal(c.code, 0, c.err);
+    const u = await cli("update", "cw", "--env", "VERSION=v2", "--env", "EXTRA=1", "--wait");
+    assert.equal(u.code, 0, u.err);
+    assert.match(u.out, /deployment default\/cw updated: revision 2 rolling out/);
+    assert.match(u.out, /revision 2 Complete: 2\/2 updated, 2 ready, 2 available, 0 old pods left/);
+    assert.deepEqual(
+      (await replies(sa, "cw")).map((x) => x.split(" ")[0]),
+      ["v2", "v2"],
+    );
+    const e = await cli("update", "cw", "--env", "EXTRA-", "--set", "strategy.maxSurge=2");
+    assert.equal(e.code, 0, e.err);
+    const s = await cli("status", "cw");
+    assert.equal(s.code, 0, s.err);
+    assert.match(s.out, /Rollout: +revision 3 (Progressing|Complete)/);
+    const d = (
+      await api<{ env: Record<string, string>; strategy: unknown }>(sa, "GET", "/default/cw")
+    ).result;
+    assert.deepEqual(d.env, { VERSION: "v2" });
+    assert.deepEqual(d.strategy, { maxSurge: 2, maxUnavailable: 0 });
+    const h = await cli("history", "cw");
+    assert.equal(h.code, 0, h.err);
+    assert.match(h.out, /REVISION +AGE +BY +CAUSE/);
+    assert.match(h.out, /\n1 +\S+ +- +create /);
+    assert.match(h.out, /\n2 +\S+ +alice +update: env /);
+    assert.match(h.out, /\n3 \* +\S+ +alice +update: env /);
+    const one = await cli("history", "cw", "--revision", "1", "-o", "json");
+    assert.equal(JSON.parse(one.out).spec.env.VERSION, "v1");
+    const bad = await cli("update", "cw", "--set", "bogus=1");
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /HTTP 400: .*unknown field "bogus"/);
+    const r = await cli("rollback", "cw", "--to-revision", "1", "--wait");
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /rolled back to revision 1: revision 4 rolling out/);
+    assert.deepEqual(
+      (await replies(sa, "cw")).map((x) => x.split(" ")[0]),
+      ["v1", "v1"],
+    );
+    const pods = await cli("status", "cw");
+    assert.match(pods.out, /REVISION/);
+    assert.equal(pods.out.match(/ 4 +- *\n/g)?.length, 2, pods.out);
+    const f = await cli("update", "cw", "--env", "CRASH=3", "--wait");
+    assert.equal(f.code, 1, f.out);
+    assert.match(f.out, /revision 5 Failed: .*crash-looping: exit code 3/);
   });
 });

@@ -90,11 +90,16 @@ Usage:
   domeos-server deploy create NAME --command CMD [options]   # runs here (the default process runtime)
   domeos-server deploy create NAME --image IMG [options]     # --runtime kubernetes | none
   domeos-server deploy list                      deployments: ready/desired, restarts, ports, age
-  domeos-server deploy status NAME               the deployment and a row per pod (ready, status, ports, host)
+  domeos-server deploy status NAME               the deployment, its rollout (updated / ready / available /
+                                                 old pods left) and a row per pod (ready, status, ports, revision)
   domeos-server deploy events NAME               why pods restart or are not ready (exit code, CrashLoopBackOff)
   domeos-server deploy logs NAME [--pod P] [-f] [--tail N] [--stream stdout|stderr]
   domeos-server deploy get NAME                  the stored deployment (YAML)
   domeos-server deploy scale NAME REPLICAS
+  domeos-server deploy update NAME [--set F=V] [--env K=V|K-] [--command CMD] [--image IMG] [--wait]
+                                                 change it; a change to what pods run rolls out
+  domeos-server deploy history NAME [--revision N]   kept revisions (when, by, cause), or one's spec
+  domeos-server deploy rollback NAME [--to-revision N] [--wait]   default: the revision before
   domeos-server deploy delete NAME
   domeos-server deploy manifest NAME [--format yaml|json]   # pipe into: kubectl apply -f -
 
@@ -115,11 +120,21 @@ create options:
   --access DIY|K8S_SERVICE  accessType annotation read by load balancers [DIY]
   --env NAME=VALUE     extra environment (repeatable)
 
+update options (also --replicas, --ports, --template as above; the rest stays):
+  --set FIELD=VALUE    any field, dotted for nested ones; VALUE is JSON when it parses
+                       (--set strategy.maxSurge=2 --set progressDeadlineSeconds=60 --set image=reg/web:2)
+  --env NAME=VALUE     set one variable, keeping the others; NAME- removes it (repeatable)
+  --command CMD        new command line (run through /bin/sh -c)
+  --wait               follow the rollout; exit 0 when Complete, 1 when Failed
+
 Examples:
   domeos-server deploy create web --command 'python3 -m http.server $AUTO_PORT0' --replicas 3
   domeos-server deploy status web
   domeos-server deploy logs web -f
   domeos-server deploy scale web 5
+  domeos-server deploy update web --env VERSION=2 --wait
+  domeos-server deploy history web
+  domeos-server deploy rollback web --to-revision 1
   domeos-server deploy create api --image registry/api:1 --replicas 3 --ports 2 \\
       --template /app/nginx.tmpl:/etc/nginx/nginx.conf
   domeos-server deploy manifest api | kubectl apply -f -

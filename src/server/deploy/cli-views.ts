@@ -5,6 +5,7 @@ import { age, table } from "./cli-table.js";
 import type { Deployment } from "./model.js";
 import type { PodEvent } from "./pod-events.js";
 import type { PodSummary } from "./pod-summary.js";
+import type { RevisionRecord, RolloutStatus } from "./rollout-types.js";
 
 export type OutputFormat = "table" | "json" | "yaml";
 
@@ -60,11 +61,17 @@ export function deploymentsTable(
   );
 }
 
-export function statusView(d: Deployment, pods: PodSummary[], now = Date.now()): string {
+export function statusView(
+  d: Deployment,
+  pods: PodSummary[],
+  rollout?: RolloutStatus,
+  now = Date.now(),
+): string {
   const ready = pods.filter((p) => p.ready).length;
   const head = [
     `Deployment: ${d.namespace}/${d.name} (cluster ${d.cluster})`,
     `Replicas:   ${ready}/${d.replicas} ready, ${pods.length} pods`,
+    ...(rollout ? [`Rollout:    ${rolloutLine(rollout)}`] : []),
     `Network:    ${d.networkMode}, ${d.ports} port${d.ports === 1 ? "" : "s"} per pod`,
     `Command:    ${d.command?.join(" ") ?? d.image ?? ""}`,
   ].join("\n");
@@ -99,4 +106,36 @@ export function eventsTable(events: PodEvent[], now = Date.now()): string {
     ["AGE", "TYPE", "REASON", "POD", "MESSAGE"],
     events.map((e) => [age(e.time, now) || "-", e.type, e.reason, e.pod, e.message]),
   );
+}
+
+/** One line of rollout progress: "revision 3 Progressing: 2/3 updated, 1 ready, 3 available, 1 old pod left". */
+export function rolloutLine(s: RolloutStatus): string {
+  const old = `${s.oldPods} old pod${s.oldPods === 1 ? "" : "s"} left`;
+  const counts = `${s.updated}/${s.desired} updated, ${s.ready} ready, ${s.available} available, ${old}`;
+  return `revision ${s.revision} ${s.phase}: ${counts}${s.reason ? ` (${s.reason})` : ""}`;
+}
+
+/** `deploy history`: one row per kept revision, the current one marked. */
+export function historyTable(records: RevisionRecord[], current: number, now = Date.now()): string {
+  if (records.length === 0) return "No revisions.\n";
+  return table(
+    ["REVISION", "AGE", "BY", "CAUSE", "WHAT RAN"],
+    records.map((r) => [
+      `${r.revision}${r.revision === current ? " *" : ""}`,
+      age(r.createdAt, now) || "-",
+      r.by ?? "-",
+      r.cause ?? "-",
+      summary(r),
+    ]),
+  );
+}
+
+/** The command (or image) and env of a revision, shortened. */
+function summary(r: RevisionRecord): string {
+  const what = r.spec.command?.join(" ") ?? r.spec.image ?? "";
+  const env = Object.entries(r.spec.env ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ");
+  const text = env ? `${what} [${env}]` : what;
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

@@ -2,6 +2,8 @@
 // tables and one-line confirmations; scripts get `-o json|yaml`.
 import { parseArgs } from "node:util";
 import { DEPLOY_HELP } from "../config/help.js";
+import { AdminClient, ApiError, connectionReason, one, UsageError } from "./cli-client.js";
+import { historyCommand, type RolloutRun, rollbackCommand, updateCommand } from "./cli-rollout.js";
 import {
   deploymentsTable,
   eventsTable,
@@ -13,6 +15,7 @@ import {
 import type { Deployment } from "./model.js";
 import type { PodEvent } from "./pod-events.js";
 import type { PodSummary } from "./pod-summary.js";
+import type { RolloutStatus } from "./rollout-types.js";
 
 const OPTIONS = {
   server: { type: "string" },
@@ -27,6 +30,10 @@ const OPTIONS = {
   template: { type: "string", multiple: true },
   access: { type: "string" },
   env: { type: "string", multiple: true },
+  set: { type: "string", multiple: true },
+  "to-revision": { type: "string" },
+  revision: { type: "string" },
+  wait: { type: "boolean" },
   format: { type: "string" },
   output: { type: "string", short: "o" },
   pod: { type: "string" },
@@ -43,11 +50,6 @@ export interface CliIo {
   err: (s: string) => void;
   env: NodeJS.ProcessEnv;
 }
-
-class UsageError extends Error {}
-
-/** The server answered with an error status. */
-class ApiError extends Error {}
 
 /** Run a deploy subcommand; returns the exit code. */
 export async function deployCli(argv: string[], io: CliIo): Promise<number> {
@@ -76,7 +78,7 @@ export async function deployCli(argv: string[], io: CliIo): Promise<number> {
     );
     return 2;
   }
-  const api = new AdminClient(server, token, v.cluster);
+  const api = new AdminClient(server, token, v.cluster, io.env.USER || undefined);
   try {
     const output = outputOf(v.output);
     return (
@@ -142,14 +144,18 @@ const COMMANDS: Record<string, (r: Run) => Promise<number>> = {
   },
   async status({ api, io, args, output, ns }) {
     const name = need(args[0], "status");
-    const [d, pods] = await Promise.all([
+    const [d, pods, rollout] = await Promise.all([
       api.call<Deployment>("GET", one(ns, name)),
       api.call<PodSummary[]>("GET", `${one(ns, name)}/pods`),
+      api.call<RolloutStatus>("GET", `${one(ns, name)}/rollout`),
     ]);
-    if (output !== "table") return print(io, { deployment: d, pods }, output);
-    io.out(statusView(d, pods));
+    if (output !== "table") return print(io, { deployment: d, rollout, pods }, output);
+    io.out(statusView(d, pods, rollout));
     return 0;
   },
+  update: (r) => updateCommand(rolloutRun(r)),
+  history: (r) => historyCommand(rolloutRun(r)),
+  rollback: (r) => rollbackCommand(rolloutRun(r)),
   async pods({ api, io, args, output, ns }) {
     const pods = await api.call<PodSummary[]>("GET", `${one(ns, need(args[0], "pods"))}/pods`);
     if (output !== "table") return print(io, pods, output);
@@ -192,8 +198,16 @@ const COMMANDS: Record<string, (r: Run) => Promise<number>> = {
   },
 };
 
-function one(ns: string, name: string): string {
-  return `/api/deployments/${encodeURIComponent(ns)}/${encodeURIComponent(name)}`;
+function rolloutRun({ api, io, v, args, output, ns }: Run): RolloutRun {
+  return {
+    api,
+    out: io.out,
+    v,
+    args,
+    ns,
+    json: output !== "table",
+    print: (data) => print(io, data, output === "table" ? "yaml" : output),
+  };
 }
 
 function need(name: string | undefined, cmd: string): string {
@@ -250,85 +264,4 @@ function createBody(name: string | undefined, ns: string, v: Values): Record<str
     body.env = env;
   }
   return body;
-}
-
-/** Why a request never got an answer, in words (fetch hides it in `cause`). */
-function connectionReason(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
-  const code = cause?.code;
-  const words: Record<string, string> = {
-    ECONNREFUSED: "connection refused (is domeos-server running there?)",
-    ENOTFOUND: "unknown host",
-    EAI_AGAIN: "host name lookup failed",
-    ETIMEDOUT: "connection timed out",
-    ECONNRESET: "connection reset by the server",
-    EHOSTUNREACH: "host unreachable",
-  };
-  if (code && words[code]) return `${words[code]} [${code}]`;
-  return cause?.message ?? (err as Error).message;
-}
-
-/** The admin API: bearer token, ?cluster= on every call, errors as ApiError. */
-class AdminClient {
-  constructor(
-    private readonly server: string,
-    private readonly token: string,
-    private readonly cluster: string | undefined,
-  ) {}
-
-  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.fetch(method, path, body);
-    const text = await res.text();
-    let parsed: { resultMsg?: string; result?: unknown } = {};
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // not JSON: shown as is below
-    }
-    if (!res.ok)
-      throw new ApiError(
-        `${method} ${path}: HTTP ${res.status}: ${parsed.resultMsg ?? text.trim()}`,
-      );
-    return parsed.result as T;
-  }
-
-  async text(path: string): Promise<string> {
-    const res = await this.fetch("GET", path);
-    const text = await res.text();
-    if (!res.ok) throw new ApiError(`GET ${path}: HTTP ${res.status}: ${errorText(text)}`);
-    return text;
-  }
-
-  /** Copy a streamed text answer to `out` as it arrives (logs -f). */
-  async stream(path: string, out: (s: string) => void): Promise<void> {
-    const res = await this.fetch("GET", path);
-    if (!res.ok)
-      throw new ApiError(`GET ${path}: HTTP ${res.status}: ${errorText(await res.text())}`);
-    const decoder = new TextDecoder();
-    for await (const chunk of res.body ?? [])
-      out(decoder.decode(chunk as Uint8Array, { stream: true }));
-    const rest = decoder.decode();
-    if (rest) out(rest);
-  }
-
-  private fetch(method: string, path: string, body?: unknown): Promise<Response> {
-    const url = new URL(this.server + path);
-    if (this.cluster) url.searchParams.set("cluster", this.cluster);
-    return fetch(url, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.token}`,
-        ...(body ? { "content-type": "application/json" } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  }
-}
-
-function errorText(text: string): string {
-  try {
-    return (JSON.parse(text) as { resultMsg?: string }).resultMsg ?? text.trim();
-  } catch {
-    return text.trim();
-  }
 }
