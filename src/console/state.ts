@@ -40,6 +40,8 @@ export interface DeploymentView {
   replicas: number;
   ports: number;
   command: string[];
+  /** Kubernetes deployments: the container image. */
+  image?: string;
   templates: { src: string; dest: string }[];
   accessType: string;
   createdAt?: string;
@@ -101,6 +103,7 @@ function deploymentView(o: Record<string, unknown>): DeploymentView {
     replicas: d.replicas,
     ports: d.ports,
     command: d.command ?? [],
+    image: d.image,
     templates: d.templates ?? [],
     accessType: d.accessType,
     createdAt: d.createdAt,

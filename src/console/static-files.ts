@@ -9,6 +9,8 @@ const TYPES: Record<string, string> = {
   "index.html": "text/html; charset=utf-8",
   "app.js": "text/javascript; charset=utf-8",
   "view.js": "text/javascript; charset=utf-8",
+  "input.js": "text/javascript; charset=utf-8",
+  "rollout.js": "text/javascript; charset=utf-8",
   "style.css": "text/css; charset=utf-8",
   "favicon.svg": "image/svg+xml",
 };

@@ -311,6 +311,49 @@ test("favicon, HEAD, and the upstream panel follows the rendered file", async ()
   assert.equal(await marker(), 42);
 });
 
+test("the rollout panel (process runtime): an env change rolls revision 2; rollback to 1 from the history", async () => {
+  const panel = page.locator('#rollout[data-deployment="default/img-host-test"]');
+  const rolledTo = (phase: string, revision: number) =>
+    page.waitForFunction(
+      `document.querySelector("#rollout .phase-badge")?.dataset.phase === ${JSON.stringify(phase)} &&
+       document.querySelector("#rollout .revision")?.textContent === "revision ${revision}"`,
+      undefined,
+      { timeout: 120_000 },
+    );
+  const revisions = () =>
+    panel
+      .locator("table.history tbody tr")
+      .evaluateAll((rows) =>
+        rows.map((r) => (r as unknown as { dataset: { revision: string } }).dataset.revision),
+      );
+  await page.locator('tr[data-deployment="default/img-host-test"] button.rollout-open').click();
+  await rolledTo("Complete", 1);
+  await panel.locator('#update textarea[name="env"]').fill("GREETING=hello");
+  await panel.locator('#update button[type="submit"]').click();
+  await rolledTo("Complete", 2);
+  assert.deepEqual(await revisions(), ["2", "1"]);
+  assert.equal(await panel.locator('tr[data-revision="2"] .cause').innerText(), "update: env");
+  // every pod of the deployment now runs revision 2
+  const state = (await (
+    await fetch(`${sa.url}/console/api/state?token=${sa.adminToken}`)
+  ).json()) as { pods: { name: string; revision: string; ready: boolean }[] };
+  const pods = state.pods.filter((p) => p.name.startsWith("img-host-test-"));
+  assert.deepEqual(
+    pods.map((p) => [p.revision, p.ready]),
+    [
+      ["2", true],
+      ["2", true],
+      ["2", true],
+    ],
+  );
+  page.once("dialog", (d) => void d.accept());
+  await panel.locator('tr[data-revision="1"] button.rollback').click();
+  await rolledTo("Complete", 3);
+  assert.equal(await panel.locator('tr[data-revision="3"] .cause').innerText(), "rollback to 1");
+  assert.equal(await panel.locator('#update textarea[name="env"]').inputValue(), "");
+  assert.equal(await marker(), 42, "the page was not reloaded");
+});
+
 test("700 px wide: nothing scrolls sideways; screenshots kept", async () => {
   const artifacts = join(repoRoot(), "test-artifacts", "console");
   mkdirSync(artifacts, { recursive: true });

@@ -1,11 +1,15 @@
 // The console page: one live snapshot from /console/api/events (server-sent
-// events) rendered into tables, and the admin API for create/scale/delete.
+// events) rendered into tables, and the admin API for create/scale/delete
+// and, per deployment, update/history/rollback (rollout.js).
+import { parseCommand } from "./input.js";
+import { RolloutPanel } from "./rollout.js";
 import { h, phaseClass, podColours, podStatusText } from "./view.js";
 
 const $ = (sel) => document.querySelector(sel);
 let token = takeToken();
 let source = null;
 let lastState = null;
+const rollout = new RolloutPanel(document.querySelector("#rollout"), api);
 
 /** The admin token: from #token=... (then removed from the address bar) or this tab's storage. */
 function takeToken() {
@@ -104,7 +108,7 @@ function renderDeployments(s) {
       h("td", {}, d.networkMode === "HOST" ? "host" : "default"),
       h("td", { class: "replicas" }, `${ready}/${d.replicas} ready`),
       h("td", {}, String(d.ports)),
-      h("td", {}, h("code", {}, d.command.join(" "))),
+      h("td", {}, h("code", {}, d.command.length > 0 ? d.command.join(" ") : (d.image ?? ""))),
       h(
         "td",
         {},
@@ -127,9 +131,16 @@ function renderDeployments(s) {
           "Scale",
         ),
       ),
-      h("td", {}, h("button", { class: "delete danger", onclick: () => remove(d) }, "Delete")),
+      h(
+        "td",
+        { class: "actions" },
+        h("button", { class: "rollout-open", onclick: () => rollout.open(d) }, "Rollout…"),
+        " ",
+        h("button", { class: "delete danger", onclick: () => remove(d) }, "Delete"),
+      ),
     );
   });
+  rollout.forget(new Set(s.deployments.map((d) => `${d.namespace}/${d.name}`)));
   $("#deployments tbody").replaceChildren(...rows);
   // keep the cursor where the user was typing
   if (focused) document.querySelector(`input[data-scale-for="${CSS.escape(focused)}"]`)?.focus();
@@ -290,15 +301,23 @@ function healthText(health) {
 async function api(method, path, body) {
   const res = await fetch(path, {
     method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    headers: {
+      authorization: `Bearer ${token}`,
+      "content-type": "application/json",
+      // recorded as who asked for a change (revision history)
+      "x-domeos-user": "console",
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   let msg = `${res.status} ${res.statusText}`;
+  let result = null;
   try {
     const j = await res.json();
     msg = j.resultMsg ?? msg;
+    result = j.result ?? null;
   } catch {}
   if (!res.ok) throw new Error(msg);
+  return result;
 }
 
 function showError(sel, err) {
@@ -328,19 +347,6 @@ async function remove(d) {
   } catch (err) {
     showError("#action-error", new Error(`delete ${d.name}: ${err.message}`));
   }
-}
-
-/** The command field: a JSON array, or words separated by spaces. */
-function parseCommand(text) {
-  const t = text.trim();
-  if (t.startsWith("[")) {
-    try {
-      return JSON.parse(t);
-    } catch {
-      throw new Error('command: not a valid JSON array (write ["prog","arg"] or plain words)');
-    }
-  }
-  return t.split(/\s+/).filter(Boolean);
 }
 
 $("#create").addEventListener("submit", async (ev) => {
