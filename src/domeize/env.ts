@@ -14,6 +14,8 @@ export interface PodIdentity {
   /** DOMEIZE_CONTAINER; empty for the primary (or only) container. */
   readonly container: string;
   readonly token: string | undefined;
+  /** MY_POD_UID (the downward API's metadata.uid): exchanges a deployment token for the pod's own. */
+  readonly uid?: string;
   /** HOST_IP (the downward API's status.hostIP): the ledger's `host` field. */
   readonly hostIp: string | undefined;
 }
@@ -102,6 +104,12 @@ function serverAddrs(env: Env): string[] {
   return parts.map((p) => serverAddr("DOMEOS_SERVER_ADDR", p));
 }
 
+function podUid(env: Env): string | undefined {
+  const raw = env.MY_POD_UID ?? "";
+  // only a credential exchange uses it: an odd value is left out, not fatal
+  return /^[\x21-\x7e]{1,256}$/.test(raw) ? raw : undefined;
+}
+
 function token(env: Env): string | undefined {
   const raw = env.DOMEOS_AGENT_TOKEN;
   if (raw === undefined || raw === "") return undefined;
@@ -151,6 +159,7 @@ function podIdentity(env: Env): PodIdentity {
     pod: named(env, "MY_POD_NAME", SUBDOMAIN, "a DNS-1123 subdomain"),
     container: named(env, "DOMEIZE_CONTAINER", LABEL, "a DNS-1123 label (container name)"),
     token: token(env),
+    uid: podUid(env),
     hostIp: hostIp(env),
   };
 }

@@ -79,9 +79,16 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
     const inUse = Promise.resolve(portsInUse(undefined, tcpTables));
     const requestTimeoutMs = opts.reportTimeoutMs ?? cfg.reportTimeoutMs ?? 5000;
     const reportDeadlineMs = opts.reportDeadlineMs ?? cfg.reportDeadlineMs ?? 60_000;
+    // a Kubernetes deployment token is exchanged for the pod's own first
+    const pod = cfg.pod.token?.startsWith("dpl.")
+      ? await (await import("./token-exchange.js")).boundPod(cfg.pod, {
+          requestTimeoutMs,
+          deadlineMs: reportDeadlineMs,
+        })
+      : cfg.pod;
     const reserved = await allocatePorts({
       env: cfg,
-      pod: cfg.pod,
+      pod,
       ownerPid: launcher !== undefined ? process.ppid : process.pid,
       requestTimeoutMs,
       // Half the report's deadline at most: a pod without a hostIP yet gets
@@ -103,7 +110,7 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
     log(
       `ports for ${leaseKey(cfg.pod)}: ${reserved.ports.join(" ")}${reserved.sticky > 0 ? ` (${reserved.sticky} kept from the previous start)` : ""}`,
     );
-    const reporting = reportPorts(cfg.pod, reserved.ports, cfg.portNames, {
+    const reporting = reportPorts(pod, reserved.ports, cfg.portNames, {
       deadlineMs: reportDeadlineMs,
       requestTimeoutMs,
     });

@@ -100,17 +100,33 @@ for (const kind of STORE_KINDS) {
         assert.equal(ann[`AUTO_PORT${i}`], String(ports[i]), `AUTO_PORT${i}`);
     });
 
-    test("a deployment token works for pods of that deployment only", async () => {
+    test("a deployment token is exchanged for the pod's own token, for pods of that deployment only", async () => {
       await putPod(fx.store, "default", "web-abc", { deployName: "web", hostIP: "10.0.3.1" });
       await putPod(fx.store, "default", "db-abc", { deployName: "db" });
       const t = bearer(mintDeploymentToken(SECRET, "default", "default", "web"));
-      const ok = await request(
+      const direct = await request(
         "PUT",
         agentUrl(srv.url, "default", "web-abc", "annotation"),
         { AUTO_PORT0: "20001" },
         t,
       );
-      assert.equal(ok.status, 200);
+      assert.equal(direct.status, 403, direct.text);
+      assert.match(String(direct.body.resultMsg), /exchange it for the pod's own token/);
+      const ex = await request(
+        "POST",
+        `${srv.url}/api/agent/pod/default/default/web-abc/token`,
+        { uid: "uid-default-web-abc" },
+        t,
+      );
+      assert.equal(ex.status, 200, ex.text);
+      const own = (ex.body.result as { token: string }).token;
+      const ok = await request(
+        "PUT",
+        agentUrl(srv.url, "default", "web-abc", "annotation"),
+        { AUTO_PORT0: "20001" },
+        bearer(own),
+      );
+      assert.equal(ok.status, 200, ok.text);
       const bad = await request(
         "PUT",
         agentUrl(srv.url, "default", "db-abc", "annotation"),

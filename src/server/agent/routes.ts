@@ -1,6 +1,7 @@
 // The agent API: what domeize (and the original agents) call.
 //   PUT  /api/agent/pod/{cluster}/{ns}/{pod}/annotation   compatible report
 //   POST /api/agent/pod/{cluster}/{ns}/{pod}/ports        port ledger
+//   POST /api/agent/pod/{cluster}/{ns}/{pod}/token        deployment token -> the pod's own (token-exchange.ts)
 
 import { podKey } from "../../store/store.js";
 import { type AgentIdentity, authorizeAgent } from "../auth/agent-auth.js";
@@ -18,6 +19,7 @@ import { podQuota, type QuotaSettings } from "./pod-quota.js";
 import { parsePortsRequest } from "./ports-request.js";
 import type { PodRateLimiter } from "./rate-limit.js";
 import { checkReportedPorts, reportedPorts } from "./reported-ports.js";
+import { exchangeForPodToken, parseExchangeBody } from "./token-exchange.js";
 
 export interface AgentDeps {
   clusters: ClusterRegistry;
@@ -36,6 +38,7 @@ const BASE = "/api/agent/pod/:cluster/:ns/:pod";
 export function addAgentRoutes(router: Router, deps: AgentDeps): void {
   router.add("PUT", `${BASE}/annotation`, "agent_annotation", (ctx) => putAnnotation(ctx, deps));
   router.add("POST", `${BASE}/ports`, "agent_ports", (ctx) => postPorts(ctx, deps));
+  router.add("POST", `${BASE}/token`, "agent_token", (ctx) => postToken(ctx, deps));
 }
 
 interface Target {
@@ -46,7 +49,11 @@ interface Target {
 }
 
 /** Names, cluster and credential, checked before the body is read. */
-async function target(ctx: RequestContext, deps: AgentDeps): Promise<Target> {
+async function target(
+  ctx: RequestContext,
+  deps: AgentDeps,
+  purpose: "write" | "exchange" = "write",
+): Promise<Target> {
   const { params } = ctx;
   requireClusterName("cluster name", params.cluster!);
   const ns = requireLabel("namespace", params.ns!);
@@ -59,6 +66,7 @@ async function target(ctx: RequestContext, deps: AgentDeps): Promise<Target> {
       secret: deps.secret,
       allowUnauthenticated: deps.allowUnauthenticated,
       log: deps.log,
+      purpose,
       deployNameOf: async () => {
         const kv = await cluster.store.get(podKey(ns, pod));
         return kv ? (podFacts(kv.value).deployName ?? null) : null;
@@ -83,6 +91,24 @@ async function putAnnotation(ctx: RequestContext, deps: AgentDeps): Promise<void
   if (Object.keys(patch).length > 0)
     await t.cluster.annotator.merge(t.ns, t.pod, patch, t.identity.uid);
   sendOk(ctx.res);
+}
+
+async function postToken(ctx: RequestContext, deps: AgentDeps): Promise<void> {
+  const t = await target(ctx, deps, "exchange");
+  if (t.identity.kind !== "deployment" || t.identity.deployName === undefined) {
+    throw badRequest(
+      "only a deployment token is exchanged here (a pod token is already the pod's own)",
+    );
+  }
+  const uid = parseExchangeBody(parseJsonObject(await readBody(ctx.req, deps.bodyLimit)));
+  const out = await exchangeForPodToken(t, t.identity.deployName, uid, deps.secret);
+  deps.log.info("pod token issued for a deployment token", {
+    cluster: t.cluster.name,
+    pod: `${t.ns}/${t.pod}`,
+    deployment: t.identity.deployName,
+    uid,
+  });
+  sendOk(ctx.res, out);
 }
 
 async function postPorts(ctx: RequestContext, deps: AgentDeps): Promise<void> {

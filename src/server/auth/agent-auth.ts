@@ -1,7 +1,12 @@
 // Who may write a pod's annotations or ask for its ports: the pod itself,
-// proven by its instance token (bound to its UID) or by its deployment's
-// token (see pod-token.ts). Unauthenticated requests, and the legacy tokens
-// bound only to the pod's name, are accepted only with an explicit opt-in.
+// proven by its instance token (bound to its UID). A deployment's token
+// (Kubernetes pods, named only once created) proves only "a pod of this
+// deployment": it is exchanged for the pod's instance token by a pod that
+// names its own UID (POST .../token, token-exchange.ts), as Kubernetes
+// exchanges a service account for a token bound to the pod; it writes
+// nothing itself. Unauthenticated requests, deployment tokens used directly
+// and the legacy tokens bound only to the pod's name are accepted only with
+// an explicit opt-in (--allow-unauthenticated-agents).
 import type { IncomingMessage } from "node:http";
 import { forbidden, notFound, unauthorized } from "../http/errors.js";
 import type { Logger } from "../log/logger.js";
@@ -35,12 +40,16 @@ export interface AgentAuthOptions {
   uidOf: (fresh: boolean) => Promise<string | null>;
   /** Unix seconds (tests). */
   now?: () => number;
+  /** "exchange": the token route, where a deployment token is what is asked for. Default "write". */
+  purpose?: "write" | "exchange";
 }
 
 export interface AgentIdentity {
   kind: "pod" | "deployment" | "legacy" | "anonymous";
   /** The pod instance an instance token is bound to: writes must reach this UID only. */
   uid?: string;
+  /** The deployment a deployment token is of. */
+  deployName?: string;
 }
 
 export async function authorizeAgent(
@@ -69,7 +78,7 @@ export async function authorizeAgent(
       const expected = memo(`d\0${o.secret}\0${t.cluster}/${t.namespace}/${deployName}`, () =>
         mintDeploymentToken(o.secret, t.cluster, t.namespace, deployName),
       );
-      if (tokensEqual(token, expected)) return { kind: "deployment" };
+      if (tokensEqual(token, expected)) return deploymentIdentity(t, who, deployName, o);
     }
   } else if (
     tokensEqual(
@@ -94,6 +103,26 @@ export async function authorizeAgent(
   }
   throw forbidden(
     `pod ${who}: the credential is not valid for this pod (a pod may write only its own annotations)`,
+  );
+}
+
+/** A valid deployment token: for the exchange, or (opt-in) for old agents that write with it. */
+function deploymentIdentity(
+  t: AgentTarget,
+  who: string,
+  deployName: string,
+  o: AgentAuthOptions,
+): AgentIdentity {
+  if (o.purpose === "exchange") return { kind: "deployment", deployName };
+  if (o.allowUnauthenticated) {
+    o.log.warn(
+      "deployment token used to write directly (not bound to the pod) accepted (--allow-unauthenticated-agents)",
+      { pod: who },
+    );
+    return { kind: "deployment", deployName };
+  }
+  throw forbidden(
+    `pod ${who}: a deployment token only proves the pod belongs to its deployment and writes nothing itself: exchange it for the pod's own token (POST /api/agent/pod/${t.cluster}/${t.namespace}/${t.pod}/token {"uid": MY_POD_UID}; domeize does this), or --allow-unauthenticated-agents for agents that cannot`,
   );
 }
 
