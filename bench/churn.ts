@@ -12,9 +12,12 @@
 // The same churn runs in both nginx modes in one run (issue 12): dynamic
 // endpoints (members pushed to nginx's Lua balancer, no reload) and reload
 // mode; then change -> nginx routes by it, p50/p95, at 3 pods (under the
-// load) and at --pods pods in the store (bench/churn-latency.ts).
+// load, in the whole system) and at --pods pods in the store (confd, nginx
+// and the store alone: bench/churn-latency.ts).
 //
-//   npm run build && node dist/bench/churn.js [embedded|etcd] [--modes dynamic,reload] [--pods 10000] [--samples 20] [--no-churn]
+//   npm run build && node dist/bench/churn.js [embedded|etcd] [--modes dynamic,reload] [--pods 3,10000] [--samples 20] [--no-churn]
+// (CHURN_DEBUG=1: print confd's latency metrics and keep the scale run's
+// directory; with DOMEOS_CONFD_TRACE=1 its confd.log has one line per phase)
 import { spawnSync } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -38,14 +41,17 @@ const { values: args, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     modes: { type: "string", default: "dynamic,reload" },
-    pods: { type: "string", default: "10000" },
+    pods: { type: "string", default: "3,10000" },
     samples: { type: "string", default: "20" },
     "no-churn": { type: "boolean", default: false },
   },
 });
 const KIND = (positionals[0] ?? "embedded") as "embedded" | "etcd";
 const MODES = args.modes.split(",") as Mode[];
-const PODS = Number(args.pods);
+const PODS = args.pods
+  .split(",")
+  .map(Number)
+  .filter((n) => n > 0);
 const SAMPLES = Number(args.samples);
 const KEEPALIVE_CLIENTS = 16;
 const CLOSE_CLIENTS = 4;
@@ -429,5 +435,6 @@ for (const mode of args["no-churn"] ? [] : MODES) {
   results.push(r);
 }
 const scale: ScaleResult[] = [];
-if (PODS > 0) for (const mode of MODES) scale.push(await latencyAtScale(KIND, mode, PODS, SAMPLES));
+for (const pods of PODS)
+  for (const mode of MODES) scale.push(await latencyAtScale(KIND, mode, pods, SAMPLES));
 summary(results, scale);

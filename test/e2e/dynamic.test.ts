@@ -184,7 +184,7 @@ test("dynamic endpoints: scale 2 -> 4 -> 1 under keep-alive load: 0 failed, no n
   }
 });
 
-test("dynamic endpoints: nginx restart -> the list is pushed again in full; a bad pod is left out, the others apply", {
+test("dynamic endpoints: nginx restart, an outage or a foreign push -> the list is pushed again in full, /healthz says why meanwhile; a bad pod is left out, the others apply", {
   timeout: 240_000,
 }, async () => {
   const { sys } = await startSystem();
@@ -210,6 +210,41 @@ test("dynamic endpoints: nginx restart -> the list is pushed again in full; a ba
     assert.equal(h.healthy, true);
     assert.ok(
       (await confdMetric(sys, "confd_member_repushes_total", 'reason="nginx_restarted"')) >= 1,
+    );
+
+    // endpoint lost: /healthz 503 naming it, appliedRevision frozen; back: pushed again in full
+    await sys.nginx!.stop();
+    const down = await waitFor("unreachable health", async () => {
+      const x = await health(sys);
+      return x.resources[0].dynamicEndpoints?.state === "unreachable" ? x : undefined;
+    });
+    assert.equal(down.healthy, false);
+    assert.match(down.resources[0].dynamicEndpoints?.reason ?? "", /endpoint unreachable/);
+    const res = await fetch(sys.confdHealthUrl);
+    assert.equal(res.status, 503);
+    await res.text();
+    await sys.nginx!.start();
+    await waitFor("the list back after the outage", async () =>
+      (await sys.members()).length === 2 ? true : undefined,
+    );
+    await waitFor("in-sync after the outage", async () =>
+      (await health(sys)).resources[0].dynamicEndpoints?.state === "in-sync" ? true : undefined,
+    );
+
+    // someone else replaces the list: confd sees another generation and puts its own back
+    const secret = readFileSync(sys.nginx!.secretFile, "utf8");
+    const foreign = await fetch(`${sys.nginx!.membersUrl}/img_cs_group`, {
+      method: "POST",
+      headers: { "x-domeos-secret": secret, "x-domeos-pusher": "intruder", "x-domeos-seq": "1" },
+      body: "127.0.0.1:9",
+    });
+    assert.equal(foreign.status, 200);
+    await waitFor("confd's list back", async () => {
+      const m = (await sys.members()).sort();
+      return JSON.stringify(m) === JSON.stringify(before) ? true : undefined;
+    });
+    assert.ok(
+      (await confdMetric(sys, "confd_member_repushes_total", 'reason="changed_elsewhere"')) >= 1,
     );
 
     // a pod whose port is not a port: left out (traced), the others still change

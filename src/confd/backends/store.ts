@@ -27,7 +27,11 @@ export function createEmbeddedBackend(opts: BackendOptions): Backend {
       import("../../store/embedded.js"),
       import("./store-mirror.js"),
     ]);
-    return new StoreMirror(new EmbeddedStore(dir), {
+    // Another process (the server) writes the store: its changes are seen by
+    // polling SQLite's data_version (a few µs). Every 20 ms, not the store's
+    // default 100 ms: a pod change reaches nginx's member list (dynamic
+    // endpoints) or the file within tens of ms (docs/nginx-dynamic.md).
+    return new StoreMirror(new EmbeddedStore(dir, { pollMs: 20 }), {
       name: "embedded",
       watch: opts.watch ?? true,
       snapshotGuard: opts.snapshotGuard,
