@@ -351,6 +351,7 @@ test("the rollout panel (process runtime): an env change rolls revision 2; rollb
   await rolledTo("Complete", 3);
   assert.equal(await panel.locator('tr[data-revision="3"] .cause').innerText(), "rollback to 1");
   assert.equal(await panel.locator('#update textarea[name="env"]').inputValue(), "");
+  assert.doesNotMatch(await panel.innerText(), /undefined|null|NaN/);
   assert.equal(await marker(), 42, "the page was not reloaded");
 });
 

@@ -106,6 +106,7 @@ test("the panel shows the latest rollout (revision 1, complete) and the history"
   assert.equal(await panel().locator('tr[data-revision="1"] .current').innerText(), "current");
   assert.equal(await panel().locator('#update textarea[name="env"]').inputValue(), "COLOR=blue");
   assert.equal(await panel().locator('#update input[name="image"]').inputValue(), "reg/web:1");
+  assert.doesNotMatch(await panel().innerText(), /undefined|null|NaN/);
 });
 
 test("an env change through the form rolls revision 2 on Kubernetes", async () => {

@@ -126,8 +126,10 @@ export class RolloutPanel {
           ["old pods", s.oldPods],
         ].flatMap(([k, v]) => [h("dt", {}, k), h("dd", { dataset: { count: k } }, String(v))]),
       ),
-      s.reason &&
-        h("p", { class: s.phase === "Failed" ? "reason error" : "reason muted" }, s.reason),
+      // replaceChildren (unlike h) would print a missing reason as "undefined"
+      s.reason
+        ? h("p", { class: s.phase === "Failed" ? "reason error" : "reason muted" }, s.reason)
+        : "",
     );
   }
 
