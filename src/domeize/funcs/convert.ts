@@ -111,7 +111,13 @@ export function isEmpty(v: unknown): boolean {
 }
 
 export function isMap(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof GoStruct);
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    !Array.isArray(v) &&
+    !(v instanceof GoStruct) &&
+    !(v instanceof GoUint8)
+  );
 }
 
 /** reflect.Kind of a value as sprig prints it (kindOf, error texts); a basic type's kind is its name. */
