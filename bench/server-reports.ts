@@ -652,7 +652,11 @@ async function main() {
       name: `baseline ${args.baseline}`,
       main: join(args.baseline, "dist/src/server/main.js"),
       profile: false,
-      legacyTokens: true,
+      // a baseline from before instance tokens knows only the name-bound ones
+      legacyTokens: !readFileSync(
+        join(args.baseline, "dist/src/server/auth/pod-token.js"),
+        "utf8",
+      ).includes("mintInstanceToken"),
       nodeFlags: [],
     });
   }
