@@ -48,6 +48,9 @@ async function compile(target, outfile) {
   rmSync(outfile, { force: true });
   try {
     // --bytecode: the program is stored compiled (faster start, see bench/RESULTS.md).
+    // No autoloading at run time: a .env or bunfig.toml in the app's working
+    // directory would change domeize's own settings (NEED_PORTS, ...), and
+    // looking for them costs every start ~10 ms.
     await promisify(execFile)(
       bun,
       [
@@ -56,6 +59,15 @@ async function compile(target, outfile) {
         "--compile",
         "--bytecode",
         "--minify",
+        "--no-compile-autoload-dotenv",
+        "--no-compile-autoload-bunfig",
+        "--no-compile-autoload-tsconfig",
+        "--no-compile-autoload-package-json",
+        // A start is ~100 ms of code that runs once: tiering it up to the
+        // optimizing JITs costs more CPU (JIT worker threads) than it saves.
+        // Resident mode (tails, the app as a child) sets the normal policy
+        // back (program.ts).
+        "--compile-jit-policy=100",
         `--target=${target}`,
         "--outfile",
         outfile,

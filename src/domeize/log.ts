@@ -3,13 +3,16 @@
 // log parsers keep working, followed by the program name.
 
 import { writeSync } from "node:fs";
+import { localOffsetMinutes } from "./local-offset.js";
 
 function pad(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
 
-function stamp(d: Date): string {
-  return `${d.getFullYear()}/${pad(d.getMonth() + 1)}/${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+/** Local time as Go's log prints it; the zone as Go finds it (see local-offset.ts). */
+export function stamp(ms: number, env: NodeJS.ProcessEnv = process.env): string {
+  const d = new Date(ms + localOffsetMinutes(ms, env) * 60_000);
+  return `${d.getUTCFullYear()}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
 }
 
 /**
@@ -29,5 +32,5 @@ export function writeStderr(text: string): void {
 }
 
 export function log(message: string): void {
-  writeStderr(`${stamp(new Date())} domeize: ${message}\n`);
+  writeStderr(`${stamp(Date.now())} domeize: ${message}\n`);
 }

@@ -230,16 +230,30 @@ function scanPid(env: Env): number | undefined {
   return /^[1-9]\d{0,9}$/.test(raw) ? Number(raw) : undefined;
 }
 
+/**
+ * The executable starts with a lazy JIT policy (scripts/build-domeize-exe.mjs:
+ * a start's code runs once); a resident domeize runs for the app's life.
+ */
+function normalJitPolicy(): void {
+  const unsafe = (globalThis as { Bun?: { unsafe?: { setJITPolicy?: (scale: number) => void } } })
+    .Bun?.unsafe;
+  unsafe?.setJITPolicy?.(1);
+}
+
 /** Resident: run the app as a child (forwarding signals) and follow the tails. */
 export async function runResident(opts: Options, env: Env): Promise<number> {
+  normalJitPolicy();
+  // Signal handling first: from here on a signal is relayed to the app, or
+  // cancels its start (see run/child.ts).
+  const child = opts.command.length > 0 ? await import("./run/child.js") : undefined;
+  const relay = child !== undefined ? new child.SignalRelay(opts.graceMs) : undefined;
   const childEnv: Env = { ...env };
   for (const k of INTERNAL_VARS) delete childEnv[k];
   const { startTails } = await import("./tail/tails.js");
   const tails = startTails(opts);
   let code: number;
-  if (opts.command.length > 0) {
-    const { runChild } = await import("./run/child.js");
-    code = (await runChild(opts.command, childEnv, opts.graceMs)).code;
+  if (child !== undefined && relay !== undefined) {
+    code = (await child.runChild(opts.command, childEnv, relay)).code;
   } else if (tails.count > 0) {
     code = await tails.untilSignal();
   } else {

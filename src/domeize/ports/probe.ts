@@ -10,6 +10,10 @@
 //   stream stack, node:cluster and node:child_process) and no event-loop
 //   round trip. The close releases the port at once (libuv closes the fd in
 //   uv_close; only the callback is deferred).
+// - "bun" (the self-contained executable): Bun.listen and Bun.udpSocket,
+//   the same system calls (dual-stack "::", SO_REUSEADDR for TCP only, as
+//   libuv) with a synchronous bind, listen and close; Bun's node:net and
+//   node:dgram would cost every start 25-45 ms of module loading.
 // - "streams": net.createServer().listen and dgram's bind, the public API;
 //   used when the bindings are missing or differ (another runtime), or when
 //   deprecations are being reported (see ../uv.ts).
@@ -18,7 +22,7 @@ import type { SocketOptions } from "node:dgram";
 import { errName, hasMethods, uvBinding } from "../uv.js";
 
 type Family = "dual" | "v4";
-export type ProbeMethod = "handles" | "streams";
+export type ProbeMethod = "handles" | "bun" | "streams";
 
 /** Outcome of one bind: null when it succeeded, else the error code. */
 type Bind = string | null;
@@ -62,6 +66,40 @@ function loadHandles(): Handles | undefined {
 }
 
 let handles: Handles | undefined | null = null;
+
+interface BunSockets {
+  listen(o: { hostname: string; port: number; socket: object }): { stop(force: boolean): void };
+  udpSocket(o: { hostname: string; port: number }): Promise<{ close(): void }>;
+}
+
+/** Bun's socket API, when this runs under Bun (the self-contained executable). */
+function bunSockets(): BunSockets | undefined {
+  const bun = (globalThis as { Bun?: unknown }).Bun;
+  return hasMethods(bun, ["listen", "udpSocket"]) ? (bun as BunSockets) : undefined;
+}
+
+const wildcard = (family: Family) => (family === "dual" ? "::" : "0.0.0.0");
+
+const codeOf = (err: unknown) => (err as NodeJS.ErrnoException).code ?? "ERROR";
+
+function tcpByBun(bun: BunSockets, port: number, family: Family): Bind {
+  try {
+    // Bun.listen binds and listens at once; stop(true) closes the socket before returning.
+    bun.listen({ hostname: wildcard(family), port, socket: { data() {} } }).stop(true);
+    return null;
+  } catch (err) {
+    return codeOf(err);
+  }
+}
+
+async function udpByBun(bun: BunSockets, port: number, family: Family): Promise<Bind> {
+  try {
+    (await bun.udpSocket({ hostname: wildcard(family), port })).close();
+    return null;
+  } catch (err) {
+    return codeOf(err);
+  }
+}
 
 /** TCP: bind then listen (libuv reports EADDRINUSE at listen), as net.Server does. */
 function tcpByHandle(h: Handles, port: number, family: Family): Bind {
@@ -145,8 +183,9 @@ let family: Family = "dual";
 
 const noIpv6 = (err: Bind) => err === "EAFNOSUPPORT" || err === "EADDRNOTAVAIL";
 
-/** The probe method in use here ("handles" unless unavailable). */
+/** The probe method in use here: "bun" under Bun, else "handles" unless unavailable. */
 export function probeMethod(): ProbeMethod {
+  if (bunSockets() !== undefined) return "bun";
   if (handles === null) handles = loadHandles();
   return handles === undefined ? "streams" : "handles";
 }
@@ -154,8 +193,19 @@ export function probeMethod(): ProbeMethod {
 /** True when nothing holds the port (TCP or UDP, any address). */
 export async function portIsFree(port: number, method = probeMethod()): Promise<boolean> {
   const h = method === "handles" ? (handles ?? loadHandles()) : undefined;
-  const tcp = (f: Family) => (h !== undefined ? tcpByHandle(h, port, f) : tcpByStream(port, f));
-  const udp = (f: Family) => (h !== undefined ? udpByHandle(h, port, f) : udpByStream(port, f));
+  const bun = method === "bun" ? bunSockets() : undefined;
+  const tcp = (f: Family) =>
+    bun !== undefined
+      ? tcpByBun(bun, port, f)
+      : h !== undefined
+        ? tcpByHandle(h, port, f)
+        : tcpByStream(port, f);
+  const udp = (f: Family) =>
+    bun !== undefined
+      ? udpByBun(bun, port, f)
+      : h !== undefined
+        ? udpByHandle(h, port, f)
+        : udpByStream(port, f);
   let err = await tcp(family);
   if (family === "dual" && noIpv6(err)) {
     family = "v4";

@@ -57,32 +57,71 @@ export class PortsInUse {
   }
 }
 
+const NL = 10;
+const COLON = 58;
+
+/** Blank as the kernel's tables use it: space, tab, CR (a line ends at LF). */
+const isBlank = (c: number) => c === 32 || c === 9 || c === 13;
+
+/** Value of an ASCII hex digit, or -1. */
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const l = c | 0x20;
+  return l >= 97 && l <= 102 ? l - 87 : -1;
+}
+
 /**
- * One table line: "sl:", the local ADDR:PORT (the port is 1-4 hex digits
- * after the last colon), the remote address, the state; fields separated
- * by blanks. Lines that do not match are skipped (the search moves on to
- * the next line start: no class here crosses a newline).
+ * One table line, bytes [start, end): "sl:", the local ADDR:PORT (the port
+ * is 1-4 hex digits after the last colon), the remote address, the state;
+ * fields separated by blanks. A line that does not fit is skipped.
  */
-const LINE =
-  /^[ \t\r]*[^ \t\r\n]+[ \t\r]+[^ \t\r\n]*:([0-9A-Fa-f]{1,4})(?![^ \t\r\n])(?:[ \t\r]+[^ \t\r\n]+(?:[ \t\r]+([^ \t\r\n]+))?)?/gm;
+function parseLine(b: Uint8Array, start: number, end: number, into: PortsInUse, tcp: boolean) {
+  // The start and end of the first four fields.
+  const at: number[] = [];
+  let i = start;
+  while (at.length < 8) {
+    while (i < end && isBlank(b[i])) i++;
+    if (i >= end) break;
+    at.push(i);
+    while (i < end && !isBlank(b[i])) i++;
+    at.push(i);
+  }
+  if (at.length < 4) return;
+  const localEnd = at[3];
+  let port = 0;
+  let digits = 0;
+  for (let j = localEnd - 1; j >= at[2]; j--) {
+    if (b[j] === COLON) break;
+    const d = hexDigit(b[j]);
+    if (d < 0 || ++digits > 4) return;
+    port += d << (4 * (digits - 1));
+  }
+  if (digits === 0 || localEnd - digits - 1 < at[2]) return; // no ":" + hex digits
+  const timeWait =
+    tcp && at.length === 8 && at[7] - at[6] === 2 && b[at[6]] === 48 && b[at[6] + 1] === 54;
+  into.add(port, timeWait ? TIME_WAIT : "");
+}
 
 /**
  * Local ports of one /proc/net table ("  0: 0100007F:4E21 00000000:0000 0A ..."),
- * the header line skipped; for TCP with their state. One regular
- * expression run over the whole text rather than a split per line: a host
- * with thousands of sockets (TIME_WAIT) has hundreds of kilobytes of
- * table, and this runs cold, once per start.
+ * the header line skipped; for TCP with their state (TIME_WAIT or not).
+ * Read as bytes, no text decoding nor regular expression: a host with
+ * thousands of sockets (TIME_WAIT) has hundreds of kilobytes of table, and
+ * this runs cold, once per start.
  */
 export function parseProcNet(
-  text: string,
+  table: string | Uint8Array,
   into: PortsInUse = new PortsInUse(),
   tcp = true,
 ): PortsInUse {
-  const header = text.indexOf("\n");
-  if (header < 0) return into;
-  LINE.lastIndex = header + 1;
-  for (let m = LINE.exec(text); m !== null; m = LINE.exec(text)) {
-    into.add(Number.parseInt(m[1], 16), tcp ? (m[2] ?? "") : "");
+  const b = typeof table === "string" ? Buffer.from(table, "latin1") : table;
+  let i = b.indexOf(NL);
+  if (i < 0) return into;
+  for (i++; i < b.length; ) {
+    let end = b.indexOf(NL, i);
+    if (end < 0) end = b.length;
+    parseLine(b, i, end, into, tcp);
+    i = end + 1;
   }
   return into;
 }
@@ -94,18 +133,18 @@ const TCP_TABLES = new Set(["tcp", "tcp6"]);
  * `tcpTables`: the tcp and tcp6 tables already read (the launcher's copy,
  * see launcherTcpTables), so only the others are read here.
  */
-export function portsInUse(root = "/proc/net", tcpTables?: string): PortsInUse {
+export function portsInUse(root = "/proc/net", tcpTables?: string | Uint8Array): PortsInUse {
   const used = new PortsInUse();
   if (tcpTables !== undefined) parseProcNet(tcpTables, used, true);
   for (const name of PROC_NET_FILES) {
     if (tcpTables !== undefined && TCP_TABLES.has(name)) continue;
-    let text: string;
+    let table: Buffer;
     try {
-      text = readFileSync(`${root}/${name}`, "latin1");
+      table = readFileSync(`${root}/${name}`);
     } catch {
       continue; // absent (no IPv6, no udplite) or unreadable: the probe still checks
     }
-    parseProcNet(text, used, name.startsWith("tcp"));
+    parseProcNet(table, used, name.startsWith("tcp"));
   }
   return used;
 }
