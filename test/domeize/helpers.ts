@@ -15,6 +15,8 @@ export const LAUNCHER = `${ROOT}/bin/domeize`;
 export const MAIN = `${ROOT}/dist/src/domeize/main.js`;
 /** The self-contained executable (scripts/build-domeize-exe.mjs). */
 export const EXE = `${ROOT}/dist/bin/domeize-linux-x64`;
+/** Its musl build (Alpine), when Bun's musl runtime could be had at build time. */
+export const EXE_MUSL = `${ROOT}/dist/bin/domeize-linux-x64-musl`;
 
 /**
  * What the suite runs as "domeize": the sh launcher with the Node program
