@@ -25,6 +25,7 @@ import {
   bearer,
   makeStore,
   request,
+  runDeployCli,
   type StoreFixture,
   startTestServer,
 } from "./helpers.js";
@@ -539,5 +540,28 @@ describe("the server on --runtime kubernetes (FAKE apiserver)", () => {
     // the stored deployment runs what Kubernetes runs
     const stored = (await admin("GET", "/api/deployments/shop/api")).body.result as Json;
     assert.deepEqual([stored.revision, stored.env], [4, { COLOR: "green" }]);
+  });
+
+  test("the CLI on Kubernetes: update --wait, status, history, rollback --to-revision", async () => {
+    const cli = (...args: string[]) => runDeployCli([...args, "-n", "shop"], srv.url, ADMIN);
+    const up = await cli("update", "api", "--env", "COLOR=yellow", "--wait");
+    assert.equal(up.code, 0, up.err);
+    assert.match(up.out, /deployment shop\/api updated: revision 5 rolling out/);
+    assert.match(up.out, /Complete/);
+    const st = await cli("status", "api");
+    assert.equal(st.code, 0, st.err);
+    assert.match(st.out, /revision 5/);
+    const hist = await cli("history", "api");
+    assert.equal(hist.code, 0, hist.err);
+    assert.match(hist.out, /^REVISION\s+AGE\s+BY\s+CAUSE\s+WHAT RAN/m);
+    for (const rev of ["1", "3", "4", "5"])
+      assert.match(hist.out, new RegExp(`^\\*?\\s*${rev}\\s`, "m"));
+    const back = await cli("rollback", "api", "--to-revision", "4", "--wait");
+    assert.equal(back.code, 0, back.err);
+    assert.match(back.out, /rolled back to revision 4: revision 6 rolling out/);
+    await api.apps.controllerIdle();
+    assert.deepEqual(colorEnvOf(api.apps.get("Deployment", "shop", "api")!.spec.template), {
+      COLOR: "green",
+    });
   });
 });
