@@ -217,14 +217,17 @@ export class System {
   }
 
   /**
-   * Wait until domeos-confd reports the store's current revision applied
+   * Wait until domeos-confd reports the pods as they are now applied
    * (its /healthz appliedRevision, counted once its reload command returned,
    * which waits until nginx's new workers took over): from then on no nginx
    * worker routes with an older upstream. Seeing every pod through nginx is
    * not that: during a reload old and new workers both accept connections.
    */
   async applied(timeoutMs = 30_000): Promise<void> {
-    const { revision } = await this.reader!.list("/registry/pods/default/");
+    // the last pod write: confd follows only the pods' keys, so it never
+    // learns of a later store revision written elsewhere (deployments, ports)
+    const { kvs } = await this.reader!.list("/registry/pods/default/");
+    const revision = Math.max(0, ...kvs.map((kv) => kv.modRevision));
     const outcome = await waitUnrouted(revision, {
       confirmUrls: [this.confdHealthUrl],
       settleMs: 0,
