@@ -154,6 +154,8 @@ secret: a later pod of the same name cannot use it. Without --uid the legacy
 token bound to the name only is printed (accepted only with
 --allow-unauthenticated-agents). With no secret found the command refuses
 (exit 2) rather than invent one.
-A deployment token is accepted for every pod whose deployName annotation
-names that deployment (Kubernetes pods are named only after they start).
+A deployment token (Kubernetes pods are named only after they start) writes
+nothing itself: a pod whose deployName annotation names that deployment
+exchanges it for its own UID-bound token (POST .../token {"uid": MY_POD_UID};
+domeize does this before its first request).
 `;
