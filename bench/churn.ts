@@ -4,7 +4,8 @@
 // and a `Connection: close` group running the whole time, while it:
 // scales 3 -> 5 (writing one malformed pod object meanwhile) -> 1 -> 3,
 // SIGKILLs one replica's app, SIGSTOPs one for 6 s, and has one pod rewrite
-// its port 10 times a second for 5 s. Prints one row per phase: requests,
+// its port 10 times a second for 5 s; then two rollouts (the app's
+// DEMO_VERSION) and a rollback (issue 11). Prints one row per phase: requests,
 // failed, slowest, nginx reloads; and the event timings against the targets
 // (hung replica out within 2 s, killed within 1 s, scale-down within 1 s),
 // each measured until nginx no longer routes to the replica (the rendered
@@ -329,6 +330,39 @@ async function run(mode: Mode): Promise<ModeResult> {
       return `p50 ${quantile(latency3, 0.5).toFixed(1)} ms, p95 ${quantile(latency3, 0.95).toFixed(1)} ms`;
     });
 
+    // issue 11: two rollouts and a rollback under the same load
+    const rolled = async (change: () => Promise<{ status: number; msg: string }>, want: string) => {
+      const t0 = performance.now();
+      const r = await change();
+      if (r.status !== 200) throw new Error(r.msg);
+      const s = await rolloutComplete(sys);
+      const ms = performance.now() - t0;
+      const seen = new Set<string>();
+      for (let i = 0; i < 20; i++)
+        seen.add(String(((await sys.viaNginx()) as { version?: string } | null)?.version));
+      return `revision ${s.revision} complete in ${ms.toFixed(0)} ms; answers after: ${[...seen].join(",")} (want ${want})`;
+    };
+    const setVersion = (v: string) => () =>
+      sys.api("PATCH", `/api/deployments/default/${DEPLOYMENT}`, { env: { DEMO_VERSION: v } });
+    await phase("rollout 1: DEMO_VERSION v2", () => rolled(setVersion("v2"), "v2"));
+    await phase("rollout 2: DEMO_VERSION v3", () => rolled(setVersion("v3"), "v3"));
+    await phase("rollback to the v2 revision", () =>
+      rolled(async () => {
+        const h = await fetch(`${sys.sa!.url}/api/deployments/default/${DEPLOYMENT}/history`, {
+          headers: { authorization: `Bearer ${sys.sa!.adminToken}` },
+        });
+        const revs = (
+          (await h.json()) as {
+            result: { revision: number; spec: { env: Record<string, string> } }[];
+          }
+        ).result;
+        const to = revs.find((x) => x.spec.env.DEMO_VERSION === "v2")!.revision;
+        return sys.api("POST", `/api/deployments/default/${DEPLOYMENT}/rollback`, {
+          toRevision: to,
+        });
+      }, "v2"),
+    );
+
     await phase("steady, 3 replicas (end)", async () => {
       await sleep(3000);
       return "";
@@ -341,6 +375,23 @@ async function run(mode: Mode): Promise<ModeResult> {
     await worker?.terminate();
     await sys.destroy();
   }
+}
+
+/** Poll the deployment's rollout until it is Complete (throws when it Failed). */
+async function rolloutComplete(sys: System): Promise<{ revision: number }> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < 120_000) {
+    const res = await fetch(`${sys.sa!.url}/api/deployments/default/${DEPLOYMENT}/rollout`, {
+      headers: { authorization: `Bearer ${sys.sa!.adminToken}` },
+    });
+    const s = (
+      (await res.json()) as { result: { revision: number; phase: string; reason?: string } }
+    ).result;
+    if (s.phase === "Failed") throw new Error(`rollout failed: ${s.reason}`);
+    if (s.phase === "Complete") return s;
+    await sleep(100);
+  }
+  throw new Error("rollout not complete within 120 s");
 }
 
 /** The same-run baseline: how slow starting Node is right now (each replica starts two). */

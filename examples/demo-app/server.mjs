@@ -23,7 +23,9 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) {
 }
 
 const server = createServer((req, res) => {
-  const body = `${JSON.stringify({ replica: config.name, port, pid: process.pid, path: req.url })}\n`;
+  // DEMO_VERSION (when set) tells which revision answered: a rollout's answers switch
+  const version = process.env.DEMO_VERSION ? { version: process.env.DEMO_VERSION } : {};
+  const body = `${JSON.stringify({ replica: config.name, port, pid: process.pid, path: req.url, ...version })}\n`;
   res.writeHead(200, { "content-type": "application/json", "x-replica": String(config.name) });
   res.end(body);
 });
