@@ -87,6 +87,17 @@ const crashingPod = (name: string, hash: string): Json => ({
   },
 });
 
+/** Poll `probe` until it gives a value (the FAKE controller acts on its own timers). */
+async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`not reached in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const withEnv = (d: Deployment, env: Record<string, string>): Deployment => ({ ...d, env });
 
 describe("kubernetes rollouts (FAKE apiserver and Deployment controller)", () => {
@@ -295,6 +306,25 @@ describe("kubernetes rollouts (FAKE apiserver and Deployment controller)", () =>
       .replicaSets("shop")
       .find((rs: Json) => rs.metadata.annotations["deployment.kubernetes.io/revision"] === "3")!;
     assert.equal(broken.spec.replicas, 0);
+  });
+
+  test("the deadline passes by itself: back to the failed template with progressDeadlineSeconds 1, Progressing afresh, then Failed", async () => {
+    const again: Deployment = { ...withEnv(v1, { COLOR: "broken" }), progressDeadlineSeconds: 1 };
+    await rt.ensure(again, ctx({ cause: "update: env" }));
+    await settled();
+    assert.equal(dep().spec.progressDeadlineSeconds, 1);
+    const fresh = await rt.rolloutStatus(again);
+    assert.deepEqual(
+      [fresh.phase, fresh.revision],
+      ["Progressing", 5],
+      "a new rollout, not the old failure",
+    );
+    const failed = await until(async () => {
+      const s = await rt.rolloutStatus(again);
+      return s.phase === "Failed" ? s : undefined;
+    });
+    assert.match(failed.reason ?? "", /has timed out progressing/);
+    assert.equal(failed.available, 3, "the old pods still serve");
   });
 
   test("the Deployment deleted outside domeos: status and history say so", async () => {

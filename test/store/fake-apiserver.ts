@@ -107,6 +107,7 @@ export class FakeApiServer {
   }
 
   async stop(): Promise<void> {
+    this.apps.stop();
     for (const res of this.open) res.destroy();
     this.server?.closeAllConnections();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));

@@ -29,9 +29,11 @@
 // strategy's maxSurge/maxUnavailable: the new ReplicaSet grows while the
 // total stays within replicas+maxSurge, old ones shrink while the available
 // pods stay at least replicas-maxUnavailable. A pod is Ready unless the test
-// said its template never becomes Ready (podsNeverReady). The deadline does
-// not pass by itself: exceedProgressDeadline() is the moment it passes for a
-// rollout that has not completed (Progressing=False, ProgressDeadlineExceeded).
+// said its template never becomes Ready (podsNeverReady). A rollout that
+// makes no progress (no pod count of its ReplicaSets changes) for the
+// Deployment's progressDeadlineSeconds is marked Progressing=False,
+// ProgressDeadlineExceeded, as the controller does; exceedProgressDeadline()
+// makes the deadline pass at once.
 // Status: observedGeneration, replicas, updatedReplicas, readyReplicas,
 // availableReplicas, unavailableReplicas, conditions Available/Progressing.
 // The controller runs asynchronously after each write (a client may see
@@ -77,6 +79,10 @@ export class FakeApps {
   private readonly neverReady: ((template: Json) => boolean)[] = [];
   /** UIDs of ReplicaSets whose rollout passed its progress deadline. */
   private readonly timedOut = new Set<string>();
+  /** Per Deployment (ns/name): the UID of the ReplicaSet its latest rollout goes to. */
+  private readonly rollingTo = new Map<string, string>();
+  /** Per new ReplicaSet UID: when its rollout last made progress, and the timer of its deadline. */
+  private readonly progress = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly dirty = new Set<string>();
   private paused = false;
   private scheduled: Promise<void> | null = null;
@@ -147,6 +153,12 @@ export class FakeApps {
       const [ns, name] = k.split("/") as [string, string];
       this.schedule(ns, name);
     }
+  }
+
+  /** Stop the deadline timers (the server is closing). */
+  stop(): void {
+    for (const p of this.progress.values()) clearTimeout(p.timer);
+    this.progress.clear();
   }
 
   /** Resolves once the controller has handled every write so far. */
@@ -354,6 +366,9 @@ export class FakeApps {
     if (!stored) return;
     const dep = structuredClone(stored);
     const before = new Map(this.owned(dep).map((rs) => [rs.metadata.name, canonical(rs)]));
+    const counts = new Map(
+      this.owned(dep).map((rs) => [rs.metadata.name, canonicalCounts(rs, this.ready(rs))]),
+    );
     const maxRevision = Math.max(0, ...this.owned(dep).map(revisionOf));
     let rs = this.newReplicaSet(dep);
     const created = rs === undefined;
@@ -366,12 +381,16 @@ export class FakeApps {
       a[REVISION_HISTORY] = [a[REVISION_HISTORY], a[REVISION]].filter(Boolean).join(",");
       a[REVISION] = String(maxRevision + 1);
     } else rs = structuredClone(rs);
+    this.newRollout(`${ns}/${name}`, rs.metadata.uid);
     copyAnnotations(dep, rs);
     const olds = this.owned(dep)
       .filter((o) => o.metadata.name !== rs.metadata.name)
       .map((o) => structuredClone(o))
       .sort((a, b) => revisionOf(a) - revisionOf(b));
     this.roll(dep, rs, olds);
+    const progressed =
+      created ||
+      [rs, ...olds].some((o) => counts.get(o.metadata.name) !== canonicalCounts(o, this.ready(o)));
     for (const o of [rs, ...olds]) {
       o.status = {
         replicas: o.spec.replicas,
@@ -386,6 +405,43 @@ export class FakeApps {
     dep.metadata.annotations = { ...dep.metadata.annotations, [REVISION]: String(revisionOf(rs)) };
     dep.status = this.deploymentStatus(dep, rs, olds, created);
     if (canonical(dep) !== canonical(stored)) this.store(dep);
+    this.watchDeadline(dep, rs, progressed);
+  }
+
+  /** A rollout to another ReplicaSet starts afresh: the last one's deadline no longer counts. */
+  private newRollout(deployment: string, uid: string): void {
+    const last = this.rollingTo.get(deployment);
+    if (last === uid) return;
+    if (last !== undefined) {
+      clearTimeout(this.progress.get(last)?.timer);
+      this.progress.delete(last);
+    }
+    this.timedOut.delete(uid);
+    this.rollingTo.set(deployment, uid);
+  }
+
+  /**
+   * The deadline of the rollout to `rs`: progressDeadlineSeconds after its
+   * last progress, unless it completes first.
+   */
+  private watchDeadline(dep: Json, rs: Json, progressed: boolean): void {
+    const uid: string = rs.metadata.uid;
+    const seen = this.progress.get(uid);
+    if (this.complete(dep, rs) || this.timedOut.has(uid)) {
+      if (seen) clearTimeout(seen.timer);
+      this.progress.delete(uid);
+      return;
+    }
+    if (seen && !progressed) return;
+    if (seen) clearTimeout(seen.timer);
+    const { namespace: ns, name } = dep.metadata;
+    const timer = setTimeout(() => {
+      this.progress.delete(uid);
+      this.timedOut.add(uid);
+      this.schedule(ns, name);
+    }, dep.spec.progressDeadlineSeconds * 1000);
+    timer.unref();
+    this.progress.set(uid, { at: Date.now(), timer });
   }
 
   /** One reconcile's scaling, repeated until stable (each step of a real rollout, at once). */
@@ -525,6 +581,11 @@ function canonical(v: unknown): string {
         )
       : val,
   );
+}
+
+/** What counts as progress of a ReplicaSet: its pods, and how many are Ready. */
+function canonicalCounts(rs: Json, ready: number): string {
+  return `${rs.spec.replicas}/${ready}`;
 }
 
 function withoutHash(template: Json): Json {
