@@ -52,6 +52,13 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
   // Under the launcher Node is its child: the launcher's environ is the caller's.
   const caller = callerEnviron(launcher !== undefined ? process.ppid : undefined, env);
   const cfg = readEnv(env);
+  // The executable starts reading /proc/net now, on a worker thread, while
+  // the templates are parsed here (see procnet.ts).
+  const earlyScan =
+    cfg.needPorts > 0 && cfg.pod !== undefined && launcher?.scanFile === undefined && canExecve()
+      ? import("./ports/procnet.js").then((m) => m.portsInUseAsync())
+      : undefined;
+  earlyScan?.catch(() => {}); // examined at the allocation (which then reads here)
   const jobs = [
     ...opts.templates.flatMap((a) => parseTemplateArg(a, "-template")),
     ...cfg.templates.flatMap((a) => parseTemplateArg(a, "DOMEIZE_TEMPLATES")),
@@ -76,7 +83,9 @@ export async function prepareAndRun(opts: Options, env: Env): Promise<number> {
     const tcpTables =
       scanFile !== undefined ? launcherTcpTables(scanFile, launcher?.scanPid) : undefined;
     trace(tcpTables !== undefined ? "launcher's tcp tables read" : "no launcher tcp tables");
-    const inUse = Promise.resolve(portsInUse(undefined, tcpTables));
+    const inUse =
+      earlyScan?.catch(() => portsInUse(undefined, tcpTables)) ??
+      Promise.resolve(portsInUse(undefined, tcpTables));
     const requestTimeoutMs = opts.reportTimeoutMs ?? cfg.reportTimeoutMs ?? 5000;
     const reportDeadlineMs = opts.reportDeadlineMs ?? cfg.reportDeadlineMs ?? 60_000;
     // a Kubernetes deployment token is exchanged for the pod's own first

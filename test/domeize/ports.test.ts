@@ -4,14 +4,19 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { after, before, test } from "node:test";
 import { DomeizeError, EXIT } from "../../src/domeize/exit.js";
 import { claimPath } from "../../src/domeize/ports/claims.js";
 import { identityOf } from "../../src/domeize/ports/identity.js";
 import { portIsFree, probeMethod } from "../../src/domeize/ports/probe.js";
-import { PortsInUse, parseProcNet, portsInUse } from "../../src/domeize/ports/procnet.js";
+import {
+  PortsInUse,
+  parseProcNet,
+  portsInUse,
+  portsInUseAsync,
+} from "../../src/domeize/ports/procnet.js";
 import { type ReserveRequest, reserve } from "../../src/domeize/ports/reservation.js";
 import { removeDir, tempDir } from "./helpers.js";
 
@@ -34,6 +39,24 @@ test("/proc/net: local ports of every line and state, malformed lines skipped", 
   assert.equal(used.size, 3);
   assert.equal(parseProcNet("header only\n").size, 0);
   assert.ok(portsInUse().size >= 0);
+});
+
+test("/proc/net: the worker-thread read (the executable's) finds what the synchronous one does", async () => {
+  const root = `${dir}/procnet`;
+  mkdirSync(root, { recursive: true });
+  writeFileSync(`${root}/tcp`, TCP);
+  const head = TCP.split("\n")[0];
+  writeFileSync(
+    `${root}/udp6`,
+    `${head}\n   0: 00000000000000000000000000000000:3039 00000000000000000000000000000000:0000 07 0 0\n`,
+  );
+  // the other tables are absent: skipped by both
+  const sync = portsInUse(root);
+  const early = await portsInUseAsync(root);
+  assert.deepEqual([...early.busy].sort(), [...sync.busy].sort());
+  assert.equal(early.size, 4);
+  assert.ok(early.has(12345), "udp6");
+  assert.ok((await portsInUseAsync()).size >= 0, "this host's tables");
 });
 
 test("/proc/net: a port held only by TIME_WAIT connections is soft-busy", () => {
