@@ -11,6 +11,10 @@
 //
 //   node dist/bench/domeize-startup.js [runs]
 //
+// The executable's time is also split: its start with nothing to do, the 5
+// templates without ports, NEED_PORTS=2 without templates, and Bun's own
+// floor (an executable of `process.exit(0)` built with the same flags).
+//
 // DOMEIZE_BENCH_EXE_BASELINE=/path/to/other-executable adds another build
 // of the executable (e.g. without --bytecode) to the same run.
 //
@@ -18,7 +22,7 @@
 // variant, to compare two builds in the same run (with the launcher named
 // domeize in the same directory, when there is one).
 
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -49,6 +53,41 @@ function childCpuMs(): number {
 }
 
 const cpu = new Map<string, number[]>();
+
+/**
+ * The runtime's own start, built here with the executable's flags
+ * (scripts/build-domeize-exe.mjs): `process.exit(0)`, compiled by the bun
+ * devDependency. Undefined without a working bun.
+ */
+function bunFloor(dir: string): string | undefined {
+  const bun = [
+    `${ROOT}/node_modules/bun/bin/bun.exe`,
+    `${ROOT}/node_modules/@oven/bun-linux-x64/bin/bun`,
+  ].find((p) => existsSync(p));
+  if (bun === undefined) return undefined;
+  writeFileSync(`${dir}/floor.ts`, "process.exit(0);\n");
+  try {
+    execFileSync(
+      bun,
+      [
+        "build",
+        `${dir}/floor.ts`,
+        "--compile",
+        "--bytecode",
+        "--minify",
+        "--no-compile-autoload-dotenv",
+        "--no-compile-autoload-bunfig",
+        "--compile-jit-policy=100",
+        "--outfile",
+        `${dir}/floor`,
+      ],
+      { stdio: "ignore" },
+    );
+    return `${dir}/floor`;
+  } catch {
+    return undefined;
+  }
+}
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const t0 = process.hrtime.bigint();
@@ -140,6 +179,23 @@ async function main() {
       "domeize true (executable, nothing to do)",
       () => run(exe, ["true"], { PATH: process.env.PATH }),
     ]);
+    // The breakdown: the templates alone, the ports and report alone.
+    const templatesOnly = args.filter((a) => a !== "true");
+    variants.push([
+      "executable: 5 templates, no ports",
+      () => run(exe, [...templatesOnly, "true"], { ...env(bundle), NEED_PORTS: "0" }),
+    ]);
+    variants.push([
+      "executable: NEED_PORTS=2, no templates",
+      () => run(exe, ["true"], env(bundle)),
+    ]);
+    const floor = bunFloor(dir);
+    if (floor !== undefined) {
+      variants.push([
+        "Bun's floor: an executable that exits at once",
+        () => run(floor, [], { PATH: process.env.PATH }),
+      ]);
+    }
   }
   variants.push([
     "node domeize.cjs (no launcher: resident child)",
