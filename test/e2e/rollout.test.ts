@@ -14,7 +14,7 @@ import { Agent, request } from "node:http";
 import { join } from "node:path";
 import { test } from "node:test";
 import { repoRoot } from "../../src/main/repo-root.js";
-import { type DrainOutcome, waitUnrouted } from "../../src/runtime/drain.js";
+import type { DrainOutcome } from "../../src/runtime/drain.js";
 import type { RolloutStatus } from "../../src/server/deploy/rollout-types.js";
 import { DEPLOYMENT, System } from "./system.js";
 
@@ -111,22 +111,6 @@ async function rolloutDone(sys: System): Promise<RolloutStatus> {
   throw new Error("rollout not complete within 120 s");
 }
 
-/**
- * Wait until confd applied the latest pod write (sys.applied() waits for the
- * store's revision, which the rollout's own records under /domeos/ move on
- * while confd, watching the pods only, never sees them).
- */
-async function podsApplied(sys: System): Promise<void> {
-  const { kvs } = await sys.reader!.list("/registry/pods/default/");
-  const revision = Math.max(...kvs.map((kv) => kv.modRevision));
-  const outcome = await waitUnrouted(revision, {
-    confirmUrls: [sys.confdHealthUrl],
-    settleMs: 0,
-    timeoutMs: 30_000,
-  });
-  assert.equal(outcome, "confirmed", `confd applied pod revision ${revision}:\n${sys.confdLog()}`);
-}
-
 /** Versions answered after `t` (by both groups). */
 function versionsAfter(groups: Counts[], t: number): Set<string> {
   return new Set(groups.flatMap((g) => g.versions.filter((v) => v.at > t).map((v) => v.version)));
@@ -157,7 +141,7 @@ for (const dynamic of [false, true]) {
         (await sys.pods()).map((p) => p.metadata.name),
         60_000,
       );
-      await podsApplied(sys);
+      await sys.applied();
       const port = sys.nginx!.port;
       const groups = [load(port, 8, true), load(port, 4, false)];
 
@@ -167,7 +151,7 @@ for (const dynamic of [false, true]) {
       assert.equal(up.status, 200, up.msg);
       const rolled = await rolloutDone(sys);
       assert.equal(rolled.revision, 2);
-      await podsApplied(sys);
+      await sys.applied();
       const afterRollout = Date.now();
       await new Promise((r) => setTimeout(r, 1000));
 
@@ -177,7 +161,7 @@ for (const dynamic of [false, true]) {
       assert.equal(back.status, 200, back.msg);
       const rolledBack = await rolloutDone(sys);
       assert.equal(rolledBack.revision, 3);
-      await podsApplied(sys);
+      await sys.applied();
       const afterRollback = Date.now();
       await new Promise((r) => setTimeout(r, 1000));
       const [keep, close] = await Promise.all(groups.map((g) => g.stop()));

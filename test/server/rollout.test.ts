@@ -204,7 +204,7 @@ describe("rolling updates (process runtime, real pods)", () => {
     assert.deepEqual(
       h.result.map((r) => [r.revision, r.cause, r.by, r.spec.env.VERSION]),
       [
-        [1, "create", undefined, "v1"],
+        [1, "create", "rollout-test", "v1"],
         [2, "update: env", "rollout-test", "v2"],
       ],
     );
@@ -436,7 +436,7 @@ describe("deploy update / history / rollback / status (CLI)", () => {
     const h = await cli("history", "cw");
     assert.equal(h.code, 0, h.err);
     assert.match(h.out, /REVISION +AGE +BY +CAUSE/);
-    assert.match(h.out, /\n1 +\S+ +- +create /);
+    assert.match(h.out, /\n1 +\S+ +alice +create /);
     assert.match(h.out, /\n2 +\S+ +alice +update: env /);
     assert.match(h.out, /\n3 \* +\S+ +alice +update: env /);
     const one = await cli("history", "cw", "--revision", "1", "-o", "json");

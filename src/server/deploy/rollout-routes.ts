@@ -241,7 +241,7 @@ async function surgeCapacityProblem(
 }
 
 /** Who asked (X-DomeOS-User, as the client says; informational, the admin token is the authority). */
-function whoAsked(ctx: RequestContext): string | undefined {
+export function whoAsked(ctx: RequestContext): string | undefined {
   const h = ctx.req.headers["x-domeos-user"];
   const v = Array.isArray(h) ? h[0] : h;
   if (!v) return undefined;

@@ -31,6 +31,7 @@ import {
   rollbackDeployment,
   rolloutStatus,
   updateDeployment,
+  whoAsked,
 } from "./rollout-routes.js";
 import { RevisionHistory, specOf } from "./rollout-store.js";
 import { type DeployContext, isSelfRolling, type PodRuntime, rollsHere } from "./runtime.js";
@@ -153,26 +154,32 @@ async function create(ctx: RequestContext, deps: DeployDeps): Promise<void> {
   const problems = [...(await templateProblems(d)), ...(await capacityProblems(d, cluster, deps))];
   if (problems.length > 0) throw new DeploymentError(problems);
   const stored = await cluster.deployments.create(d);
-  await recordCreation(cluster, stored, deps);
+  const by = whoAsked(ctx);
+  await recordCreation(cluster, stored, deps, by);
   deps.log.info("deployment created", {
     cluster: d.cluster,
     deployment: `${d.namespace}/${d.name}`,
     replicas: d.replicas,
   });
   // self-rolling runtimes record revision 1's cause with it (the stored history has it too)
-  const change = { cause: "create", at: stored.createdAt };
+  const change = { cause: "create", at: stored.createdAt, ...(by ? { by } : {}) };
   await deps.runtime.ensure(stored, { ...deployContext(stored, deps), change });
   sendEnvelope(ctx.res, 201, "Created", stored);
 }
 
 /** Revision 1 in the history, and its rollout (Progressing until the runtime's pods are Ready). */
-async function recordCreation(cluster: Cluster, d: Deployment, deps: DeployDeps): Promise<void> {
+async function recordCreation(
+  cluster: Cluster,
+  d: Deployment,
+  deps: DeployDeps,
+  by: string | undefined,
+): Promise<void> {
   const history = new RevisionHistory(cluster.store);
   const at = d.createdAt ?? new Date().toISOString();
   await history.add(
     d.namespace,
     d.name,
-    { revision: 1, spec: specOf(d), createdAt: at, cause: "create" },
+    { revision: 1, spec: specOf(d), createdAt: at, ...(by ? { by } : {}), cause: "create" },
     d.revisionHistoryLimit ?? DEFAULT_REVISION_HISTORY_LIMIT,
   );
   const runs = rollsHere(deps.runtime, d) || isSelfRolling(deps.runtime);
