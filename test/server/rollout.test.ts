@@ -261,7 +261,7 @@ describe("rolling updates (process runtime, real pods)", () => {
     assert.equal(failed.revision, 4);
     assert.match(
       String(failed.reason),
-      /no progress within the progress deadline \(3s\): pod web-\w+ not Ready: readiness probe: TCP connect to 127\.0\.0\.1:\d+ failed/,
+      /no progress within the progress deadline \(3s\): pod web-\w+ not Ready: (readiness probe: (TCP connect to 127\.0\.0\.1:\d+ failed|AUTO_PORT0 is not published yet)|not ready yet)/,
     );
     const pods = await until("back to 3 pods", async () => {
       const ps = await podsOf(sa, "web");
