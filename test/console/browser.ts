@@ -1,9 +1,9 @@
 // Headless Chromium (Debian's /usr/bin/chromium) through playwright-core,
 // with a fresh profile directory per launch.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BrowserContext, chromium } from "playwright-core";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
 
 export const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
 
@@ -39,4 +39,26 @@ export async function launchChromium(): Promise<Browser> {
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The page's width at 700 px (a narrow window): nothing may scroll sideways
+ * (scroll <= inner). The page at that width is saved as `png`; the viewport
+ * goes back to 1280 px.
+ */
+export async function widthAt700(
+  page: Page,
+  png: string,
+): Promise<{ scroll: number; inner: number }> {
+  await page.setViewportSize({ width: 700, height: 900 });
+  try {
+    await page.waitForTimeout(200);
+    const w = (await page.evaluate(
+      `({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth })`,
+    )) as { scroll: number; inner: number };
+    writeFileSync(png, await page.screenshot({ fullPage: true }));
+    return w;
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 1000 });
+  }
 }

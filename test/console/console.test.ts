@@ -12,7 +12,7 @@ import { DemoConfd } from "../../src/main/demo-confd.js";
 import { repoRoot } from "../../src/main/repo-root.js";
 import { type Standalone, startStandalone } from "../../src/main/standalone-server.js";
 import { freePort } from "../support/ports.js";
-import { type Browser, launchChromium } from "./browser.js";
+import { type Browser, launchChromium, widthAt700 } from "./browser.js";
 
 let sa: Standalone;
 let confd: DemoConfd;
@@ -359,17 +359,8 @@ test("700 px wide: nothing scrolls sideways; screenshots kept", async () => {
   const artifacts = join(repoRoot(), "test-artifacts", "console");
   mkdirSync(artifacts, { recursive: true });
   writeFileSync(join(artifacts, "console-1280.png"), await page.screenshot({ fullPage: true }));
-  await page.setViewportSize({ width: 700, height: 900 });
-  try {
-    await page.waitForTimeout(200);
-    const w = (await page.evaluate(
-      `({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth })`,
-    )) as { scroll: number; inner: number };
-    writeFileSync(join(artifacts, "console-700.png"), await page.screenshot({ fullPage: true }));
-    assert.ok(w.scroll <= w.inner, `horizontal overflow at 700 px: ${JSON.stringify(w)}`);
-  } finally {
-    await page.setViewportSize({ width: 1280, height: 1000 });
-  }
+  const w = await widthAt700(page, join(artifacts, "console-700.png"));
+  assert.ok(w.scroll <= w.inner, `horizontal overflow at 700 px: ${JSON.stringify(w)}`);
 });
 
 test("screenshot: the page renders (not blank)", async () => {

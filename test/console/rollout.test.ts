@@ -24,7 +24,7 @@ import {
   startTestServer,
 } from "../server/helpers.js";
 import { FakeApiServer } from "../store/fake-apiserver.js";
-import { type Browser, launchChromium } from "./browser.js";
+import { type Browser, launchChromium, widthAt700 } from "./browser.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects read as plain JSON
 type Json = any;
@@ -181,15 +181,6 @@ test("bad input: a clear error, nothing changed", async () => {
 });
 
 test("700 px wide: the panel does not scroll sideways", async () => {
-  await page.setViewportSize({ width: 700, height: 900 });
-  try {
-    await page.waitForTimeout(200);
-    const w = (await page.evaluate(
-      `({ scroll: document.documentElement.scrollWidth, inner: window.innerWidth })`,
-    )) as { scroll: number; inner: number };
-    writeFileSync(join(artifacts, "rollout-700.png"), await page.screenshot({ fullPage: true }));
-    assert.ok(w.scroll <= w.inner, `horizontal overflow at 700 px: ${JSON.stringify(w)}`);
-  } finally {
-    await page.setViewportSize({ width: 1280, height: 1000 });
-  }
+  const w = await widthAt700(page, join(artifacts, "rollout-700.png"));
+  assert.ok(w.scroll <= w.inner, `horizontal overflow at 700 px: ${JSON.stringify(w)}`);
 });

@@ -34,7 +34,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
-import { FakeApps, parseSelector } from "./fake-apps.js";
+import { FakeApps, failureStatus, parseSelector } from "./fake-apps.js";
 import { applyPatch, PATCH_TYPES, PatchTestFailed } from "./fake-patch.js";
 
 type Json = Record<string, unknown>;
@@ -385,15 +385,14 @@ export class FakeApiServer {
       res.write(`${JSON.stringify({ type, object })}\n`);
     // Events after `from` need history from from+1 on.
     if (!synthetic && from < this.compactedSeq) {
-      send("ERROR", {
-        kind: "Status",
-        apiVersion: "v1",
-        metadata: {},
-        status: "Failure",
-        message: `too old resource version: ${rv} (${rvString(this.compactedSeq)})`,
-        reason: "Expired",
-        code: 410,
-      });
+      send(
+        "ERROR",
+        failureStatus(
+          410,
+          "Expired",
+          `too old resource version: ${rv} (${rvString(this.compactedSeq)})`,
+        ),
+      );
       res.end();
       return;
     }
@@ -448,13 +447,5 @@ function json(res: ServerResponse, code: number, body: unknown): void {
 }
 
 function status(res: ServerResponse, code: number, reason: string, message: string): void {
-  json(res, code, {
-    kind: "Status",
-    apiVersion: "v1",
-    metadata: {},
-    status: "Failure",
-    message,
-    reason,
-    code,
-  });
+  json(res, code, failureStatus(code, reason, message));
 }

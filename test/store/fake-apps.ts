@@ -603,17 +603,19 @@ function notFound(kind: Kind, name: string): FakeAnswer {
 }
 
 function status(code: number, reason: string, message: string): FakeAnswer {
+  return { code, body: failureStatus(code, reason, message) };
+}
+
+/** The apiserver's Status object of a failed request. */
+export function failureStatus(code: number, reason: string, message: string) {
   return {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Failure",
+    message,
+    reason,
     code,
-    body: {
-      kind: "Status",
-      apiVersion: "v1",
-      metadata: {},
-      status: "Failure",
-      message,
-      reason,
-      code,
-    },
   };
 }
 
