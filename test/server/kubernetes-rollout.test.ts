@@ -485,6 +485,28 @@ describe("the server on --runtime kubernetes (FAKE apiserver)", () => {
     assert.equal(api.apps.get("Secret", "shop", "api-domeos-agent")?.type, "Opaque");
   });
 
+  test("no image: create and PATCH answer 400 naming it, nothing stored or applied", async () => {
+    const c = await admin("POST", "/api/deployments", {
+      name: "cmd-only",
+      namespace: "shop",
+      command: ["sleep", "600"],
+    });
+    assert.equal(c.status, 400, c.text);
+    assert.match(String(c.body.resultMsg), /image is required with --runtime kubernetes/);
+    assert.equal((await admin("GET", "/api/deployments/shop/cmd-only")).status, 404);
+    assert.equal(api.apps.get("Deployment", "shop", "cmd-only"), undefined);
+    const before = api.apps.get("Deployment", "shop", "api")!.metadata.resourceVersion;
+    const p = await admin("PATCH", "/api/deployments/shop/api", {
+      image: null,
+      command: ["sleep", "600"],
+    });
+    assert.equal(p.status, 400, p.text);
+    assert.match(String(p.body.resultMsg), /image is required/);
+    const stored = (await admin("GET", "/api/deployments/shop/api")).body.result as Json;
+    assert.equal(stored.image, "reg/api:1");
+    assert.equal(api.apps.get("Deployment", "shop", "api")!.metadata.resourceVersion, before);
+  });
+
   test("PATCH env rolls revision 2; GET rollout and history read the Deployment and its ReplicaSets", async () => {
     const p = await request(
       "PATCH",

@@ -54,6 +54,14 @@ export class KubernetesRuntime implements PodRuntime, SelfRollingRuntime {
     return new KubernetesRuntime(kc, { timeoutMs: o.timeoutMs });
   }
 
+  /** Kubernetes runs containers: an image is needed, checked before anything is stored (create and PATCH). */
+  validate(input: Record<string, unknown>): string[] {
+    if (input.image !== undefined && input.image !== null) return [];
+    return [
+      "image is required with --runtime kubernetes (Kubernetes runs containers; a command only replaces the image's entrypoint)",
+    ];
+  }
+
   async ensure(d: Deployment, ctx?: DeployContext): Promise<void> {
     if (!ctx)
       throw new Error(
