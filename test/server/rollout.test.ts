@@ -97,23 +97,29 @@ async function rolloutPhase(sa: Standalone, name: string, phase: string, ms = 90
 
 /** Every pod-store event, counting Ready (routable) pods of a deployment: the lowest count seen. */
 async function watchReady(sa: Standalone, name: string) {
-  const pods = new Map<string, boolean>();
-  for (const p of await listPods(sa.store, "default"))
-    if (p.metadata.labels.deployName === name) pods.set(p.metadata.name, isRoutable(p));
-  const count = () => [...pods.values()].filter(Boolean).length;
-  const seen = { min: count(), events: 0 };
+  const pods = new Map<string, { ready: boolean; port?: string }>();
+  const note = (p: PodObject) => {
+    if (p.metadata.labels.deployName === name)
+      pods.set(p.metadata.name, { ready: isRoutable(p), port: p.metadata.annotations.AUTO_PORT0 });
+  };
+  for (const p of await listPods(sa.store, "default")) note(p);
+  const count = () => [...pods.values()].filter((p) => p.ready).length;
+  // two pods present at once never share a port: an old pod holds its ports until it is gone
+  const shared = () => {
+    const ports = [...pods.values()].flatMap((p) => (p.port ? [p.port] : []));
+    return ports.length - new Set(ports).size;
+  };
+  const seen = { min: count(), events: 0, sharedPorts: 0 };
   const rev = await sa.store.revision();
   const w: Watch = await sa.store.watch("/registry/pods/default/", rev + 1, {
     onEvents(events) {
       for (const e of events) {
         if (e.type === "delete") pods.delete(e.key.split("/").pop()!);
-        else {
-          const p = JSON.parse(e.kv.value) as PodObject;
-          if (p.metadata.labels.deployName === name) pods.set(p.metadata.name, isRoutable(p));
-        }
+        else note(JSON.parse(e.kv.value) as PodObject);
       }
       seen.events++;
       seen.min = Math.min(seen.min, count());
+      seen.sharedPorts = Math.max(seen.sharedPorts, shared());
     },
     onError() {},
   });
@@ -173,6 +179,7 @@ describe("rolling updates (process runtime, real pods)", () => {
     await watch.close();
     assert.ok(watch.seen.events > 0);
     assert.ok(watch.seen.min >= 3, `Ready pods fell to ${watch.seen.min} during the rollout`);
+    assert.equal(watch.seen.sharedPorts, 0, "no two pods ever held the same port");
     assert.deepEqual(
       { ...done, startedAt: undefined, finishedAt: undefined },
       {
