@@ -140,6 +140,9 @@ test("health follows the backend connection and per-resource errors", async (t) 
   await m.start();
   m.renderAll();
   await until(() => c.out("a") === "x=1\n");
+  // the file is written before the apply ends: wait until its success is
+  // recorded (health starts healthy, so waiting for that alone is no event)
+  await m.idle();
   await until(() => m.health().healthy);
   be.st = { connected: false, lastError: "store connection lost", since: Date.now() };
   const h = m.health();
