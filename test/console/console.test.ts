@@ -333,19 +333,29 @@ test("the rollout panel (process runtime): an env change rolls revision 2; rollb
   await rolledTo("Complete", 2);
   assert.deepEqual(await revisions(), ["2", "1"]);
   assert.equal(await panel.locator('tr[data-revision="2"] .cause').innerText(), "update: env");
-  // every pod of the deployment now runs revision 2
-  const state = (await (
-    await fetch(`${sa.url}/console/api/state?token=${sa.adminToken}`)
-  ).json()) as { pods: { name: string; revision: string; ready: boolean }[] };
-  const pods = state.pods.filter((p) => p.name.startsWith("img-host-test-"));
-  assert.deepEqual(
-    pods.map((p) => [p.revision, p.ready]),
-    [
-      ["2", true],
-      ["2", true],
-      ["2", true],
-    ],
-  );
+  // every pod of the deployment runs revision 2 (an old pod's deletion may still be landing)
+  const podRevisions = async () => {
+    const state = (await (
+      await fetch(`${sa.url}/console/api/state?token=${sa.adminToken}`)
+    ).json()) as { pods: { name: string; revision: string; ready: boolean }[] };
+    return JSON.stringify(
+      state.pods
+        .filter((p) => p.name.startsWith("img-host-test-"))
+        .map((p) => [p.revision, p.ready]),
+    );
+  };
+  const want = JSON.stringify([
+    ["2", true],
+    ["2", true],
+    ["2", true],
+  ]);
+  const end = Date.now() + 30_000;
+  let seen = await podRevisions();
+  while (seen !== want && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 100));
+    seen = await podRevisions();
+  }
+  assert.equal(seen, want);
   page.once("dialog", (d) => void d.accept());
   await panel.locator('tr[data-revision="1"] button.rollback').click();
   await rolledTo("Complete", 3);
