@@ -183,6 +183,19 @@ let family: Family = "dual";
 
 const noIpv6 = (err: Bind) => err === "EAFNOSUPPORT" || err === "EADDRNOTAVAIL";
 
+let bunFamilyKnown = false;
+
+/**
+ * Under Bun, whether "::" can be bound at all is checked once on port 0
+ * (always free): Bun's error for a host without IPv6 may not carry the
+ * errno libuv reports, and a dual-stack failure must not read as "busy".
+ */
+function checkBunFamily(bun: BunSockets): void {
+  if (bunFamilyKnown) return;
+  bunFamilyKnown = true;
+  if (family === "dual" && tcpByBun(bun, 0, "dual") !== null) family = "v4";
+}
+
 /** The probe method in use here: "bun" under Bun, else "handles" unless unavailable. */
 export function probeMethod(): ProbeMethod {
   if (bunSockets() !== undefined) return "bun";
@@ -206,6 +219,7 @@ export async function portIsFree(port: number, method = probeMethod()): Promise<
       : h !== undefined
         ? udpByHandle(h, port, f)
         : udpByStream(port, f);
+  if (bun !== undefined) checkBunFamily(bun);
   let err = await tcp(family);
   if (family === "dual" && noIpv6(err)) {
     family = "v4";

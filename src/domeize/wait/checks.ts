@@ -2,16 +2,27 @@
 // reason when it is down. Never throws.
 
 import { stat } from "node:fs/promises";
-import { connect } from "node:net";
+import type { Socket } from "node:net";
 import { HttpTransportError, httpRequest } from "../http.js";
+import { hasMethods } from "../uv.js";
 import type { WaitHeader, WaitTarget } from "./targets.js";
 
-function dial(
-  opts: { host?: string; port?: number; path?: string; family?: number },
-  timeoutMs: number,
-): Promise<string | null> {
+interface DialTarget {
+  host?: string;
+  port?: number;
+  path?: string;
+  family?: number;
+}
+
+async function dialNet(opts: DialTarget, timeoutMs: number): Promise<string | null> {
+  // Loaded on first use (startup time; see ../http.ts for getBuiltinModule).
+  const { connect } = (
+    typeof process.getBuiltinModule === "function"
+      ? process.getBuiltinModule("node:net")
+      : await import("node:net")
+  ) as typeof import("node:net");
   return new Promise((resolve) => {
-    const sock =
+    const sock: Socket =
       opts.path !== undefined
         ? connect({ path: opts.path })
         : connect({ host: opts.host!, port: opts.port!, family: opts.family });
@@ -30,6 +41,80 @@ function dial(
       resolve(err.code ?? err.message);
     });
   });
+}
+
+interface BunDialer {
+  connect(o: {
+    hostname?: string;
+    port?: number;
+    unix?: string;
+    socket: {
+      open(s: { close(): void }): void;
+      data(): void;
+      connectError(s: unknown, err: Error): void;
+      error(s: unknown, err: Error): void;
+    };
+  }): Promise<{ close(): void }>;
+}
+
+/** Bun's sockets (the executable): its node:net costs a start 25-45 ms to load. */
+function bunDialer(): BunDialer | undefined {
+  const bun = (globalThis as { Bun?: unknown }).Bun;
+  return hasMethods(bun, ["connect"]) ? (bun as BunDialer) : undefined;
+}
+
+const IPV4 = /^(?:\d{1,3}\.){3}\d{1,3}$/;
+
+function dialBun(bun: BunDialer, opts: DialTarget, timeoutMs: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (why: string | null) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve(why);
+    };
+    const reason = (err: unknown) =>
+      (err as NodeJS.ErrnoException).code ?? (err as Error).message ?? String(err);
+    const timer = setTimeout(() => finish("connect timeout"), timeoutMs);
+    bun
+      .connect({
+        ...(opts.path !== undefined
+          ? { unix: opts.path }
+          : { hostname: opts.host, port: opts.port }),
+        socket: {
+          open(s) {
+            s.close();
+            finish(null);
+          },
+          data() {},
+          connectError: (_s, err) => finish(reason(err)),
+          error: (_s, err) => finish(reason(err)),
+        },
+      })
+      .then(
+        (s) => {
+          if (done) s.close();
+        },
+        (err) => finish(reason(err)),
+      );
+  });
+}
+
+/**
+ * A TCP or unix-socket connection attempt. Under Bun through Bun.connect,
+ * except for tcp4/tcp6 with a host name (Bun.connect cannot be told the
+ * family; node:net can).
+ */
+function dial(opts: DialTarget, timeoutMs: number): Promise<string | null> {
+  const bun = bunDialer();
+  const family = opts.family ?? 0;
+  const host = opts.host ?? "";
+  const literal = (family === 4 && IPV4.test(host)) || (family === 6 && host.includes(":"));
+  if (bun !== undefined && (opts.path !== undefined || family === 0 || literal)) {
+    return dialBun(bun, opts, timeoutMs);
+  }
+  return dialNet(opts, timeoutMs);
 }
 
 // Redirects are followed as Go's http.Client does (dockerize's and the
