@@ -42,7 +42,11 @@ test("log stamps are Go 1.19's for every TZ value and instant of the fixture", {
     }
     assert.equal(stamp(sec * 1000, { TZ: tz }), want, `TZ=${JSON.stringify(tz)} at ${sec}`);
   }
-  assert.ok(ruled <= 4, `${ruled} instants left to the footer rule`);
+  // Debian's "fat" zone files leave only the 2040 instants of DST zones to the rule.
+  assert.ok(
+    ruled <= cases.length / 4,
+    `${ruled} of ${cases.length} instants left to the footer rule`,
+  );
   resetLocalZone();
 });
 
