@@ -312,11 +312,13 @@ describe("kubernetes rollouts (FAKE apiserver and Deployment controller)", () =>
     const again: Deployment = { ...withEnv(v1, { COLOR: "broken" }), progressDeadlineSeconds: 1 };
     await rt.ensure(again, ctx({ cause: "update: env" }));
     await settled();
-    assert.equal(dep().spec.progressDeadlineSeconds, 1);
-    const fresh = await rt.rolloutStatus(again);
-    assert.deepEqual(
-      [fresh.phase, fresh.revision],
-      ["Progressing", 5],
+    // read at once (no request in between: the 1 s deadline cannot have passed yet)
+    const fresh = dep();
+    assert.equal(fresh.spec.progressDeadlineSeconds, 1);
+    assert.equal(fresh.metadata.annotations["deployment.kubernetes.io/revision"], "5");
+    assert.equal(
+      fresh.status.conditions.find((c: Json) => c.type === "Progressing").reason,
+      "ReplicaSetUpdated",
       "a new rollout, not the old failure",
     );
     const failed = await until(async () => {
