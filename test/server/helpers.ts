@@ -209,6 +209,8 @@ export async function runDeployCli(
   args: string[],
   server: string,
   token: string,
+  /** More of the CLI's environment (USER, ...). */
+  extraEnv: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
@@ -219,7 +221,7 @@ export async function runDeployCli(
     err: (t) => {
       err += t;
     },
-    env: { DOMEOS_SERVER: server, DOMEOS_ADMIN_TOKEN: token },
+    env: { DOMEOS_SERVER: server, DOMEOS_ADMIN_TOKEN: token, ...extraEnv },
   });
   return { code, out, err };
 }

@@ -17,6 +17,7 @@ import type { Store } from "../../src/store/store.js";
 import { EtcdServer } from "../support/etcd.js";
 import { REPO_ROOT } from "../support/fixtures.js";
 import { freePort } from "../support/ports.js";
+import { deployApi, until } from "./rollout-helpers.js";
 
 const ADMIN = "rollout-resume-admin-token";
 const APP = `const v = process.env;
@@ -76,28 +77,8 @@ async function startServer(dataDir: string, range: string, etcd?: string): Promi
   return { child, url, stderr: () => err };
 }
 
-async function api<T>(s: Server, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${s.url}/api/deployments${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const j = (await res.json()) as { resultMsg: string; result: T };
-  return { status: res.status, msg: j.resultMsg, result: j.result };
-}
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | false | null | undefined>,
-  ms = 90_000,
-) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+function api<T>(s: Server, method: string, path: string, body?: unknown) {
+  return deployApi<T>(s.url, ADMIN, method, path, body);
 }
 
 async function pods(store: Store): Promise<PodObject[]> {

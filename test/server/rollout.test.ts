@@ -13,9 +13,10 @@ import { after, before, describe, test } from "node:test";
 import { type Standalone, startStandalone } from "../../src/main/standalone-server.js";
 import { isRoutable, type PodObject } from "../../src/runtime/pod-object.js";
 import { listPods } from "../../src/runtime/pod-writer.js";
-import { deployCli } from "../../src/server/deploy/cli.js";
 import type { RevisionRecord, RolloutStatus } from "../../src/server/deploy/rollout-types.js";
 import type { Watch } from "../../src/store/store.js";
+import { runDeployCli } from "./helpers.js";
+import { deployApi, rolloutPhase as phaseOf, until } from "./rollout-helpers.js";
 
 // answers its VERSION and pod name on AUTO_PORT0, once READY_DELAY_MS passed; exits with CRASH if set
 const APP = `const v = process.env;
@@ -44,55 +45,12 @@ async function start(range = { min: base, max: base + 99 }, sub = "data"): Promi
   });
 }
 
-async function api<T = unknown>(
-  sa: Standalone,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; msg: string; result: T }> {
-  const res = await fetch(`${sa.url}/api/deployments${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${sa.adminToken}`,
-      "content-type": "application/json",
-      "x-domeos-user": "rollout-test",
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const j = (await res.json()) as { resultMsg: string; result: T };
-  return { status: res.status, msg: j.resultMsg, result: j.result };
+function api<T = unknown>(sa: Standalone, method: string, path: string, body?: unknown) {
+  return deployApi<T>(sa.url, sa.adminToken, method, path, body);
 }
 
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | false | null | undefined>,
-  ms = 60_000,
-) {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-}
-
-async function rolloutPhase(sa: Standalone, name: string, phase: string, ms = 90_000) {
-  return until(
-    `rollout of ${name} ${phase}`,
-    async () => {
-      const r = await api<RolloutStatus>(sa, "GET", `/default/${name}/rollout`);
-      if (phase !== "Failed" && r.result.phase === "Failed")
-        throw new Error(`rollout failed: ${r.result.reason}`);
-      return r.result.phase === phase && r.result;
-    },
-    ms,
-  );
+function rolloutPhase(sa: Standalone, name: string, phase: RolloutStatus["phase"], ms = 90_000) {
+  return phaseOf(sa.url, sa.adminToken, name, phase, ms);
 }
 
 /** Every pod-store event, counting Ready (routable) pods of a deployment: the lowest count seen. */
@@ -393,20 +351,7 @@ describe("deploy update / history / rollback / status (CLI)", () => {
   });
   after(() => sa?.close());
 
-  async function cli(...args: string[]) {
-    let out = "";
-    let err = "";
-    const code = await deployCli(args, {
-      out: (t) => {
-        out += t;
-      },
-      err: (t) => {
-        err += t;
-      },
-      env: { DOMEOS_SERVER: sa.url, DOMEOS_ADMIN_TOKEN: sa.adminToken, USER: "alice" },
-    });
-    return { code, out, err };
-  }
+  const cli = (...args: string[]) => runDeployCli(args, sa.url, sa.adminToken, { USER: "alice" });
 
   test("update --env --wait, history, status, rollback --to-revision, a failing update --wait", {
     timeout: 180_000,
