@@ -12,12 +12,13 @@ import { phase } from "../log/phase-trace.js";
 import type { ResourceConfig } from "../resource/resource-config.js";
 import type { DynamicEndpointsConfig } from "./dynamic-config.js";
 import { type DynamicStatus, MemberPusher, type PusherEvents } from "./member-pusher.js";
-import { type SplitOutput, splitUpstreams } from "./split-upstreams.js";
+import { DirectiveCache, type SplitOutput, splitUpstreams } from "./split-upstreams.js";
 
 export class DynamicApplier implements OutputApplier {
   private readonly pusher: MemberPusher;
   private readonly cfg: DynamicEndpointsConfig;
   private lastCheck: { config: string; ok: boolean } | undefined;
+  private readonly directives = new DirectiveCache();
 
   constructor(
     private readonly res: ResourceConfig,
@@ -35,7 +36,7 @@ export class DynamicApplier implements OutputApplier {
     opts: ApplyOptions,
     revision: number | undefined,
   ): Promise<ApplyResult> {
-    const split = splitUpstreams(output, this.cfg.upstreams);
+    const split = splitUpstreams(output, this.cfg.upstreams, this.directives);
     phase("split");
     const bad = badMembers(split);
     if (bad)
@@ -60,7 +61,7 @@ export class DynamicApplier implements OutputApplier {
   }
 
   async check(output: string, opts: ApplyOptions): Promise<boolean> {
-    const split = splitUpstreams(output, this.cfg.upstreams);
+    const split = splitUpstreams(output, this.cfg.upstreams, this.directives);
     if (badMembers(split)) return false;
     // bisection probes differ in members only: one check_cmd run per configuration
     if (this.lastCheck?.config !== split.config)

@@ -238,16 +238,17 @@ export class MemberPusher {
       }
     }
     if (this.state === "unreachable") {
-      // answered again with the same lists: still push once in full (the outage may hide a restart)
-      this.markStale("stale", "endpoint answers again after an outage", "unreachable");
+      // answers again before the runner's retry pushed: push in full now (counted when it was lost)
+      this.markStale("stale", "endpoint answers again after an outage");
     }
   }
 
-  private markStale(state: SyncState, reason: string, kind: string): void {
+  /** nginx may not hold what was acknowledged: forget it, so the next sync pushes every list. */
+  private markStale(state: SyncState, reason: string, kind?: string): void {
     this.state = state;
     this.reason = reason;
     this.acked.clear();
-    this.events.onRepush?.(kind);
+    if (kind) this.events.onRepush?.(kind);
     this.events.onStale(reason);
   }
 

@@ -62,13 +62,17 @@ interface Block {
  * Lua balancer; its `server` lines become members (`down` and `backup`
  * servers are left out; a bare IP gets nginx's default port 80).
  */
-export function splitUpstreams(text: string, only?: readonly string[]): SplitOutput {
+export function splitUpstreams(
+  text: string,
+  only?: readonly string[],
+  cache: DirectiveCache = new DirectiveCache(),
+): SplitOutput {
   const upstreams = new Map<string, UpstreamMembers>();
   let config = "";
   let at = 0;
   for (const b of upstreamBlocks(text)) {
     if (only && !only.includes(b.name)) continue;
-    const parsed = b.directives.map(classify);
+    const parsed = b.directives.map((d) => cache.classify(d));
     if (parsed.some((d) => d.kind === "other" && d.text.startsWith("balancer_by_lua"))) continue;
     const kept: string[] = [];
     const m = upstreams.get(b.name) ?? { members: [], bad: [] };
@@ -85,6 +89,7 @@ export function splitUpstreams(text: string, only?: readonly string[]): SplitOut
     config += text.slice(at, b.start) + dynamicUpstreamBlock(b.name, kept);
     at = b.end;
   }
+  cache.rotate();
   return { config: config + text.slice(at), upstreams };
 }
 
@@ -95,19 +100,27 @@ type Directive =
   | { kind: "skip" };
 
 /**
- * What one directive of an upstream block is. Memoized by its raw text: a
- * render repeats almost every line of the previous one (one entry per pod's
- * server line; cleared when it grows past 200,000).
+ * What each directive of an upstream block is, remembered from one split to
+ * the next by its raw text: a render repeats almost every server line of the
+ * previous one. Only the last two splits' lines are kept (their keys are
+ * slices of those renders' text, which they keep alive).
  */
-const classified = new Map<string, Directive>();
+export class DirectiveCache {
+  private prev = new Map<string, Directive>();
+  private cur = new Map<string, Directive>();
 
-function classify(raw: string): Directive {
-  const hit = classified.get(raw);
-  if (hit) return hit;
-  if (classified.size > 200_000) classified.clear();
-  const d = classifyNew(raw.trim().replace(/\s+/g, " "));
-  classified.set(raw, d);
-  return d;
+  classify(raw: string): Directive {
+    let d = this.cur.get(raw) ?? this.prev.get(raw);
+    if (!d) d = classifyNew(raw.trim().replace(/\s+/g, " "));
+    this.cur.set(raw, d);
+    return d;
+  }
+
+  /** A split ended: what it did not use is forgotten at the next one. */
+  rotate(): void {
+    this.prev = this.cur;
+    this.cur = new Map();
+  }
 }
 
 function classifyNew(text: string): Directive {
