@@ -93,18 +93,26 @@ async function health(sys: System): Promise<DynHealth> {
   return (await (await fetch(sys.confdHealthUrl)).json()) as DynHealth;
 }
 
+let current: System | null = null;
+
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await fn().catch(() => undefined);
     if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) {
+      const h = current ? await fetch(current.confdHealthUrl).then((r) => r.text(), String) : "";
+      throw new Error(
+        `timed out waiting for ${what}\nconfd /healthz: ${h}\nconfd log:\n${current?.confdLog(60) ?? ""}`,
+      );
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
 }
 
 async function startSystem(): Promise<{ sys: System; events: string }> {
   const sys = new System("embedded", {}, { dynamic: true });
+  current = sys;
   const events = join(sys.dir, "events");
   mkdirSync(events);
   writeFileSync(join(sys.dir, "app.cjs"), APP);

@@ -148,9 +148,9 @@ export class System {
     return res.kvs.map((kv) => JSON.parse(kv.value) as PodObject);
   }
 
-  confdLog(): string {
+  confdLog(lines = 15): string {
     try {
-      return readFileSync(join(this.dir, "confd.log"), "utf8").split("\n").slice(-15).join("\n");
+      return readFileSync(join(this.dir, "confd.log"), "utf8").split("\n").slice(-lines).join("\n");
     } catch {
       return "(none)";
     }

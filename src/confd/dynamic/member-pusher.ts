@@ -198,7 +198,10 @@ export class MemberPusher {
 
   /** Does nginx still have what was acknowledged? */
   async verify(): Promise<void> {
-    if (this.syncing || this.acked.size === 0) return;
+    // nothing acknowledged to check, unless the endpoint was lost: then keep
+    // probing, so the lists go back the moment it answers (not after the
+    // runner's backoff, which grows with every failed push)
+    if (this.syncing || (this.acked.size === 0 && this.state !== "unreachable")) return;
     const epoch = this.pushEpoch;
     let state: { boot: string; upstreams: { upstream: string; generation: number }[] };
     try {
