@@ -168,15 +168,20 @@ async function applyChange(
   const history = new RevisionHistory(cluster.store);
   const { namespace: ns, name } = current;
   const record = await history.rollout(ns, name);
-  let revision = current.revision ?? 1;
+  const revision = (current.revision ?? 1) + (changed.length > 0 ? 1 : 0);
   const now = new Date().toISOString();
   const by = whoAsked(ctx);
   const why = cause === "update" ? `update: ${changed.join(", ")}` : cause;
+  // the deployment first: a change refused as concurrent leaves no revision behind
+  const stored = await cluster.deployments.update(ns, name, (d) => {
+    if (d.updatedAt !== current.updatedAt)
+      throw conflict(`deployment ${ns}/${name} changed meanwhile; read it again and retry`);
+    return { ...next, revision, createdAt: d.createdAt };
+  });
   if (changed.length > 0) {
     const limit = next.revisionHistoryLimit ?? DEFAULT_REVISION_HISTORY_LIMIT;
     if (current.revision === undefined && !(await history.get(ns, name, 1)))
       await history.add(ns, name, firstRecord(current), limit);
-    revision++;
     await history.add(
       ns,
       name,
@@ -184,11 +189,6 @@ async function applyChange(
       limit,
     );
   }
-  const stored = await cluster.deployments.update(ns, name, (d) => {
-    if (d.updatedAt !== current.updatedAt)
-      throw conflict(`deployment ${ns}/${name} changed meanwhile; read it again and retry`);
-    return { ...next, revision, createdAt: d.createdAt };
-  });
   // a rollout starts with a template change; any change retries a Failed one
   if (changed.length > 0 || record?.phase === "Failed" || !record) {
     const runs = rollsHere(deps.runtime, stored) || isSelfRolling(deps.runtime);
