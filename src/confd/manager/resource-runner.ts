@@ -136,6 +136,7 @@ export class ResourceRunner {
       onPush: (upstream, result, members) => {
         m?.memberPushes.inc({ resource, upstream, result });
         if (result === "ok") m?.members.set({ resource, upstream }, members);
+        else m?.membersInSync.set({ resource }, 0);
       },
       onRepush: (reason) => m?.memberRepushes.inc({ resource, reason }),
     });
