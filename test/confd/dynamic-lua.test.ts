@@ -292,3 +292,35 @@ test("examples/confd-dynamic: nginx.conf passes nginx -t with the modules and th
     rmSync(d, { recursive: true, force: true });
   }
 });
+
+/** Run `n` calls of `fn`, `width` at a time (nginx here has 256 connections). */
+async function pool<T>(n: number, width: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < n) {
+        const i = next++;
+        out[i] = await fn(i);
+      }
+    }),
+  );
+  return out;
+}
+
+test("pushes beyond the rate limit (100/s, burst 200) are refused with 429; reads are never limited", async () => {
+  const [a] = members;
+  const statuses = await pool(1000, 16, (i) =>
+    push([a.addr], { pusher: `burst${i}`, seq: 1 }).then((r) => r.status),
+  );
+  assert.deepEqual(
+    [...new Set(statuses)].sort(),
+    [200, 429],
+    "the burst passes, then pushes are limited",
+  );
+  assert.ok(statuses.filter((s) => s === 200).length >= 200);
+  const reads = await pool(500, 16, () => fetch(nginx.membersUrl).then((r) => r.status));
+  assert.deepEqual([...new Set(reads)], [200]);
+  await new Promise((r) => setTimeout(r, 2500)); // the bucket refills
+  assert.equal((await push([a.addr])).status, 200);
+});

@@ -45,12 +45,17 @@ export function dynamicHttpLines(o: DynamicHttpOptions): string {
   return `lua_package_path "${luaDir()}/?.lua;${RESTY_CORE_DIR}/?.lua;;";
 lua_shared_dict ${MEMBERS_DICT} ${o.dictSize ?? "16m"};
 init_by_lua_block { require("domeos_balancer").init({ secret_file = ${luaString(o.secretFile)} }) }
+# pushes (POST) rate-limited; reads are not (an empty key is not counted)
+map $request_method $domeos_push_limit { POST $binary_remote_addr; default ""; }
+limit_req_zone $domeos_push_limit zone=domeos_pushes:1m rate=100r/s;
 # member lists from domeos-confd: loopback or a unix socket only, secret checked
 server {
   listen ${o.listen};
   access_log off;
   client_max_body_size ${MAX_PUSH_BODY};
   client_body_buffer_size ${MAX_PUSH_BODY};
+  limit_req zone=domeos_pushes burst=200 nodelay;
+  limit_req_status 429;
   location /members { content_by_lua_block { require("domeos_balancer").serve() } }
   location / { return 404; }
 }
