@@ -29,6 +29,14 @@ const server = createServer((req, res) => {
   res.writeHead(200, { "content-type": "application/json", "x-replica": String(config.name) });
   res.end(body);
 });
+// Idle keep-alive connections stay open longer than nginx keeps them
+// (upstream keepalive_timeout 10s in examples/confd*): the side that closes an
+// idle connection must be nginx, or a request nginx sends on it just as the
+// app closes it fails (a POST is not retried: 502). Node's default is 5 s.
+// The same holds across a hang: after SIGCONT the app must not time out the
+// connections nginx used meanwhile before it reads their requests.
+server.keepAliveTimeout = 75_000;
+server.headersTimeout = 76_000; // above keepAliveTimeout, as Node requires for kept-alive sockets
 server.listen(port, config.host ?? "0.0.0.0", () => {
   process.stdout.write(`demo-app ${config.name} listening on ${port}\n`);
 });
