@@ -14,7 +14,6 @@ import {
   type StandaloneOptions,
   startStandalone,
 } from "../../src/main/standalone-server.js";
-import { waitUnrouted } from "../../src/runtime/drain.js";
 import type { PodObject } from "../../src/runtime/pod-object.js";
 import { EmbeddedStore } from "../../src/store/embedded.js";
 import { EtcdStore } from "../../src/store/etcd.js";
@@ -228,15 +227,26 @@ export class System {
     // learns of a later store revision written elsewhere (deployments, ports)
     const { kvs } = await this.reader!.list("/registry/pods/default/");
     const revision = Math.max(0, ...kvs.map((kv) => kv.modRevision));
-    const outcome = await waitUnrouted(revision, {
-      confirmUrls: [this.confdHealthUrl],
-      settleMs: 0,
-      timeoutMs,
-    });
-    if (outcome !== "confirmed") {
-      throw new Error(
-        `confd did not confirm store revision ${revision} applied (${outcome}); confd log (last lines):\n${this.confdLog()}`,
-      );
+    // polled until it says so: a slow or not yet complete /healthz (loaded
+    // machine, first render under way) is asked again, not a failure
+    const deadline = Date.now() + timeoutMs;
+    let seen = "";
+    for (;;) {
+      try {
+        const res = await fetch(this.confdHealthUrl, { signal: AbortSignal.timeout(5000) });
+        const body = (await res.json()) as { resources?: { appliedRevision?: unknown }[] };
+        const revs = (body.resources ?? []).map((r) => r.appliedRevision);
+        seen = `appliedRevision ${JSON.stringify(revs)}`;
+        if (revs.length > 0 && revs.every((r) => typeof r === "number" && r >= revision)) return;
+      } catch (err) {
+        seen = `/healthz: ${(err as Error).message}`;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(
+          `confd did not confirm store revision ${revision} applied within ${timeoutMs} ms (last: ${seen}); confd log (last lines):\n${this.confdLog()}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 25));
     }
   }
 
