@@ -38,6 +38,52 @@ export class HttpTransportError extends Error {
   override name = "HttpTransportError";
 }
 
+function transportError(e: unknown): HttpTransportError {
+  if (e instanceof HttpTransportError) return e;
+  if (typeof e === "string") return new HttpTransportError(e);
+  return new HttpTransportError(
+    (e as NodeJS.ErrnoException).code ?? (e as Error).message ?? String(e),
+  );
+}
+
+/** How one exchange ends, whichever transport carries it: once. */
+interface ExchangeEnd {
+  /** True once answered, failed or timed out: later events are ignored. */
+  readonly settled: boolean;
+  finish(err: Error | undefined, res?: HttpResponse): void;
+  fail(e: unknown): void;
+}
+
+/**
+ * Settle an exchange once: stop its deadline (a total one, not an idle
+ * timeout: a server that trickles bytes must not hold domeize longer
+ * either), close its connection, resolve or reject.
+ */
+function exchangeEnd(
+  resolve: (res: HttpResponse) => void,
+  reject: (err: Error) => void,
+  timeoutMs: number,
+  close: () => void,
+): ExchangeEnd {
+  let settled = false;
+  const end: ExchangeEnd = {
+    get settled() {
+      return settled;
+    },
+    finish(err, res) {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      close();
+      if (err !== undefined) reject(err);
+      else resolve(res as HttpResponse);
+    },
+    fail: (e) => end.finish(transportError(e)),
+  };
+  const timer = setTimeout(() => end.fail(`no answer within ${timeoutMs}ms`), timeoutMs);
+  return end;
+}
+
 function noProxy(host: string, env: NodeJS.ProcessEnv): boolean {
   const list = env.NO_PROXY ?? env.no_proxy ?? "";
   return list.split(",").some((raw) => {
@@ -414,28 +460,9 @@ function overBun(
 ): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     let sock: BunSocket | undefined;
-    let settled = false;
     let unsent = request;
-    const finish = (err: Error | undefined, res?: HttpResponse) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      sock?.close();
-      if (err !== undefined) reject(err);
-      else resolve(res as HttpResponse);
-    };
-    const fail = (e: unknown) =>
-      finish(
-        e instanceof HttpTransportError
-          ? e
-          : new HttpTransportError(
-              (e as NodeJS.ErrnoException).code ?? (e as Error).message ?? String(e),
-            ),
-      );
-    const timer = setTimeout(
-      () => fail(new HttpTransportError(`no answer within ${timeoutMs}ms`)),
-      timeoutMs,
-    );
+    const end = exchangeEnd(resolve, reject, timeoutMs, () => sock?.close());
+    const { finish, fail } = end;
     // A partial write leaves the rest for the drain callback.
     const send = (s: BunSocket) => {
       if (unsent.length === 0) return;
@@ -456,7 +483,7 @@ function overBun(
         socket: {
           open(s) {
             sock = s;
-            if (settled) s.close();
+            if (end.settled) s.close();
             else send(s);
           },
           drain: send,
@@ -480,7 +507,7 @@ function overBun(
       })
       .then((s) => {
         sock = s;
-        if (settled) s.close();
+        if (end.settled) s.close();
       }, fail);
   });
 }
@@ -524,21 +551,9 @@ function overHandles(
     const sock = h.socket();
     const connect = h.connectReq();
     const write = h.writeReq();
-    let settled = false;
-    let open = true;
-    const finish = (err: Error | undefined, res?: HttpResponse) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (open) {
-        open = false;
-        sock.close(); // no read after this (onread itself must stay a function)
-      }
-      if (err !== undefined) reject(err);
-      else resolve(res as HttpResponse);
-    };
-    const fail = (why: string) => finish(new HttpTransportError(why));
-    const timer = setTimeout(() => fail(`no answer within ${timeoutMs}ms`), timeoutMs);
+    // no read after close (onread itself must stay a function)
+    const end = exchangeEnd(resolve, reject, timeoutMs, () => sock.close());
+    const { finish, fail } = end;
     sock.onread = (buf) => {
       const n = h.state[h.kBytes];
       try {
@@ -557,7 +572,7 @@ function overHandles(
       }
     };
     connect.oncomplete = (status: number) => {
-      if (settled) return;
+      if (end.settled) return;
       if (status < 0) return fail(errName(status));
       let err = sock.readStart();
       if (err === 0) {
@@ -623,29 +638,7 @@ function overSocket(req: HttpRequest, u: URL, env: NodeJS.ProcessEnv): Promise<H
     (net) =>
       new Promise<HttpResponse>((resolve, reject) => {
         let sock: Socket | undefined;
-        let settled = false;
-        const finish = (err: Error | undefined, res?: HttpResponse) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          sock?.destroy();
-          if (err !== undefined) reject(err);
-          else resolve(res as HttpResponse);
-        };
-        const fail = (e: unknown) =>
-          finish(
-            e instanceof HttpTransportError
-              ? e
-              : new HttpTransportError(
-                  (e as NodeJS.ErrnoException).code ?? (e as Error).message ?? String(e),
-                ),
-          );
-        // A total deadline, not an idle timeout: a server that trickles bytes
-        // must not hold domeize longer than timeoutMs either.
-        const timer = setTimeout(
-          () => fail(new HttpTransportError(`no answer within ${req.timeoutMs}ms`)),
-          req.timeoutMs,
-        );
+        const { finish, fail } = exchangeEnd(resolve, reject, req.timeoutMs, () => sock?.destroy());
         sock = net.connect({ host: r.host, port });
         sock.setNoDelay(true);
         sock.on("error", fail);
