@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { killGroup, stopChild } from "./detached-child.js";
 import { repoRoot } from "./repo-root.js";
 
 export interface DemoConfdOptions {
@@ -99,23 +100,13 @@ export class DemoConfd {
 
   /** Last resort when `npm start` exits without stop(): confd is in its own group. */
   kill(): void {
-    const pid = this.proc?.pid;
-    if (pid === undefined || this.proc?.exitCode !== null || this.proc.signalCode !== null) return;
-    try {
-      process.kill(-pid, "SIGKILL"); // the whole group (nginx's workers too)
-    } catch {
-      // already gone
-    }
+    killGroup(this.proc);
   }
 
+  /** Graceful stop (SIGTERM), SIGKILL after 5 s. */
   async stop(): Promise<void> {
     const p = this.proc;
     this.proc = null;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    const exited = new Promise<void>((r) => p.once("exit", () => r()));
-    p.kill("SIGTERM");
-    const t = setTimeout(() => p.kill("SIGKILL"), 5000);
-    await exited;
-    clearTimeout(t);
+    await stopChild(p, "SIGTERM");
   }
 }

@@ -11,6 +11,7 @@ import {
   loadModuleLines,
   luaModuleAvailable,
 } from "../confd/dynamic/nginx-conf.js";
+import { killGroup, stopChild } from "./detached-child.js";
 import { repoRoot } from "./repo-root.js";
 
 export const NGINX_BIN = process.env.NGINX_BIN ?? "/usr/sbin/nginx";
@@ -184,24 +185,13 @@ ${dyn ? dynamicHttpLines({ listen: `127.0.0.1:${dyn.membersPort}`, secretFile: t
 
   /** Last resort when `npm start` exits without stop(): nginx is in its own group. */
   kill(): void {
-    const pid = this.proc?.pid;
-    if (pid === undefined || this.proc?.exitCode !== null || this.proc.signalCode !== null) return;
-    try {
-      process.kill(-pid, "SIGKILL"); // the whole group (nginx's workers too)
-    } catch {
-      // already gone
-    }
+    killGroup(this.proc);
   }
 
   /** Graceful stop (SIGQUIT), SIGKILL after 5 s. */
   async stop(): Promise<void> {
     const p = this.proc;
     this.proc = null;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    const exited = new Promise<void>((r) => p.once("exit", () => r()));
-    p.kill("SIGQUIT");
-    const t = setTimeout(() => p.kill("SIGKILL"), 5000);
-    await exited;
-    clearTimeout(t);
+    await stopChild(p, "SIGQUIT");
   }
 }

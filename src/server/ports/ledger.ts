@@ -156,14 +156,7 @@ export class PortLedger {
       ...req.preferred.filter((p) => p >= min && p <= max),
       ...shuffled(min, max),
     ];
-    const record: PodPortRecord = {
-      kind: "pod",
-      cluster: req.cluster,
-      namespace: req.namespace,
-      pod: req.pod,
-      container: req.container,
-      allocatedAt: new Date().toISOString(),
-    };
+    const record = podRecord(req);
     const value = JSON.stringify(record);
     const got: number[] = [];
     let next = 0;
@@ -252,7 +245,7 @@ export class PortLedger {
   private async releasePorts(
     host: string,
     ports: number[],
-    owner: { namespace: string; pod: string; container: string },
+    owner: PodOwner,
     assignment: string | null,
   ): Promise<void> {
     for (const port of ports) {
@@ -302,14 +295,7 @@ export class PortLedger {
     }
     if (take.length === 0) return;
     await reserveQuota(this.store, req, next.length);
-    const record: PodPortRecord = {
-      kind: "pod",
-      cluster: req.cluster,
-      namespace: req.namespace,
-      pod: req.pod,
-      container: req.container,
-      allocatedAt: new Date().toISOString(),
-    };
+    const record = podRecord(req);
     const taken: number[] = [];
     for (const port of take) {
       const w = await this.store.put(ledgerKey(req.host, port), JSON.stringify(record), {
@@ -385,7 +371,19 @@ export function holder(r: PortRecord | null): string {
   return `pod ${r.namespace}/${r.pod}${r.container ? ` (container ${r.container})` : ""} of cluster ${r.cluster}`;
 }
 
-function ownedBy(kv: KeyValue, o: { namespace: string; pod: string; container: string }): boolean {
+/** The ledger record of a port held by a pod's container, taken now. */
+function podRecord(req: PodOwner & { cluster: string }): PodPortRecord {
+  return {
+    kind: "pod",
+    cluster: req.cluster,
+    namespace: req.namespace,
+    pod: req.pod,
+    container: req.container,
+    allocatedAt: new Date().toISOString(),
+  };
+}
+
+function ownedBy(kv: KeyValue, o: PodOwner): boolean {
   const r = parseRecord(kv.value);
   return (
     r?.kind === "pod" &&
