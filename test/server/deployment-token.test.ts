@@ -6,7 +6,7 @@
 // test/store/fake-apiserver.ts: no real apiserver can run here), the ledger
 // in the embedded store, as `--cluster default=kubernetes:?...&others=...`.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -20,10 +20,12 @@ import {
   agentUrl,
   annotationsOf,
   bearer,
+  kubernetesStoreUrl,
   podObject,
   request,
   SECRET,
   startTestServer,
+  writeKubeconfig,
 } from "./helpers.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "deployment-token-"));
@@ -34,20 +36,8 @@ const web = bearer(mintDeploymentToken(SECRET, "default", "shop", "web"));
 
 before(async () => {
   await api.start();
-  const kubeconfig = join(tmp, "kubeconfig");
-  writeFileSync(
-    kubeconfig,
-    [
-      "apiVersion: v1",
-      "kind: Config",
-      `clusters: [{name: fake, cluster: {server: '${api.url}', insecure-skip-tls-verify: true}}]`,
-      `users: [{name: u, user: {token: '${api.token}'}}]`,
-      "contexts: [{name: fake, context: {cluster: fake, user: u}}]",
-      "current-context: fake",
-    ].join("\n"),
-  );
   store = await openStore(
-    `kubernetes:?kubeconfig=${kubeconfig}&others=${encodeURIComponent(`embedded:${join(tmp, "ledger")}`)}`,
+    kubernetesStoreUrl(writeKubeconfig(api, tmp), `embedded:${join(tmp, "ledger")}`),
   );
   srv = await startTestServer(store, { sweepIntervalMs: 3_600_000 });
 });

@@ -13,6 +13,7 @@ import { LB_CONF_DIR, lbConfigFiles } from "../../src/server/deploy/manifest-lb.
 import { LB_PORT } from "../../src/server/deploy/manifest-system.js";
 import { FakeApiServer } from "../store/fake-apiserver.js";
 import { NGINX_BIN } from "../support/nginx.js";
+import { writeKubeconfig } from "./helpers.js";
 
 const ROOT = join(import.meta.dirname, "../../..");
 const tmp = mkdtempSync(join(tmpdir(), "manifest-lb-"));
@@ -71,18 +72,7 @@ test("domeos-confd renders the generated upstream from the cluster; nginx -t acc
       .replace(/\{\{\.src\}\} -e stderr"/, `{{.src}} -e stderr -p ${tmp}"`),
   );
   writeFileSync(join(confd, "templates/upstream.tmpl"), files["upstream.tmpl"]!);
-  const kubeconfig = join(tmp, "kubeconfig");
-  writeFileSync(
-    kubeconfig,
-    [
-      "apiVersion: v1",
-      "kind: Config",
-      `clusters: [{name: fake, cluster: {server: '${api.url}', insecure-skip-tls-verify: true}}]`,
-      `users: [{name: u, user: {token: '${api.token}'}}]`,
-      "contexts: [{name: fake, context: {cluster: fake, user: u}}]",
-      "current-context: fake",
-    ].join("\n"),
-  );
+  const kubeconfig = writeKubeconfig(api, tmp);
   const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
     execFile(
       process.execPath,

@@ -6,7 +6,7 @@
 // test/store/fake-apiserver.ts) and the ledger in etcd, as on a cluster.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -14,7 +14,17 @@ import { EtcdStore } from "../../src/store/etcd.js";
 import { FakeApiServer } from "../store/fake-apiserver.js";
 import { EtcdServer } from "../support/etcd.js";
 import { freePort } from "../support/ports.js";
-import { agentUrl, annotationsOf, bearer, podObject, podToken, putPod, SECRET } from "./helpers.js";
+import {
+  agentUrl,
+  annotationsOf,
+  bearer,
+  kubernetesStoreUrl,
+  podObject,
+  podToken,
+  putPod,
+  SECRET,
+  writeKubeconfig,
+} from "./helpers.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "server-replicas-"));
 const children: ChildProcess[] = [];
@@ -179,24 +189,11 @@ describe("two server replicas on one store, one SIGKILLed under report load", ()
     const api = new FakeApiServer();
     await api.start();
     try {
-      const kubeconfig = join(tmp, "kubeconfig");
-      writeFileSync(
-        kubeconfig,
-        [
-          "apiVersion: v1",
-          "kind: Config",
-          `clusters: [{name: fake, cluster: {server: '${api.url}', insecure-skip-tls-verify: true}}]`,
-          `users: [{name: u, user: {token: '${api.token}'}}]`,
-          "contexts: [{name: fake, context: {cluster: fake, user: u}}]",
-          "current-context: fake",
-        ].join("\n"),
-      );
       const pods = Array.from({ length: 8 }, (_, i) => `kube-${i}`);
       for (const p of pods)
         api.upsertPod(podObject("default", p, { size: 2000, needPorts: PORTS }));
-      const others = encodeURIComponent(etcd.endpoint.replace(/^http/, "etcd"));
       await killOneUnderLoad(
-        `kubernetes:?kubeconfig=${kubeconfig}&others=${others}`,
+        kubernetesStoreUrl(writeKubeconfig(api, tmp), etcd.endpoint.replace(/^http/, "etcd")),
         pods,
         async (p) =>
           (api.pod("default", p)!.metadata as { annotations?: Record<string, string> })
