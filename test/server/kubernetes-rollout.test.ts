@@ -20,6 +20,7 @@ import { specOf } from "../../src/server/deploy/rollout-store.js";
 import type { DeployContext } from "../../src/server/deploy/runtime.js";
 import type { RunningServer } from "../../src/server/server.js";
 import { FakeApiServer } from "../store/fake-apiserver.js";
+import { validateK8sObject } from "../support/k8s-schema.js";
 import {
   ADMIN,
   bearer,
@@ -594,6 +595,43 @@ describe("the server on --runtime kubernetes (FAKE apiserver)", () => {
     // the stored deployment runs what Kubernetes runs
     const stored = (await admin("GET", "/api/deployments/shop/api")).body.result as Json;
     assert.deepEqual([stored.revision, stored.env], [4, { COLOR: "green" }]);
+  });
+
+  test("a change or rollback the apiserver denies (admission webhook): the error is the answer, nothing changes here or there", async () => {
+    const stored = async () => (await admin("GET", "/api/deployments/shop/api")).body.result;
+    const history = async () => (await admin("GET", "/api/deployments/shop/api/history")).body;
+    const [before, beforeHistory] = [await stored(), await history()];
+    const rv = api.apps.get("Deployment", "shop", "api")!.metadata.resourceVersion;
+    api.apps.admit((o) => (o.kind === "Deployment" ? "changes are frozen" : undefined));
+    try {
+      const p = await admin("PATCH", "/api/deployments/shop/api", { image: "reg/api:2" });
+      assert.equal(p.status, 502, p.text);
+      assert.match(
+        String(p.body.resultMsg),
+        /deployments\/api: HTTP 403: admission webhook "fake\.domeos\.test" denied the request: changes are frozen/,
+      );
+      const scale = await admin("PATCH", "/api/deployments/shop/api", { replicas: 9 });
+      assert.equal(scale.status, 502, scale.text);
+      const rb = await admin("POST", "/api/deployments/shop/api/rollback", { toRevision: 3 });
+      assert.equal(rb.status, 502, rb.text);
+    } finally {
+      api.apps.admit(null);
+    }
+    assert.deepEqual(await stored(), before, "the store is not ahead of the cluster");
+    assert.deepEqual(await history(), beforeHistory);
+    assert.equal(api.apps.get("Deployment", "shop", "api")!.metadata.resourceVersion, rv);
+  });
+
+  test("every object the runtime sent validates against the Kubernetes schema (the FAKE refuses what does not: 422)", () => {
+    const applies = api.requests.filter((r) => r.contentType === "application/apply-patch+yaml");
+    assert.ok(applies.length >= 10, `applies seen: ${applies.length}`);
+    const kinds = new Set<string>();
+    for (const r of applies) {
+      const o = JSON.parse(r.body);
+      kinds.add(o.kind);
+      validateK8sObject(o);
+    }
+    assert.deepEqual([...kinds].sort(), ["Deployment", "Secret"]);
   });
 
   test("the CLI on Kubernetes: update --wait, status, history, rollback --to-revision", async () => {

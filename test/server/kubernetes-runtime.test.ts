@@ -27,16 +27,25 @@ interface Seen {
   body: Record<string, unknown> | null;
 }
 
-/** FAKE apiserver: records requests; `fail` makes the next request answer that status. */
+/**
+ * FAKE apiserver: records requests; `fail` makes the next request answer that
+ * status; `hold` runs before the answer to the next Deployment apply.
+ */
 function fakeApiserver() {
   const seen: Seen[] = [];
   let fail: number | null = null;
+  let hold: (() => Promise<void>) | null = null;
   const server: Server = createServer((req, res) => {
     let text = "";
     req.on("data", (d) => {
       text += d;
     });
-    req.on("end", () => {
+    req.on("end", async () => {
+      if (hold && req.method === "PATCH" && req.url!.includes("/deployments/")) {
+        const h = hold;
+        hold = null;
+        await h();
+      }
       seen.push({
         method: req.method!,
         path: req.url!,
@@ -63,6 +72,9 @@ function fakeApiserver() {
     seen,
     failNext: (s: number) => {
       fail = s;
+    },
+    holdNextDeploymentApply: (h: () => Promise<void>) => {
+      hold = h;
     },
     async start() {
       await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
@@ -156,7 +168,9 @@ describe("kubernetes runtime (fake apiserver)", () => {
     assert.equal((api.seen[1]!.body as { spec: { replicas: number } }).spec.replicas, 7);
   });
 
-  test("apiserver errors surface with its message", async () => {
+  test("apiserver errors surface with its message; the stored deployment stays as it was", async () => {
+    const stored = async () => (await admin("GET", "/api/deployments/shop/web")).body.result;
+    const before = await stored();
     api.failNext(422);
     const r = await admin("PATCH", "/api/deployments/shop/web", { replicas: 3 });
     assert.equal(r.status, 502);
@@ -164,9 +178,62 @@ describe("kubernetes runtime (fake apiserver)", () => {
       String(r.body.resultMsg),
       /kubernetes PATCH \/api\/v1\/namespaces\/shop\/secrets\/web-domeos-agent: HTTP 422: fake says 422/,
     );
+    assert.deepEqual(await stored(), before, "refused: the store is not ahead of the cluster");
+    api.seen.length = 0;
     api.failNext(503);
     const u = await admin("PATCH", "/api/deployments/shop/web", { replicas: 3 });
     assert.equal(u.status, 503);
+    assert.deepEqual(await stored(), before);
+    // the outcome of a 503 is unknown: what the store holds is applied again
+    const deploymentApplies = api.seen.filter((s) => s.path.includes("/deployments/web?"));
+    assert.equal(
+      (deploymentApplies.at(-1)!.body as { spec: { replicas: number } }).spec.replicas,
+      7,
+      "the cluster is brought back to the stored replicas",
+    );
+  });
+
+  test("a create the apiserver refuses is not stored; the same create then succeeds", async () => {
+    api.failNext(403);
+    const r = await admin("POST", "/api/deployments", {
+      name: "api",
+      namespace: "shop",
+      image: "reg/api:1",
+      ports: 1,
+    });
+    assert.equal(r.status, 502, r.text);
+    assert.match(String(r.body.resultMsg), /HTTP 403: fake says 403/);
+    assert.equal((await admin("GET", "/api/deployments/shop/api")).status, 404);
+    assert.equal((await admin("GET", "/api/deployments/shop/api/history")).status, 404);
+    const again = await admin("POST", "/api/deployments", {
+      name: "api",
+      namespace: "shop",
+      image: "reg/api:1",
+      ports: 1,
+    });
+    assert.equal(again.status, 201, again.text);
+    assert.equal((await admin("DELETE", "/api/deployments/shop/api")).status, 200);
+  });
+
+  test("two changes at once: the one the store refuses (409) leaves the cluster on the stored one", async () => {
+    let other: Awaited<ReturnType<typeof admin>> | undefined;
+    // while the first change's Deployment apply is in flight, a second change lands
+    api.holdNextDeploymentApply(async () => {
+      other = await admin("PATCH", "/api/deployments/shop/web", { replicas: 5 });
+    });
+    api.seen.length = 0;
+    const first = await admin("PATCH", "/api/deployments/shop/web", { replicas: 4 });
+    assert.equal(other?.status, 200, other?.text);
+    assert.equal(first.status, 409, first.text);
+    assert.match(String(first.body.resultMsg), /changed meanwhile/);
+    const stored = (await admin("GET", "/api/deployments/shop/web")).body.result as {
+      replicas: number;
+    };
+    assert.equal(stored.replicas, 5);
+    const applied = api.seen
+      .filter((s) => s.path.includes("/deployments/web?"))
+      .map((s) => (s.body as { spec: { replicas: number } }).spec.replicas);
+    assert.equal(applied.at(-1), 5, `last apply is the stored deployment (applies: ${applied})`);
   });
 
   test("delete removes the Deployment and the Secret (absent is fine)", async () => {

@@ -4,7 +4,8 @@
 // spec only, a no-op keeps the resourceVersion (opaque, not a number),
 // resourceVersion preconditions answer 409, the selector must match the
 // template and cannot change, lists take label selectors, a Deployment's
-// ReplicaSets go with it. And its FAKE controller reacts to any writer, e.g.
+// ReplicaSets go with it, every write is checked against the type's schema
+// (422) and may be denied by admission (403). And its FAKE controller reacts to any writer, e.g.
 // a merge patch of the template as `kubectl rollout undo` sends.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -120,6 +121,35 @@ describe("FAKE apiserver: apps/v1 Deployments and ReplicaSets", () => {
     assert.equal(stale.status, 409);
     const unknown = await call("PATCH", PATH, "{}", "application/yaml");
     assert.equal(unknown.status, 415);
+    // the schema, as the apiserver validates every write: a typo is refused, not stored
+    const typo = deployment("reg/web:2");
+    typo.spec.template.spec.hostNetwork = "true";
+    const invalid = await call("PATCH", APPLY, typo);
+    assert.equal(invalid.status, 422);
+    assert.match(
+      invalid.body.message,
+      /Deployment\.apps "web" is invalid: .*hostNetwork must be boolean/,
+    );
+    const badSecret = await call("PATCH", "/api/v1/namespaces/shop/secrets/s?fieldManager=test", {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "s" },
+      stringData: { k: 1 },
+    });
+    assert.equal(badSecret.status, 422);
+    assert.match(badSecret.body.message, /^Secret "s" is invalid: .*stringData/);
+    // an admission webhook's denial: 403, nothing stored
+    api.apps.admit((o) => (o.kind === "Deployment" ? "images must come from reg/" : undefined));
+    try {
+      const denied = await call("PATCH", APPLY, deployment("reg/web:2"));
+      assert.equal(denied.status, 403);
+      assert.match(
+        denied.body.message,
+        /admission webhook "fake\.domeos\.test" denied the request: images must come from reg\//,
+      );
+    } finally {
+      api.apps.admit(null);
+    }
     assert.equal((await call("GET", PATH)).body.metadata.resourceVersion, before);
   });
 

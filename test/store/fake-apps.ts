@@ -13,6 +13,10 @@
 //   GET    .../deployments, .../replicasets ?labelSelector=k=v,k!=v,k (equality-based)
 //   DELETE .../deployments/{name} (its ReplicaSets go with it: the garbage
 //          collector's background deletion, done at once here), .../secrets/{name}
+//   Every Deployment or Secret written is validated against its OpenAPI
+//          schema (kubernetes-models, as test/server/manifests.test.ts does):
+//          422 Invalid, nothing stored; then the test's admission webhook
+//          (admit()) may deny it: 403, nothing stored.
 //   Deployment: defaults filled in as the apiserver does (strategy 25%/25%,
 //          revisionHistoryLimit 10, progressDeadlineSeconds 600, ...);
 //          metadata.generation rises on every spec change, never on metadata;
@@ -41,6 +45,7 @@
 // controllerIdle() waits for it, pauseController() holds it.
 
 import { parse as parseYaml } from "yaml";
+import { validateK8sObject } from "../support/k8s-schema.js";
 import { applyPatch, PATCH_TYPES, PatchTestFailed } from "./fake-patch.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects are walked as plain JSON
@@ -87,6 +92,8 @@ export class FakeApps {
   private paused = false;
   private scheduled: Promise<void> | null = null;
   private nextUid = 1;
+  private lastRv = "";
+  private admission: ((obj: Json) => string | undefined) | null = null;
 
   /** `nextRv`: the apiserver's next resourceVersion (shared with pods, as etcd's revision is). */
   constructor(private readonly nextRv: () => string) {}
@@ -140,6 +147,15 @@ export class FakeApps {
     this.timedOut.add(rs.metadata.uid);
     this.schedule(ns, name);
     return true;
+  }
+
+  /**
+   * A validating admission webhook (test switch; null removes it): a message
+   * denies the Deployment or Secret write with 403, as the apiserver answers
+   * a webhook's denial (a policy, a quota the server's checks know nothing of).
+   */
+  admit(check: ((obj: Json) => string | undefined) | null): void {
+    this.admission = check;
   }
 
   /** Hold the controller: writes are stored but not observed (generation > observedGeneration). */
@@ -199,11 +215,8 @@ export class FakeApps {
   }
 
   private currentRv(): string {
-    // a list's resourceVersion: the newest object's (enough for these clients)
-    let rv = "";
-    for (const o of this.objects.values())
-      if (o.metadata.resourceVersion > rv) rv = o.metadata.resourceVersion;
-    return rv;
+    // a list's resourceVersion: the newest write's (opaque: never compared)
+    return this.lastRv;
   }
 
   private read(kind: Kind, ns: string, name: string): FakeAnswer {
@@ -274,6 +287,17 @@ export class FakeApps {
     m.uid = cur?.metadata.uid ?? `fake-uid-${this.nextUid++}`;
     m.creationTimestamp = cur?.metadata.creationTimestamp ?? now();
     m.resourceVersion = cur?.metadata.resourceVersion;
+    // the apiserver validates every write against the type's schema (422, nothing stored)
+    const invalid = schemaProblem(next);
+    if (invalid)
+      return status(422, "Invalid", `${qualified(kind)} "${name}" is invalid: ${invalid}`);
+    const denied = this.admission?.(structuredClone(next));
+    if (denied)
+      return status(
+        403,
+        "Forbidden",
+        `admission webhook "fake.domeos.test" denied the request: ${denied}`,
+      );
     if (kind === "Secret") encodeStringData(next);
     if (kind === "Deployment") {
       defaultDeployment(next);
@@ -292,6 +316,7 @@ export class FakeApps {
 
   private store(obj: Json): void {
     obj.metadata.resourceVersion = this.nextRv();
+    this.lastRv = obj.metadata.resourceVersion;
     this.objects.set(key(obj.kind, obj.metadata.namespace, obj.metadata.name), obj);
   }
 
@@ -561,6 +586,11 @@ function resourceOf(kind: Kind): string {
 
 const plural = (kind: Kind) => `${kind.toLowerCase()}s`;
 const group = (apiVersion: string) => (apiVersion.includes("/") ? apiVersion.split("/")[0] : "");
+/** Deployment.apps, Secret: how the apiserver names a kind in its messages. */
+const qualified = (kind: Kind) => {
+  const g = group(RESOURCES[resourceOf(kind)]!.apiVersion);
+  return g ? `${kind}.${g}` : kind;
+};
 
 function revisionOf(o: Json): number {
   return Number(o.metadata?.annotations?.[REVISION] ?? 0);
@@ -617,6 +647,16 @@ export function failureStatus(code: number, reason: string, message: string) {
     reason,
     code,
   };
+}
+
+/** The schema's complaint about a written object (kubernetes-models: the OpenAPI schema), "" when valid. */
+function schemaProblem(obj: Json): string {
+  try {
+    validateK8sObject(obj);
+    return "";
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 /** An applied configuration names the object of the URL (the apiserver's 400s). */

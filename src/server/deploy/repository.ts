@@ -73,6 +73,14 @@ export class DeploymentRepository {
     throw new HttpError(503, `deployment ${ns}/${name} kept changing concurrently; retry`);
   }
 
+  /** Delete `d` only if the stored deployment is still it (same updatedAt); whether it was deleted. */
+  async deleteIfUnchanged(d: Deployment): Promise<boolean> {
+    const key = deploymentKey(d.namespace, d.name);
+    const kv = await this.store.get(key);
+    if (!kv || this.decode(kv.value, key).updatedAt !== d.updatedAt) return false;
+    return (await this.store.delete(key, { expectModRevision: kv.modRevision })).ok;
+  }
+
   async delete(ns: string, name: string): Promise<Deployment> {
     const d = await this.get(ns, name);
     await this.store.delete(deploymentKey(ns, name));

@@ -11,6 +11,7 @@ import { parseJsonObject, readBody } from "../http/body.js";
 import { badRequest, conflict, notFound } from "../http/errors.js";
 import { sendOk } from "../http/respond.js";
 import type { RequestContext } from "../http/router.js";
+import { applyBeforeStore, reapplyStored } from "./cluster-first.js";
 import { capacityProblem, templateProblems } from "./create-checks.js";
 import {
   DEFAULT_REVISION_HISTORY_LIMIT,
@@ -148,7 +149,8 @@ function firstRecord(d: Deployment): RevisionRecord {
 
 /**
  * Store `next` in place of `current`: a new revision in the history when the
- * pod template changed, a rollout record, then the runtime is told. Checks
+ * pod template changed, a rollout record, then the runtime is told (a
+ * self-rolling runtime first: cluster-first.ts). Checks
  * what depends on the rest of the cluster first (templates, port capacity
  * for the surge pods); nothing is written when one fails.
  */
@@ -172,12 +174,23 @@ async function applyChange(
   const now = new Date().toISOString();
   const by = whoAsked(ctx);
   const why = cause === "update" ? `update: ${changed.join(", ")}` : cause;
-  // the deployment first: a change refused as concurrent leaves no revision behind
-  const stored = await cluster.deployments.update(ns, name, (d) => {
-    if (d.updatedAt !== current.updatedAt)
-      throw conflict(`deployment ${ns}/${name} changed meanwhile; read it again and retry`);
-    return { ...next, revision, createdAt: d.createdAt };
-  });
+  const change = changed.length > 0 ? { cause: why, at: now, ...(by ? { by } : {}) } : undefined;
+  // a runtime that holds what runs takes the change first: a refused apply changes nothing here
+  const clusterFirst = isSelfRolling(deps.runtime);
+  const target = { ...next, revision, createdAt: current.createdAt };
+  if (clusterFirst) await applyBeforeStore(deps, target, current, change);
+  // the deployment before its history: a change refused as concurrent leaves no revision behind
+  let stored: Deployment;
+  try {
+    stored = await cluster.deployments.update(ns, name, (d) => {
+      if (d.updatedAt !== current.updatedAt)
+        throw conflict(`deployment ${ns}/${name} changed meanwhile; read it again and retry`);
+      return { ...target, createdAt: d.createdAt };
+    });
+  } catch (err) {
+    if (clusterFirst) await reapplyStored(deps, cluster, ns, name);
+    throw err;
+  }
   if (changed.length > 0) {
     const limit = next.revisionHistoryLimit ?? DEFAULT_REVISION_HISTORY_LIMIT;
     if (current.revision === undefined && !(await history.get(ns, name, 1)))
@@ -208,9 +221,7 @@ async function applyChange(
     cause,
     ...(by ? { by } : {}),
   });
-  const change =
-    changed.length > 0 ? { change: { cause: why, at: now, ...(by ? { by } : {}) } } : {};
-  await deps.runtime.ensure(stored, { ...deployContext(stored, deps), ...change });
+  if (!clusterFirst) await deps.runtime.ensure(stored, { ...deployContext(stored, deps), change });
   return stored;
 }
 

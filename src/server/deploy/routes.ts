@@ -18,6 +18,7 @@ import { requireClusterName, requireLabel } from "../http/names.js";
 import { sendEnvelope, sendOk, sendText } from "../http/respond.js";
 import type { RequestContext, Router } from "../http/router.js";
 import type { Logger } from "../log/logger.js";
+import { undoCreate } from "./cluster-first.js";
 import { capacityProblem, templateProblems } from "./create-checks.js";
 import { toManifest } from "./manifest.js";
 import {
@@ -163,7 +164,13 @@ async function create(ctx: RequestContext, deps: DeployDeps): Promise<void> {
   });
   // self-rolling runtimes record revision 1's cause with it (the stored history has it too)
   const change = { cause: "create", at: stored.createdAt, ...(by ? { by } : {}) };
-  await deps.runtime.ensure(stored, { ...deployContext(stored, deps), change });
+  try {
+    await deps.runtime.ensure(stored, { ...deployContext(stored, deps), change });
+  } catch (err) {
+    // the store is never ahead of a cluster that refused (cluster-first.ts)
+    if (isSelfRolling(deps.runtime)) await undoCreate(cluster, stored, deps.log);
+    throw err;
+  }
   sendEnvelope(ctx.res, 201, "Created", stored);
 }
 
