@@ -8,12 +8,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import type { EtcdStore } from "../../src/store/etcd.js";
+import { EtcdStore } from "../../src/store/etcd.js";
 import { openStore } from "../../src/store/open.js";
 import { StoreUnavailableError } from "../../src/store/store.js";
+import { EtcdProxy } from "../confd/etcd-proxy.js";
 import { ETCD_BIN, EtcdServer, enableRootAuth, requireEtcd } from "../support/etcd.js";
 import { freePort } from "../support/ports.js";
-import { eventually } from "./contract.js";
+import { eventually, recorder } from "./contract.js";
 
 const dir = mkdtempSync(join(tmpdir(), "store-secure-"));
 const procs: ChildProcess[] = [];
@@ -194,6 +195,48 @@ test("username/password: an expired token is fetched again, calls and watches go
       await store.close();
     }
   } finally {
+    await etcd.destroy();
+  }
+});
+
+test("username/password: a watch opened, or resumed on another endpoint, with an expired token authenticates again", async () => {
+  // etcd checks the token when it creates a watch and answers an expired one
+  // with "created, canceled: invalid auth token". Simple tokens expire per
+  // member after --auth-token-ttl without use there: a watch resumed on
+  // another member after a failover meets this.
+  const etcd = new EtcdServer(join(dir, "ttl-watch-data"), ["--auth-token-ttl=1"]);
+  await etcd.start();
+  const proxy = new EtcdProxy(etcd.clientPort);
+  await proxy.start();
+  const auth = { username: "root", password: "s3cret" };
+  try {
+    await enableRootAuth(etcd.endpoint, "s3cret");
+    // The proxy first: the watch is pinned to it until it is cut.
+    const store = new EtcdStore({ endpoints: [proxy.endpoint, etcd.endpoint], ...auth });
+    const writer = new EtcdStore({ endpoints: [etcd.endpoint], ...auth });
+    try {
+      await store.put("/ttl-watch/k", "0");
+      assert.equal(store.client.stats.authentications, 1);
+      await new Promise((r) => setTimeout(r, 3000)); // the token expires
+      const rec = recorder();
+      await store.watch("/ttl-watch/", 0, rec.handlers);
+      assert.equal(store.client.stats.authentications, 2, "the watch fetched a new token");
+      const r1 = await writer.put("/ttl-watch/k", "1");
+      await eventually(() => rec.batches.includes(r1.revision), "the watch opened after expiry");
+      await new Promise((r) => setTimeout(r, 3000)); // that token expires too (the watch uses none)
+      proxy.partition(); // the watch's stream fails: resumed on the other endpoint
+      const r2 = await writer.put("/ttl-watch/k", "2");
+      await eventually(() => rec.batches.includes(r2.revision), "the watch resumed after expiry");
+      assert.deepEqual(rec.errors, []);
+      assert.deepEqual(rec.batches, [r1.revision, r2.revision], "every revision once");
+      assert.ok(store.client.stats.watchResumes >= 1);
+      assert.equal(store.client.stats.authentications, 3, "the resumed watch fetched a new token");
+    } finally {
+      await writer.close();
+      await store.close();
+    }
+  } finally {
+    await proxy.close();
     await etcd.destroy();
   }
 });

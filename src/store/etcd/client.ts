@@ -93,6 +93,8 @@ export interface EndpointHealth {
 export interface OpenStream {
   stream: ClientHttp2Stream;
   endpoint: string;
+  /** The auth token sent (undefined without username): see tokenRejected(). */
+  token: string | undefined;
   /** Called when the session is silent (keepalive): a watch asks etcd for a progress answer. */
   onSilence(fn: () => void): void;
 }
@@ -234,7 +236,7 @@ export class EtcdClient {
       } catch (err) {
         if (isInvalidToken(err) && !reauthenticated && token !== undefined) {
           reauthenticated = true;
-          if (this.token === token) this.token = null;
+          this.tokenRejected(token);
           tried.delete(ep);
           continue;
         }
@@ -276,11 +278,21 @@ export class EtcdClient {
     return {
       stream,
       endpoint: ep.url,
+      token,
       onSilence: (fn) => {
         mine.push(fn);
         sess.nudgers.add(fn);
       },
     };
+  }
+
+  /**
+   * etcd called `token` invalid (expired, or unknown to that member: simple
+   * tokens expire per member after --auth-token-ttl without use there): the
+   * next call or stream authenticates again.
+   */
+  tokenRejected(token: string | undefined): void {
+    if (token !== undefined && this.token === token) this.token = null;
   }
 
   /** A stream's endpoint failed (a gRPC UNAVAILABLE status on a watch): leave it out for a while. */

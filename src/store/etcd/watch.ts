@@ -26,10 +26,18 @@ import {
   type WatchResponse,
   type WatchSpec,
 } from "./codec.js";
-import { EtcdTransportError, isInvalidToken, statusError } from "./errors.js";
+import {
+  EtcdStatusError,
+  EtcdTransportError,
+  GRPC,
+  isInvalidToken,
+  statusError,
+} from "./errors.js";
 import { WatchLifecycle } from "./watch-lifecycle.js";
 
 const WATCH_PATH = "/etcdserverpb.Watch/Watch";
+/** etcd 3.4: "rpc error: code = Unauthenticated desc = etcdserver: invalid auth token". */
+const INVALID_TOKEN = /invalid auth token/;
 
 /** One logical watch, resumed on another endpoint when its stream's endpoint fails. */
 export class EtcdWatch {
@@ -71,9 +79,11 @@ export class EtcdWatch {
       const spec = { ...this.spec, startRevision: this.nextRevision };
       let w: StreamWatch | null = null;
       let endpoint = "";
+      let token: string | undefined;
       try {
         const open = await this.client.openStream(WATCH_PATH, tried, this.where);
         endpoint = open.endpoint;
+        token = open.token;
         w = new StreamWatch(open.stream, spec, this.streamHandlers(endpoint), this.where, endpoint);
         const sw = w;
         this.current = sw;
@@ -91,6 +101,7 @@ export class EtcdWatch {
         if (this.current === w) this.current = null;
         if (isInvalidToken(err) && !reauthenticated) {
           reauthenticated = true;
+          this.client.tokenRejected(token);
           tried.delete(endpoint);
           continue;
         }
@@ -216,6 +227,19 @@ class StreamWatch extends WatchLifecycle {
         return;
       }
       buf = buf.subarray(5 + len);
+      if (res.canceled && INVALID_TOKEN.test(res.cancelReason)) {
+        // etcd checks the token when it creates the watch and answers an
+        // expired one with "created, canceled: invalid auth token": the
+        // watch is opened again with a new token (EtcdWatch.open).
+        this.fail(
+          new EtcdStatusError(
+            GRPC.UNAUTHENTICATED,
+            res.cancelReason,
+            `${this.where}: ${res.cancelReason} (watch refused by ${this.endpoint})`,
+          ),
+        );
+        return;
+      }
       if (res.created) this.createdRevision = res.revision;
       this.onResponse(
         res.created,
