@@ -100,6 +100,14 @@ export async function runConfd(argv: readonly string[], io: AppIO = defaultIO())
     log("error", (err as Error).message);
     return 1;
   }
+  if (metrics) {
+    // etcd endpoint health, failovers, retried calls (docs/store.md), read at scrape time.
+    const { registerEtcdClientMetrics } = await import("../store/etcd/metrics.js");
+    registerEtcdClientMetrics(metrics.registry, () => {
+      const client = backend.etcdClient?.();
+      return client ? [{ label: backend.name, client }] : [];
+    });
+  }
   // -onetime: the backend starts reading now, while the template engine and
   // the rest of the manager load (etcd serves 40 MB meanwhile).
   phase("settings");

@@ -2,8 +2,11 @@
 // and background reapers. Used by main.ts, tests and the standalone demo.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { EtcdClient } from "../store/etcd/client.js";
 import { registerEtcdClientMetrics } from "../store/etcd/metrics.js";
 import { EtcdStore } from "../store/etcd.js";
+import { PrefixRoutedStore } from "../store/routed.js";
+import type { Store } from "../store/store.js";
 import { checkExtraKeys, type PortRange } from "./agent/annotation-policy.js";
 import { KnownHosts } from "./agent/known-hosts.js";
 import { PodRateLimiter } from "./agent/rate-limit.js";
@@ -79,11 +82,7 @@ async function startLocked(cfg: ServerConfig, lock: DataDirLock): Promise<Runnin
   const reg = clusters;
   // etcd endpoint health, failovers, retried calls (docs/store.md).
   registerEtcdClientMetrics(metrics.registry, () =>
-    reg
-      .all()
-      .flatMap((c) =>
-        c.store instanceof EtcdStore ? [{ label: c.name, client: c.store.client }] : [],
-      ),
+    reg.all().flatMap((c) => etcdClientsOf(c.store).map((client) => ({ label: c.name, client }))),
   );
   let ext: ServerExtension | null = null;
   let router: Router; // set before the server listens
@@ -319,4 +318,11 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     t = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(t));
+}
+
+/** The etcd clients behind a cluster's store (both parts of a kubernetes:?others= store). */
+function etcdClientsOf(store: Store): EtcdClient[] {
+  if (store instanceof EtcdStore) return [store.client];
+  if (store instanceof PrefixRoutedStore) return store.parts.flatMap(etcdClientsOf);
+  return [];
 }

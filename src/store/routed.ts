@@ -30,6 +30,11 @@ export class PrefixRoutedStore implements Store {
     this.description = `${inner.description} (${prefix}*), ${rest.description} (other keys)`;
   }
 
+  /** Both stores (the server's etcd client metrics look inside). */
+  get parts(): readonly Store[] {
+    return [this.inner, this.rest];
+  }
+
   /** The store that owns `key`. */
   private forKey(key: string): Store {
     return typeof key === "string" && key.startsWith(this.prefix) ? this.inner : this.rest;

@@ -119,6 +119,17 @@ describe("domeos-confd through etcd outages, compaction and resets", () => {
       "confd_watch_connected 0 in /metrics",
     );
     assert.equal((await httpGet(`${metrics}/healthz`)).status, 503, "/healthz reports the outage");
+    // The etcd client's own view (docs/store.md, metrics): the endpoint left out.
+    const endpointHealthy = (v: 0 | 1) =>
+      new RegExp(
+        `^domeos_etcd_endpoint_healthy\\{cluster="etcdv3",endpoint="${proxy.p!.endpoint}"\\} ${v}$`,
+        "m",
+      );
+    await until(
+      async () => endpointHealthy(0).test((await httpGet(`${metrics}/metrics`)).body),
+      10_000,
+      "domeos_etcd_endpoint_healthy 0 in /metrics",
+    );
     assert.match(confd.stderr, /connection lost/);
     await new Promise((r) => setTimeout(r, 6000));
     assert.deepEqual(servers(readText(dest)), ["10.0.0.1:1001", "10.0.0.2:1002"], "file kept");
@@ -141,6 +152,9 @@ describe("domeos-confd through etcd outages, compaction and resets", () => {
       5000,
       "/healthz to recover",
     );
+    const scraped = (await httpGet(`${metrics}/metrics`)).body;
+    assert.match(scraped, endpointHealthy(1), "the endpoint healthy again");
+    assert.match(scraped, /^domeos_etcd_calls_total\{cluster="etcdv3"\} [1-9]\d*$/m);
   });
 
   test("compaction past the watcher's revision (partition): converges", async () => {

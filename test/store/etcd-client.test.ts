@@ -7,8 +7,10 @@ import assert from "node:assert/strict";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { after, before, test } from "node:test";
 import { EtcdStore } from "../../src/store/etcd.js";
+import { PrefixRoutedStore } from "../../src/store/routed.js";
 import { StoreUnavailableError } from "../../src/store/store.js";
 import { EtcdProxy } from "../confd/etcd-proxy.js";
+import { startTestServer } from "../server/helpers.js";
 import { EtcdServer } from "../support/etcd.js";
 import { eventually, recorder } from "./contract.js";
 
@@ -54,6 +56,7 @@ test("a silent endpoint (blackholed): calls move to the other within ~3 s, and s
     // Back: the background probe marks the endpoint healthy again.
     p.restore();
     await eventually(() => store.health()[0]!.healthy, "the proxy endpoint healthy again", 20_000);
+    assert.equal(store.health()[0]!.failures, 1, "the failure still counted after the recovery");
   } finally {
     await store.close();
     await p.close();
@@ -190,5 +193,34 @@ test("a compare-and-swap whose answer is lost is sent again and re-validated: su
   } finally {
     await store.close();
     p.close();
+  }
+});
+
+test("the server's /metrics: every etcd endpoint's health, also inside a kubernetes:?others= store", async () => {
+  const p = await proxy();
+  // Pods on the etcd directly, the other keys (ledger, leases) through the proxy.
+  const pods = new EtcdStore({ endpoints: [etcd.endpoint] });
+  const others = new EtcdStore({ endpoints: [p.endpoint], callTimeoutMs: 1500 });
+  const srv = await startTestServer(new PrefixRoutedStore("/registry/pods/", pods, others));
+  const healthy = async (endpoint: string) => {
+    const text = await (await fetch(`${srv.url}/metrics`)).text();
+    const line = new RegExp(
+      `^domeos_etcd_endpoint_healthy\\{cluster="default",endpoint="${endpoint}"\\} (\\d)$`,
+      "m",
+    ).exec(text);
+    return line ? Number(line[1]) : null;
+  };
+  try {
+    assert.equal(await healthy(etcd.endpoint), 1);
+    assert.equal(await healthy(p.endpoint), 1);
+    p.partition();
+    await assert.rejects(others.get("/client/metrics/k"), StoreUnavailableError);
+    assert.equal(await healthy(p.endpoint), 0, "the cut endpoint is shown unhealthy");
+    assert.equal(await healthy(etcd.endpoint), 1);
+  } finally {
+    await srv.close();
+    await pods.close();
+    await others.close();
+    await p.close();
   }
 });

@@ -226,6 +226,19 @@ describe("3-member etcd: one member frozen or killed for 20 s", () => {
         assert.deepEqual(logs, [], "confd's watch never lost its store");
         assert.ok(store.client.stats.failovers >= 1, summary);
         if (mode === "SIGSTOP") assert.ok(store.client.stats.keepaliveTimeouts >= 1, summary);
+        // What an operator sees on the server's /metrics (docs/store.md).
+        const scraped = await (await fetch(`${srv.url}/metrics`)).text();
+        const metric = (name: string, labels: string) =>
+          Number(new RegExp(`^${name}\\{${labels}\\} (\\S+)$`, "m").exec(scraped)?.[1]);
+        const cl = 'cluster="default"';
+        assert.ok(metric("domeos_etcd_failovers_total", cl) >= 1, scraped);
+        assert.ok(metric("domeos_etcd_retried_calls_total", cl) >= 0, scraped);
+        if (mode === "SIGSTOP") {
+          assert.ok(metric("domeos_etcd_keepalive_timeouts_total", cl) >= 1, scraped);
+        }
+        const ep = `${cl},endpoint="${target.endpoint}"`;
+        assert.equal(metric("domeos_etcd_endpoint_healthy", ep), 1, "member back: healthy");
+        assert.ok(metric("domeos_etcd_endpoint_failures", ep) >= 1, scraped);
         // The reports landed: each pod carries its agent's SEQ annotation.
         const kv = await store.get(podKey("default", "agent0"));
         assert.ok(kv?.value.includes('"SEQ"'));

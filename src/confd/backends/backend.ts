@@ -5,6 +5,7 @@
 // keys changed, so a pod change never means re-reading every key.
 
 import { compareBytes } from "../../gotemplate/value.js";
+import type { EtcdClient } from "../../store/etcd/client.js";
 import type { SnapshotGuardOptions } from "./snapshot-guard.js";
 
 /** A read-only view of the current key space. Keys are absolute ("/registry/pods/default/p1"). */
@@ -41,6 +42,8 @@ export interface Backend {
   onChange(listener: ChangeListener): void;
   status(): BackendStatus;
   close(): Promise<void>;
+  /** The etcd client behind the backend, if any: its endpoint health on /metrics. */
+  etcdClient?(): EtcdClient | undefined;
 }
 
 /** Options every backend factory receives (parsed from flags and the config file). */

@@ -22,5 +22,6 @@ export function createEtcdV3Backend(opts: BackendOptions): StoreMirror {
     ownsStore: true,
     // A key as of a past revision: lets the mirror tell a restarted etcd from a replaced one.
     readAt: (key, revision) => store.readAt(key, revision),
+    etcdClient: store.client,
   });
 }

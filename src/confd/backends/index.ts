@@ -48,8 +48,9 @@ export function createBackend(opts: BackendOptions): Backend {
 
 function etcdBackend(opts: BackendOptions): Backend {
   etcdOptions(opts); // a bad -node or TLS flag fails now, not at start
-  if (opts.watch === false && !opts.basicAuth) {
-    // -onetime: a lean reader; the gRPC stack costs more CPU to load than 10k pods to read.
+  if (opts.watch === false) {
+    // -onetime (with or without -basic-auth): the read-only range reader on
+    // the same etcd client, values sliced from page strings.
     return new LazyBackend("etcdv3", async () =>
       (await import("./etcdv3-onetime.js")).createEtcdOnetimeBackend(opts),
     );

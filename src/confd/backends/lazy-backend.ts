@@ -3,6 +3,7 @@
 // CPU to import; a domeos-confd on another backend, or a -onetime run that
 // does not need them, should not pay for that.
 
+import type { EtcdClient } from "../../store/etcd/client.js";
 import type { Backend, BackendStatus, ChangeListener, KVView } from "./backend.js";
 import { MapView } from "./backend.js";
 
@@ -55,6 +56,10 @@ export class LazyBackend implements Backend {
 
   status(): BackendStatus {
     return this.inner?.status() ?? { connected: false };
+  }
+
+  etcdClient(): EtcdClient | undefined {
+    return this.inner?.etcdClient?.();
   }
 
   async close(): Promise<void> {

@@ -15,6 +15,7 @@
 // The view is only ever swapped to a *complete* new snapshot.
 
 import { Backoff } from "../../retry/backoff.js";
+import type { EtcdClient } from "../../store/etcd/client.js";
 import {
   CompactedError,
   type KeyValue,
@@ -54,6 +55,8 @@ export interface MirrorOptions {
   readAt?: (key: string, revision: number) => Promise<KeyValue | null>;
   /** Which snapshots are held for a confirming re-read (snapshot-guard.ts). */
   snapshotGuard?: SnapshotGuardOptions;
+  /** The store's etcd client (etcd backends): reported on /metrics. */
+  etcdClient?: EtcdClient;
 }
 
 /** What the mirror reports beyond BackendStatus (for metrics and health). */
@@ -103,8 +106,10 @@ export class InconsistentSnapshotError extends Error {
 
 export class StoreMirror implements Backend {
   readonly name: string;
-  private readonly opts: Required<Omit<MirrorOptions, "log" | "readAt" | "snapshotGuard">> &
-    Pick<MirrorOptions, "log" | "readAt">;
+  private readonly opts: Required<
+    Omit<MirrorOptions, "log" | "readAt" | "snapshotGuard" | "etcdClient">
+  > &
+    Pick<MirrorOptions, "log" | "readAt" | "etcdClient">;
   private readonly guard: Required<SnapshotGuardOptions>;
   private readonly mirror = new MirrorView();
   private prefixes: string[] = [];
@@ -165,6 +170,10 @@ export class StoreMirror implements Backend {
 
   view(): KVView {
     return this.mirror;
+  }
+
+  etcdClient(): EtcdClient | undefined {
+    return this.opts.etcdClient;
   }
 
   onChange(listener: ChangeListener): void {

@@ -84,7 +84,7 @@ export interface EndpointHealth {
   healthy: boolean;
   /** The endpoint calls go to now. */
   pinned: boolean;
-  /** Times it was marked unhealthy. */
+  /** Times it was marked unhealthy since the client started (recoveries do not reset it). */
   failures: number;
   /** Why it was last marked unhealthy ("" never). */
   lastError: string;
@@ -108,7 +108,10 @@ const TICK_MS = 250;
 class Endpoint {
   session: Session | null = null;
   healthy = true;
+  /** Times marked unhealthy (for metrics). */
   failures = 0;
+  /** Failures since it was last healthy: the back-off step. */
+  consecutive = 0;
   downUntil = 0;
   lastError = "";
   probe: NodeJS.Timeout | null = null;
@@ -340,7 +343,7 @@ export class EtcdClient {
   private markUp(ep: Endpoint): void {
     if (ep.healthy) return;
     ep.healthy = true;
-    ep.failures = 0;
+    ep.consecutive = 0;
     if (ep.probe) clearTimeout(ep.probe);
     ep.probe = null;
   }
@@ -352,13 +355,14 @@ export class EtcdClient {
       return;
     }
     ep.healthy = false;
+    ep.failures++;
     this.leaveOut(ep, why);
   }
 
   /** One more failure: kill the session, wait the back-off, then probe. */
   private leaveOut(ep: Endpoint, why: string): void {
-    ep.failures++;
-    const wait = backoffDelay(this.backoff, ep.failures - 1);
+    ep.consecutive++;
+    const wait = backoffDelay(this.backoff, ep.consecutive - 1);
     ep.downUntil = Date.now() + wait;
     this.kill(ep, why);
     this.scheduleProbe(ep, wait);
