@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createBackend } from "../../src/confd/backends/index.js";
 import { FakeApiServer } from "../store/fake-apiserver.js";
+import { writeKubeconfig } from "../store/fake-cluster.js";
 import { EXAMPLE, ROOT } from "./nginx-harness.js";
 
 const PODS = "/registry/pods/default";
@@ -39,17 +40,7 @@ describe("kubernetes backend (fake apiserver)", () => {
 
   before(async () => {
     await api.start();
-    writeFileSync(
-      kubeconfig,
-      [
-        "apiVersion: v1",
-        "kind: Config",
-        `clusters: [{name: fake, cluster: {server: '${api.url}', insecure-skip-tls-verify: true}}]`,
-        `users: [{name: u, user: {token: '${api.token}'}}]`,
-        "contexts: [{name: fake, context: {cluster: fake, user: u}}]",
-        "current-context: fake",
-      ].join("\n"),
-    );
+    writeKubeconfig(api, kubeconfig);
     api.upsertPod(pod("web-1", "10.2.0.1", "20001"));
     api.upsertPod(pod("web-2", "10.2.0.2", "20002"));
     api.upsertPod({

@@ -16,16 +16,15 @@ import { openStore } from "../../src/store/open.js";
 import type { Store } from "../../src/store/store.js";
 import { baseEnv, runDomeize } from "../domeize/helpers.js";
 import { FakeApiServer } from "../store/fake-apiserver.js";
+import { kubernetesStoreUrl, writeKubeconfig } from "../store/fake-cluster.js";
 import {
   agentUrl,
   annotationsOf,
   bearer,
-  kubernetesStoreUrl,
   podObject,
   request,
   SECRET,
   startTestServer,
-  writeKubeconfig,
 } from "./helpers.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "deployment-token-"));
@@ -37,7 +36,10 @@ const web = bearer(mintDeploymentToken(SECRET, "default", "shop", "web"));
 before(async () => {
   await api.start();
   store = await openStore(
-    kubernetesStoreUrl(writeKubeconfig(api, tmp), `embedded:${join(tmp, "ledger")}`),
+    kubernetesStoreUrl(
+      writeKubeconfig(api, join(tmp, "kubeconfig")),
+      `embedded:${join(tmp, "ledger")}`,
+    ),
   );
   srv = await startTestServer(store, { sweepIntervalMs: 3_600_000 });
 });

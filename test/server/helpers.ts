@@ -2,7 +2,7 @@
 // temp dir, real etcd), pod objects shaped like Kubernetes v1 pods, and a
 // small HTTP client for the agent API.
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mintInstanceToken } from "../../src/server/auth/pod-token.js";
@@ -13,7 +13,6 @@ import { type RunningServer, startServer } from "../../src/server/server.js";
 import { EmbeddedStore } from "../../src/store/embedded.js";
 import { EtcdStore } from "../../src/store/etcd.js";
 import { podKey, type Store } from "../../src/store/store.js";
-import type { FakeApiServer } from "../store/fake-apiserver.js";
 import { EtcdServer } from "../support/etcd.js";
 
 export const SECRET = "test-secret-0123456789abcdef0123456789";
@@ -225,29 +224,4 @@ export async function runDeployCli(
     env: { DOMEOS_SERVER: server, DOMEOS_ADMIN_TOKEN: token, ...extraEnv },
   });
   return { code, out, err };
-}
-
-/**
- * A kubeconfig file for the FAKE apiserver (test/store/fake-apiserver.ts),
- * YAML as kubectl writes it, at `dir`/kubeconfig; returns its path.
- */
-export function writeKubeconfig(api: Pick<FakeApiServer, "url" | "token">, dir: string): string {
-  const file = join(dir, "kubeconfig");
-  writeFileSync(
-    file,
-    [
-      "apiVersion: v1",
-      "kind: Config",
-      `clusters: [{name: fake, cluster: {server: '${api.url}', insecure-skip-tls-verify: true}}]`,
-      `users: [{name: u, user: {token: '${api.token}'}}]`,
-      "contexts: [{name: fake, context: {cluster: fake, user: u}}]",
-      "current-context: fake",
-    ].join("\n"),
-  );
-  return file;
-}
-
-/** A store URL with the pods in the Kubernetes API of `kubeconfig` and the rest (the ledger) in `others`. */
-export function kubernetesStoreUrl(kubeconfig: string, others: string): string {
-  return `kubernetes:?kubeconfig=${kubeconfig}&others=${encodeURIComponent(others)}`;
 }

@@ -12,8 +12,8 @@ import { after, test } from "node:test";
 import { LB_CONF_DIR, lbConfigFiles } from "../../src/server/deploy/manifest-lb.js";
 import { LB_PORT } from "../../src/server/deploy/manifest-system.js";
 import { FakeApiServer } from "../store/fake-apiserver.js";
+import { writeKubeconfig } from "../store/fake-cluster.js";
 import { NGINX_BIN } from "../support/nginx.js";
-import { writeKubeconfig } from "./helpers.js";
 
 const ROOT = join(import.meta.dirname, "../../..");
 const tmp = mkdtempSync(join(tmpdir(), "manifest-lb-"));
@@ -72,7 +72,7 @@ test("domeos-confd renders the generated upstream from the cluster; nginx -t acc
       .replace(/\{\{\.src\}\} -e stderr"/, `{{.src}} -e stderr -p ${tmp}"`),
   );
   writeFileSync(join(confd, "templates/upstream.tmpl"), files["upstream.tmpl"]!);
-  const kubeconfig = writeKubeconfig(api, tmp);
+  const kubeconfig = writeKubeconfig(api, join(tmp, "kubeconfig"));
   const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
     execFile(
       process.execPath,

@@ -12,19 +12,10 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { EtcdStore } from "../../src/store/etcd.js";
 import { FakeApiServer } from "../store/fake-apiserver.js";
+import { kubernetesStoreUrl, writeKubeconfig } from "../store/fake-cluster.js";
 import { EtcdServer } from "../support/etcd.js";
 import { freePort } from "../support/ports.js";
-import {
-  agentUrl,
-  annotationsOf,
-  bearer,
-  kubernetesStoreUrl,
-  podObject,
-  podToken,
-  putPod,
-  SECRET,
-  writeKubeconfig,
-} from "./helpers.js";
+import { agentUrl, annotationsOf, bearer, podObject, podToken, putPod, SECRET } from "./helpers.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "server-replicas-"));
 const children: ChildProcess[] = [];
@@ -193,7 +184,10 @@ describe("two server replicas on one store, one SIGKILLed under report load", ()
       for (const p of pods)
         api.upsertPod(podObject("default", p, { size: 2000, needPorts: PORTS }));
       await killOneUnderLoad(
-        kubernetesStoreUrl(writeKubeconfig(api, tmp), etcd.endpoint.replace(/^http/, "etcd")),
+        kubernetesStoreUrl(
+          writeKubeconfig(api, join(tmp, "kubeconfig")),
+          etcd.endpoint.replace(/^http/, "etcd"),
+        ),
         pods,
         async (p) =>
           (api.pod("default", p)!.metadata as { annotations?: Record<string, string> })

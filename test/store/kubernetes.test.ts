@@ -3,7 +3,7 @@
 // what it returns.
 
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -15,25 +15,15 @@ import { openStore } from "../../src/store/open.js";
 import { CompactedError, StoreUnavailableError } from "../../src/store/store.js";
 import { eventually, recorder } from "./contract.js";
 import { FakeApiServer } from "./fake-apiserver.js";
+import { kubeconfigYaml, kubernetesStoreUrl, writeKubeconfig } from "./fake-cluster.js";
 
 const api = new FakeApiServer();
 let store: KubernetesStore;
 const tmp = mkdtempSync(join(tmpdir(), "store-k8s-"));
 
-function kubeconfigYaml(server: string, token: string): string {
-  return [
-    "apiVersion: v1",
-    "kind: Config",
-    `clusters: [{name: fake, cluster: {server: '${server}', insecure-skip-tls-verify: true}}]`,
-    `users: [{name: u, user: {token: '${token}'}}]`,
-    "contexts: [{name: fake, context: {cluster: fake, user: u}}]",
-    "current-context: fake",
-  ].join("\n");
-}
-
 function kubeConfig(server: string): KubeConfig {
   const kc = new KubeConfig();
-  kc.loadFromString(kubeconfigYaml(server, api.token));
+  kc.loadFromString(kubeconfigYaml({ url: server, token: api.token }));
   return kc;
 }
 
@@ -237,8 +227,7 @@ test("resourceVersions: opaque strings get revisions in the order seen; forgotte
 });
 
 test("openStore('kubernetes:?kubeconfig=...') and an unreachable apiserver", async () => {
-  const file = join(tmp, "kubeconfig");
-  writeFileSync(file, kubeconfigYaml(api.url, api.token));
+  const file = writeKubeconfig(api, join(tmp, "kubeconfig"));
   const s = await openStore(`kubernetes:?kubeconfig=${file}`);
   assert.match(s.description, /^kubernetes http:\/\/127\.0\.0\.1:\d+$/);
   assert.notEqual(await s.get("/registry/pods/default/web-1"), null);
@@ -268,11 +257,8 @@ test("openStore('kubernetes:?kubeconfig=...') and an unreachable apiserver", asy
 });
 
 test("kubernetes:?others=...: pods in the apiserver, the ledger in another store", async () => {
-  const file = join(tmp, "kubeconfig-routed");
-  writeFileSync(file, kubeconfigYaml(api.url, api.token));
-  const s = await openStore(
-    `kubernetes:?kubeconfig=${file}&others=${encodeURIComponent(`embedded:${join(tmp, "ledger")}`)}`,
-  );
+  const file = writeKubeconfig(api, join(tmp, "kubeconfig-routed"));
+  const s = await openStore(kubernetesStoreUrl(file, `embedded:${join(tmp, "ledger")}`));
   try {
     assert.match(s.description, /^kubernetes http:.*\(\/registry\/pods\/\*\), embedded .*ledger/);
     const k = "/domeos/ports/node-1/20000";
