@@ -28,6 +28,7 @@ import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 import { isRoutable, type PodObject } from "../src/runtime/pod-object.js";
 import { updatePod, updatePodAt } from "../src/runtime/pod-writer.js";
+import type { LoadSettings, PhaseStats } from "../test/e2e/load.js";
 import { DEPLOYMENT, System } from "../test/e2e/system.js";
 import {
   changeToRouted,
@@ -36,7 +37,6 @@ import {
   quantile,
   type ScaleResult,
 } from "./churn-latency.js";
-import type { PhaseStats } from "./churn-load.js";
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -165,7 +165,7 @@ async function run(mode: Mode): Promise<ModeResult> {
         keepAliveClients: KEEPALIVE_CLIENTS,
         closeClients: CLOSE_CLIENTS,
         intervalMs: INTERVAL_MS,
-      },
+      } satisfies LoadSettings,
     });
     let reloadMark = await reloads(sys);
     const phase = async (name: string, body: () => Promise<string>) => {

@@ -7,70 +7,12 @@
 // pod after its SIGTERM), a restarted nginx gets the list back in full, and
 // a pod whose port is not a port is left out while the others apply.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { Agent, request } from "node:http";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { repoRoot } from "../../src/main/repo-root.js";
 import type { DrainOutcome } from "../../src/runtime/drain.js";
 import { updatePod } from "../../src/runtime/pod-writer.js";
+import { describeGroup, FIRST_PHASE, startLoad } from "./load.js";
 import { DEPLOYMENT, System } from "./system.js";
-
-// logs every request and the SIGTERM, in arrival order, to $EVENTS_DIR/<pod>.log
-const APP = `const fs = require("node:fs");
-const cfg = JSON.parse(fs.readFileSync("config.json", "utf8"));
-const log = require("node:path").join(process.env.EVENTS_DIR, cfg.name + ".log");
-const srv = require("node:http").createServer((q, s) => {
-  fs.appendFileSync(log, "req\\n");
-  q.resume();
-  q.on("end", () => s.end(JSON.stringify({ replica: cfg.name, port: cfg.port, pid: process.pid })));
-});
-srv.keepAliveTimeout = 30000;
-srv.listen(cfg.port, "127.0.0.1");
-process.on("SIGTERM", () => {
-  fs.appendFileSync(log, "term\\n");
-  setTimeout(() => process.exit(0), 700);
-});
-`;
-
-/** Keep-alive clients (one connection each, GET and POST alternating) until stop(). */
-function keepAliveLoad(port: number, clients: number) {
-  let running = true;
-  const counts = { ok: 0, failed: 0, errors: [] as string[] };
-  const one = (agent: Agent, method: string) =>
-    new Promise<string>((resolve) => {
-      const req = request(
-        { host: "127.0.0.1", port, path: "/", method, agent, timeout: 10_000 },
-        (res) => {
-          res.resume();
-          res.on("end", () => resolve(res.statusCode === 200 ? "" : `HTTP ${res.statusCode}`));
-        },
-      );
-      req.on("timeout", () => req.destroy(new Error("timeout")));
-      req.on("error", (e) => resolve((e as NodeJS.ErrnoException).code ?? e.message));
-      req.end(method === "POST" ? "x" : undefined);
-    });
-  const loops = Array.from({ length: clients }, async () => {
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    for (let n = 0; running; n++) {
-      const err = await one(agent, n % 2 ? "POST" : "GET");
-      if (err) {
-        counts.failed++;
-        counts.errors.push(err);
-      } else counts.ok++;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    agent.destroy();
-  });
-  return {
-    counts,
-    stop: async () => {
-      running = false;
-      await Promise.all(loops);
-      return counts;
-    },
-  };
-}
 
 async function confdMetric(sys: System, name: string, match = ""): Promise<number> {
   const text = await (await fetch(sys.confdHealthUrl.replace("/healthz", "/metrics"))).text();
@@ -110,41 +52,35 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 3
   }
 }
 
-async function startSystem(): Promise<{ sys: System; events: string }> {
+async function startSystem(): Promise<System> {
   const sys = new System("embedded", {}, { dynamic: true });
   current = sys;
-  const events = join(sys.dir, "events");
-  mkdirSync(events);
-  writeFileSync(join(sys.dir, "app.cjs"), APP);
   await sys.start();
-  const tmpl = join(repoRoot(), "examples", "demo-app", "config.json.tmpl");
-  const created = await sys.api("POST", "/api/deployments", {
-    name: DEPLOYMENT,
-    command: ["node", join(sys.dir, "app.cjs")],
-    replicas: 2,
-    ports: 1,
-    templates: [`${tmpl}:config.json`],
-    env: { EVENTS_DIR: events },
-  });
+  const created = await sys.api("POST", "/api/deployments", sys.eventLogDeployment(2));
   assert.equal(created.status, 201, created.msg);
   await sys.routesTo(
     (await sys.pods()).map((p) => p.metadata.name),
     60_000,
   );
-  return { sys, events };
+  return sys;
 }
 
 test("dynamic endpoints: scale 2 -> 4 -> 1 under keep-alive load: 0 failed, no nginx reload, drains confirmed", {
   timeout: 240_000,
 }, async () => {
-  const { sys, events } = await startSystem();
+  const sys = await startSystem();
   const drained: DrainOutcome[] = [];
   try {
     sys.sa!.runtime.on("drained", (_n: string[], o: DrainOutcome) => drained.push(o));
     const master = sys.nginx!.pid!;
     const workers = sys.nginx!.workerPids();
     const reloads = await confdMetric(sys, "confd_reloads_total", 'result="ok"');
-    const load = keepAliveLoad(sys.nginx!.port, 8);
+    const load = startLoad({
+      url: `http://127.0.0.1:${sys.nginx!.port}/`,
+      keepAliveClients: 8,
+      closeClients: 0,
+      intervalMs: 20,
+    });
     const patch = (replicas: number) =>
       sys.api("PATCH", `/api/deployments/default/${DEPLOYMENT}`, { replicas });
 
@@ -159,10 +95,10 @@ test("dynamic endpoints: scale 2 -> 4 -> 1 under keep-alive load: 0 failed, no n
     assert.equal(scaled.status, 200, scaled.msg);
     await waitFor("1 member", async () => ((await sys.members()).length === 1 ? true : undefined));
     await new Promise((r) => setTimeout(r, 1000));
-    const counts = await load.stop();
+    const counts = (await load.stop())[FIRST_PHASE]!.keepAlive;
 
-    assert.ok(counts.ok > 100, `load ran: ${counts.ok} ok`);
-    assert.equal(counts.failed, 0, `failed requests: ${counts.errors.slice(0, 5).join(", ")}`);
+    assert.ok(counts.requests - counts.failed > 100, `load ran: ${describeGroup(counts)}`);
+    assert.equal(counts.failed, 0, `failed requests: ${describeGroup(counts)}`);
     assert.equal(sys.nginx!.pid, master, "nginx master unchanged");
     assert.deepEqual(sys.nginx!.workerPids(), workers, "nginx workers unchanged: no reload");
     assert.equal(
@@ -178,9 +114,8 @@ test("dynamic endpoints: scale 2 -> 4 -> 1 under keep-alive load: 0 failed, no n
     );
     // no request reached a pod after its SIGTERM
     for (const name of four) {
-      const file = join(events, `${name}.log`);
-      if (!existsSync(file)) continue;
-      const lines = readFileSync(file, "utf8").trim().split("\n");
+      const lines = sys.eventLog(name);
+      if (!lines) continue;
       const term = lines.indexOf("term");
       if (term >= 0)
         assert.deepEqual(lines.slice(term + 1), [], `${name}: requests after its SIGTERM`);
@@ -195,7 +130,7 @@ test("dynamic endpoints: scale 2 -> 4 -> 1 under keep-alive load: 0 failed, no n
 test("dynamic endpoints: nginx restart, an outage or a foreign push -> the list is pushed again in full, /healthz says why meanwhile; a bad pod is left out, the others apply", {
   timeout: 240_000,
 }, async () => {
-  const { sys } = await startSystem();
+  const sys = await startSystem();
   try {
     const before = (await sys.members()).sort();
     assert.equal(before.length, 2);

@@ -3,7 +3,7 @@
 // template, and a real nginx in front, on the embedded store or real etcd.
 // `dynamic: true`: nginx with the Lua balancer, confd pushing the members
 // (docs/nginx-dynamic.md) instead of reloading for each pod change.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DemoConfd } from "../../src/main/demo-confd.js";
@@ -23,6 +23,31 @@ import { freePort } from "../support/ports.js";
 
 export const DEPLOYMENT = "img-host-test"; // what the seed's template selects
 export const PORT_RANGE = { min: 24000, max: 24499 };
+const DEMO_APP = join(repoRoot(), "examples", "demo-app");
+/** The demo's config.json template (the replica's name and port), as a deployment's `templates` entry. */
+const DEMO_CONFIG = `${join(DEMO_APP, "config.json.tmpl")}:config.json`;
+
+/**
+ * A test app that logs every request and its SIGTERM, in arrival order, to
+ * $EVENTS_DIR/<pod>.log, and keeps serving for 700 ms after its SIGTERM (as
+ * apps finishing their work do), so a request routed to it after its SIGTERM
+ * would be seen.
+ */
+const EVENT_LOG_APP = `const fs = require("node:fs");
+const cfg = JSON.parse(fs.readFileSync("config.json", "utf8"));
+const log = require("node:path").join(process.env.EVENTS_DIR, cfg.name + ".log");
+const srv = require("node:http").createServer((q, s) => {
+  fs.appendFileSync(log, "req\\n");
+  q.resume();
+  q.on("end", () => s.end(JSON.stringify({ replica: cfg.name, port: cfg.port, pid: process.pid })));
+});
+srv.keepAliveTimeout = 30000;
+srv.listen(cfg.port, "127.0.0.1");
+process.on("SIGTERM", () => {
+  fs.appendFileSync(log, "term\\n");
+  setTimeout(() => process.exit(0), 700);
+});
+`;
 
 export interface Reply {
   replica: string;
@@ -130,16 +155,50 @@ export class System {
   }
 
   demoDeployment(replicas: number, ports = 2): Record<string, unknown> {
-    const app = join(repoRoot(), "examples", "demo-app");
     return {
       name: DEPLOYMENT,
-      command: ["node", join(app, "server.mjs"), "config.json"],
+      command: ["node", join(DEMO_APP, "server.mjs"), "config.json"],
       replicas,
       networkMode: "HOST",
       ports,
-      templates: [`${join(app, "config.json.tmpl")}:config.json`],
+      templates: [DEMO_CONFIG],
       accessType: "DIY",
     };
+  }
+
+  /**
+   * A deployment of a test's own app: `source` (CommonJS, reading the demo's
+   * config.json: its replica name and port) written to the system's dir, one
+   * port a replica, `env` its environment.
+   */
+  scriptDeployment(
+    source: string,
+    replicas: number,
+    env: Record<string, string>,
+  ): Record<string, unknown> {
+    const script = join(this.dir, "app.cjs");
+    writeFileSync(script, source);
+    return {
+      name: DEPLOYMENT,
+      command: ["node", script],
+      replicas,
+      ports: 1,
+      templates: [DEMO_CONFIG],
+      env,
+    };
+  }
+
+  /** A deployment of the app that logs each request and its SIGTERM (read them with eventLog()). */
+  eventLogDeployment(replicas: number): Record<string, unknown> {
+    const events = join(this.dir, "events");
+    mkdirSync(events, { recursive: true });
+    return this.scriptDeployment(EVENT_LOG_APP, replicas, { EVENTS_DIR: events });
+  }
+
+  /** What eventLogDeployment()'s replica `pod` logged ("req", "term"), in order; null: nothing. */
+  eventLog(pod: string): string[] | null {
+    const file = join(this.dir, "events", `${pod}.log`);
+    return existsSync(file) ? readFileSync(file, "utf8").trim().split("\n") : null;
   }
 
   async pods(): Promise<PodObject[]> {
