@@ -1,7 +1,9 @@
 // Shared fixtures of the server tests: real stores (embedded SQLite in a
-// temp dir, real etcd), pod objects shaped like Kubernetes v1 pods, and a
-// small HTTP client for the agent API.
+// temp dir, real etcd), the server in-process or as its own process, pod
+// objects shaped like Kubernetes v1 pods, a small HTTP client for the agent
+// API, and polling without fixed sleeps.
 
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +16,7 @@ import { EmbeddedStore } from "../../src/store/embedded.js";
 import { EtcdStore } from "../../src/store/etcd.js";
 import { podKey, type Store } from "../../src/store/store.js";
 import { EtcdServer } from "../support/etcd.js";
+import { freePort } from "../support/ports.js";
 
 export const SECRET = "test-secret-0123456789abcdef0123456789";
 export const ADMIN = "admin-token-for-tests";
@@ -85,6 +88,74 @@ export async function startTestServer(
     logger: process.env.SERVER_TEST_LOG ? jsonLogger("debug") : silentLogger,
     ...extra,
   });
+}
+
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+}
+
+/**
+ * bin/domeos-server (dist/src/server/main.js) as its own process: a free
+ * port, a data dir of its own under `dir`, the tests' secret, admin token
+ * "admin", `flags` added; resolves once /readyz answers 200 (throws with its
+ * stderr if it exits first). Once started, the caller ends it.
+ */
+export async function spawnServer(
+  storeUrl: string,
+  dir: string,
+  flags: string[] = [],
+): Promise<ServerProcess> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      "dist/src/server/main.js",
+      `--listen=127.0.0.1:${port}`,
+      `--cluster=default=${storeUrl}`,
+      `--data-dir=${mkdtempSync(join(dir, "data-"))}`,
+      `--secret=${SECRET}`,
+      "--admin-token=admin",
+      "--log-level=warn",
+      ...flags,
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await until(`server on ${port}`, async () => {
+      if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${stderr}`);
+      return (await fetch(`${url}/readyz`)).ok;
+    });
+  } catch (err) {
+    child.kill("SIGKILL"); // never ready: end it here, the caller has no handle on it
+    throw err;
+  }
+  return { child, url };
+}
+
+/** Poll `fn` every 100 ms until it gives a truthy value (a throw is retried, and named on timeout). */
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | false | null | undefined>,
+  ms = 90_000,
+): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
 }
 
 export interface PodOptions {

@@ -13,22 +13,13 @@ import {
   podToken,
   putPod,
   request,
-  SECRET,
   STORE_KINDS,
   type StoreFixture,
   startTestServer,
+  until,
 } from "./helpers.js";
 
 const tok = (ns: string, pod: string) => bearer(podToken(ns, pod));
-
-async function waitFor(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 for (const kind of STORE_KINDS) {
   describe(`port ledger on ${kind}`, () => {
@@ -122,9 +113,10 @@ for (const kind of STORE_KINDS) {
         .ports;
       assert.equal((await fx.store.list(`${LEDGER_PREFIX}${host}/`)).kvs.length, 2);
       await fx.store.delete(podKey("default", "doomed"));
-      await waitFor(
+      await until(
         "ledger records to be freed",
         async () => (await fx.store.list(`${LEDGER_PREFIX}${host}/`)).kvs.length === 0,
+        20_000,
       );
       // and a new pod may take them
       await putPod(fx.store, "default", "heir", { hostIP: host });

@@ -4,7 +4,7 @@
 // compare-and-swap on the pod's grant record (docs/ports-ledger.md), so at
 // no point does the pod hold more than its quota, whichever process served.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,8 +19,7 @@ import {
 import { EtcdStore } from "../../src/store/etcd.js";
 import { podKey } from "../../src/store/store.js";
 import { EtcdServer } from "../support/etcd.js";
-import { freePort } from "../support/ports.js";
-import { agentUrl, bearer, podToken, putPod, SECRET } from "./helpers.js";
+import { agentUrl, bearer, podToken, putPod, spawnServer, until } from "./helpers.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "quota-replicas-"));
 const children: ChildProcess[] = [];
@@ -33,49 +32,11 @@ const CONTAINERS = 6;
 const QUOTA = 4;
 const ROUNDS = 12;
 
-async function until(what: string, f: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      if (await f()) return;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}: ${last}`);
-}
-
-/** One replica: bin/domeos-server as its own process, the shared store and secret; no rate limit in the way. */
+/** One replica: bin/domeos-server as its own process, no rate limit in the way; ended in after(). */
 async function replica(storeUrl: string): Promise<string> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      "dist/src/server/main.js",
-      `--listen=127.0.0.1:${port}`,
-      `--cluster=default=${storeUrl}`,
-      `--data-dir=${mkdtempSync(join(tmp, "data-"))}`,
-      `--secret=${SECRET}`,
-      "--admin-token=admin",
-      "--runtime=none",
-      "--agent-rate=0",
-      "--log-level=warn",
-    ],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  children.push(child);
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await until(`replica on ${port}`, async () => {
-    if (child.exitCode !== null) throw new Error(`replica exited ${child.exitCode}: ${stderr}`);
-    return (await fetch(`${url}/readyz`)).ok;
-  });
-  return url;
+  const server = await spawnServer(storeUrl, tmp, ["--runtime=none", "--agent-rate=0"]);
+  children.push(server.child);
+  return server.url;
 }
 
 before(async () => {
@@ -145,12 +106,16 @@ test("a deleted pod's grants go with its ports (the servers' pod-deletion watch)
   const pod = "race-0";
   assert.ok(await store.get(quotaKey("default", pod)), "the grant record exists");
   await store.delete(podKey("default", pod));
-  await until("grant record and ports freed", async () => {
-    const held = await holdings(pod);
-    return (
-      (await store.get(quotaKey("default", pod))) === null &&
-      held.assigned === 0 &&
-      held.records === 0
-    );
-  });
+  await until(
+    "grant record and ports freed",
+    async () => {
+      const held = await holdings(pod);
+      return (
+        (await store.get(quotaKey("default", pod))) === null &&
+        held.assigned === 0 &&
+        held.records === 0
+      );
+    },
+    60_000,
+  );
 });

@@ -5,7 +5,7 @@
 // On a real etcd, and with pods in the Kubernetes API (FAKE apiserver,
 // test/store/fake-apiserver.ts) and the ledger in etcd, as on a cluster.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,8 +14,17 @@ import { EtcdStore } from "../../src/store/etcd.js";
 import { FakeApiServer } from "../store/fake-apiserver.js";
 import { kubernetesStoreUrl, writeKubeconfig } from "../store/fake-cluster.js";
 import { EtcdServer } from "../support/etcd.js";
-import { freePort } from "../support/ports.js";
-import { agentUrl, annotationsOf, bearer, podObject, podToken, putPod, SECRET } from "./helpers.js";
+import {
+  agentUrl,
+  annotationsOf,
+  bearer,
+  podObject,
+  podToken,
+  putPod,
+  type ServerProcess,
+  spawnServer,
+  until,
+} from "./helpers.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "server-replicas-"));
 const children: ChildProcess[] = [];
@@ -26,50 +35,11 @@ after(() => {
 
 const tok = (pod: string) => bearer(podToken("default", pod));
 
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}: ${last}`);
-}
-
-/** One replica: bin/domeos-server as its own process, its own data dir, the shared secret. */
-async function replica(storeUrl: string, env: NodeJS.ProcessEnv = {}) {
-  const port = await freePort();
-  const dataDir = mkdtempSync(join(tmp, "data-"));
-  const child = spawn(
-    process.execPath,
-    [
-      "dist/src/server/main.js",
-      `--listen=127.0.0.1:${port}`,
-      `--cluster=default=${storeUrl}`,
-      `--data-dir=${dataDir}`,
-      `--secret=${SECRET}`,
-      "--admin-token=admin",
-      "--runtime=none",
-      "--log-level=warn",
-    ],
-    { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } },
-  );
-  children.push(child);
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await until(`replica on ${port} (stderr: ${stderr})`, async () => {
-    if (child.exitCode !== null) throw new Error(`replica exited ${child.exitCode}: ${stderr}`);
-    return (await fetch(`${url}/readyz`)).ok ? true : undefined;
-  });
-  return { child, url };
+/** One replica: bin/domeos-server as its own process, ended in after(). */
+async function replica(storeUrl: string): Promise<ServerProcess> {
+  const server = await spawnServer(storeUrl, tmp, ["--runtime=none"]);
+  children.push(server.child);
+  return server;
 }
 
 type Ack = [pod: string, key: string, value: string, replica: number];
@@ -87,9 +57,8 @@ async function killOneUnderLoad(
   storeUrl: string,
   pods: string[],
   annotations: (pod: string) => Promise<Record<string, string>>,
-  env: NodeJS.ProcessEnv = {},
 ): Promise<void> {
-  const replicas = [await replica(storeUrl, env), await replica(storeUrl, env)];
+  const replicas = [await replica(storeUrl), await replica(storeUrl)];
   // reports are checked against the ledger: each pod reports the ports it holds
   const held = new Map<string, number[]>();
   for (const p of pods) {
@@ -131,15 +100,19 @@ async function killOneUnderLoad(
     }
   };
   const load = pods.flatMap((p) => [0, 1, 2].map((lane) => worker(p, lane)));
-  await until("both replicas acknowledging", async () =>
-    acked.filter((a) => a[3] === 0).length >= 100 && acked.filter((a) => a[3] === 1).length >= 100
-      ? true
-      : undefined,
+  await until(
+    "both replicas acknowledging",
+    async () =>
+      acked.filter((a) => a[3] === 0).length >= 100 &&
+      acked.filter((a) => a[3] === 1).length >= 100,
+    60_000,
   );
   replicas[0]!.child.kill("SIGKILL");
   killedAt = acked.length;
-  await until("the survivor acknowledging after the kill", async () =>
-    acked.length >= killedAt + 200 ? true : undefined,
+  await until(
+    "the survivor acknowledging after the kill",
+    async () => acked.length >= killedAt + 200,
+    60_000,
   );
   stop = true;
   await Promise.all(load);

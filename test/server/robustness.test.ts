@@ -1,7 +1,7 @@
 // Failure behaviour: the store going away (503, then recovery) and the
 // server process being SIGKILLed under load (no acknowledged write lost).
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +10,6 @@ import { EmbeddedStore } from "../../src/store/embedded.js";
 import { EtcdStore } from "../../src/store/etcd.js";
 import type { Store } from "../../src/store/store.js";
 import { EtcdServer } from "../support/etcd.js";
-import { freePort } from "../support/ports.js";
 import {
   agentUrl,
   annotationsOf,
@@ -18,30 +17,12 @@ import {
   podToken,
   putPod,
   request,
-  SECRET,
+  spawnServer,
   startTestServer,
+  until,
 } from "./helpers.js";
 
 const tok = (pod: string) => bearer(podToken("default", pod));
-
-async function eventually<T>(
-  what: string,
-  f: () => Promise<T | undefined>,
-  ms = 30_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}: ${last}`);
-}
 
 describe("etcd outage", () => {
   test("503 with a clear message while etcd is down, recovery when it returns", async () => {
@@ -68,10 +49,14 @@ describe("etcd outage", () => {
       const health = await request("GET", `${srv.url}/healthz`);
       assert.equal(health.status, 200, "liveness stays up: restarting the server would not help");
       await etcd.start();
-      await eventually("a successful PUT after etcd returned", async () => {
-        const r = await request("PUT", url, { AUTO_PORT0: "20003" }, tok("p1"));
-        return r.status === 200 ? r : undefined;
-      });
+      await until(
+        "a successful PUT after etcd returned",
+        async () => {
+          const r = await request("PUT", url, { AUTO_PORT0: "20003" }, tok("p1"));
+          return r.status === 200 ? r : undefined;
+        },
+        30_000,
+      );
       assert.equal((await annotationsOf(store, "default", "p1")).AUTO_PORT0, "20003");
       assert.equal((await request("GET", `${srv.url}/readyz`)).status, 200);
     } finally {
@@ -82,41 +67,28 @@ describe("etcd outage", () => {
   });
 });
 
-/** Start bin/domeos-server as a child process and wait for /healthz. */
-async function spawnServer(storeUrl: string): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), "server-child-"));
-  const child = spawn(
-    process.execPath,
-    [
-      "dist/src/server/main.js",
-      `--listen=127.0.0.1:${port}`,
-      `--cluster=default=${storeUrl}`,
-      `--data-dir=${dataDir}`,
-      `--secret=${SECRET}`,
-      "--admin-token=admin",
-      "--log-level=warn",
-    ],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await eventually(`server child to answer (stderr: ${stderr})`, async () => {
-    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${stderr}`);
-    const r = await fetch(`${url}/healthz`);
-    return r.ok ? true : undefined;
-  });
-  return { child, url };
-}
-
 async function killDuringLoad(storeUrl: string, store: Store): Promise<void> {
   const pods = Array.from({ length: 10 }, (_, i) => `crash-${i}`);
   const keys = 50;
   for (const p of pods) await putPod(store, "default", p, { size: 4000, needPorts: keys });
-  const { child, url } = await spawnServer(storeUrl);
+  const dir = mkdtempSync(join(tmpdir(), "server-child-"));
+  const { child, url } = await spawnServer(storeUrl, dir);
+  try {
+    await reportUntilKilled(child, url, pods, keys, store);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Reports from every pod until 200 were acknowledged, SIGKILL, then each acknowledged one in the store. */
+async function reportUntilKilled(
+  child: ChildProcess,
+  url: string,
+  pods: string[],
+  keys: number,
+  store: Store,
+): Promise<void> {
   // reports are checked against the ledger: each pod reports the ports it holds
   const held = new Map<string, number[]>();
   for (const p of pods) {
@@ -147,9 +119,7 @@ async function killDuringLoad(storeUrl: string, store: Store): Promise<void> {
     }
   };
   const load = pods.flatMap((p) => [0, 1, 2, 3].map((lane) => worker(p, lane)));
-  await eventually("some acknowledged writes", async () =>
-    acked.length >= 200 ? true : undefined,
-  );
+  await until("some acknowledged writes", async () => acked.length >= 200, 30_000);
   child.kill("SIGKILL");
   stop = true;
   await Promise.all(load);

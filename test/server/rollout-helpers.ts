@@ -1,6 +1,7 @@
 // Shared by the rollout tests: the deployments admin API as a small client,
-// polling without fixed sleeps, and waiting for a rollout's phase.
+// and waiting for a rollout's phase (polling: helpers.until).
 import type { RolloutStatus } from "../../src/server/deploy/rollout-types.js";
+import { until } from "./helpers.js";
 
 export interface Answer<T> {
   status: number;
@@ -27,26 +28,6 @@ export async function deployApi<T = unknown>(
   });
   const j = (await res.json()) as { resultMsg: string; result: T };
   return { status: res.status, msg: j.resultMsg, result: j.result };
-}
-
-/** Poll `fn` every 100 ms until it gives a truthy value (a throw is retried, and named on timeout). */
-export async function until<T>(
-  what: string,
-  fn: () => Promise<T | false | null | undefined>,
-  ms = 90_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
 }
 
 /** Wait until deployment default/`name`'s rollout is in `phase` (Failed on the way to another: thrown). */

@@ -17,7 +17,8 @@ import type { Store } from "../../src/store/store.js";
 import { EtcdServer } from "../support/etcd.js";
 import { REPO_ROOT } from "../support/fixtures.js";
 import { freePort } from "../support/ports.js";
-import { deployApi, until } from "./rollout-helpers.js";
+import { until } from "./helpers.js";
+import { deployApi } from "./rollout-helpers.js";
 
 const ADMIN = "rollout-resume-admin-token";
 const APP = `const v = process.env;

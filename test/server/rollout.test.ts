@@ -15,8 +15,8 @@ import { isRoutable, type PodObject } from "../../src/runtime/pod-object.js";
 import { listPods } from "../../src/runtime/pod-writer.js";
 import type { RevisionRecord, RolloutStatus } from "../../src/server/deploy/rollout-types.js";
 import type { Watch } from "../../src/store/store.js";
-import { runDeployCli } from "./helpers.js";
-import { deployApi, rolloutPhase as phaseOf, until } from "./rollout-helpers.js";
+import { runDeployCli, until } from "./helpers.js";
+import { deployApi, rolloutPhase as phaseOf } from "./rollout-helpers.js";
 
 // answers its VERSION and pod name on AUTO_PORT0, once READY_DELAY_MS passed; exits with CRASH if set
 const APP = `const v = process.env;
