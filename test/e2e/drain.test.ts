@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { DrainOutcome } from "../../src/runtime/drain.js";
+import { describeGroup, FIRST_PHASE, startLoad } from "./load.js";
 import { DEPLOYMENT, System } from "./system.js";
 
 test("drain: no request reaches a pod after its SIGTERM (real confd and nginx)", {
@@ -18,7 +19,7 @@ test("drain: no request reaches a pod after its SIGTERM (real confd and nginx)",
     const marks: string[] = [];
     sys.sa!.runtime.on("drained", (names: string[], outcome: DrainOutcome) => {
       drained.push(outcome);
-      marks.push(`${names.join(",")} drained (${outcome}) at ${Date.now()}`);
+      marks.push(`${names.join(",")} drained (${outcome}) at ${new Date().toISOString()}`);
     });
     const created = await sys.api("POST", "/api/deployments", sys.eventLogDeployment(3));
     assert.equal(created.status, 201, created.msg);
@@ -29,39 +30,29 @@ test("drain: no request reaches a pod after its SIGTERM (real confd and nginx)",
     // before the three pods were ready (the last reload may still be under way)
     await sys.applied();
 
-    let loading = true;
-    let failed = 0;
-    let ok = 0;
-    const t0 = Date.now();
-    const failures: string[] = [];
-    const client = async () => {
-      while (loading) {
-        const sent = Date.now() - t0;
-        const r = await sys.requestViaNginx();
-        if ("reply" in r) ok++;
-        else {
-          failed++;
-          failures.push(`sent at ${sent} ms: ${r.failure}`);
-        }
-      }
-    };
-    const clients = [client(), client(), client(), client()];
+    // Connection: close clients, each waiting at most 2 s for an answer
+    const load = startLoad({
+      url: `http://127.0.0.1:${sys.nginx!.port}/`,
+      keepAliveClients: 0,
+      closeClients: 4,
+      intervalMs: 0,
+      timeoutMs: 2000,
+      answerField: "replica",
+    });
     const scaled = await sys.api("PATCH", `/api/deployments/default/${DEPLOYMENT}`, {
       replicas: 1,
     });
     assert.equal(scaled.status, 200, scaled.msg);
-    const okAtScale = ok;
-    const failedAtScale = failed;
+    load.phase("delete");
     await new Promise((r) => setTimeout(r, 500));
     assert.equal((await sys.api("DELETE", `/api/deployments/default/${DEPLOYMENT}`)).status, 200);
-    loading = false;
-    await Promise.all(clients);
+    const atScale = (await load.stop())[FIRST_PHASE]!.close;
 
-    assert.ok(okAtScale > 0, "load ran during the scale-down");
+    assert.ok(atScale.requests > atScale.failed, "load ran during the scale-down");
     assert.equal(
-      failedAtScale,
+      atScale.failed,
       0,
-      `requests failed during the scale-down (${okAtScale} ok): ${failures.slice(0, failedAtScale).join("; ")} (t0 ${t0}; ${marks.join("; ")})\nnginx error.log:\n${sys.nginxErrors()}`,
+      `requests failed during the scale-down: ${describeGroup(atScale)} (${marks.join("; ")})\nnginx error.log:\n${sys.nginxErrors()}`,
     );
     for (const name of names) {
       const lines = sys.eventLog(name);

@@ -5,7 +5,8 @@
 // (`Connection: close`), GET and POST alternating (GET first), `intervalMs`
 // between two requests of one client, until stop(). Every request is counted
 // in the phase it started in; failed = a non-2xx answer, a connection error,
-// no answer in 10 s, or (with `answerField`) an answer that is not JSON.
+// no answer within `timeoutMs` (10 s), or (with `answerField`) an answer that
+// is not JSON.
 import { Agent, request } from "node:http";
 
 export interface LoadSettings {
@@ -14,6 +15,8 @@ export interface LoadSettings {
   closeClients: number;
   /** Pause between two requests of one client. */
   intervalMs: number;
+  /** A request not answered in full within this fails ("timeout"); default 10 s. */
+  timeoutMs?: number;
   /** Record this field of each (JSON) answer, with when it came: which version answered. */
   answerField?: string;
 }
@@ -46,7 +49,6 @@ export interface Load {
   stop(): Promise<PhaseStats>;
 }
 
-const TIMEOUT_MS = 10_000;
 const FIRST_ERRORS = 10;
 
 export function startLoad(s: LoadSettings): Load {
@@ -64,7 +66,7 @@ export function startLoad(s: LoadSettings): Load {
       const p = phase;
       const method = n % 2 === 0 ? "GET" : "POST";
       const t0 = performance.now();
-      const answer = await once(s.url, agent, method, `${group}-${i}`, s.answerField);
+      const answer = await once(s, agent, method, `${group}-${i}`);
       count(entry(p)[group], method, answer, performance.now() - t0);
       await new Promise((r) => setTimeout(r, s.intervalMs));
     }
@@ -130,12 +132,12 @@ function count(g: GroupStats, method: string, a: Answer, ms: number): void {
 
 /** One request: `agent` undefined = a new connection, closed after the answer. */
 function once(
-  url: string,
+  s: LoadSettings,
   agent: Agent | undefined,
   method: string,
   who: string,
-  answerField: string | undefined,
 ): Promise<Answer> {
+  const answerField = s.answerField;
   return new Promise((resolve) => {
     let settled = false;
     const done = (error: string, value?: string) => {
@@ -147,7 +149,7 @@ function once(
     };
     const body = method === "POST" ? JSON.stringify({ who, at: Date.now() }) : undefined;
     const req = request(
-      url,
+      s.url,
       {
         method,
         agent: agent ?? false,
@@ -174,7 +176,7 @@ function once(
     const timer = setTimeout(() => {
       req.destroy();
       done("timeout");
-    }, TIMEOUT_MS);
+    }, s.timeoutMs ?? 10_000);
     req.once("error", (e) => done((e as NodeJS.ErrnoException).code ?? e.message));
     req.end(body);
   });
