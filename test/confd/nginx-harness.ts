@@ -104,6 +104,36 @@ ${extra}`,
   return { confdir, dest };
 }
 
+export interface ConfdRun {
+  /** Exit code; null when a signal ended it (the 60 s limit: SIGTERM). */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * bin/domeos-confd run to its end (-onetime, -version, a bad flag): its exit
+ * code and output; ended after 60 s. Asynchronous, so that a FAKE apiserver
+ * in this process keeps answering it.
+ */
+export function runConfd(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ConfdRun> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [join(ROOT, "bin/domeos-confd"), ...args], {
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    p.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    p.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 /** bin/domeos-confd as a child process, its stderr kept for assertions. */
 export class Confd {
   proc: ChildProcess | null = null;

@@ -11,30 +11,10 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { CONFD_GOLDEN as GOLDEN, REPO_ROOT } from "../support/fixtures.js";
 import { freePort } from "../support/ports.js";
+import { runConfd } from "./nginx-harness.js";
 
 const MAIN = join(REPO_ROOT, "dist", "src", "confd", "main.js");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env } });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    p.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    p.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** A confdir with the seed's nginx.toml (paths pointed at a scratch dir) and the 12-pod data as YAML-able JSON. */
 function seedConfdir() {
@@ -75,7 +55,7 @@ function seedConfdir() {
 
 test("-onetime renders the seed template from the file backend byte for byte, exit 0", async () => {
   const s = seedConfdir();
-  const r = await run(["-onetime", ...s.base]);
+  const r = await runConfd(["-onetime", ...s.base]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(
     readFileSync(s.dest, "utf8"),
@@ -84,7 +64,7 @@ test("-onetime renders the seed template from the file backend byte for byte, ex
   assert.match(r.stderr, /INFO Target config .*upstream.conf has been updated/);
   assert.equal(readFileSync(join(s.dir, "reloads"), "utf8"), "reloaded\n");
   // Second run: in sync, no reload.
-  const again = await run(["-onetime", ...s.base]);
+  const again = await runConfd(["-onetime", ...s.base]);
   assert.equal(again.code, 0);
   assert.equal(readFileSync(join(s.dir, "reloads"), "utf8"), "reloaded\n");
 });
@@ -96,7 +76,7 @@ test("bad TOML and a missing template: clear errors, other resources still rende
     join(s.dir, "conf.d", "bbb-missing.toml"),
     `[template]\nsrc = "nope.tmpl"\ndest = "${join(s.dir, "out", "x")}"\nkeys = ["/x"]\n`,
   );
-  const r = await run(["-onetime", ...s.base]);
+  const r = await runConfd(["-onetime", ...s.base]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /aaa-broken.toml: invalid TOML/);
   assert.match(r.stderr, /Missing template: .*nope.tmpl/);
@@ -110,7 +90,7 @@ test("a malformed pod: left out and named, the others render, exit 0; -freeze-on
   const s = seedConfdir();
   s.data.registry.pods.default["broken-pod"] = '{"metadata": {"annotations": null}}';
   writeFileSync(s.dataFile, JSON.stringify(s.data));
-  const isolated = await run(["-onetime", ...s.base]);
+  const isolated = await runConfd(["-onetime", ...s.base]);
   assert.equal(isolated.code, 0, isolated.stderr);
   assert.match(
     isolated.stderr,
@@ -123,10 +103,10 @@ test("a malformed pod: left out and named, the others render, exit 0; -freeze-on
   rmSync(s.dest);
   delete s.data.registry.pods.default["broken-pod"];
   writeFileSync(s.dataFile, JSON.stringify(s.data));
-  assert.equal((await run(["-onetime", ...s.base])).code, 0);
+  assert.equal((await runConfd(["-onetime", ...s.base])).code, 0);
   s.data.registry.pods.default["broken-pod"] = '{"metadata": {"annotations": null}}';
   writeFileSync(s.dataFile, JSON.stringify(s.data));
-  const r = await run(["-onetime", "-freeze-on-bad-key", ...s.base]);
+  const r = await runConfd(["-onetime", "-freeze-on-bad-key", ...s.base]);
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
@@ -143,24 +123,27 @@ test("flags override the config file; -noop prints a unified diff and writes not
   const cfg = join(s.dir, "confd.toml");
   writeFileSync(cfg, "noop = true\n");
   const base = s.base.filter((a, i) => a !== "-config-file" && s.base[i - 1] !== "-config-file");
-  const noop = await run(["-onetime", ...base, "-config-file", cfg]);
+  const noop = await runConfd(["-onetime", ...base, "-config-file", cfg]);
   assert.equal(noop.code, 0, noop.stderr);
   assert.equal(existsSync(s.dest), false, "config noop = true: nothing written");
   assert.match(
     noop.stdout,
     /^--- .*upstream.conf\n\+\+\+ .*upstream.conf \(new\)\n@@ -0,0 \+1,21 @@\n\+upstream img_cs_group/,
   );
-  const forced = await run(["-onetime", ...base, "-config-file", cfg, "-noop=false"]);
+  const forced = await runConfd(["-onetime", ...base, "-config-file", cfg, "-noop=false"]);
   assert.equal(forced.code, 0, forced.stderr);
   assert.equal(existsSync(s.dest), true, "-noop=false on the command line wins over the file");
 });
 
 test("-version, -h and bad flags", async () => {
-  assert.match((await run(["-version"])).stdout, /^domeos-confd .*confd 0.17.0-dev compatible/);
-  const h = await run(["-h"]);
+  assert.match(
+    (await runConfd(["-version"])).stdout,
+    /^domeos-confd .*confd 0.17.0-dev compatible/,
+  );
+  const h = await runConfd(["-h"]);
   assert.equal(h.code, 0);
   assert.match(h.stderr, /-confdir string/);
-  const bad = await run(["-bogus"]);
+  const bad = await runConfd(["-bogus"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /flag provided but not defined: -bogus/);
 });

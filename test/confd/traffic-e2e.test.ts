@@ -9,7 +9,6 @@
 // - a pod rewriting its port in a burst costs a bounded number of reloads,
 //   and the last port is the one routed.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,9 +28,9 @@ import {
   metricValue,
   PODS,
   podFor,
-  ROOT,
   readText,
   routedTo,
+  runConfd,
   sameSet,
   until,
 } from "./nginx-harness.js";
@@ -220,45 +219,26 @@ describe("reload budget and -onetime scale-down (etcd, nginx)", () => {
     for (const i of [1, 2]) await r.store.delete(`${PODS}/web-${i}`);
     const confdir = r.confd.args[r.confd.args.indexOf("-confdir") + 1];
     const node = r.confd.args[r.confd.args.indexOf("-node") + 1];
+    const onetime = [
+      "-onetime",
+      "-confdir",
+      confdir,
+      "-config-file",
+      "/nonexistent",
+      "-backend",
+      "etcdv3",
+      "-node",
+      node,
+    ];
     assert.equal(serverLines(readText(r.dest)), 3);
-    const run = spawnSync(
-      process.execPath,
-      [
-        join(ROOT, "bin/domeos-confd"),
-        "-onetime",
-        "-confdir",
-        confdir,
-        "-config-file",
-        "/nonexistent",
-        "-backend",
-        "etcdv3",
-        "-node",
-        node,
-      ],
-      { encoding: "utf8", timeout: 60_000 },
-    );
-    assert.equal(run.status, 0, run.stderr);
+    const run = await runConfd(onetime);
+    assert.equal(run.code, 0, run.stderr);
     assert.equal(serverLines(readText(r.dest)), 1);
     await r.expectRoutes(["b0"], "nginx reloaded by -onetime");
     // And an empty store: confirmed by a re-read, applied, exit 0.
     await r.store.delete(`${PODS}/web-0`);
-    const empty = spawnSync(
-      process.execPath,
-      [
-        join(ROOT, "bin/domeos-confd"),
-        "-onetime",
-        "-confdir",
-        confdir,
-        "-config-file",
-        "/nonexistent",
-        "-backend",
-        "etcdv3",
-        "-node",
-        node,
-      ],
-      { encoding: "utf8", timeout: 60_000 },
-    );
-    assert.equal(empty.status, 0, empty.stderr);
+    const empty = await runConfd(onetime);
+    assert.equal(empty.code, 0, empty.stderr);
     assert.match(empty.stderr, /holding a suspicious snapshot: re-reading to confirm .*empty read/);
     assert.equal(serverLines(readText(r.dest)), 0);
   });

@@ -3,7 +3,6 @@
 // /registry/pods/<ns>/<name>, so the seed template renders from a cluster;
 // the mirror follows watch events, dropped watches and 410 (compacted).
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { createBackend } from "../../src/confd/backends/index.js";
 import { FakeApiServer } from "../store/fake-apiserver.js";
 import { writeKubeconfig } from "../store/fake-cluster.js";
-import { EXAMPLE, ROOT } from "./nginx-harness.js";
+import { EXAMPLE, runConfd } from "./nginx-harness.js";
 
 const PODS = "/registry/pods/default";
 
@@ -114,26 +113,18 @@ describe("kubernetes backend (fake apiserver)", () => {
       join(confdir, "conf.d/upstream.toml"),
       `[template]\nsrc = "upstream.tmpl"\ndest = ${JSON.stringify(dest)}\nkeys = ["/registry/pods/default"]\n`,
     );
-    // Asynchronously: the fake apiserver answers from this very process.
-    const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        [
-          join(ROOT, "bin/domeos-confd"),
-          "-onetime",
-          "-confdir",
-          confdir,
-          "-config-file",
-          "/nonexistent",
-          "-backend",
-          "kubernetes",
-          "-node",
-          kubeconfig,
-        ],
-        { timeout: 60_000 },
-        (err, _stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stderr }),
-      );
-    });
+    // runConfd is asynchronous: the fake apiserver answers from this very process.
+    const r = await runConfd([
+      "-onetime",
+      "-confdir",
+      confdir,
+      "-config-file",
+      "/nonexistent",
+      "-backend",
+      "kubernetes",
+      "-node",
+      kubeconfig,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const servers = [...readFileSync(dest, "utf8").matchAll(/server (10\.[^\s;]+)/g)].map(
       (m) => m[1],

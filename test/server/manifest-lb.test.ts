@@ -4,13 +4,13 @@
 // pods that are not being deleted reach the upstream. Paths of the image
 // (/etc/nginx/domeos-lb, /app) are moved into a temp dir; nothing else changes.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { LB_CONF_DIR, lbConfigFiles } from "../../src/server/deploy/manifest-lb.js";
 import { LB_PORT } from "../../src/server/deploy/manifest-system.js";
+import { runConfd } from "../confd/nginx-harness.js";
 import { FakeApiServer } from "../store/fake-apiserver.js";
 import { writeKubeconfig } from "../store/fake-cluster.js";
 import { NGINX_BIN } from "../support/nginx.js";
@@ -73,25 +73,20 @@ test("domeos-confd renders the generated upstream from the cluster; nginx -t acc
   );
   writeFileSync(join(confd, "templates/upstream.tmpl"), files["upstream.tmpl"]!);
   const kubeconfig = writeKubeconfig(api, join(tmp, "kubeconfig"));
-  const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [
-        join(ROOT, "bin/domeos-confd"),
-        "-onetime",
-        "-confdir",
-        confd,
-        "-config-file",
-        "/nonexistent",
-        "-backend",
-        "kubernetes",
-        "-node",
-        kubeconfig,
-      ],
-      { timeout: 60_000, env: { ...process.env, NGINX_BIN } },
-      (err, _out, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stderr }),
-    );
-  });
+  const r = await runConfd(
+    [
+      "-onetime",
+      "-confdir",
+      confd,
+      "-config-file",
+      "/nonexistent",
+      "-backend",
+      "kubernetes",
+      "-node",
+      kubeconfig,
+    ],
+    { NGINX_BIN },
+  );
   assert.equal(r.code, 0, r.stderr);
   const out = readFileSync(join(lbDir, "upstream.conf"), "utf8");
   const servers = [...out.matchAll(/^\s+server ([^\s;]+)/gm)].map((m) => m[1]);
