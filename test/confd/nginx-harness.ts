@@ -226,3 +226,31 @@ export async function metricValue(url: string, name: string, labels: Record<stri
   }
   return 0;
 }
+
+function title(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+  } catch {
+    return null; // exited
+  }
+}
+
+/** The master's workers still accepting connections (not "shutting down"). */
+export function acceptingWorkers(master: number): number[] {
+  const kids = readFileSync(`/proc/${master}/task/${master}/children`, "utf8").trim();
+  return kids
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number)
+    .filter((p) => {
+      const t = title(p) ?? "";
+      return t.includes("worker process") && !t.includes("shutting down");
+    });
+}
+
+/** Has the process a SIGHUP pending (the reload signal sent, not handled yet)? */
+export function hupPending(pid: number): boolean {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const shd = /^ShdPnd:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? "0";
+  return (BigInt(`0x${shd}`) & 1n) === 1n;
+}

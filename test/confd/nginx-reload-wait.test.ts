@@ -10,37 +10,9 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { NGINX_BIN, NginxServer } from "../support/nginx.js";
 import { freePort } from "../support/ports.js";
-import { EXAMPLE, until } from "./nginx-harness.js";
+import { acceptingWorkers, EXAMPLE, hupPending, until } from "./nginx-harness.js";
 
 const SCRIPT = join(EXAMPLE, "nginx-reload-wait.sh");
-
-function title(pid: number): string | null {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
-  } catch {
-    return null; // exited
-  }
-}
-
-/** The master's workers still accepting connections (not "shutting down"). */
-function acceptingWorkers(master: number): number[] {
-  const kids = readFileSync(`/proc/${master}/task/${master}/children`, "utf8").trim();
-  return kids
-    .split(/\s+/)
-    .filter(Boolean)
-    .map(Number)
-    .filter((p) => {
-      const t = title(p) ?? "";
-      return t.includes("worker process") && !t.includes("shutting down");
-    });
-}
-
-/** Has the process a SIGHUP pending (the reload signal sent, not handled yet)? */
-function hupPending(pid: number): boolean {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const shd = /^ShdPnd:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? "0";
-  return (BigInt(`0x${shd}`) & 1n) === 1n;
-}
 
 function runScript(nginx: NginxServer, env: Record<string, string> = {}) {
   const child: ChildProcess = spawn(

@@ -11,6 +11,7 @@ import type {
   IVolume,
   IVolumeMount,
 } from "kubernetes-models/v1";
+import { DRAIN_DEFAULTS } from "../../runtime/drain.js";
 import type { Deployment } from "./model.js";
 import { defaultReadiness, type ProbeSpec, probePortIndex } from "./probe-spec.js";
 
@@ -28,8 +29,9 @@ export const STATE_DIR = "/var/lib/domeize";
  * Seconds between the pod being marked for deletion and SIGTERM to the app:
  * confd sees the deletionTimestamp, renders and reloads nginx meanwhile, so
  * no new request reaches a pod that is about to stop (docs/kubernetes.md).
+ * The process runtime's longest wait for the same (its drain's timeout).
  */
-export const DRAIN_SECONDS = 15;
+export const DRAIN_SECONDS = DRAIN_DEFAULTS.timeoutMs / 1000;
 /** What the app gets after SIGTERM before SIGKILL. */
 export const APP_STOP_SECONDS = 30;
 

@@ -5,6 +5,11 @@
 // Routable, as in Kubernetes (the pod readiness contract): the Ready
 // condition is True and there is no deletionTimestamp. A pod being deleted
 // leaves the upstream at once; its preStop drain keeps it serving meanwhile.
+// The reload returns only once nginx's new workers took over
+// (examples/confd/nginx-reload-wait.sh), as in reload mode everywhere else:
+// a reload confd counts as done means no old worker still takes connections
+// for the pod, and one nginx does not complete in time is a failed reload
+// (confd's /healthz and metrics), not a silent one, within the pod's drain.
 
 export interface LbRoute {
   namespace: string;
@@ -14,6 +19,17 @@ export interface LbRoute {
 
 /** Where the rendered upstream lives (an emptyDir shared by nginx and confd). */
 export const LB_CONF_DIR = "/etc/nginx/domeos-lb";
+/** nginx's pid file (an emptyDir shared by nginx and confd: the reload finds the master there). */
+export const LB_PID_FILE = "/run/nginx/nginx.pid";
+/**
+ * RELOAD_WAIT_SECONDS of the reload: how long nginx may take to hand over
+ * to its new workers before the reload counts as failed. Below the app
+ * pods' preStop drain (DRAIN_SECONDS, manifest-domeize.ts), leaving room for
+ * the watch event, the render and the check.
+ */
+export const LB_RELOAD_WAIT_SECONDS = 10;
+/** Where the image keeps the confd helper scripts (examples/kubernetes/Dockerfile). */
+export const LB_SCRIPTS = "/app/examples/confd";
 const INCLUDE_LINE = `include ${LB_CONF_DIR}/upstream*.conf;`;
 
 export function lbNginxConf(): string {
@@ -21,13 +37,18 @@ export function lbNginxConf(): string {
 # are rendered by domeos-confd into ${LB_CONF_DIR}/upstream.conf; until the
 # first render nginx listens nowhere, so the pod is not Ready.
 worker_processes auto;
-pid /run/nginx/nginx.pid;
+pid ${LB_PID_FILE};
 error_log stderr warn;
 events { worker_connections 1024; }
 http {
     access_log off;
+    # Every temp path writable by uid 1000: nginx creates them all at start
+    # and stops when one of the package's (/var/lib/nginx/...) cannot be.
     client_body_temp_path /tmp/nginx-body;
     proxy_temp_path /tmp/nginx-proxy;
+    fastcgi_temp_path /tmp/nginx-fastcgi;
+    uwsgi_temp_path /tmp/nginx-uwsgi;
+    scgi_temp_path /tmp/nginx-scgi;
     ${INCLUDE_LINE}
 }
 `;
@@ -43,8 +64,10 @@ keys = [
 ]
 mode = "0644"
 # Check the staged file, not the live one (examples/confd/nginx-check-staged.sh).
-check_cmd = "/app/examples/confd/nginx-check-staged.sh ${LB_CONF_DIR}/nginx.conf '${INCLUDE_LINE}' {{.src}} -e stderr"
-reload_cmd = "nginx -e stderr -s reload -c ${LB_CONF_DIR}/nginx.conf"
+check_cmd = "${LB_SCRIPTS}/nginx-check-staged.sh ${LB_CONF_DIR}/nginx.conf '${INCLUDE_LINE}' {{.src}} -e stderr"
+# Reload and return once nginx's new workers took over (nginx-reload-wait.sh):
+# after that no old worker routes to a pod that left the upstream.
+reload_cmd = "${LB_SCRIPTS}/nginx-reload-wait.sh ${LB_PID_FILE} -e stderr -c ${LB_CONF_DIR}/nginx.conf"
 `;
 }
 

@@ -7,6 +7,7 @@
 // Pods are read and annotated through the Kubernetes API (the kubernetes:
 // store); the port ledger lives in etcd (others=), shared by the replicas.
 import { randomBytes } from "node:crypto";
+import { posix } from "node:path";
 import type { IDeployment } from "kubernetes-models/apps/v1";
 import type {
   IClusterRole,
@@ -25,7 +26,13 @@ import type {
   IServiceAccount,
 } from "kubernetes-models/v1";
 import { DEFAULT_DOMEIZE_IMAGE } from "./manifest-domeize.js";
-import { LB_CONF_DIR, type LbRoute, lbConfigFiles } from "./manifest-lb.js";
+import {
+  LB_CONF_DIR,
+  LB_PID_FILE,
+  LB_RELOAD_WAIT_SECONDS,
+  type LbRoute,
+  lbConfigFiles,
+} from "./manifest-lb.js";
 
 export interface SystemOptions {
   /** Where the system runs [domeos-system]. */
@@ -319,14 +326,15 @@ function lbConfigMap(o: SystemOptions): IConfigMap {
 
 /**
  * nginx and domeos-confd in one pod sharing the process namespace, so
- * confd's `nginx -s reload` signals the nginx master of the other container.
+ * confd's reload signals the nginx master of the other container and sees
+ * its workers hand over (nginx-reload-wait.sh reads them in /proc).
  */
 function lbDeployment(o: SystemOptions): IDeployment {
   const labels = { app: LB };
   const mounts = [
     { name: "config", mountPath: "/etc/domeos-lb", readOnly: true },
     { name: "conf", mountPath: LB_CONF_DIR },
-    { name: "run", mountPath: "/run/nginx" },
+    { name: "run", mountPath: posix.dirname(LB_PID_FILE) },
     { name: "tmp", mountPath: "/tmp" },
   ];
   // nginx.conf next to the rendered upstream: the staged check writes its copy beside it.
@@ -358,6 +366,8 @@ function lbDeployment(o: SystemOptions): IDeployment {
       "kubernetes",
       "-watch",
     ],
+    // the reload (nginx-reload-wait.sh) fails when nginx has not handed over by then
+    env: [{ name: "RELOAD_WAIT_SECONDS", value: String(LB_RELOAD_WAIT_SECONDS) }],
     volumeMounts: mounts,
     resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "512Mi" } },
     securityContext: hardened,
@@ -373,8 +383,8 @@ function lbDeployment(o: SystemOptions): IDeployment {
         metadata: { labels },
         spec: {
           serviceAccountName: CONFD,
-          // One user for both: confd's `nginx -s reload` signals the nginx
-          // master of the other container (shared process namespace).
+          // One user for both: confd's reload signals the nginx master of
+          // the other container (shared process namespace).
           securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000 },
           shareProcessNamespace: true,
           initContainers: [copyConf],
