@@ -22,9 +22,10 @@ import { createBackend } from "../../src/confd/backends/index.js";
 import type { StoreMirror } from "../../src/confd/backends/store-mirror.js";
 import type { RunningServer } from "../../src/server/server.js";
 import { EtcdStore } from "../../src/store/etcd.js";
-import { podKey } from "../../src/store/store.js";
+import { podKey, StoreUnavailableError } from "../../src/store/store.js";
 import { agentUrl, bearer, podToken, putPod, startTestServer } from "../server/helpers.js";
-import { EtcdCluster } from "../support/etcd.js";
+import { EtcdCluster, type EtcdMember } from "../support/etcd.js";
+import { eventually, recorder } from "./contract.js";
 
 const OUTAGE_MS = 20_000;
 const SETTLE_MS = 3_000;
@@ -255,4 +256,137 @@ describe("3-member etcd: one member frozen or killed for 20 s", () => {
       }
     });
   }
+
+  test("a member cut off from the others (both frozen) ends its watch instead of serving it blind", async () => {
+    // The member still answers pings; without a leader it can apply no
+    // change. Watches require a leader (etcd's "hasleader"): it cancels them
+    // with "no leader", the others do not answer, so the watch ends with
+    // StoreUnavailableError (confd shows it is blind and re-lists later).
+    const [lone, ...others] = cluster.members as [EtcdMember, EtcdMember, EtcdMember];
+    for (const m of cluster.members) await m.healthy(30_000);
+    const store = new EtcdStore({ endpoints: cluster.endpoints });
+    const rec = recorder();
+    try {
+      const first = await store.put("/lone/k", "1");
+      await store.watch("/lone/", first.revision, rec.handlers);
+      await eventually(() => rec.batches.includes(first.revision), "the watch on the first member");
+      assert.equal(store.health()[0]!.pinned, true, JSON.stringify(store.health()));
+      for (const m of others) m.signal("SIGSTOP");
+      try {
+        await eventually(() => rec.errors.length > 0, "the watch ends", 60_000);
+      } finally {
+        for (const m of others) m.signal("SIGCONT");
+      }
+      assert.ok(rec.errors[0] instanceof StoreUnavailableError, String(rec.errors[0]));
+      assert.equal(rec.errors.length, 1);
+      for (const m of [lone, ...others]) await m.healthy(30_000);
+      // Once the members have a leader again, a watch from the next revision sees new writes.
+      const again = recorder();
+      await eventually(
+        async () => (await store.put("/lone/k", "2").catch(() => null))?.ok === true,
+        "writes again",
+        30_000,
+      );
+      await store.watch("/lone/", first.revision + 1, again.handlers);
+      const last = await store.put("/lone/k", "3");
+      await eventually(() => again.batches.includes(last.revision), "the new watch");
+      assert.deepEqual(again.errors, []);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("a watch started while no member has a leader waits for the election (within its deadline)", async () => {
+    for (const m of cluster.members) await m.healthy(30_000);
+    const [lone, ...others] = cluster.members as [EtcdMember, EtcdMember, EtcdMember];
+    const writer = new EtcdStore({ endpoints: [lone.endpoint] });
+    const store = new EtcdStore({ endpoints: [lone.endpoint], callTimeoutMs: 20_000 });
+    const rec = recorder();
+    try {
+      const first = await writer.put("/election/k", "0");
+      for (const m of others) m.signal("SIGSTOP");
+      let opening: Promise<unknown>;
+      try {
+        await eventually(async () => !(await hasLeader(lone)), "the lone member without a leader");
+        opening = store.watch("/election/", first.revision, rec.handlers);
+        // Refused at least once ("no leader") before the others come back.
+        await eventually(() => store.health()[0]!.failures >= 1, "a refused watch", 20_000);
+      } finally {
+        for (const m of others) m.signal("SIGCONT");
+      }
+      await opening;
+      await eventually(() => rec.batches.includes(first.revision), "the watch, once taken");
+      assert.deepEqual(rec.errors, []);
+    } finally {
+      await writer.close();
+      await store.close();
+    }
+  });
+
+  test("the leader killed under a watch pinned to it: resumed on another member through the election, nothing lost", async () => {
+    // During the election every member refuses a new watch ("no leader"):
+    // the watch tries them again until one takes it (EtcdWatch.open).
+    for (const m of cluster.members) await m.healthy(30_000);
+    const leader = await leaderOf(cluster.members);
+    const rest = cluster.members.filter((m) => m !== leader);
+    const store = new EtcdStore({ endpoints: [leader.endpoint, ...rest.map((m) => m.endpoint)] });
+    const writer = new EtcdStore({ endpoints: rest.map((m) => m.endpoint) });
+    const rec = recorder();
+    try {
+      const first = await store.put("/leader/k", "0");
+      await store.watch("/leader/", first.revision, rec.handlers);
+      await eventually(() => rec.batches.includes(first.revision), "the watch on the leader");
+      await leader.kill();
+      const expected = [first.revision];
+      for (let i = 1; i <= 5; i++) {
+        let r: number | null = null;
+        await eventually(
+          async () => {
+            r = (await writer.put(`/leader/k${i}`, String(i)).catch(() => null))?.revision ?? null;
+            return r !== null;
+          },
+          "a write after the election",
+          30_000,
+        );
+        expected.push(r!);
+      }
+      await eventually(
+        () => rec.batches.length >= expected.length,
+        "the writes on the watch",
+        30_000,
+      );
+      assert.deepEqual(rec.errors, [], "the watch never ended");
+      // A write retried after a lost answer may have landed twice: every revision once, in order.
+      assert.deepEqual(
+        rec.batches,
+        [...new Set(rec.batches)].sort((a, b) => a - b),
+      );
+      for (const r of expected) assert.ok(rec.batches.includes(r), `revision ${r} delivered`);
+      assert.ok(store.client.stats.watchResumes >= 1);
+    } finally {
+      await writer.close();
+      await store.close();
+      await leader.start();
+    }
+  });
 });
+
+/** The member the cluster's members agree is the leader (etcd's maintenance Status). */
+async function leaderOf(members: EtcdMember[]): Promise<EtcdMember> {
+  for (const m of members) {
+    const res = await fetch(`${m.endpoint}/v3/maintenance/status`, { method: "POST", body: "{}" });
+    const st = (await res.json()) as { header: { member_id: string }; leader: string };
+    if (st.header.member_id === st.leader) return m;
+  }
+  throw new Error("no member is the leader");
+}
+
+/** Does the member see a leader (etcd's /health)? */
+async function hasLeader(m: EtcdMember): Promise<boolean> {
+  try {
+    const res = await fetch(`${m.endpoint}/health`, { signal: AbortSignal.timeout(2000) });
+    return ((await res.json()) as { health?: string }).health === "true";
+  } catch {
+    return false;
+  }
+}

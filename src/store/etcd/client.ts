@@ -34,13 +34,22 @@ import {
   type ClientHttp2Stream,
   connect,
   constants,
+  type IncomingHttpHeaders,
   type OutgoingHttpHeaders,
 } from "node:http2";
 import { isIP } from "node:net";
 import { type BackoffPolicy, backoffDelay } from "../../retry/backoff.js";
 import { StoreUnavailableError } from "../store.js";
 import { decodeAuthenticateResponse, encodeAuthenticateRequest, grpcFrame } from "./codec.js";
-import { EtcdTransportError, GRPC, isInvalidToken, statusError, unavailable } from "./errors.js";
+import {
+  EtcdTransportError,
+  GRPC,
+  type GrpcStatus,
+  grpcStatusOf,
+  isInvalidToken,
+  statusError,
+  unavailable,
+} from "./errors.js";
 import { pem } from "./tls.js";
 
 export interface EtcdClientOptions {
@@ -259,7 +268,11 @@ export class EtcdClient {
   /**
    * A long-lived gRPC stream (a watch) on a healthy endpoint not in
    * `tried` (which gets it added). The session is kept alive (ref'd) and
-   * pinged while the stream is open.
+   * pinged while the stream is open. The stream requires a leader (etcd's
+   * "hasleader" metadata, as Kubernetes' watches): a member cut off from
+   * the others (it still answers pings) refuses it, or cancels it with
+   * "no leader" after about three election timeouts, so the watch resumes
+   * on a member of the majority instead of staying silent.
    */
   async openStream(path: string, tried: Set<string>, where: string): Promise<OpenStream> {
     if (this.closed) throw unavailable(where, "client closed");
@@ -267,7 +280,8 @@ export class EtcdClient {
     if (ep === null) throw unavailable(where, "every endpoint failed");
     tried.add(ep.url);
     const token = await this.authToken(Date.now() + this.callTimeoutMs);
-    const { sess, stream } = this.request(ep, path, token, undefined);
+    const headers = { ...grpcHeaders(path, token, undefined), hasleader: "true" };
+    const { sess, stream } = this.request(ep, headers);
     sess.streams++;
     if (sess.streams === 1) sess.h2.ref(); // an open watch keeps the process alive
     stream.on("data", () => sess.rx());
@@ -536,13 +550,11 @@ export class EtcdClient {
   /** A gRPC request on the endpoint's session; a failure to send is an EtcdTransportError (never sent). */
   private request(
     ep: Endpoint,
-    path: string,
-    token: string | undefined,
-    timeoutMs: number | undefined,
+    headers: OutgoingHttpHeaders,
   ): { sess: Session; stream: ClientHttp2Stream } {
     try {
       const sess = this.session(ep);
-      return { sess, stream: sess.h2.request(grpcHeaders(path, token, timeoutMs)) };
+      return { sess, stream: sess.h2.request(headers) };
     } catch (err) {
       throw new EtcdTransportError(ep.url, (err as Error).message, false, { cause: err });
     }
@@ -562,7 +574,7 @@ export class EtcdClient {
       let sess: Session;
       let req: ClientHttp2Stream;
       try {
-        ({ sess, stream: req } = this.request(ep, path, token, timeoutMs));
+        ({ sess, stream: req } = this.request(ep, grpcHeaders(path, token, timeoutMs)));
       } catch (err) {
         reject(err);
         return;
@@ -581,14 +593,10 @@ export class EtcdClient {
         if (!req.destroyed) req.close(constants.NGHTTP2_CANCEL);
         finish(new DeadlineError(`no answer within ${timeoutMs} ms from ${ep.url}`));
       }, timeoutMs);
-      let status: number | undefined;
-      let statusMessage = "";
-      const takeStatus = (h: Record<string, unknown>) => {
+      let status: GrpcStatus | null = null;
+      const takeStatus = (h: IncomingHttpHeaders) => {
         sess.rx();
-        if (h["grpc-status"] !== undefined) {
-          status = Number(h["grpc-status"]);
-          statusMessage = decodeURIComponent(String(h["grpc-message"] ?? ""));
-        }
+        status = grpcStatusOf(h) ?? status;
       };
       const body = new BodyReader(alloc);
       req.on("response", takeStatus);
@@ -602,12 +610,13 @@ export class EtcdClient {
         finish(new EtcdTransportError(ep.url, err.message, !refused, { cause: err }));
       });
       req.on("close", () => {
-        if (status === undefined) {
+        const st = status as GrpcStatus | null;
+        if (st === null) {
           const refused = req.rstCode === constants.NGHTTP2_REFUSED_STREAM;
           finish(new EtcdTransportError(ep.url, "stream closed without a gRPC status", !refused));
-        } else if (status !== 0) {
-          const err = statusError(status, statusMessage, where, ep.url);
-          if (err instanceof StoreUnavailableError && status === GRPC.UNAVAILABLE) {
+        } else if (st.code !== 0) {
+          const err = statusError(st.code, st.message, where, ep.url);
+          if (err instanceof StoreUnavailableError && st.code === GRPC.UNAVAILABLE) {
             (err as RetriableStatus).markDown = true; // no leader, member stopping: try another
           }
           finish(err);

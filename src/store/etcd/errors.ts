@@ -53,6 +53,21 @@ export class EtcdTransportError extends Error {
   }
 }
 
+/** A gRPC status as etcd sends it (grpc-status, percent-encoded grpc-message). */
+export interface GrpcStatus {
+  code: number;
+  message: string;
+}
+
+/** The gRPC status in response headers or trailers; null when they carry none. */
+export function grpcStatusOf(h: Record<string, unknown>): GrpcStatus | null {
+  if (h["grpc-status"] === undefined) return null;
+  return {
+    code: Number(h["grpc-status"]),
+    message: decodeURIComponent(String(h["grpc-message"] ?? "")),
+  };
+}
+
 /** Is a gRPC status one that says "this endpoint cannot serve now" (try another)? */
 export function isRetriableStatus(code: number): boolean {
   return code === GRPC.UNAVAILABLE || code === GRPC.DEADLINE_EXCEEDED || code === GRPC.CANCELLED;

@@ -30,12 +30,18 @@ import {
   EtcdStatusError,
   EtcdTransportError,
   GRPC,
+  type GrpcStatus,
+  grpcStatusOf,
   isInvalidToken,
   statusError,
 } from "./errors.js";
 import { WatchLifecycle } from "./watch-lifecycle.js";
 
 const WATCH_PATH = "/etcdserverpb.Watch/Watch";
+/** Pause before trying every endpoint again when they had no leader (EtcdWatch.open). */
+const NO_LEADER_PAUSE_MS = 250;
+/** etcd's ErrGRPCNoLeader, gRPC UNAVAILABLE. */
+const NO_LEADER = /etcdserver: no leader/;
 /** etcd 3.4: "rpc error: code = Unauthenticated desc = etcdserver: invalid auth token". */
 const INVALID_TOKEN = /invalid auth token/;
 
@@ -71,9 +77,17 @@ export class EtcdWatch {
     this.onEnd();
   };
 
-  /** Try the endpoints (healthy first) until one confirms the watch. */
+  /**
+   * Try the endpoints (healthy first) until one confirms the watch. When
+   * every one failed and one of them said "no leader" (see
+   * EtcdClient.openStream: the members are electing one, or this one is
+   * cut off), start over after a pause until `timeoutMs` has passed.
+   * Endpoints that are down end the watch at once.
+   */
   private async open(tried: Set<string>): Promise<void> {
+    const deadline = Date.now() + this.timeoutMs;
     let reauthenticated = false;
+    let noLeader = false;
     for (;;) {
       if (this.stopped) return;
       const spec = { ...this.spec, startRevision: this.nextRevision };
@@ -110,7 +124,15 @@ export class EtcdWatch {
           continue;
         }
         if (!(err instanceof StoreUnavailableError)) throw err;
-        if (endpoint === "") throw err; // openStream: no endpoint left to try
+        if (endpoint === "") {
+          // openStream: every endpoint was tried
+          if (!noLeader || Date.now() + NO_LEADER_PAUSE_MS >= deadline) throw err;
+          await new Promise((r) => setTimeout(r, NO_LEADER_PAUSE_MS));
+          tried.clear();
+          noLeader = false;
+          continue;
+        }
+        if (NO_LEADER.test(err.message)) noLeader = true;
         this.client.reportFailure(endpoint, err.message);
       }
     }
@@ -150,8 +172,7 @@ class StreamWatch extends WatchLifecycle {
   private chunks: Buffer[] = [];
   private have = 0;
   private need = 0;
-  private status: number | undefined;
-  private statusMessage = "";
+  private status: GrpcStatus | null = null;
 
   constructor(
     private readonly stream: ClientHttp2Stream,
@@ -162,10 +183,7 @@ class StreamWatch extends WatchLifecycle {
   ) {
     super(handlers, where);
     const takeStatus = (h: Record<string, unknown>) => {
-      if (h["grpc-status"] !== undefined) {
-        this.status = Number(h["grpc-status"]);
-        this.statusMessage = decodeURIComponent(String(h["grpc-message"] ?? ""));
-      }
+      this.status = grpcStatusOf(h) ?? this.status;
     };
     stream.on("response", takeStatus);
     stream.on("trailers", takeStatus);
@@ -188,11 +206,11 @@ class StreamWatch extends WatchLifecycle {
   }
 
   private closeError(): Error {
-    if (this.status === undefined || this.status === 0) {
+    if (this.status === null || this.status.code === 0) {
       return new StoreUnavailableError(`${this.where}: ${this.endpoint}: stream ended`);
     }
-    // UNAVAILABLE and the like become StoreUnavailableError: resumed elsewhere.
-    return statusError(this.status, this.statusMessage, this.where, this.endpoint);
+    // UNAVAILABLE ("no leader") and the like become StoreUnavailableError: resumed elsewhere.
+    return statusError(this.status.code, this.status.message, this.where, this.endpoint);
   }
 
   protected cancelStream(): void {
