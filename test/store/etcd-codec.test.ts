@@ -28,6 +28,7 @@ import {
   responseRevision,
   WATCH_PROGRESS_REQUEST,
 } from "../../src/store/etcd/codec.js";
+import { EtcdProtocolError } from "../../src/store/etcd/errors.js";
 import { decodeBatchTxn, encodeBatchTxn } from "../../src/store/etcd/txn-proto.js";
 
 const protoDir = join(
@@ -354,4 +355,16 @@ test("Watch: create and progress requests; responses with events, compaction, ca
   assert.equal(canceled.canceled, true);
   assert.equal(canceled.compactRevision, 400);
   assert.match(canceled.cancelReason, /compacted/);
+});
+
+test("an answer we cannot read is an EtcdProtocolError", () => {
+  const whole = encode("etcdserverpb.RangeResponse", {
+    header,
+    kvs: [kv],
+    count: 1,
+  });
+  assert.throws(() => decodeRangeResponse(whole.subarray(0, whole.length - 3)), EtcdProtocolError);
+  assert.throws(() => decodeRangeResponse(Buffer.from([0x0f])), EtcdProtocolError); // wire type 7
+  const txn = encode("etcdserverpb.TxnResponse", { header, succeeded: true, responses: [] });
+  assert.throws(() => decodeBatchTxn(txn, 2), EtcdProtocolError);
 });

@@ -42,6 +42,7 @@ import { type BackoffPolicy, backoffDelay } from "../../retry/backoff.js";
 import { StoreUnavailableError } from "../store.js";
 import { decodeAuthenticateResponse, encodeAuthenticateRequest, grpcFrame } from "./codec.js";
 import {
+  EtcdProtocolError,
   EtcdTransportError,
   GRPC,
   type GrpcStatus,
@@ -623,7 +624,9 @@ export class EtcdClient {
         } else {
           const msg = body.message();
           if (msg === null)
-            finish(new Error(`${where}: malformed or compressed gRPC answer from ${ep.url}`));
+            finish(
+              new EtcdProtocolError(`${where}: malformed or compressed gRPC answer from ${ep.url}`),
+            );
           else finish(null, msg);
         }
       });

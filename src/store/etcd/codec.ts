@@ -11,6 +11,7 @@
 
 import { isAscii } from "node:buffer";
 import type { KeyValue, WatchEvent } from "../store.js";
+import { EtcdProtocolError } from "./errors.js";
 
 // ---- primitives ----------------------------------------------------------------
 
@@ -28,7 +29,8 @@ export class Reader {
     let x = 0;
     let mul = 1;
     for (;;) {
-      if (this.pos >= this.end) throw new Error("etcd answer: truncated protobuf varint");
+      if (this.pos >= this.end)
+        throw new EtcdProtocolError("etcd answer: truncated protobuf varint");
       const c = this.buf[this.pos++]!;
       x += (c & 127) * mul;
       if (c < 128) return x;
@@ -39,7 +41,8 @@ export class Reader {
     let x = 0n;
     let shift = 0n;
     for (;;) {
-      if (this.pos >= this.end) throw new Error("etcd answer: truncated protobuf varint");
+      if (this.pos >= this.end)
+        throw new EtcdProtocolError("etcd answer: truncated protobuf varint");
       const c = this.buf[this.pos++]!;
       x |= BigInt(c & 127) << shift;
       if (c < 128) return x;
@@ -51,7 +54,7 @@ export class Reader {
     const len = this.varint();
     const start = this.pos;
     this.pos += len;
-    if (this.pos > this.end) throw new Error("etcd answer: truncated protobuf field");
+    if (this.pos > this.end) throw new EtcdProtocolError("etcd answer: truncated protobuf field");
     return [start, this.pos];
   }
   string(): string {
@@ -63,7 +66,7 @@ export class Reader {
     else if (wt === 2) this.sub();
     else if (wt === 1) this.pos += 8;
     else if (wt === 5) this.pos += 4;
-    else throw new Error(`etcd answer: unsupported protobuf wire type ${wt}`);
+    else throw new EtcdProtocolError(`etcd answer: unsupported protobuf wire type ${wt}`);
   }
 }
 
@@ -458,7 +461,7 @@ function decodeEvent(buf: Buffer, [start, end]: [number, number]): WatchEvent {
     else if (no === 2 && wt === 2) kv = decodeKeyValue(buf, r.sub());
     else if (no === 3 && wt === 2) prev = decodeKeyValue(buf, r.sub());
   }
-  if (!kv) throw new Error("etcd answer: watch event without a key");
+  if (!kv) throw new EtcdProtocolError("etcd answer: watch event without a key");
   if (del) {
     const ev: WatchEvent = { type: "delete", key: kv.key, modRevision: kv.modRevision };
     if (prev) ev.prev = prev;

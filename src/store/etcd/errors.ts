@@ -13,6 +13,10 @@
 //                                 -> the client authenticates again and retries once
 //   any other status              -> EtcdStatusError (bad request, permission denied,
 //                                    too many operations, ...; not retried)
+//   an answer we cannot read (truncated, compressed, unknown wire type)
+//                                 -> EtcdProtocolError (not retried)
+//   a watch canceled by etcd for another reason than compaction
+//                                 -> EtcdWatchCanceledError (the watch ends)
 
 import { CompactedError, StoreUnavailableError } from "../store.js";
 
@@ -33,6 +37,23 @@ export class EtcdStatusError extends Error {
     readonly code: number,
     /** etcd's own message ("etcdserver: too many operations in txn request"). */
     readonly etcdMessage: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** An answer from etcd that is not what its protocol says (malformed, compressed, truncated). */
+export class EtcdProtocolError extends Error {
+  override name = "EtcdProtocolError";
+}
+
+/** etcd canceled a watch (not a compaction): permission denied, ... */
+export class EtcdWatchCanceledError extends Error {
+  override name = "EtcdWatchCanceledError";
+  constructor(
+    /** etcd's cancel_reason. */
+    readonly reason: string,
     message: string,
   ) {
     super(message);

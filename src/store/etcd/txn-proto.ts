@@ -20,6 +20,7 @@ import {
   varintSize,
   Writer,
 } from "./codec.js";
+import { EtcdProtocolError } from "./errors.js";
 
 /** One conditional put: write `value` at `key` if its mod revision is `expect` (0: if absent). */
 export interface CasPut {
@@ -168,7 +169,7 @@ export function decodeBatchTxn(buf: Buffer, count: number): BatchResult {
     } else r.skip(tag & 7);
   }
   if (!succeeded || out.outcomes.length !== count) {
-    throw new Error(
+    throw new EtcdProtocolError(
       `etcd answer: batched transaction returned ${out.outcomes.length} of ${count} results (succeeded=${succeeded})`,
     );
   }

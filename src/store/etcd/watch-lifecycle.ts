@@ -5,6 +5,7 @@
 // on another endpoint or ends the watch).
 
 import { CompactedError, type WatchEvent, type WatchHandlers } from "../store.js";
+import { EtcdWatchCanceledError } from "./errors.js";
 
 export abstract class WatchLifecycle {
   readonly created: Promise<void>;
@@ -54,7 +55,10 @@ export abstract class WatchLifecycle {
       this.fail(
         canceled.compactRevision > 0
           ? new CompactedError(canceled.compactRevision)
-          : new Error(`${this.where}: canceled: ${canceled.reason}`),
+          : new EtcdWatchCanceledError(
+              canceled.reason,
+              `${this.where}: canceled: ${canceled.reason}`,
+            ),
       );
       return;
     }

@@ -27,6 +27,7 @@ import {
   type WatchSpec,
 } from "./codec.js";
 import {
+  EtcdProtocolError,
   EtcdStatusError,
   EtcdTransportError,
   GRPC,
@@ -234,7 +235,9 @@ class StreamWatch extends WatchLifecycle {
       const len = buf.readUInt32BE(1);
       if (buf.length < 5 + len) break;
       if (buf[0] !== 0) {
-        this.fail(new Error(`${this.where}: compressed gRPC message from ${this.endpoint}`));
+        this.fail(
+          new EtcdProtocolError(`${this.where}: compressed gRPC message from ${this.endpoint}`),
+        );
         return;
       }
       let res: WatchResponse;
