@@ -16,6 +16,7 @@ import { DemoNginx, UPSTREAM_NAME } from "../src/main/demo-nginx.js";
 import { EmbeddedStore } from "../src/store/embedded.js";
 import { EtcdStore } from "../src/store/etcd.js";
 import type { Store } from "../src/store/store.js";
+import { confdMetric } from "../test/e2e/system.js";
 import { EtcdServer } from "../test/support/etcd.js";
 import { freePort } from "../test/support/ports.js";
 import { generatePods, rendered } from "./confd-pods.js";
@@ -78,14 +79,6 @@ export async function changeToRouted(
     await sleep(5);
   }
   return -1;
-}
-
-export async function reloadCount(healthUrl: string): Promise<number> {
-  const text = await (await fetch(healthUrl.replace("/healthz", "/metrics"))).text();
-  return text
-    .split("\n")
-    .filter((l) => l.startsWith("confd_reloads_total{") && l.includes('result="ok"'))
-    .reduce((sum, l) => sum + Number(l.split(" ").pop()), 0);
 }
 
 export interface ScaleResult {
@@ -156,7 +149,7 @@ export async function latencyAtScale(
       await sleep(50);
     }
     const startMs = performance.now() - t0;
-    const reloads0 = await reloadCount(confd.healthUrl);
+    const reloads0 = await confdMetric(confd.healthUrl, "confd_reloads_total", 'result="ok"');
     const target = routedPods[Math.floor(routedPods.length / 2)];
     const out: number[] = [];
     for (let i = 0; i < samples; i++) {
@@ -188,7 +181,8 @@ export async function latencyAtScale(
       pods,
       routed: routedPods.length,
       samples: out,
-      reloads: (await reloadCount(confd.healthUrl)) - reloads0,
+      reloads:
+        (await confdMetric(confd.healthUrl, "confd_reloads_total", 'result="ok"')) - reloads0,
       startMs,
     };
   } finally {

@@ -120,16 +120,9 @@ async function timeUntilOut(sys: System, port: number, t0: number): Promise<numb
   return performance.now() - t0;
 }
 
-async function reloads(sys: System): Promise<number> {
-  try {
-    const text = await (await fetch(sys.confdHealthUrl.replace("/healthz", "/metrics"))).text();
-    return text
-      .split("\n")
-      .filter((l) => l.startsWith("confd_reloads_total{") && l.includes('result="ok"'))
-      .reduce((sum, l) => sum + Number(l.split(" ").pop()), 0);
-  } catch {
-    return Number.NaN;
-  }
+/** confd's successful reloads so far (NaN: confd did not answer). */
+function reloads(sys: System): Promise<number> {
+  return sys.confdMetric("confd_reloads_total", 'result="ok"').catch(() => Number.NaN);
 }
 
 interface Row {
@@ -335,7 +328,7 @@ async function run(mode: Mode): Promise<ModeResult> {
       const t0 = performance.now();
       const r = await change();
       if (r.status !== 200) throw new Error(r.msg);
-      const s = await rolloutComplete(sys);
+      const s = await sys.rolloutComplete();
       const ms = performance.now() - t0;
       const seen = new Set<string>();
       for (let i = 0; i < 20; i++)
@@ -375,23 +368,6 @@ async function run(mode: Mode): Promise<ModeResult> {
     await worker?.terminate();
     await sys.destroy();
   }
-}
-
-/** Poll the deployment's rollout until it is Complete (throws when it Failed). */
-async function rolloutComplete(sys: System): Promise<{ revision: number }> {
-  const t0 = performance.now();
-  while (performance.now() - t0 < 120_000) {
-    const res = await fetch(`${sys.sa!.url}/api/deployments/default/${DEPLOYMENT}/rollout`, {
-      headers: { authorization: `Bearer ${sys.sa!.adminToken}` },
-    });
-    const s = (
-      (await res.json()) as { result: { revision: number; phase: string; reason?: string } }
-    ).result;
-    if (s.phase === "Failed") throw new Error(`rollout failed: ${s.reason}`);
-    if (s.phase === "Complete") return s;
-    await sleep(100);
-  }
-  throw new Error("rollout not complete within 120 s");
 }
 
 /** The same-run baseline: how slow starting Node is right now (each replica starts two). */

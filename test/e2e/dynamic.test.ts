@@ -14,14 +14,6 @@ import { updatePod } from "../../src/runtime/pod-writer.js";
 import { describeGroup, FIRST_PHASE, startLoad } from "./load.js";
 import { DEPLOYMENT, System } from "./system.js";
 
-async function confdMetric(sys: System, name: string, match = ""): Promise<number> {
-  const text = await (await fetch(sys.confdHealthUrl.replace("/healthz", "/metrics"))).text();
-  return text
-    .split("\n")
-    .filter((l) => l.startsWith(name) && l.includes(match))
-    .reduce((sum, l) => sum + Number(l.split(" ").pop()), 0);
-}
-
 interface DynHealth {
   healthy: boolean;
   resources: {
@@ -74,7 +66,7 @@ test("dynamic endpoints: scale 2 -> 4 -> 1 under keep-alive load: 0 failed, no n
     sys.sa!.runtime.on("drained", (_n: string[], o: DrainOutcome) => drained.push(o));
     const master = sys.nginx!.pid!;
     const workers = sys.nginx!.workerPids();
-    const reloads = await confdMetric(sys, "confd_reloads_total", 'result="ok"');
+    const reloads = await sys.confdMetric("confd_reloads_total", 'result="ok"');
     const load = startLoad({
       url: `http://127.0.0.1:${sys.nginx!.port}/`,
       keepAliveClients: 8,
@@ -102,11 +94,11 @@ test("dynamic endpoints: scale 2 -> 4 -> 1 under keep-alive load: 0 failed, no n
     assert.equal(sys.nginx!.pid, master, "nginx master unchanged");
     assert.deepEqual(sys.nginx!.workerPids(), workers, "nginx workers unchanged: no reload");
     assert.equal(
-      await confdMetric(sys, "confd_reloads_total", 'result="ok"'),
+      await sys.confdMetric("confd_reloads_total", 'result="ok"'),
       reloads,
       "confd reloaded nothing for pod changes",
     );
-    assert.ok((await confdMetric(sys, "confd_member_pushes_total", 'result="ok"')) >= 2);
+    assert.ok((await sys.confdMetric("confd_member_pushes_total", 'result="ok"')) >= 2);
     assert.deepEqual(
       drained,
       ["confirmed", "confirmed", "confirmed"],
@@ -155,7 +147,7 @@ test("dynamic endpoints: nginx restart, an outage or a foreign push -> the list 
     // outage: either way the whole list was pushed again
     const repushes = await Promise.all(
       ['reason="nginx_restarted"', 'reason="unreachable"'].map((r) =>
-        confdMetric(sys, "confd_member_repushes_total", r),
+        sys.confdMetric("confd_member_repushes_total", r),
       ),
     );
     assert.ok(repushes[0] + repushes[1] >= 1, `re-pushes (restarted, unreachable): ${repushes}`);
@@ -192,7 +184,7 @@ test("dynamic endpoints: nginx restart, an outage or a foreign push -> the list 
       return JSON.stringify(m) === JSON.stringify(before) ? true : undefined;
     });
     assert.ok(
-      (await confdMetric(sys, "confd_member_repushes_total", 'reason="changed_elsewhere"')) >= 1,
+      (await sys.confdMetric("confd_member_repushes_total", 'reason="changed_elsewhere"')) >= 1,
     );
 
     // a pod whose port is not a port: left out (traced), the others still change

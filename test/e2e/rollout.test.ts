@@ -11,7 +11,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { DrainOutcome } from "../../src/runtime/drain.js";
-import type { RolloutStatus } from "../../src/server/deploy/rollout-types.js";
 import { describeGroup, FIRST_PHASE, type GroupStats, startLoad } from "./load.js";
 import { DEPLOYMENT, System } from "./system.js";
 
@@ -25,20 +24,6 @@ srv.keepAliveTimeout = 30000;
 srv.listen(cfg.port, "127.0.0.1");
 process.on("SIGTERM", () => srv.close(() => process.exit(0)));
 `;
-
-async function rolloutDone(sys: System): Promise<RolloutStatus> {
-  const end = Date.now() + 120_000;
-  while (Date.now() < end) {
-    const res = await fetch(`${sys.sa!.url}/api/deployments/default/${DEPLOYMENT}/rollout`, {
-      headers: { authorization: `Bearer ${sys.sa!.adminToken}` },
-    });
-    const s = ((await res.json()) as { result: RolloutStatus }).result;
-    if (s.phase === "Failed") throw new Error(`rollout failed: ${s.reason}`);
-    if (s.phase === "Complete") return s;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("rollout not complete within 120 s");
-}
 
 /** Versions answered after `t` (by both groups). */
 function versionsAfter(groups: GroupStats[], t: number): Set<string> {
@@ -60,7 +45,7 @@ for (const dynamic of [false, true]) {
         sys.scriptDeployment(APP, 3, { VERSION: "v1" }),
       );
       assert.equal(created.status, 201, created.msg);
-      await rolloutDone(sys);
+      await sys.rolloutComplete();
       await sys.routesTo(
         (await sys.pods()).map((p) => p.metadata.name),
         60_000,
@@ -78,7 +63,7 @@ for (const dynamic of [false, true]) {
         env: { VERSION: "v2" },
       });
       assert.equal(up.status, 200, up.msg);
-      const rolled = await rolloutDone(sys);
+      const rolled = await sys.rolloutComplete();
       assert.equal(rolled.revision, 2);
       await sys.applied();
       const afterRollout = Date.now();
@@ -88,7 +73,7 @@ for (const dynamic of [false, true]) {
         toRevision: 1,
       });
       assert.equal(back.status, 200, back.msg);
-      const rolledBack = await rolloutDone(sys);
+      const rolledBack = await sys.rolloutComplete();
       assert.equal(rolledBack.revision, 3);
       await sys.applied();
       const afterRollback = Date.now();

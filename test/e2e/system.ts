@@ -15,6 +15,7 @@ import {
   startStandalone,
 } from "../../src/main/standalone-server.js";
 import type { PodObject } from "../../src/runtime/pod-object.js";
+import type { RolloutStatus } from "../../src/server/deploy/rollout-types.js";
 import { EmbeddedStore } from "../../src/store/embedded.js";
 import { EtcdStore } from "../../src/store/etcd.js";
 import type { Store } from "../../src/store/store.js";
@@ -48,6 +49,15 @@ process.on("SIGTERM", () => {
   setTimeout(() => process.exit(0), 700);
 });
 `;
+
+/** The sum of the /metrics samples of `name` whose labels hold `match`, from the confd whose /healthz is `healthUrl`. */
+export async function confdMetric(healthUrl: string, name: string, match = ""): Promise<number> {
+  const text = await (await fetch(healthUrl.replace("/healthz", "/metrics"))).text();
+  return text
+    .split("\n")
+    .filter((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && l.includes(match))
+    .reduce((sum, l) => sum + Number(l.split(" ").pop()), 0);
+}
 
 export interface Reply {
   replica: string;
@@ -152,6 +162,26 @@ export class System {
     });
     const j = (await res.json()) as { resultMsg: string };
     return { status: res.status, msg: j.resultMsg };
+  }
+
+  /** confdMetric() of this system's confd. */
+  confdMetric(name: string, match = ""): Promise<number> {
+    return confdMetric(this.confdHealthUrl, name, match);
+  }
+
+  /** Poll the deployment's rollout until it is Complete (120 s; Failed: thrown with its reason). */
+  async rolloutComplete(): Promise<RolloutStatus> {
+    const end = Date.now() + 120_000;
+    while (Date.now() < end) {
+      const res = await fetch(`${this.sa!.url}/api/deployments/default/${DEPLOYMENT}/rollout`, {
+        headers: { authorization: `Bearer ${this.sa!.adminToken}` },
+      });
+      const s = ((await res.json()) as { result: RolloutStatus }).result;
+      if (s.phase === "Failed") throw new Error(`rollout failed: ${s.reason}`);
+      if (s.phase === "Complete") return s;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error("rollout not complete within 120 s");
   }
 
   demoDeployment(replicas: number, ports = 2): Record<string, unknown> {
