@@ -83,8 +83,9 @@ export class ConsoleEvents {
 
   private async watchAll(): Promise<void> {
     try {
-      const rev = await this.src.store.revision();
       for (const prefix of WATCHED) {
+        // per prefix: pods and the rest may be in different stores (kubernetes:?others=)
+        const rev = await this.src.store.revision(prefix);
         this.watches.push(
           await this.src.store.watch(prefix, rev + 1, {
             onEvents: () => this.schedule(),

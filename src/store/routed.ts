@@ -82,8 +82,13 @@ export class PrefixRoutedStore implements Store {
     return this.rest.grantLease(ttlSeconds);
   }
 
-  /** Health probe: both must answer; the revision reported is `rest`'s. */
-  async revision(): Promise<number> {
+  /**
+   * With a prefix, the revision of the store holding it (its watches count in
+   * that store's revisions: the Kubernetes adapter's are its own numbering).
+   * Without, a health probe: both must answer; the revision reported is `rest`'s.
+   */
+  async revision(prefix?: string): Promise<number> {
+    if (prefix !== undefined) return this.forPrefix(prefix).revision(prefix);
     const [, r] = await Promise.all([this.inner.revision(), this.rest.revision()]);
     return r;
   }

@@ -80,8 +80,12 @@ export interface Store {
   put(key: string, value: string, opts?: PutOptions): Promise<WriteResult>;
   delete(key: string, opts?: { expectModRevision?: number }): Promise<WriteResult>;
   grantLease(ttlSeconds: number): Promise<Lease>;
-  /** Current store revision (cheap health probe). */
-  revision(): Promise<number>;
+  /**
+   * Current store revision (cheap health probe). With `prefix`: the revision
+   * a watch of that prefix starts after (list/watch: watch(prefix, r + 1)); a
+   * store made of several answers for the one holding the prefix.
+   */
+  revision(prefix?: string): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -381,8 +381,10 @@ export class FakeApiServer {
     }
     res.writeHead(200, { "Content-Type": "application/json" });
     res.flushHeaders(); // the real apiserver answers a watch at once, events follow
-    const send = (type: string, object: unknown) =>
-      res.write(`${JSON.stringify({ type, object })}\n`);
+    // an ended stream (endWatches, timeoutSeconds) gets nothing more before its "close"
+    const send = (type: string, object: unknown) => {
+      if (!res.writableEnded && !res.destroyed) res.write(`${JSON.stringify({ type, object })}\n`);
+    };
     // Events after `from` need history from from+1 on.
     if (!synthetic && from < this.compactedSeq) {
       send(

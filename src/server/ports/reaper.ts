@@ -61,7 +61,7 @@ export class PortReaper {
   private async startWatch(): Promise<void> {
     while (!this.closed) {
       try {
-        this.lastRevision ??= await this.store.revision();
+        this.lastRevision ??= await this.store.revision(PODS_PREFIX);
         this.watch = await watchDeletions(this.store, PODS_PREFIX, this.lastRevision + 1, {
           onEvents: (events, revision) => {
             this.lastRevision = Math.max(this.lastRevision ?? 0, revision);
