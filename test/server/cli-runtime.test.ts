@@ -2,7 +2,7 @@
 // runs host-mode deployments here as processes (through bin/domeize), and
 // serves the console; `--runtime none` only stores deployments.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawnSync } from "node:child_process";
 import {
   appendFileSync,
   existsSync,
@@ -19,7 +19,7 @@ import { DemoNginx, nginxInstalled } from "../../src/main/demo-nginx.js";
 import { EmbeddedStore } from "../../src/store/embedded.js";
 import { REPO_ROOT } from "../support/fixtures.js";
 import { freePort } from "../support/ports.js";
-import { runDeployCli } from "./helpers.js";
+import { runDeployCli, type ServerProcess, startServerProcess } from "./helpers.js";
 
 const ADMIN = "cli-runtime-admin-token";
 const children: ChildProcess[] = [];
@@ -37,42 +37,26 @@ const APP = [
   "require('http').createServer((q,r)=>r.end(process.env.MY_POD_NAME)).listen(+process.env.AUTO_PORT0,'127.0.0.1')",
 ];
 
-interface Running {
-  child: ChildProcess;
-  url: string;
+interface Running extends ServerProcess {
   dataDir: string;
-  stderr: () => string;
 }
 
 async function startCli(extraArgs: string[]): Promise<Running> {
   const dataDir = mkdtempSync(join(tmpdir(), "server-cli-runtime-"));
   dirs.push(dataDir);
-  const port = await freePort();
   // a range of its own, away from other tests' default 20000-20999
   const base = 40000 + Math.floor(Math.random() * 40) * 200;
-  const child = spawn(
-    join(REPO_ROOT, "bin", "domeos-server"),
+  const server = await startServerProcess(
     [
-      `--listen=127.0.0.1:${port}`,
       `--data-dir=${dataDir}`,
       `--admin-token=${ADMIN}`,
       `--port-range=${base}-${base + 199}`,
       ...extraArgs,
     ],
-    { stdio: ["ignore", "ignore", "pipe"] },
+    { ms: 20_000 },
   );
-  children.push(child);
-  let err = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    err += d.toString();
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await until(
-    async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok === true,
-    20_000,
-    () => `server did not start: ${err}`,
-  );
-  return { child, url, dataDir, stderr: () => err };
+  children.push(server.child);
+  return { ...server, dataDir };
 }
 
 async function until(check: () => Promise<boolean>, ms: number, why: () => string): Promise<void> {

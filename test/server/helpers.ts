@@ -16,6 +16,7 @@ import { EmbeddedStore } from "../../src/store/embedded.js";
 import { EtcdStore } from "../../src/store/etcd.js";
 import { podKey, type Store } from "../../src/store/store.js";
 import { EtcdServer } from "../support/etcd.js";
+import { REPO_ROOT } from "../support/fixtures.js";
 import { freePort } from "../support/ports.js";
 
 export const SECRET = "test-secret-0123456789abcdef0123456789";
@@ -93,33 +94,27 @@ export async function startTestServer(
 export interface ServerProcess {
   child: ChildProcess;
   url: string;
+  /** Its stderr so far. */
+  stderr: () => string;
 }
 
 /**
- * bin/domeos-server (dist/src/server/main.js) as its own process: a free
- * port, a data dir of its own under `dir`, the tests' secret, admin token
- * "admin", `flags` added; resolves once /readyz answers 200 (throws with its
- * stderr if it exits first). Once started, the caller ends it.
+ * bin/domeos-server as its own process on a free 127.0.0.1 port with `args`;
+ * resolves once `ready` (/healthz: it serves; /readyz: its stores answer)
+ * answers 200 within `ms`. Throws with its stderr when it exits first or
+ * never gets ready (it is killed then); once started, the caller ends it.
  */
-export async function spawnServer(
-  storeUrl: string,
-  dir: string,
-  flags: string[] = [],
+export async function startServerProcess(
+  args: string[],
+  { ready = "/healthz", ms = 30_000 }: { ready?: "/healthz" | "/readyz"; ms?: number } = {},
 ): Promise<ServerProcess> {
   const port = await freePort();
   const child = spawn(
-    process.execPath,
-    [
-      "dist/src/server/main.js",
-      `--listen=127.0.0.1:${port}`,
-      `--cluster=default=${storeUrl}`,
-      `--data-dir=${mkdtempSync(join(dir, "data-"))}`,
-      `--secret=${SECRET}`,
-      "--admin-token=admin",
-      "--log-level=warn",
-      ...flags,
-    ],
-    { stdio: ["ignore", "ignore", "pipe"] },
+    join(REPO_ROOT, "bin", "domeos-server"),
+    [`--listen=127.0.0.1:${port}`, ...args],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+    },
   );
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => {
@@ -127,15 +122,38 @@ export async function spawnServer(
   });
   const url = `http://127.0.0.1:${port}`;
   try {
-    await until(`server on ${port}`, async () => {
-      if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${stderr}`);
-      return (await fetch(`${url}/readyz`)).ok;
-    });
+    await until(
+      `the server on ${port} (${ready})`,
+      async () => {
+        if (child.exitCode !== null) throw new Error(`it exited ${child.exitCode}`);
+        return (await fetch(`${url}${ready}`)).ok;
+      },
+      ms,
+    );
   } catch (err) {
     child.kill("SIGKILL"); // never ready: end it here, the caller has no handle on it
-    throw err;
+    throw new Error(`${(err as Error).message}; stderr: ${stderr}`, { cause: err });
   }
-  return { child, url };
+  return { child, url, stderr: () => stderr };
+}
+
+/**
+ * A server process on `storeUrl` as cluster "default": a data dir of its own
+ * under `dir`, the tests' secret, admin token "admin", `flags` added; ready
+ * when its store answers.
+ */
+export function spawnServer(storeUrl: string, dir: string, flags: string[] = []) {
+  return startServerProcess(
+    [
+      `--cluster=default=${storeUrl}`,
+      `--data-dir=${mkdtempSync(join(dir, "data-"))}`,
+      `--secret=${SECRET}`,
+      "--admin-token=admin",
+      "--log-level=warn",
+      ...flags,
+    ],
+    { ready: "/readyz", ms: 90_000 },
+  );
 }
 
 /** Poll `fn` every 100 ms until it gives a truthy value (a throw is retried, and named on timeout). */

@@ -4,7 +4,7 @@
 // revision stays), ends with only new pods, and ends the processes the killed
 // server left running (none of the pods' old pids lives on).
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,9 +15,7 @@ import { EmbeddedStore } from "../../src/store/embedded.js";
 import { EtcdStore } from "../../src/store/etcd.js";
 import type { Store } from "../../src/store/store.js";
 import { EtcdServer } from "../support/etcd.js";
-import { REPO_ROOT } from "../support/fixtures.js";
-import { freePort } from "../support/ports.js";
-import { until } from "./helpers.js";
+import { type ServerProcess, startServerProcess, until } from "./helpers.js";
 import { deployApi } from "./rollout-helpers.js";
 
 const ADMIN = "rollout-resume-admin-token";
@@ -42,40 +40,18 @@ after(() => {
   }
 });
 
-interface Server {
-  child: ChildProcess;
-  url: string;
-  stderr: () => string;
-}
+type Server = ServerProcess;
 
 async function startServer(dataDir: string, range: string, etcd?: string): Promise<Server> {
-  const port = await freePort();
-  const child = spawn(
-    join(REPO_ROOT, "bin", "domeos-server"),
-    [
-      `--listen=127.0.0.1:${port}`,
-      `--data-dir=${dataDir}`,
-      `--admin-token=${ADMIN}`,
-      `--port-range=${range}`,
-      "--drain-delay=200ms",
-      ...(etcd ? [`--etcd=${etcd}`] : []),
-    ],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  children.push(child);
-  let err = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    err += d.toString();
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await until(
-    "the server to answer",
-    async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok === true,
-    30_000,
-  ).catch((e) => {
-    throw new Error(`${(e as Error).message}: ${err}`);
-  });
-  return { child, url, stderr: () => err };
+  const server = await startServerProcess([
+    `--data-dir=${dataDir}`,
+    `--admin-token=${ADMIN}`,
+    `--port-range=${range}`,
+    "--drain-delay=200ms",
+    ...(etcd ? [`--etcd=${etcd}`] : []),
+  ]);
+  children.push(server.child);
+  return server;
 }
 
 function api<T>(s: Server, method: string, path: string, body?: unknown) {
