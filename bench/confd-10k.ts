@@ -7,40 +7,48 @@
 //   3. 1,000 changes in 1 s with -wait 100ms:1s: reloads and final file.
 // Every rendered file is compared byte for byte with the expected upstream.
 //
-//   npm run build && node dist/bench/confd-10k.js [--pods N] [--samples N] [--onetime-runs N]
+//   npm run build && node dist/bench/confd-10k.js [--pods N] [--samples N] [--onetime-runs N] [--burst N]
+//
+// --baseline DIR (a built checkout of another commit): A/B of DIR's
+// bin/domeos-confd against this build's, same etcd, same pods, interleaved
+// run by run and change by change (bench/confd-10k-ab.ts).
 
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import {
-  existsSync,
-  watch as fsWatch,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Etcd3 } from "etcd3";
 import { createEtcdV3Backend } from "../src/confd/backends/etcdv3.js";
 import { EtcdStore } from "../src/store/etcd.js";
 import { EtcdServer } from "../test/support/etcd.js";
+import { abMain } from "./confd-10k-ab.js";
 import {
-  expectedUpstream,
-  type GeneratedPod,
-  generatePods,
-  podJson,
-  rendered,
-  rng,
-  templateHeader,
-} from "./confd-pods.js";
+  CHILD_ENV,
+  CONFD,
+  changePort,
+  countReloads,
+  cpuSeconds,
+  ETCDCTL,
+  fmt,
+  GOLDEN,
+  load,
+  makeConfdir,
+  median,
+  nodeStartMs,
+  onetimeRun,
+  peakRssMiB,
+  quantile,
+  ROOT,
+  readText,
+  type Setup,
+  shuffle,
+  sleep,
+  startConfd,
+  stopConfd,
+  timed,
+  waitFile,
+} from "./confd-harness.js";
+import { expectedUpstream, generatePods, rendered, rng, templateHeader } from "./confd-pods.js";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const GOLDEN = resolve(ROOT, "test/fixtures/confd-golden");
-// Run as users do (the executable, so its shebang's node flags apply).
-const CONFD = join(ROOT, "bin/domeos-confd");
 const READ_FLOOR = join(ROOT, "dist/bench/confd-read-floor.js");
 
 /** confd 0.17 at 10k pods, reference §11 (shared 2-core VM). */
@@ -58,118 +66,10 @@ const { values: args } = parseArgs({
     samples: { type: "string", default: "40" },
     "onetime-runs": { type: "string", default: "5" },
     burst: { type: "string", default: "1000" },
+    /** A built checkout of another commit: its bin/domeos-confd measured in the same run (confd-10k-ab.ts). */
+    baseline: { type: "string" },
   },
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => quantile(xs, 0.5);
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
-}
-function shuffle<T>(xs: T[], r: () => number): T[] {
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1));
-    [xs[i], xs[j]] = [xs[j], xs[i]];
-  }
-  return xs;
-}
-const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
-
-/** Bulk load in transactions of 100 puts (one fsync each instead of one per pod). */
-async function load(store: Etcd3, pods: GeneratedPod[]): Promise<void> {
-  for (let i = 0; i < pods.length; i += 100) {
-    const success = pods.slice(i, i + 100).map((p) => ({
-      request_put: { key: Buffer.from(p.key), value: Buffer.from(p.value) },
-    }));
-    await store.kv.txn({ success });
-  }
-}
-
-interface Setup {
-  confdir: string;
-  dest: string;
-  reloads: string;
-}
-
-function makeConfdir(): Setup {
-  const confdir = mkdtempSync(join(tmpdir(), "confd-bench-"));
-  mkdirSync(join(confdir, "conf.d"));
-  mkdirSync(join(confdir, "templates"));
-  mkdirSync(join(confdir, "out"));
-  writeFileSync(
-    join(confdir, "templates/upstream.tmpl"),
-    readFileSync(join(GOLDEN, "upstream.tmpl")),
-  );
-  const dest = join(confdir, "out/upstream.conf");
-  const reloads = join(confdir, "reloads");
-  writeFileSync(
-    join(confdir, "conf.d/nginx.toml"),
-    `[template]
-src = "upstream.tmpl"
-dest = ${JSON.stringify(dest)}
-keys = ["/registry/pods/default"]
-mode = "0644"
-check_cmd = "true"
-reload_cmd = ${JSON.stringify(`echo r >> ${reloads}`)}
-`,
-  );
-  return { confdir, dest, reloads };
-}
-
-const confdArgs = (s: Setup, etcd: EtcdServer, extra: string[]) => [
-  "-confdir",
-  s.confdir,
-  "-config-file",
-  "/nonexistent",
-  "-backend",
-  "etcdv3",
-  "-node",
-  etcd.endpoint,
-  "-log-level",
-  "warning",
-  ...extra,
-];
-
-const readText = (p: string) => {
-  try {
-    return readFileSync(p, "utf8");
-  } catch {
-    return "";
-  }
-};
-const countReloads = (s: Setup) => readText(s.reloads).split("\n").filter(Boolean).length;
-
-/**
- * The children's environment: this one without NODE_EXTRA_CA_CERTS, which
- * some shells set and which makes every Node process load a CA bundle at
- * start (~90 ms here): a property of the shell, not of domeos-confd.
- */
-const CHILD_ENV = { ...process.env };
-delete CHILD_ENV.NODE_EXTRA_CA_CERTS;
-
-/** Median wall time of `node -e 0` in the children's environment: Node's own start, for scale. */
-function nodeStartMs(runs = 7): number {
-  const walls: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    spawnSync(process.execPath, ["-e", "0"], { env: CHILD_ENV });
-    walls.push(performance.now() - t0);
-  }
-  return median(walls);
-}
-
-/** Wall ms of one child process run in the children's environment; throws when it fails. */
-function timed(cmd: string, argv: string[], env: NodeJS.ProcessEnv = CHILD_ENV, stdout = true) {
-  const t0 = performance.now();
-  const stdio = ["ignore", stdout ? "pipe" : "ignore", "pipe"] as const;
-  const r = spawnSync(cmd, argv, { encoding: "utf8", env, stdio: [...stdio] });
-  const ms = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`${cmd} failed (${r.status}): ${r.stderr}`);
-  return { ms, r };
-}
-
-const ETCDCTL = "/usr/bin/etcdctl";
 
 /**
  * 1. -onetime: wall time and peak RSS (GNU time), dest missing each run.
@@ -185,18 +85,10 @@ function onetime(s: Setup, etcd: EtcdServer, expected: string, runs: number) {
   const nodeRead: number[] = [];
   const hasEtcdctl = existsSync(ETCDCTL);
   for (let i = 0; i < runs; i++) {
-    rmSync(s.dest, { force: true });
-    const { ms, r } = timed("/usr/bin/time", [
-      "-f",
-      "%M %U %S",
-      CONFD,
-      ...confdArgs(s, etcd, ["-onetime"]),
-    ]);
-    walls.push(ms);
-    const [kb, user, sys] = r.stderr.trim().split("\n").pop()!.split(" ").map(Number);
-    rss.push(kb / 1024);
-    cpu.push((user + sys) * 1000);
-    if (readText(s.dest) !== expected) throw new Error("onetime: wrong output");
+    const run = onetimeRun(CONFD, s, etcd.endpoint, expected);
+    walls.push(run.wallMs);
+    rss.push(run.rssMiB);
+    cpu.push(run.cpuMs);
     if (hasEtcdctl) {
       const args = ["--endpoints", etcd.endpoint, "get", "--prefix", "/registry/pods/default/"];
       // Its 40 MB dump goes to /dev/null, as in the reference's measurement.
@@ -216,67 +108,17 @@ function onetime(s: Setup, etcd: EtcdServer, expected: string, runs: number) {
   };
 }
 
-function startConfd(s: Setup, etcd: EtcdServer, extra: string[]): ChildProcess {
-  const p = spawn(CONFD, confdArgs(s, etcd, ["-watch", ...extra]), {
-    env: CHILD_ENV,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  p.stderr?.on("data", (d: Buffer) => process.stderr.write(`[confd] ${d}`));
-  return p;
-}
-
-async function stopConfd(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null) return;
-  const done = new Promise((r) => p.once("exit", r));
-  p.kill("SIGTERM");
-  await done;
-}
-
-/** User+system CPU seconds of a live process (/proc, clock ticks of 10 ms). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function peakRssMiB(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
-}
-
-/** Resolve when `dest` satisfies `ok`, watching its directory (renames) and polling as a fallback. */
-function waitFile(dest: string, ok: (text: string) => boolean, timeoutMs: number): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    let done = false;
-    const check = () => {
-      if (done || !ok(readText(dest))) return;
-      done = true;
-      const t = performance.now();
-      w.close();
-      clearInterval(poll);
-      clearTimeout(timer);
-      resolvePromise(t);
-    };
-    const w = fsWatch(dirname(dest), check);
-    const poll = setInterval(check, 20);
-    const timer = setTimeout(() => {
-      done = true;
-      w.close();
-      clearInterval(poll);
-      reject(new Error(`file not updated within ${timeoutMs} ms`));
-    }, timeoutMs);
-    check();
-  });
-}
-
-/** One pod's AUTO_PORT0 changed: the pod's new JSON and the server line to wait for. */
-function changePort(p: GeneratedPod, port: number, r: () => number): string {
-  p.spec.port = String(port);
-  p.value = podJson(p.spec, r);
-  return `  server ${p.spec.podIP}:${port};\n`;
-}
-
 async function main(): Promise<void> {
+  if (args.baseline) {
+    await abMain({
+      baseline: args.baseline,
+      pods: Number(args.pods),
+      samples: Number(args.samples),
+      onetimeRuns: Number(args["onetime-runs"]),
+      burst: Number(args.burst),
+    });
+    return;
+  }
   const n = Number(args.pods);
   const header = templateHeader(readFileSync(join(GOLDEN, "upstream.tmpl"), "utf8"));
   const etcd = new EtcdServer();
@@ -350,7 +192,7 @@ async function main(): Promise<void> {
 
     // 2. watch latency
     rmSync(s.dest, { force: true });
-    const proc = startConfd(s, etcd, []);
+    const proc = startConfd(s, etcd.endpoint, []);
     const t0 = performance.now();
     await waitFile(s.dest, (t) => t === expected(), 60_000);
     const startMs = performance.now() - t0;
@@ -380,7 +222,7 @@ async function main(): Promise<void> {
     // 3. burst with -wait 100ms:1s
     const burst = Number(args.burst);
     rmSync(s.dest, { force: true }); // so the wait below sees this process's first render
-    const proc2 = startConfd(s, etcd, ["-wait", "100ms:1s"]);
+    const proc2 = startConfd(s, etcd.endpoint, ["-wait", "100ms:1s"]);
     await waitFile(s.dest, (t) => t === expected(), 60_000);
     await sleep(1500); // any start-up reload is done
     const reloads0 = countReloads(s);

@@ -627,6 +627,10 @@ interface PerBuild {
   cpu: string[];
   /** The server's peak RSS (MiB) per pair, after its closed and open loops. */
   peakRss: number[];
+  /** Server CPU ms per report of each pair's closed loop. */
+  serverCpu: number[];
+  /** 1-minute load average at the end of each pair's closed loop. */
+  load: number[];
 }
 
 async function main() {
@@ -674,12 +678,18 @@ async function main() {
       const agents: Agents = { build, held: new Map() };
       await Promise.all(
         pods.map(async (p) => {
-          const r = await call(
-            `${s.url}/api/agent/pod/default/default/${p}/ports`,
-            "POST",
-            '{"count":2}',
-            tokenOf(build, p),
-          );
+          // A 503 (the etcd deadline on a loaded machine) is retried, as an agent does.
+          let r = { status: 0, text: "" };
+          for (let attempt = 0; attempt < 5 && r.status !== 200; attempt++) {
+            if (attempt > 0) await new Promise((res) => setTimeout(res, 500));
+            r = await call(
+              `${s.url}/api/agent/pod/default/default/${p}/ports`,
+              "POST",
+              '{"count":2}',
+              tokenOf(build, p),
+            );
+            if (r.status !== 503) break;
+          }
           if (r.status !== 200) throw new Error(`ports of ${p}: HTTP ${r.status} ${r.text}`);
           agents.held.set(p, JSON.parse(r.text).result.ports);
           await call(
@@ -716,6 +726,8 @@ async function main() {
       lost: 0,
       cpu: [],
       peakRss: [],
+      serverCpu: [],
+      load: [],
     }));
     for (let i = 0; i < PAIRS; i++) {
       // Each pair writes ~0.5 GB of revisions: compact them away and defragment
@@ -738,8 +750,14 @@ async function main() {
         await run(b.build, async (url, pid, agents) => {
           newPhase();
           let meter = cpuMeter({ server: pid, etcd: etcdPid });
+          const server0 = cpuMs(pid);
           const rep = await reports(url, pods, agents);
+          b.serverCpu.push((cpuMs(pid) - server0) / Math.max(1, rep.rate * SECONDS));
+          b.load.push(loadavg()[0]!);
           b.cpu.push(`closed loop pair ${i + 1}: ${meter(rep.rate * SECONDS)}`);
+          process.stderr.write(
+            `pair ${i + 1}, ${b.build.name}: ${rep.rate.toFixed(0)} reports/s, p50 ${rep.p50.toFixed(1)} ms, p99 ${rep.p99.toFixed(1)} ms, server CPU ${b.serverCpu.at(-1)!.toFixed(2)} ms/report, load ${b.load.at(-1)!.toFixed(1)}\n`,
+          );
           b.closed.push(rep);
           for (const [pod, p0] of rep.last) {
             const kv = await store.get(podKey("default", pod));
@@ -794,6 +812,7 @@ async function main() {
       );
     }
     const out = [
+      ...(per.length === 2 ? abTable(per[0]!, per[1]!) : []),
       `machine: ${cpus().length} cores, load average ${loadavg()
         .map((x) => x.toFixed(1))
         .join(" ")} at the end (shared with other jobs)`,
@@ -836,6 +855,39 @@ async function main() {
     agent.destroy();
     closeLean();
   }
+}
+
+/**
+ * This build against the baseline, pair by pair (the two ran back to back,
+ * so they saw about the same machine): each pair's ratio, then the median
+ * ratio and the range over the pairs. Ratios > 1 mean this build is higher.
+ */
+function abTable(cur: PerBuild, base: PerBuild): string[] {
+  const med = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = s.length >> 1;
+    return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  };
+  const metrics: [string, (b: PerBuild, i: number) => number, string][] = [
+    ["closed-loop reports/s", (b, i) => b.closed[i]!.rate, "higher is better"],
+    ["p50 ms", (b, i) => b.closed[i]!.p50, "lower is better"],
+    ["p99 ms", (b, i) => b.closed[i]!.p99, "lower is better"],
+    ["server CPU ms per report", (b, i) => b.serverCpu[i]!, "lower is better"],
+  ];
+  const pairs = cur.closed.map((_, i) => i);
+  const f = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(2));
+  const rows = metrics.map(([name, get, better]) => {
+    const ratios = pairs.map((i) => get(cur, i) / get(base, i));
+    return `| ${name} (${better}) | ${f(med(pairs.map((i) => get(cur, i))))} | ${f(med(pairs.map((i) => get(base, i))))} | **${med(ratios).toFixed(2)}** | ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)} | ${ratios.map((r) => r.toFixed(2)).join(", ")} |`;
+  });
+  return [
+    `A/B, ${pairs.length} pairs (this build / baseline per pair; load average 1 min at the end of each closed loop: ${pairs.map((i) => `${cur.load[i]!.toFixed(1)}/${base.load[i]!.toFixed(1)}`).join(", ")})`,
+    "",
+    "| metric | this build (median) | baseline (median) | median of pair ratios | range | pair ratios |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...rows,
+    "",
+  ];
 }
 
 main().catch((err) => {
