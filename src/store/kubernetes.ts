@@ -241,8 +241,14 @@ export class KubernetesStore implements Store {
     return Promise.reject(new Error("kubernetes store: leases are not supported"));
   }
 
-  async revision(): Promise<number> {
-    return this.rvs.current(await this.currentRv("/api/v1/pods"), "revision");
+  /**
+   * The apiserver's resourceVersion now, from a list of one pod: of the
+   * prefix's namespace when it names one (a client with a namespaced Role
+   * may not list every pod), else of all pods. Either is the whole store's.
+   */
+  async revision(prefix?: string): Promise<number> {
+    const path = prefix === undefined ? "/api/v1/pods" : collectionFor(prefix);
+    return this.rvs.current(await this.currentRv(path), "revision");
   }
 
   /** The collection's resourceVersion now (a list of one item). */

@@ -38,7 +38,14 @@ import {
   LB_PORT,
   systemManifests,
 } from "../../src/server/deploy/manifest-system.js";
-import { acceptingWorkers, Backend, hupPending, runConfd, until } from "../confd/nginx-harness.js";
+import {
+  acceptingWorkers,
+  Backend,
+  Confd,
+  hupPending,
+  runConfd,
+  until,
+} from "../confd/nginx-harness.js";
 import { FakeApiServer } from "../store/fake-apiserver.js";
 import { writeKubeconfig } from "../store/fake-cluster.js";
 import { NGINX_BIN } from "../support/nginx.js";
@@ -141,6 +148,58 @@ test("domeos-confd renders the generated upstream from the cluster; nginx -t acc
   const servers = [...out.matchAll(/^\s+server ([^\s;]+)/gm)].map((m) => m[1]);
   assert.deepEqual(servers, ["127.0.0.1:1", "10.9.0.5:20010"], out);
   assert.match(out, new RegExp(`listen ${LB_PORT} default_server;`));
+});
+
+test("domeos-confd asks the apiserver only about the routed namespace (all its Role grants): list, watch, revision probes", {
+  timeout: 120_000,
+}, async () => {
+  const dir = join(tmp, "scope");
+  const { lbDir, confd, resource } = layOut(dir, { namespace: "shop", deployName: "web" }, LB_PORT);
+  writeFileSync(
+    join(confd, "conf.d/upstream.toml"),
+    resource.replace(/^reload_cmd = .*$/m, 'reload_cmd = "true"'),
+  );
+  // a namespace whose name starts with the routed one: not read either
+  api.upsertPod({ ...pod("cousin", true), metadata: { name: "cousin", namespace: "shop2" } });
+  const kubeconfig = writeKubeconfig(api, join(dir, "kubeconfig"));
+  const mark = api.requests.length;
+  const sent = () => api.requests.slice(mark).map((r) => `${r.method} ${r.path}`);
+  const c = new Confd([
+    "-watch",
+    "-confdir",
+    confd,
+    "-config-file",
+    "/nonexistent",
+    "-backend",
+    "kubernetes",
+    "-node",
+    kubeconfig,
+  ]);
+  c.start();
+  try {
+    await until(() => existsSync(join(lbDir, "upstream.conf")), 60_000, "the first render");
+    // the mirror's periodic revision probe (every 2 s) after its watch
+    await until(
+      () => {
+        const s = sent();
+        const w = s.findIndex((r) => r.includes("watch=true"));
+        return w >= 0 && s.slice(w + 1).some((r) => r.includes("limit=1"));
+      },
+      60_000,
+      "a watch and a revision probe",
+    );
+    const outside = sent().filter((r) => !r.startsWith("GET /api/v1/namespaces/shop/pods?"));
+    assert.deepEqual(outside, [], "requests a Role in namespace shop does not allow");
+    const servers = [
+      ...readFileSync(join(lbDir, "upstream.conf"), "utf8").matchAll(/^\s+server ([^\s;]+)/gm),
+    ];
+    assert.deepEqual(
+      servers.map((m) => m[1]),
+      ["127.0.0.1:1", "10.9.0.5:20010"],
+    );
+  } finally {
+    await c.stop();
+  }
 });
 
 test("nginx.conf moves every temp path the nginx binary has into /tmp (uid 1000 cannot create the package's)", () => {

@@ -325,7 +325,7 @@ describe("system RBAC: least rights", () => {
     assert.deepEqual(find("ClusterRole", "domeos-server-pods-read")[0].rules, [
       { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
     ]);
-    const roles = objects.filter((o) => o.kind === "Role");
+    const roles = objects.filter((o) => o.kind === "Role" && o.metadata.name === "domeos-server");
     assert.deepEqual(roles.map((r) => r.metadata.namespace).sort(), ["shop", "web"]);
     assert.deepEqual(roles[0].rules, [
       { apiGroups: [""], resources: ["pods"], verbs: ["patch"] },
@@ -343,10 +343,18 @@ describe("system RBAC: least rights", () => {
     assert.ok(all.every((r: Json) => !r.verbs.includes("*") && !r.resources.includes("*")));
   });
 
-  test("domeos-confd only reads pods", () => {
-    assert.deepEqual(find("ClusterRole", "domeos-confd-pods-read")[0].rules, [
+  test("domeos-confd only reads the pods of the namespace it routes", () => {
+    const [role] = find("Role", "domeos-confd-pods-read");
+    assert.equal(role.metadata.namespace, "default", "the --route namespace");
+    assert.deepEqual(role.rules, [
       { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
     ]);
+    const [binding] = find("RoleBinding", "domeos-confd-pods-read", "default");
+    assert.deepEqual(binding.subjects, [
+      { kind: "ServiceAccount", name: "domeos-confd", namespace: "domeos-system" },
+    ]);
+    const clusterWide = objects.filter((o) => o.kind.startsWith("Cluster"));
+    assert.ok(clusterWide.every((o) => !o.metadata.name.startsWith("domeos-confd")));
   });
 
   test("two server replicas on one store, spread over nodes, Secrets by reference", () => {

@@ -1,6 +1,7 @@
 // confd backend `kubernetes`: pods from a Kubernetes API server through the
 // server's Kubernetes store adapter, as JSON under /registry/pods/<ns>/<name>
-// (the keys the seed template reads), mirrored like etcd: list, then watch.
+// (the keys the seed template reads), mirrored like etcd: list, then watch;
+// a key /registry/pods/<ns> reads that namespace only (kubernetes-scope.ts).
 // Modern clusters keep protobuf in etcd, so reading their etcd directly
 // cannot work; the API can.
 
@@ -8,6 +9,7 @@ import { existsSync } from "node:fs";
 import { KubeConfig } from "@kubernetes/client-node";
 import { KubernetesStore } from "../../store/kubernetes.js";
 import type { BackendOptions } from "./backend.js";
+import { NamespaceScopedPods } from "./kubernetes-scope.js";
 import { StoreMirror } from "./store-mirror.js";
 
 /**
@@ -23,7 +25,7 @@ export function createKubernetesBackend(opts: BackendOptions): StoreMirror {
     );
   }
   const kc = kubeConfigFor(opts.nodes[0], opts);
-  return new StoreMirror(new KubernetesStore(kc), {
+  return new StoreMirror(new NamespaceScopedPods(new KubernetesStore(kc)), {
     name: "kubernetes",
     watch: opts.watch ?? true,
     snapshotGuard: opts.snapshotGuard,

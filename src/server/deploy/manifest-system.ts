@@ -291,25 +291,17 @@ function serverService(o: SystemOptions): IService {
   };
 }
 
-/** confd only reads pods. */
-function lbRbac(o: SystemOptions): (IServiceAccount | IClusterRole | IClusterRoleBinding)[] {
+/** confd only reads the pods of the namespace it routes (a Role there, nothing cluster-wide). */
+function lbRbac(o: SystemOptions): (IServiceAccount | IRole | IRoleBinding)[] {
+  const m = { ...meta(o, `${CONFD}-pods-read`), namespace: o.route.namespace };
   return [
     { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(o, CONFD) },
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: m, rules: [podsRead] },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRole",
-      metadata: { name: `${CONFD}-pods-read`, labels: meta(o, "").labels },
-      rules: [podsRead],
-    },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRoleBinding",
-      metadata: { name: `${CONFD}-pods-read`, labels: meta(o, "").labels },
-      roleRef: {
-        apiGroup: "rbac.authorization.k8s.io",
-        kind: "ClusterRole",
-        name: `${CONFD}-pods-read`,
-      },
+      kind: "RoleBinding",
+      metadata: m,
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: m.name },
       subjects: [{ kind: "ServiceAccount", name: CONFD, namespace: o.namespace }],
     },
   ];
