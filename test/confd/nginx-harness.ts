@@ -13,14 +13,14 @@ import {
 } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { podJson } from "../../bench/confd-pods.js";
+import { REPO_ROOT } from "../support/fixtures.js";
 import { NGINX_BIN, type NginxServer } from "../support/nginx.js";
 import { freePort } from "../support/ports.js";
 
-/** Repository root (this file runs from dist/test/confd/). */
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+/** Repository root. */
+export const ROOT = REPO_ROOT;
 export const EXAMPLE = join(ROOT, "examples/confd");
 export const PODS = "/registry/pods/default";
 

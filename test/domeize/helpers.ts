@@ -6,11 +6,11 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { shellQuoteBytes } from "../../src/domeize/run/plan.js";
+import { REPO_ROOT } from "../support/fixtures.js";
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+/** Repository root. */
+export const ROOT = REPO_ROOT;
 export const LAUNCHER = `${ROOT}/bin/domeize`;
 export const MAIN = `${ROOT}/dist/src/domeize/main.js`;
 /** The self-contained executable (scripts/build-domeize-exe.mjs). */
