@@ -14,6 +14,7 @@ import { ConfdMetrics } from "../../src/confd/metrics/metrics.js";
 import { Renderer } from "../../src/confd/render/renderer.js";
 import type { ResourceConfig } from "../../src/confd/resource/resource-config.js";
 import { keySpaceFromObject } from "../../src/confd/template/key-space.js";
+import { until } from "./nginx-harness.js";
 
 // Close every runner at the end even when a test fails (their retry timers would keep the process alive).
 const created: ResourceRunner[] = [];
@@ -22,14 +23,6 @@ after(() => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, timeoutMs = 20000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await sleep(10);
-  }
-}
 
 function setup(opts: Partial<RunnerOptions> = {}, res: Partial<ResourceConfig> = {}) {
   const dir = mkdtempSync(join(tmpdir(), "confd-coalesce-"));

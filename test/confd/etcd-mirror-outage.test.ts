@@ -10,16 +10,9 @@ import { StoreMirror } from "../../src/confd/backends/store-mirror.js";
 import { EtcdStore } from "../../src/store/etcd.js";
 import { EtcdServer, etcdWithStore } from "../support/etcd.js";
 import { EtcdProxy } from "./etcd-proxy.js";
+import { until } from "./nginx-harness.js";
 
 const PODS = "/registry/pods/default";
-
-async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string) {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function backend(endpoint: string, logs: string[]): StoreMirror {
   return createEtcdV3Backend({

@@ -18,15 +18,7 @@ import {
 } from "../../src/confd/backends/backend.js";
 import { memoryLogger } from "../../src/confd/log/logger.js";
 import { Manager } from "../../src/confd/manager/manager.js";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms = 20000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await sleep(10);
-  }
-}
+import { until } from "./nginx-harness.js";
 
 /** An in-memory Backend (test double of the interface; real backends have their own tests). */
 class MemoryBackend implements Backend {

@@ -24,11 +24,12 @@ export const ROOT = REPO_ROOT;
 export const EXAMPLE = join(ROOT, "examples/confd");
 export const PODS = "/registry/pods/default";
 
+/** Poll `probe` every `interval` ms until it gives a truthy value (a throw ends the wait). */
 export async function until<T>(
   probe: () => T | Promise<T>,
-  ms: number,
-  what: string,
-  interval = 20,
+  ms = 20_000,
+  what = "the condition",
+  interval = 10,
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + ms;
   for (;;) {

@@ -9,16 +9,9 @@ import { EnvBackend } from "../../src/confd/backends/env.js";
 import { createBackend } from "../../src/confd/backends/index.js";
 import { LazyBackend } from "../../src/confd/backends/lazy-backend.js";
 import { EmbeddedStore } from "../../src/store/embedded.js";
+import { until } from "./nginx-harness.js";
 
 const PODS = "/registry/pods/default";
-
-async function until(cond: () => boolean, ms: number, what: string) {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 test("embedded backend follows a server's data directory", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "confd-embedded-"));

@@ -10,7 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { createBackend } from "../../src/confd/backends/index.js";
 import { FakeApiServer } from "../store/fake-apiserver.js";
 import { writeKubeconfig } from "../store/fake-cluster.js";
-import { EXAMPLE, runConfd } from "./nginx-harness.js";
+import { EXAMPLE, runConfd, until } from "./nginx-harness.js";
 
 const PODS = "/registry/pods/default";
 
@@ -23,14 +23,6 @@ const pod = (name: string, ip: string, port: string, deployName = "img-host-test
   spec: { hostNetwork: true, containers: [{ name: "app", image: "app" }] },
   status: { podIP: ip, phase: "Running" },
 });
-
-async function until(cond: () => boolean, ms: number, what: string) {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe("kubernetes backend (fake apiserver)", () => {
   const api = new FakeApiServer();

@@ -11,18 +11,11 @@ import { coveringPrefixes, underPrefix } from "../../src/confd/backends/exact-pr
 import { MirrorView } from "../../src/confd/backends/mirror-view.js";
 import { StoreMirror } from "../../src/confd/backends/store-mirror.js";
 import { EmbeddedStore } from "../../src/store/embedded.js";
+import { until } from "./nginx-harness.js";
 
 const quiet = () => {};
 
 /** Resolve when `cond()` holds, polling; fail after `ms`. */
-async function until(cond: () => boolean, ms = 10_000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe("exact prefixes", () => {
   test("a resource key covers itself and its children, not string siblings", () => {
     assert.ok(underPrefix("/registry/pods/default", "/registry/pods/default"));
