@@ -42,7 +42,7 @@ const { values: args } = parseArgs({
     pairs: { type: "string", default: "3" },
     /** Offered rate of the open-loop phase (reports/s, all clients together; 0: skip it). */
     rate: { type: "string", default: "2000" },
-    /** Write a V8 CPU profile of the server child process into this directory. */
+    /** Write V8 CPU profiles of the server child processes into this directory (the baseline's into DIR/baseline). */
     profile: { type: "string" },
     /**
      * A checkout of an older commit, built (its dist/src/server/main.js is
@@ -184,7 +184,8 @@ interface Build {
   legacyTokens: boolean;
   name: string;
   main: string;
-  profile: boolean;
+  /** Where its server's CPU profiles go (with --profile). */
+  profileDir: string;
   nodeFlags: string[];
 }
 
@@ -198,7 +199,7 @@ async function startServer(
     process.execPath,
     [
       ...build.nodeFlags,
-      ...(args.profile && build.profile ? ["--cpu-prof", `--cpu-prof-dir=${args.profile}`] : []),
+      ...(args.profile ? ["--cpu-prof", `--cpu-prof-dir=${build.profileDir}`] : []),
       build.main,
       `--listen=127.0.0.1:${port}`,
       `--etcd=${etcd.replace("http://", "")}`,
@@ -646,7 +647,7 @@ async function main() {
     {
       name: nodeFlags.length ? `this build (node ${nodeFlags.join(" ")})` : "this build",
       main: "dist/src/server/main.js",
-      profile: true,
+      profileDir: args.profile ?? "",
       legacyTokens: false,
       nodeFlags,
     },
@@ -655,7 +656,7 @@ async function main() {
     builds.push({
       name: `baseline ${args.baseline}`,
       main: join(args.baseline, "dist/src/server/main.js"),
-      profile: false,
+      profileDir: join(args.profile ?? "", "baseline"),
       // a baseline from before instance tokens knows only the name-bound ones
       legacyTokens: !readFileSync(
         join(args.baseline, "dist/src/server/auth/pod-token.js"),
