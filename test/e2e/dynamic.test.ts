@@ -54,6 +54,9 @@ async function startSystem(): Promise<System> {
     (await sys.pods()).map((p) => p.metadata.name),
     60_000,
   );
+  // routed by pushed members before confd's first render was applied (its one
+  // nginx reload): wait for it, so the test's reload count starts after it
+  await sys.applied();
   return sys;
 }
 
