@@ -12,7 +12,7 @@ import { EtcdStore } from "../../src/store/etcd.js";
 import { EtcdServer } from "../support/etcd.js";
 import { freePort } from "../support/ports.js";
 import { EtcdProxy } from "./etcd-proxy.js";
-import { Confd, EXAMPLE, PODS, podFor, readText, until } from "./nginx-harness.js";
+import { Confd, confdArgs, EXAMPLE, PODS, podFor, readText, until } from "./nginx-harness.js";
 
 /** A confdir with the example template, writing into a scratch directory. */
 function confdirFor(): { confdir: string; dest: string } {
@@ -83,14 +83,7 @@ describe("domeos-confd through etcd outages, compaction and resets", () => {
     const port = await freePort();
     metrics = `http://127.0.0.1:${port}`;
     confd = new Confd([
-      "-confdir",
-      confdir,
-      "-config-file",
-      "/nonexistent",
-      "-backend",
-      "etcdv3",
-      "-node",
-      proxy.p.endpoint,
+      ...confdArgs(confdir, "etcdv3", proxy.p.endpoint),
       "-watch",
       "-metrics-addr",
       `127.0.0.1:${port}`,

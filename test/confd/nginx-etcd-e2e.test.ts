@@ -11,6 +11,7 @@ import { NginxServer } from "../support/nginx.js";
 import {
   Backend,
   Confd,
+  confdArgs,
   makeConfdir,
   PODS,
   podFor,
@@ -42,17 +43,7 @@ describe("domeos-confd + etcd + nginx", () => {
     await store.put(`${PODS}/other-0`, podFor("other-0", "127.0.0.1", backends[3].port, "svc-x"));
     // A sibling prefix: never part of the upstream.
     await store.put(`${PODS}2/web-9`, podFor("web-9", "127.0.0.1", backends[3].port));
-    confd = new Confd([
-      "-confdir",
-      confdir,
-      "-config-file",
-      "/nonexistent",
-      "-backend",
-      "etcdv3",
-      "-node",
-      etcd.endpoint,
-      "-watch",
-    ]);
+    confd = new Confd([...confdArgs(confdir, "etcdv3", etcd.endpoint), "-watch"]);
     confd.start();
     await until(() => readText(dest).includes("server"), 20_000, "the first render");
     await nginx.start();

@@ -105,6 +105,11 @@ ${extra}`,
   return { confdir, dest };
 }
 
+/** confd's arguments for the resources of `confdir` (and no config file) on `backend` at `node`. */
+export function confdArgs(confdir: string, backend: string, node: string): string[] {
+  return ["-confdir", confdir, "-config-file", "/nonexistent", "-backend", backend, "-node", node];
+}
+
 export interface ConfdRun {
   /** Exit code; null when a signal ended it (the 60 s limit: SIGTERM). */
   code: number | null;

@@ -22,6 +22,7 @@ import { freePort } from "../support/ports.js";
 import {
   Backend,
   Confd,
+  confdArgs,
   exampleLocation,
   exampleReloadBudget,
   makeConfdir,
@@ -80,14 +81,7 @@ function rig(kind: "etcd" | "embedded", backendCount: number): Rig {
     r.metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     r.healthUrl = `http://127.0.0.1:${metricsPort}/healthz`;
     r.confd = new Confd([
-      "-confdir",
-      confdir,
-      "-config-file",
-      "/nonexistent",
-      "-backend",
-      etcd ? "etcdv3" : "embedded",
-      "-node",
-      node,
+      ...confdArgs(confdir, etcd ? "etcdv3" : "embedded", node),
       "-watch",
       "-metrics-addr",
       `127.0.0.1:${metricsPort}`,
@@ -219,17 +213,7 @@ describe("reload budget and -onetime scale-down (etcd, nginx)", () => {
     for (const i of [1, 2]) await r.store.delete(`${PODS}/web-${i}`);
     const confdir = r.confd.args[r.confd.args.indexOf("-confdir") + 1];
     const node = r.confd.args[r.confd.args.indexOf("-node") + 1];
-    const onetime = [
-      "-onetime",
-      "-confdir",
-      confdir,
-      "-config-file",
-      "/nonexistent",
-      "-backend",
-      "etcdv3",
-      "-node",
-      node,
-    ];
+    const onetime = ["-onetime", ...confdArgs(confdir, "etcdv3", node)];
     assert.equal(serverLines(readText(r.dest)), 3);
     const run = await runConfd(onetime);
     assert.equal(run.code, 0, run.stderr);

@@ -10,7 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { createBackend } from "../../src/confd/backends/index.js";
 import { FakeApiServer } from "../store/fake-apiserver.js";
 import { writeKubeconfig } from "../store/fake-cluster.js";
-import { EXAMPLE, runConfd, until } from "./nginx-harness.js";
+import { confdArgs, EXAMPLE, runConfd, until } from "./nginx-harness.js";
 
 const PODS = "/registry/pods/default";
 
@@ -106,17 +106,7 @@ describe("kubernetes backend (fake apiserver)", () => {
       `[template]\nsrc = "upstream.tmpl"\ndest = ${JSON.stringify(dest)}\nkeys = ["/registry/pods/default"]\n`,
     );
     // runConfd is asynchronous: the fake apiserver answers from this very process.
-    const r = await runConfd([
-      "-onetime",
-      "-confdir",
-      confdir,
-      "-config-file",
-      "/nonexistent",
-      "-backend",
-      "kubernetes",
-      "-node",
-      kubeconfig,
-    ]);
+    const r = await runConfd(["-onetime", ...confdArgs(confdir, "kubernetes", kubeconfig)]);
     assert.equal(r.code, 0, r.stderr);
     const servers = [...readFileSync(dest, "utf8").matchAll(/server (10\.[^\s;]+)/g)].map(
       (m) => m[1],

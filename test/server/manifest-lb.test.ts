@@ -42,6 +42,7 @@ import {
   acceptingWorkers,
   Backend,
   Confd,
+  confdArgs,
   hupPending,
   runConfd,
   until,
@@ -108,20 +109,7 @@ function layOut(dir: string, route: LbRoute, port: number) {
 
 /** bin/domeos-confd -onetime on `confd` against the FAKE apiserver, to its end. */
 const confdOnce = (confd: string, kubeconfig: string, env: Record<string, string> = {}) =>
-  runConfd(
-    [
-      "-onetime",
-      "-confdir",
-      confd,
-      "-config-file",
-      "/nonexistent",
-      "-backend",
-      "kubernetes",
-      "-node",
-      kubeconfig,
-    ],
-    { NGINX_BIN, ...env },
-  );
+  runConfd(["-onetime", ...confdArgs(confd, "kubernetes", kubeconfig)], { NGINX_BIN, ...env });
 
 test("domeos-confd renders the generated upstream from the cluster; nginx -t accepts it", async () => {
   api.upsertPod(pod("ready", true));
@@ -164,17 +152,7 @@ test("domeos-confd asks the apiserver only about the routed namespace (all its R
   const kubeconfig = writeKubeconfig(api, join(dir, "kubeconfig"));
   const mark = api.requests.length;
   const sent = () => api.requests.slice(mark).map((r) => `${r.method} ${r.path}`);
-  const c = new Confd([
-    "-watch",
-    "-confdir",
-    confd,
-    "-config-file",
-    "/nonexistent",
-    "-backend",
-    "kubernetes",
-    "-node",
-    kubeconfig,
-  ]);
+  const c = new Confd(["-watch", ...confdArgs(confd, "kubernetes", kubeconfig)]);
   c.start();
   try {
     await until(() => existsSync(join(lbDir, "upstream.conf")), 60_000, "the first render");
