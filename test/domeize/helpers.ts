@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { tmpdir } from "node:os";
 import { shellQuoteBytes } from "../../src/domeize/run/plan.js";
 import { REPO_ROOT } from "../support/fixtures.js";
+import { until as poll } from "../support/poll.js";
 
 /** Repository root. */
 export const ROOT = REPO_ROOT;
@@ -207,10 +208,7 @@ export function collectRaw(child: ChildProcess): Promise<RawRun> {
   });
 }
 
+/** Poll `cond` every 50 ms until it is true (a throw ends the wait). */
 export async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await poll(what, cond, { timeoutMs, intervalMs: 50 });
 }

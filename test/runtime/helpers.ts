@@ -11,24 +11,15 @@ import {
 } from "../../src/runtime/standalone-runtime.js";
 import type { RuntimeDeployment } from "../../src/runtime/types.js";
 import { EmbeddedStore } from "../../src/store/embedded.js";
+import { until } from "../support/poll.js";
 
-export async function waitFor<T>(
+/** Poll `fn` every 50 ms until it gives a truthy value (a throw is retried, and named on timeout). */
+export function waitFor<T>(
   what: string,
   fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
   timeoutMs = 20_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v as T;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+  return until(what, fn, { timeoutMs, intervalMs: 50, retryThrows: true }) as Promise<T>;
 }
 
 export interface Harness {

@@ -12,6 +12,7 @@ import {
   type WatchEvent,
   type WatchHandlers,
 } from "../../src/store/store.js";
+import { until } from "../support/poll.js";
 
 export interface ContractStore extends Store {
   /** Drop history before `revision` (both backends expose it). */
@@ -20,18 +21,13 @@ export interface ContractStore extends Store {
 
 export type StoreFactory = () => Promise<ContractStore>;
 
-/** Poll until `fn` returns true (no fixed sleeps: the machine may be loaded). */
+/** Poll `fn` every 25 ms until it returns true (no fixed sleeps: the machine may be loaded; a throw ends the wait). */
 export async function eventually(
   fn: () => boolean | Promise<boolean>,
   what: string,
   timeoutMs = 15_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+  await until(what, fn, { timeoutMs, intervalMs: 25 });
 }
 
 /** A watch that records everything it is told. */
