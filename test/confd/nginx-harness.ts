@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { podJson } from "../../bench/confd-pods.js";
 import { REPO_ROOT } from "../support/fixtures.js";
 import { NGINX_BIN, type NginxServer } from "../support/nginx.js";
+import { until as poll } from "../support/poll.js";
 import { freePort } from "../support/ports.js";
 
 /** Repository root. */
@@ -25,19 +26,13 @@ export const EXAMPLE = join(ROOT, "examples/confd");
 export const PODS = "/registry/pods/default";
 
 /** Poll `probe` every `interval` ms until it gives a truthy value (a throw ends the wait). */
-export async function until<T>(
+export function until<T>(
   probe: () => T | Promise<T>,
   ms = 20_000,
   what = "the condition",
   interval = 10,
 ): Promise<NonNullable<T>> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, interval));
-  }
+  return poll(what, probe, { timeoutMs: ms, intervalMs: interval });
 }
 
 /** An HTTP server answering every request with its own name. */

@@ -10,11 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { CONFD_GOLDEN as GOLDEN, REPO_ROOT } from "../support/fixtures.js";
+import { until } from "../support/poll.js";
 import { freePort } from "../support/ports.js";
 import { runConfd } from "./nginx-harness.js";
 
 const MAIN = join(REPO_ROOT, "dist", "src", "confd", "main.js");
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A confdir with the seed's nginx.toml (paths pointed at a scratch dir) and the 12-pod data as YAML-able JSON. */
 function seedConfdir() {
@@ -148,13 +148,8 @@ test("-version, -h and bad flags", async () => {
   assert.match(bad.stderr, /flag provided but not defined: -bogus/);
 });
 
-async function waitFor(cond: () => boolean | Promise<boolean>, ms = 30000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error("timed out");
-    await sleep(50);
-  }
-}
+/** How the -watch and -interval tests poll the destination file. */
+const WAIT = { timeoutMs: 30_000, intervalMs: 50 };
 
 test("-watch with the file backend follows edits; /healthz and /metrics report; SIGTERM exits 0", async () => {
   const s = seedConfdir();
@@ -171,14 +166,20 @@ test("-watch with the file backend follows edits; /healthz and /metrics report; 
     stderr += d;
   });
   try {
-    await waitFor(
+    await until(
+      "the first render",
       () => existsSync(s.dest) && readFileSync(s.dest, "utf8").includes("10.16.0.7:20007"),
+      WAIT,
     );
     const pods = s.data.registry.pods.default;
     const first = Object.keys(pods).find((k) => pods[k].includes('"podIP":"10.16.0.7"')) as string;
     pods[first] = pods[first].replace('"AUTO_PORT0":"20007"', '"AUTO_PORT0":"29999"');
     writeFileSync(s.dataFile, JSON.stringify(s.data));
-    await waitFor(() => readFileSync(s.dest, "utf8").includes("server 10.16.0.7:29999;"));
+    await until(
+      "the edited port rendered",
+      () => readFileSync(s.dest, "utf8").includes("server 10.16.0.7:29999;"),
+      WAIT,
+    );
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     assert.equal(health.status, 200);
     const body = (await health.json()) as { healthy: boolean; backend: { connected: boolean } };
@@ -203,9 +204,9 @@ test("interval mode (confd's default) re-renders each pass and restores a delete
     stderr += d;
   });
   try {
-    await waitFor(() => existsSync(s.dest));
+    await until("the destination", () => existsSync(s.dest), WAIT);
     rmSync(s.dest);
-    await waitFor(() => existsSync(s.dest));
+    await until("the deleted destination restored", () => existsSync(s.dest), WAIT);
     assert.equal(
       readFileSync(s.dest, "utf8"),
       readFileSync(join(GOLDEN, "upstream-12pods.conf"), "utf8"),
