@@ -16,24 +16,21 @@
 // it never resumes with a gap.
 
 import { CasBatcher } from "./etcd/cas-batcher.js";
-import { type EndpointHealth, EtcdClient } from "./etcd/client.js";
+import { clientOptionsOf, type EndpointHealth, EtcdClient } from "./etcd/client.js";
 import {
   decodeCasTxnResponse,
   decodeLeaseResponse,
-  decodeRangeResponse,
   encodeCasDeleteTxn,
   encodeCompactionRequest,
   encodeDeleteRangeRequest,
   encodeLeaseGrantRequest,
   encodeLeaseIdRequest,
   encodePutRequest,
-  encodeRangeRequest,
   prefixRange,
-  type RangeRequest,
-  type RangeResponse,
   responseRevision,
 } from "./etcd/codec.js";
 import { EtcdStatusError } from "./etcd/errors.js";
+import { EtcdReads } from "./etcd/reads.js";
 import { type BatchResult, type CasPut, decodeBatchTxn, encodeBatchTxn } from "./etcd/txn-proto.js";
 import { EtcdWatch } from "./etcd/watch.js";
 import { validateExpect, validateKey, validateTtl, validateValue } from "./keyrange.js";
@@ -92,27 +89,15 @@ const LEASE = "/etcdserverpb.Lease/";
 export class EtcdStore implements Store {
   readonly description: string;
   readonly client: EtcdClient;
-  private readonly pageSize: number;
-  private readonly sliceValues: boolean;
+  private readonly reads: EtcdReads;
   private readonly watches = new Set<() => void>();
   /** Batched compare-and-swap puts (null: each CAS is its own transaction). */
   readonly casBatcher: CasBatcher | null = null;
-  /** The last list page's answer buffer, reused by the next page (values are copied out as strings). */
-  private spare: Buffer | null = null;
 
   constructor(opts: EtcdOptions) {
-    this.client = new EtcdClient({
-      endpoints: opts.endpoints,
-      tls: opts.tls,
-      username: opts.username,
-      password: opts.password,
-      callTimeoutMs: opts.callTimeoutMs,
-      dialTimeoutMs: opts.dialTimeoutMs,
-      ...opts.health,
-    });
+    this.client = new EtcdClient(clientOptionsOf(opts));
     this.description = this.client.description;
-    this.pageSize = opts.pageSize ?? 1000;
-    this.sliceValues = opts.sliceValues ?? false;
+    this.reads = new EtcdReads(this.client, opts);
     if (opts.batchCas ?? true) {
       this.casBatcher = new CasBatcher(
         (ops) => this.casTxn(ops, `compare-and-swap of ${ops.length} key(s)`),
@@ -130,66 +115,17 @@ export class EtcdStore implements Store {
     return this.client.health();
   }
 
-  async get(key: string): Promise<KeyValue | null> {
-    validateKey(key, "get");
-    return (await this.range({ key: Buffer.from(key) }, `get ${key}`)).kvs[0] ?? null;
+  get(key: string): Promise<KeyValue | null> {
+    return this.reads.get(key);
   }
 
   /** A key as of a past revision (CompactedError when that revision is gone). */
-  async readAt(key: string, revision: number): Promise<KeyValue | null> {
-    validateKey(key, "readAt");
-    return (
-      (await this.range({ key: Buffer.from(key), revision }, `read ${key} at ${revision}`))
-        .kvs[0] ?? null
-    );
+  readAt(key: string, revision: number): Promise<KeyValue | null> {
+    return this.reads.readAt(key, revision);
   }
 
-  async list(prefix: string): Promise<ListResult> {
-    if (typeof prefix !== "string") throw new TypeError("list: prefix must be a string");
-    const { key, end } = prefixRange(prefix);
-    const kvs: KeyValue[] = [];
-    let revision = 0;
-    let from = key;
-    for (;;) {
-      const page = await this.range(
-        // Later pages read at the first page's revision: one consistent snapshot.
-        { key: from, rangeEnd: end, limit: this.pageSize, revision },
-        `list ${prefix}`,
-        true,
-      );
-      if (revision === 0) revision = page.revision;
-      for (const kv of page.kvs) kvs.push(kv);
-      if (!page.more || page.kvs.length === 0) break;
-      from = Buffer.concat([Buffer.from(page.kvs[page.kvs.length - 1]!.key), Buffer.from([0])]);
-    }
-    return { kvs, revision };
-  }
-
-  /** One Range call; `page`: decoded into the reused buffer, values sliced when asked. */
-  private async range(req: RangeRequest, what: string, page = false): Promise<RangeResponse> {
-    if (!page) {
-      return decodeRangeResponse(
-        await this.client.call(`${KV}Range`, encodeRangeRequest(req), { what }),
-      );
-    }
-    let owned: Buffer | null = null;
-    const body = await this.client.call(`${KV}Range`, encodeRangeRequest(req), {
-      what,
-      alloc: (n) => {
-        const spare = this.spare;
-        if (spare !== null && spare.length >= n) {
-          this.spare = null;
-          owned = spare;
-        } else owned = Buffer.allocUnsafeSlow(n);
-        return owned;
-      },
-    });
-    try {
-      return decodeRangeResponse(body, this.sliceValues);
-    } finally {
-      const b = owned as Buffer | null;
-      if (b !== null && (this.spare === null || this.spare.length < b.length)) this.spare = b;
-    }
+  list(prefix: string): Promise<ListResult> {
+    return this.reads.list(prefix);
   }
 
   async put(key: string, value: string, opts: PutOptions = {}): Promise<WriteResult> {
@@ -301,10 +237,8 @@ export class EtcdStore implements Store {
     }
   }
 
-  async revision(): Promise<number> {
-    // A linearizable read of one absent key: cheapest way to the current revision.
-    const res = await this.range({ key: Buffer.from([0]), countOnly: true }, "revision");
-    return res.revision;
+  revision(): Promise<number> {
+    return this.reads.revision();
   }
 
   /** Compact history before `revision` (watches from older revisions get CompactedError). */
@@ -371,7 +305,7 @@ export class EtcdStore implements Store {
     this.casBatcher?.close();
     for (const stop of [...this.watches]) stop();
     this.client.close();
-    this.spare = null;
+    this.reads.release();
   }
 }
 

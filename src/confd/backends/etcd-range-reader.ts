@@ -1,17 +1,22 @@
 // confd's read-only view of etcd for -onetime: the store's etcd client
-// (src/store/etcd.ts over src/store/etcd/client.ts: same sessions, codec,
-// failover, auth and TLS), listing page by page into one reused answer
-// buffer, values optionally sliced from one page string (sliceValues; the
-// process ends after one render). Nothing here speaks gRPC itself.
+// (src/store/etcd/client.ts: same sessions, codec, failover, auth and TLS)
+// and the store's reads (src/store/etcd/reads.ts, also EtcdStore's), listing
+// page by page into one reused answer buffer, values optionally sliced from
+// one page string (sliceValues; the process ends after one render). Nothing
+// here speaks gRPC itself, and nothing of the store's watch or
+// compare-and-swap parts is loaded.
 
-import { type EtcdOptions, EtcdStore } from "../../store/etcd.js";
+import { clientOptionsOf, EtcdClient } from "../../store/etcd/client.js";
+import { EtcdReads } from "../../store/etcd/reads.js";
+import type { EtcdOptions } from "../../store/etcd.js";
 import type { KeyValue, ListResult, Store } from "../../store/store.js";
 
 export { prefixEnd } from "../../store/etcd/codec.js";
 
 export class EtcdRangeReader implements Store {
   readonly description: string;
-  private readonly store: EtcdStore;
+  readonly client: EtcdClient;
+  private readonly reads: EtcdReads;
 
   /**
    * @param sliceValues values as slices of one string per page (see
@@ -19,21 +24,22 @@ export class EtcdRangeReader implements Store {
    *   process ends after one render.
    */
   constructor(opts: EtcdOptions, timeoutMs = 5000, sliceValues = false) {
-    this.store = new EtcdStore({ ...opts, callTimeoutMs: timeoutMs, sliceValues, batchCas: false });
-    this.description = this.store.description;
+    this.client = new EtcdClient(clientOptionsOf({ ...opts, callTimeoutMs: timeoutMs }));
+    this.reads = new EtcdReads(this.client, { pageSize: opts.pageSize, sliceValues });
+    this.description = this.client.description;
   }
 
   get(key: string): Promise<KeyValue | null> {
-    return this.store.get(key);
+    return this.reads.get(key);
   }
 
   /** All keys under `prefix`, page by page, every page at the first page's revision. */
   list(prefix: string): Promise<ListResult> {
-    return this.store.list(prefix);
+    return this.reads.list(prefix);
   }
 
   revision(): Promise<number> {
-    return this.store.revision();
+    return this.reads.revision();
   }
 
   watch(): never {
@@ -49,7 +55,8 @@ export class EtcdRangeReader implements Store {
     throw new Error("etcd range reader: read-only");
   }
 
-  close(): Promise<void> {
-    return this.store.close();
+  async close(): Promise<void> {
+    this.client.close();
+    this.reads.release();
   }
 }

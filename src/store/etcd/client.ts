@@ -72,6 +72,24 @@ export interface EtcdClientOptions {
   backoffMs?: { min: number; max: number };
 }
 
+/** How a store's options (EtcdOptions: tuning grouped under `health`) name the client's. */
+export type ConnectionOptions = Pick<
+  EtcdClientOptions,
+  "endpoints" | "tls" | "username" | "password" | "callTimeoutMs" | "dialTimeoutMs"
+> & { health?: Pick<EtcdClientOptions, "silenceMs" | "pingTimeoutMs" | "backoffMs"> };
+
+export function clientOptionsOf(o: ConnectionOptions): EtcdClientOptions {
+  return {
+    endpoints: o.endpoints,
+    tls: o.tls,
+    username: o.username,
+    password: o.password,
+    callTimeoutMs: o.callTimeoutMs,
+    dialTimeoutMs: o.dialTimeoutMs,
+    ...o.health,
+  };
+}
+
 export interface CallOptions {
   /** For error messages: "put /registry/pods/ns/p". */
   what: string;
