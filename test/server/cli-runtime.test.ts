@@ -18,6 +18,7 @@ import { after, test } from "node:test";
 import { DemoNginx, nginxInstalled } from "../../src/main/demo-nginx.js";
 import { EmbeddedStore } from "../../src/store/embedded.js";
 import { REPO_ROOT } from "../support/fixtures.js";
+import { until } from "../support/poll.js";
 import { freePort } from "../support/ports.js";
 import { runDeployCli, type ServerProcess, startServerProcess } from "./helpers.js";
 
@@ -59,15 +60,6 @@ async function startCli(extraArgs: string[]): Promise<Running> {
   return { ...server, dataDir };
 }
 
-async function until(check: () => Promise<boolean>, ms: number, why: () => string): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(why());
-}
-
 function admin(url: string, path: string, body?: unknown): Promise<Response> {
   return fetch(`${url}${path}`, {
     method: body === undefined ? "GET" : "POST",
@@ -107,14 +99,18 @@ test("default runtime: a deployment's replica runs as a process, Running in the 
   try {
     let pod: StoredPod | undefined;
     await until(
+      "the pod to become ready",
       async () => {
         [pod] = await storedPods(store);
         return (
           pod?.status?.podIP !== undefined && pod.metadata.annotations?.AUTO_PORT0 !== undefined
         );
       },
-      30_000,
-      () => `pod never became ready: ${JSON.stringify(pod)}\n${s.stderr()}`,
+      {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+        detail: () => `pod: ${JSON.stringify(pod)}\n${s.stderr()}`,
+      },
     );
     assert.equal(pod?.status?.phase, "Running");
     const port = pod?.metadata.annotations?.AUTO_PORT0;
@@ -194,12 +190,16 @@ test("deploy list/status/events/logs against a running server: a serving replica
     );
     let status = { code: 0, out: "", err: "" };
     await until(
+      "good to show ready",
       async () => {
         status = await cli(["status", "good"]);
         return /\n\S+\s+1\/1\s+Running\s+0\s+\d+\s+127\.0\.0\.1\s/.test(status.out);
       },
-      30_000,
-      () => `good never showed ready: ${status.out}${status.err}\n${s.stderr()}`,
+      {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+        detail: () => `status: ${status.out}${status.err}\n${s.stderr()}`,
+      },
     );
     assert.match(status.out, /^Deployment: default\/good \(cluster default\)$/m);
     assert.match(status.out, /^Replicas: {3}1\/1 ready, 1 pods$/m);
@@ -209,12 +209,12 @@ test("deploy list/status/events/logs against a running server: a serving replica
     );
     let events = { code: 0, out: "", err: "" };
     await until(
+      "the crash event",
       async () => {
         events = await cli(["events", "crashy"]);
         return /container exited: exit code 3/.test(events.out) && /Restarted/.test(events.out);
       },
-      30_000,
-      () => `no crash event: ${events.out}${events.err}`,
+      { timeoutMs: 30_000, intervalMs: 100, detail: () => `events: ${events.out}${events.err}` },
     );
     assert.match(events.out, /^AGE\s+TYPE\s+REASON\s+POD\s+MESSAGE$/m);
     // the crash is in the server's JSON log at warn, with the pod, the exit code and the delay
@@ -283,9 +283,9 @@ test("deploy list/status/events/logs against a running server: a serving replica
     // a deleted pod's logs are kept for a while: scale to 0, then ask for them
     assert.equal((await cli(["scale", "good", "0"])).code, 0);
     await until(
+      "the pod of good to be deleted",
       async () => (await cli(["status", "good"])).out.includes("No pods."),
-      60_000,
-      () => "the pod of good was never deleted",
+      { timeoutMs: 60_000, intervalMs: 100 },
     );
     const kept = await cli(["logs", "good", "--pod", podName.name]);
     assert.equal(kept.code, 0, kept.err);
@@ -322,6 +322,7 @@ test("named ports end to end: NEED_PORTS=http,admin -> AUTO_PORT_HTTP/ADMIN in t
     let pod: StoredPod | undefined;
     try {
       await until(
+        "the named ports to be reported",
         async () => {
           [pod] = (await storedPods(store)).filter((p) => p.metadata.name.startsWith("named-"));
           return (
@@ -329,8 +330,11 @@ test("named ports end to end: NEED_PORTS=http,admin -> AUTO_PORT_HTTP/ADMIN in t
             pod.status?.podIP !== undefined
           );
         },
-        60_000,
-        () => `named ports never reported: ${JSON.stringify(pod)}\n${s.stderr()}`,
+        {
+          timeoutMs: 60_000,
+          intervalMs: 100,
+          detail: () => `pod: ${JSON.stringify(pod)}\n${s.stderr()}`,
+        },
       );
     } finally {
       await store.close();
@@ -436,6 +440,7 @@ async function upstreamByName(
       // reload returns before the new workers take over: wait for them)
       let answer = "";
       await until(
+        "nginx to route to the HTTP port",
         async () => {
           const res = await fetch(`http://127.0.0.1:${nginx.port}/`, {
             headers: { connection: "close" },
@@ -443,8 +448,7 @@ async function upstreamByName(
           answer = `${res.status} ${await res.text()}`;
           return res.status === 200;
         },
-        30_000,
-        () => `nginx never routed to the HTTP port: ${answer}\n${upstream}`,
+        { timeoutMs: 30_000, intervalMs: 100, detail: () => `last answer: ${answer}\n${upstream}` },
       );
       assert.equal(answer, `200 ${ann.AUTO_PORT_ADMIN}`);
     }

@@ -17,6 +17,7 @@ import { EtcdStore } from "../../src/store/etcd.js";
 import { podKey, type Store } from "../../src/store/store.js";
 import { EtcdServer } from "../support/etcd.js";
 import { REPO_ROOT } from "../support/fixtures.js";
+import { until as poll } from "../support/poll.js";
 import { freePort } from "../support/ports.js";
 
 export const SECRET = "test-secret-0123456789abcdef0123456789";
@@ -157,23 +158,12 @@ export function spawnServer(storeUrl: string, dir: string, flags: string[] = [])
 }
 
 /** Poll `fn` every 100 ms until it gives a truthy value (a throw is retried, and named on timeout). */
-export async function until<T>(
+export function until<T>(
   what: string,
   fn: () => Promise<T | false | null | undefined>,
   ms = 90_000,
 ): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+  return poll(what, fn, { timeoutMs: ms, intervalMs: 100, retryThrows: true }) as Promise<T>;
 }
 
 export interface PodOptions {

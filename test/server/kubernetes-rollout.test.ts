@@ -21,6 +21,7 @@ import type { DeployContext } from "../../src/server/deploy/runtime.js";
 import type { RunningServer } from "../../src/server/server.js";
 import { FakeApiServer } from "../store/fake-apiserver.js";
 import { validateK8sObject } from "../support/k8s-schema.js";
+import { until } from "../support/poll.js";
 import {
   ADMIN,
   bearer,
@@ -87,17 +88,6 @@ const crashingPod = (name: string, hash: string): Json => ({
     ],
   },
 });
-
-/** Poll `probe` until it gives a value (the FAKE controller acts on its own timers). */
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`not reached in ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const withEnv = (d: Deployment, env: Record<string, string>): Deployment => ({ ...d, env });
 
@@ -322,10 +312,15 @@ describe("kubernetes rollouts (FAKE apiserver and Deployment controller)", () =>
       "ReplicaSetUpdated",
       "a new rollout, not the old failure",
     );
-    const failed = await until(async () => {
-      const s = await rt.rolloutStatus(again);
-      return s.phase === "Failed" ? s : undefined;
-    });
+    // the FAKE controller acts on its own timers
+    const failed = await until(
+      "the rollout to fail by its deadline",
+      async () => {
+        const s = await rt.rolloutStatus(again);
+        return s.phase === "Failed" ? s : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 50 },
+    );
     assert.match(failed.reason ?? "", /has timed out progressing/);
     assert.equal(failed.available, 3, "the old pods still serve");
   });

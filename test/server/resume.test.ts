@@ -13,6 +13,7 @@ import type { RunningServer } from "../../src/server/server.js";
 import { EtcdStore } from "../../src/store/etcd.js";
 import type { Store } from "../../src/store/store.js";
 import { EtcdServer } from "../support/etcd.js";
+import { until } from "../support/poll.js";
 import { ADMIN, startTestServer } from "./helpers.js";
 
 /** The process runtime with /usr/bin/env standing in for domeize (it runs the command as is). */
@@ -25,15 +26,6 @@ function runtime(store: Store, dataDir: string): StandaloneRuntime {
     drain: { delayMs: 0 },
     graceMs: 1000,
   });
-}
-
-async function until(what: string, check: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 test("stored deployments come back when the server starts while the store is down", async () => {
@@ -75,12 +67,16 @@ test("stored deployments come back when the server starts while the store is dow
     );
 
     await etcd.start();
-    await until("the stored pod to run again", async () => {
-      const [p] = await listPods(storeB, "default");
-      return (
-        rtB.replica("default", pod.metadata.name) !== undefined && p?.status?.phase === "Running"
-      );
-    });
+    await until(
+      "the stored pod to run again",
+      async () => {
+        const [p] = await listPods(storeB, "default");
+        return (
+          rtB.replica("default", pod.metadata.name) !== undefined && p?.status?.phase === "Running"
+        );
+      },
+      { timeoutMs: 30_000, intervalMs: 100, retryThrows: true },
+    );
     assert.deepEqual(
       (await listPods(storeB, "default")).map((p) => p.metadata.name),
       [pod.metadata.name],
