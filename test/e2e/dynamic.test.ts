@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import type { DrainOutcome } from "../../src/runtime/drain.js";
 import { updatePod } from "../../src/runtime/pod-writer.js";
+import { until } from "../support/poll.js";
 import { describeGroup, FIRST_PHASE, startLoad } from "./load.js";
 import { DEPLOYMENT, System } from "./system.js";
 
@@ -29,19 +30,20 @@ async function health(sys: System): Promise<DynHealth> {
 
 let current: System | null = null;
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) {
-      const h = current ? await fetch(current.confdHealthUrl).then((r) => r.text(), String) : "";
-      throw new Error(
-        `timed out waiting for ${what}\nconfd /healthz: ${h}\nconfd log:\n${current?.confdLog(60) ?? ""}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** What confd said, for a timed-out wait. */
+async function confdState(): Promise<string> {
+  const h = current ? await fetch(current.confdHealthUrl).then((r) => r.text(), String) : "";
+  return `confd /healthz: ${h}\nconfd log:\n${current?.confdLog(60) ?? ""}`;
+}
+
+/** Poll every 20 ms for 30 s (a throw is retried); a timeout says what confd said. */
+function waitFor<T>(what: string, fn: () => Promise<T | undefined>): Promise<NonNullable<T>> {
+  return until(what, fn, {
+    timeoutMs: 30_000,
+    intervalMs: 20,
+    retryThrows: true,
+    detail: confdState,
+  });
 }
 
 async function startSystem(): Promise<System> {
